@@ -1,0 +1,188 @@
+"""create_app(): every plugin, router, middleware and the database lifespan, wired in one place."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from litestar import Litestar, Request, Router, get
+from litestar.config.compression import CompressionConfig
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from backend.core.access import provide_clinician, provide_me
+from backend.core.auth import AuthFailureLimiter, RequirePrincipal, TokenVerifier
+from backend.core.devtokens import DevSigningKey, dev_issuers, load_dev_signing_key
+from backend.core.errors import EXCEPTION_HANDLERS
+from backend.core.idempotency import IdempotencyMiddleware
+from backend.core.identity import configure_sealer, load_patient_secret, sealer
+from backend.core.logs import configure_logging
+from backend.core.middleware import request_id_middleware
+from backend.db.embedded import EmbeddedPostgres
+from backend.db.engine import DB
+from backend.health import HealthController
+from backend.settings import Settings, load_settings
+
+log = logging.getLogger("helsekort.app")
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
+def _lifespan(settings: Settings) -> Any:
+    @contextlib.asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        embedded: EmbeddedPostgres | None = None
+        dsn = settings.database_url
+        if dsn is None:
+            embedded = EmbeddedPostgres(settings.data_dir)
+            dsn = embedded.uri
+        DB.configure(dsn)
+        await DB.open_pool(
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            acquire_timeout=settings.db_acquire_timeout,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        )
+        try:
+            yield
+        finally:
+            await app.state.token_verifier.close()
+            await DB.close_pool()
+            if embedded is not None:
+                embedded.stop()
+
+    return database
+
+
+def citizen_router(settings: Settings) -> Router:
+    """/citizen/v1: ID-porten tokens; each domain adds its citizen controllers here."""
+    from backend.patients.routes import CitizenMeController
+
+    return Router(
+        path="/citizen/v1",
+        route_handlers=[CitizenMeController],
+        middleware=[RequirePrincipal("citizen"), citizen_write_limit(settings).middleware, IdempotencyMiddleware()],
+        dependencies={"me": Provide(provide_me)},
+    )
+
+
+def clinician_router(settings: Settings) -> Router:
+    """/clinician/v1: HelseID tokens; each domain adds its clinician controllers here."""
+    from backend.patients.routes import ClinicianPatientController
+
+    return Router(
+        path="/clinician/v1",
+        route_handlers=[ClinicianPatientController],
+        middleware=[RequirePrincipal("clinician"), IdempotencyMiddleware()],
+        dependencies={"clinician": Provide(provide_clinician, sync_to_thread=False)},
+    )
+
+
+def citizen_write_limit(settings: Settings) -> RateLimitConfig:
+    """Citizen writes per caller per minute (Litestar's limiter; reads are not limited here)."""
+    return RateLimitConfig(
+        rate_limit=("minute", settings.rate_limit_writes_per_minute),
+        identifier_for_request=lambda request: str(getattr(request.user, "caller_id", "anonymous")),
+        check_throttle_handler=lambda request: request.method not in ("GET", "HEAD", "OPTIONS"),
+        store="citizen_writes",
+    )
+
+
+def route_handlers(settings: Settings) -> list[Any]:
+    """Every router of the service."""
+    handlers: list[Any] = [HealthController, MetricsController, citizen_router(settings), clinician_router(settings)]
+    if settings.dev_issuers_enabled:
+        handlers.append(dev_jwks)
+    return handlers
+
+
+@get("/.well-known/jwks.json", operation_id="devJwks", summary="Dev issuers' public keys (dev mode only)",
+     tags=["service"], security=[{}])  # fmt: skip
+async def dev_jwks(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    key: DevSigningKey = request.app.state.dev_signing_key
+    return key.jwks
+
+
+def _token_verifier(settings: Settings) -> tuple[TokenVerifier, DevSigningKey | None]:
+    issuers = list(settings.issuers)
+    static: dict[str, dict[str, Any]] = {}
+    dev_key: DevSigningKey | None = None
+    if settings.dev_issuers_enabled:
+        dev_key = load_dev_signing_key(settings)
+        for issuer in dev_issuers():
+            issuers.append(issuer)
+            static[issuer.issuer] = dev_key.jwks
+    verifier = TokenVerifier(
+        issuers,
+        sealer=sealer(),
+        allow_synthetic_numbers=not settings.is_production,
+        static_jwks=static,
+    )
+    return verifier, dev_key
+
+
+def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequence[Any] = ()) -> Litestar:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    configure_sealer(load_patient_secret(settings.patient_key, settings.dev_keys_dir))
+    verifier, dev_key = _token_verifier(settings)
+    openapi = OpenAPIConfig(
+        title="Helsekort API",
+        version="1.0.0",
+        description=(
+            "Headless CMS for information about the national e-health services, and the backend of the "
+            "citizens' app and the clinician API (pregnancy card, lab results, medication list, measurements)."
+        ),
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin(path="/")],
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    bearer_format="JWT",
+                    description="ID-porten (citizens), HelseID (clinicians) or editor access token",
+                )
+            }
+        ),
+        security=[{"BearerToken": []}],
+        use_handler_docstrings=False,
+    )
+    app = Litestar(
+        route_handlers=[*route_handlers(settings), *extra_route_handlers],
+        openapi_config=openapi,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[
+            request_id_middleware,
+            PrometheusConfig(app_name="helsekort", prefix="helsekort", group_path=True).middleware,
+        ],
+        compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=1024),
+        cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
+        request_max_body_size=settings.body_limit,
+        lifespan=[_lifespan(settings)],
+        state=None,
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.token_verifier = verifier
+    app.state.dev_signing_key = dev_key
+    app.state.auth_failure_limiter = AuthFailureLimiter(settings.rate_limit_auth_failures_per_minute)
+    return app
+
+
+def app_factory() -> Litestar:
+    """Entry point for the ASGI servers (`granian --factory` / `uvicorn --factory`)."""
+    return create_app()
+
+
+__all__ = ["Router", "create_app"]

@@ -1,0 +1,125 @@
+"""The append-only audit log: one row per clinician read or write (allowed or denied) and per editor action."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import msgspec
+
+from backend.core.auth import ClinicianPrincipal, EditorPrincipal
+from backend.core.logs import request_id_var
+from backend.db.engine import DB
+
+INSERT_SQL = """
+INSERT INTO audit_log (actor_kind, actor, hpr, name, "authorization", org_number, org_kind,
+                       patient_id, action, resource_type, resource_id, basis, request_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+"""
+
+
+def clinician_row(principal: ClinicianPrincipal) -> tuple[str, str, str, str | None, str, str, str]:
+    return (
+        "clinician",
+        principal.caller_id,
+        principal.hpr,
+        principal.name,
+        principal.authorization,
+        principal.org_number,
+        principal.org_kind,
+    )
+
+
+async def record_clinician_action(
+    principal: ClinicianPrincipal,
+    *,
+    patient_id: uuid.UUID | None,
+    action: str,
+    resource_type: str,
+    resource_id: str | None,
+    basis: str,
+) -> None:
+    async with DB.connection() as connection:
+        await connection.execute(
+            INSERT_SQL,
+            *clinician_row(principal),
+            patient_id,
+            action,
+            resource_type,
+            resource_id,
+            basis,
+            request_id_var.get(),
+        )
+
+
+async def record_editor_action(
+    principal: EditorPrincipal, *, action: str, resource_type: str, resource_id: str | None
+) -> None:
+    async with DB.connection() as connection:
+        await connection.execute(
+            INSERT_SQL,
+            "editor",
+            principal.caller_id,
+            None,
+            principal.name,
+            None,
+            None,
+            None,
+            None,
+            action,
+            resource_type,
+            resource_id,
+            "editor",
+            request_id_var.get(),
+        )
+
+
+class AccessLogEntry(msgspec.Struct, kw_only=True, rename="camel"):
+    at: datetime
+    hpr: str | None
+    name: str | None
+    authorization: str | None
+    organisation: str | None
+    org_kind: str | None
+    action: str
+    resource_type: str
+    resource_id: str | None
+    basis: str
+
+
+async def access_log_page(
+    patient_id: uuid.UUID, *, before_id: int | None, limit: int
+) -> list[tuple[int, AccessLogEntry]]:
+    """Newest first; keyset-paged on the row id so concurrent inserts never shift a page."""
+    async with DB.connection() as connection:
+        rows = await connection.fetch(
+            """
+            SELECT id, at, hpr, name, "authorization", org_number, org_kind, action, resource_type,
+                   resource_id, basis
+            FROM audit_log
+            WHERE patient_id = $1 AND ($2::bigint IS NULL OR id < $2)
+            ORDER BY id DESC
+            LIMIT $3
+            """,
+            patient_id,
+            before_id,
+            limit,
+        )
+    return [
+        (
+            row["id"],
+            AccessLogEntry(
+                at=row["at"],
+                hpr=row["hpr"],
+                name=row["name"],
+                authorization=row["authorization"],
+                organisation=row["org_number"],
+                org_kind=row["org_kind"],
+                action=row["action"],
+                resource_type=row["resource_type"],
+                resource_id=row["resource_id"],
+                basis=row["basis"],
+            ),
+        )
+        for row in rows
+    ]

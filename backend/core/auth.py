@@ -1,0 +1,328 @@
+"""Bearer-token verification against the trusted issuers (ID-porten, HelseID, editors) and the principals it yields."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+import jwt
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from backend.core.errors import Forbidden, TooManyRequests, Unauthorized
+from backend.core.identity import IdentitySealer, InvalidIdentityNumber, parse_identity_number
+from backend.settings import IssuerSettings
+
+log = logging.getLogger("helsekort.auth")
+
+ALLOWED_ALGORITHMS = ("RS256", "ES256", "PS256")
+LEEWAY_SECONDS = 30
+JWKS_REFETCH_SECONDS = 60.0
+CITIZEN_ACR = "idporten-loa-high"
+
+# HelseID claim names (the org kind is added by the HelseID client configuration of each organisation).
+HELSEID_PID = "helseid://claims/identity/pid"
+HELSEID_HPR = "helseid://claims/hpr/hpr_number"
+HELSEID_SECURITY_LEVEL = "helseid://claims/identity/security_level"
+HELSEID_ORG_NUMBER = "helseid://claims/client/claims/orgnr_parent"
+HELSEID_HPR_DETAILS = "helseid://claims/hpr/hpr_details"
+HELSEKORT_ORG_KIND = "helsekort://claims/org_kind"
+
+ORG_KINDS = ("fastlege", "helsestasjon", "sykehus", "legevakt", "laboratorium", "hjemmetjeneste")
+AUTHORIZATIONS = ("LE", "JO", "SP")
+
+PrincipalKind = Literal["citizen", "clinician", "editor"]
+
+
+@dataclass(frozen=True, slots=True)
+class CitizenPrincipal:
+    pid: str = field(repr=False)
+    caller_id: str
+    kind: PrincipalKind = "citizen"
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicianPrincipal:
+    hpr: str
+    pid: str = field(repr=False)
+    authorization: str
+    org_number: str
+    org_kind: str
+    name: str | None
+    caller_id: str
+    kind: PrincipalKind = "clinician"
+
+
+@dataclass(frozen=True, slots=True)
+class EditorPrincipal:
+    sub: str
+    name: str | None
+    caller_id: str
+    kind: PrincipalKind = "editor"
+
+
+Principal = CitizenPrincipal | ClinicianPrincipal | EditorPrincipal
+
+
+class _IssuerKeys:
+    """One issuer's JWKS, refetched for an unknown kid at most once a minute."""
+
+    def __init__(self, issuer: IssuerSettings, http: httpx.AsyncClient | None, static: dict[str, Any] | None) -> None:
+        self.issuer = issuer
+        self._http = http
+        self._static = static
+        self._keys: dict[str, tuple[jwt.PyJWK, str | None]] = {}
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def _load(self) -> dict[str, Any]:
+        if self._static is not None:
+            return self._static
+        if self.issuer.jwks_file:
+            text = await asyncio.to_thread(Path(self.issuer.jwks_file).read_text, encoding="utf-8")
+            return dict(json.loads(text))
+        if self._http is None or not self.issuer.jwks_url:
+            raise Unauthorized("the issuer's keys are not available")
+        response = await self._http.get(self.issuer.jwks_url, timeout=5.0)
+        response.raise_for_status()
+        return dict(response.json())
+
+    async def key(self, kid: str) -> tuple[jwt.PyJWK, str | None]:
+        """The key for `kid` and the algorithm its JWK declares (None when it declares none)."""
+        found = self._keys.get(kid)
+        if found is not None:
+            return found
+        async with self._lock:
+            found = self._keys.get(kid)
+            if found is None and time.monotonic() - self._fetched_at >= JWKS_REFETCH_SECONDS:
+                self._fetched_at = time.monotonic()
+                try:
+                    document = await self._load()
+                except (httpx.HTTPError, OSError, ValueError) as exc:
+                    log.warning("jwks fetch failed", extra={"issuer": self.issuer.issuer, "error": type(exc).__name__})
+                    raise Unauthorized("the token's signing key cannot be fetched") from exc
+                keys: dict[str, tuple[jwt.PyJWK, str | None]] = {}
+                for item in document.get("keys", []):
+                    if isinstance(item, dict) and item.get("kid") and item.get("use", "sig") == "sig":
+                        if item.get("kty") not in ("RSA", "EC"):
+                            continue
+                        try:
+                            keys[str(item["kid"])] = (jwt.PyJWK(item), item.get("alg"))
+                        except jwt.PyJWKError:
+                            continue
+                self._keys = keys
+                found = keys.get(kid)
+        if found is None:
+            raise Unauthorized("the token's key id is unknown")
+        return found
+
+
+class TokenVerifier:
+    """Verifies access tokens from the trusted issuers and turns their claims into a principal."""
+
+    def __init__(
+        self,
+        issuers: Sequence[IssuerSettings],
+        *,
+        sealer: IdentitySealer,
+        allow_synthetic_numbers: bool,
+        static_jwks: dict[str, dict[str, Any]] | None = None,
+        cache_size: int = 10_000,
+    ) -> None:
+        self._http = httpx.AsyncClient() if any(i.jwks_url for i in issuers) else None
+        self._issuers = {
+            issuer.issuer: _IssuerKeys(issuer, self._http, (static_jwks or {}).get(issuer.issuer)) for issuer in issuers
+        }
+        self._sealer = sealer
+        self._allow_synthetic = allow_synthetic_numbers
+        self._cache: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+
+    async def verify(self, token: str) -> Principal:
+        cache_key = hashlib.sha256(token.encode()).hexdigest()
+        cached = self._cache.get(cache_key)
+        if cached is not None:
+            principal, expires = cached
+            if time.time() < expires + LEEWAY_SECONDS:
+                return principal
+            self._cache.pop(cache_key, None)
+            raise Unauthorized("the token has expired")
+        principal, expires = await self._verify(token)
+        self._cache[cache_key] = (principal, expires)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float]:
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("the bearer token is malformed") from exc
+        algorithm = header.get("alg")
+        if algorithm not in ALLOWED_ALGORITHMS:
+            raise Unauthorized("the token's signing algorithm is not accepted")
+        # RFC 9068 access tokens only: an ID token (or anything else) is not a credential here.
+        if str(header.get("typ", "")).lower() not in ("at+jwt", "application/at+jwt"):
+            raise Unauthorized("the token is not an access token")
+        issuer_keys = self._issuers.get(str(unverified.get("iss", "")))
+        if issuer_keys is None:
+            raise Unauthorized("the token's issuer is not trusted")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise Unauthorized("the token has no key id")
+        # jku, x5u and jwk headers are ignored: keys come only from the configured JWKS.
+        key, declared_algorithm = await issuer_keys.key(kid)
+        # A key published for one algorithm is never used with another (algorithm confusion).
+        if declared_algorithm and declared_algorithm != algorithm:
+            raise Unauthorized("the token's algorithm does not match its key")
+        issuer = issuer_keys.issuer
+        try:
+            claims = jwt.decode(
+                token,
+                key=key.key,
+                algorithms=[algorithm],
+                audience=issuer.audience,
+                issuer=issuer.issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "iat", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("the token has expired") from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise Unauthorized("the token is not valid yet") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise Unauthorized("the token is for another audience") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("the token's signature or claims are invalid") from exc
+        if float(claims["iat"]) > time.time() + LEEWAY_SECONDS:
+            raise Unauthorized("the token was issued in the future")
+        principal = self._principal(issuer.kind, claims)
+        return principal, float(claims["exp"])
+
+    def _identity(self, raw: object) -> str:
+        try:
+            return parse_identity_number(str(raw), allow_synthetic=self._allow_synthetic).value
+        except InvalidIdentityNumber as exc:
+            raise Unauthorized("the token's identity number is invalid") from exc
+
+    def _principal(self, kind: str, claims: dict[str, Any]) -> Principal:
+        if kind == "citizen":
+            if claims.get("acr") != CITIZEN_ACR:
+                raise Unauthorized("citizen tokens need security level idporten-loa-high")
+            pid = self._identity(claims.get("pid", ""))
+            return CitizenPrincipal(pid=pid, caller_id="citizen:" + self._sealer.digest(pid).hex()[:40])
+        if kind == "clinician":
+            if str(claims.get(HELSEID_SECURITY_LEVEL)) != "4":
+                raise Unauthorized("clinician tokens need HelseID security level 4")
+            pid = self._identity(claims.get(HELSEID_PID, ""))
+            hpr = str(claims.get(HELSEID_HPR, ""))
+            if not hpr.isdigit() or not 1 <= len(hpr) <= 12:
+                raise Unauthorized("clinician tokens need an HPR number")
+            org = str(claims.get(HELSEID_ORG_NUMBER, ""))
+            if not (org.isdigit() and len(org) == 9):
+                raise Unauthorized("clinician tokens need a 9-digit organisation number")
+            org_kind = str(claims.get(HELSEKORT_ORG_KIND, ""))
+            if org_kind not in ORG_KINDS:
+                raise Unauthorized("clinician tokens need a known organisation kind")
+            authorization = _authorization(claims.get(HELSEID_HPR_DETAILS))
+            if authorization is None:
+                raise Unauthorized("clinician tokens need an HPR authorization (LE, JO or SP)")
+            name = claims.get("name")
+            return ClinicianPrincipal(
+                hpr=hpr,
+                pid=pid,
+                authorization=authorization,
+                org_number=org,
+                org_kind=org_kind,
+                name=str(name) if name else None,
+                caller_id=f"clinician:{hpr}:{org}",
+            )
+        sub = str(claims.get("sub", ""))
+        if not sub:
+            raise Unauthorized("editor tokens need a subject")
+        name = claims.get("name")
+        return EditorPrincipal(sub=sub, name=str(name) if name else None, caller_id=f"editor:{sub}")
+
+
+def _authorization(details: object) -> str | None:
+    if isinstance(details, str):
+        try:
+            details = json.loads(details)
+        except json.JSONDecodeError:
+            return None
+    if not isinstance(details, dict):
+        return None
+    for approval in details.get("approvals", []):
+        if isinstance(approval, dict) and approval.get("profession") in AUTHORIZATIONS:
+            return str(approval["profession"])
+    return None
+
+
+class AuthFailureLimiter:
+    """Counts failed authentications per client address; too many in a minute → 429 with Retry-After."""
+
+    def __init__(self, per_minute: int) -> None:
+        self._limit = per_minute
+        self._window: dict[str, tuple[float, int]] = {}
+
+    def check(self, client: str) -> None:
+        started, count = self._window.get(client, (0.0, 0))
+        if count >= self._limit and time.monotonic() - started < 60:
+            retry = max(1, int(60 - (time.monotonic() - started)))
+            raise TooManyRequests("too many failed authentications", retry_after=retry)
+
+    def failed(self, client: str) -> None:
+        now = time.monotonic()
+        started, count = self._window.get(client, (now, 0))
+        if now - started >= 60:
+            started, count = now, 0
+        self._window[client] = (started, count + 1)
+        if len(self._window) > 100_000:
+            self._window.clear()
+
+
+def bearer_token(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+            break
+    raise Unauthorized("a bearer token is required")
+
+
+class RequirePrincipal(ASGIMiddleware):
+    """Router middleware: authenticate the bearer token and require one kind of principal (else 403)."""
+
+    def __init__(self, kind: PrincipalKind) -> None:
+        self.kind = kind
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        state = scope["app"].state
+        verifier: TokenVerifier = state.token_verifier
+        limiter: AuthFailureLimiter = state.auth_failure_limiter
+        client = (scope.get("client") or ("unknown", 0))[0]
+        limiter.check(client)
+        try:
+            principal = await verifier.verify(bearer_token(scope))
+        except Unauthorized:
+            limiter.failed(client)
+            raise
+        if principal.kind != self.kind:
+            raise Forbidden(f"this route is for {self.kind} tokens, not {principal.kind} tokens")
+        scope["user"] = principal
+        await next_app(scope, receive, send)

@@ -1,0 +1,254 @@
+"""The one error hierarchy of the service, mapped once to RFC 9457 problem details.
+
+HelsekortError
+├── BadRequest (400)            invalid input; names the field
+├── Unauthorized (401)          no, bad or expired token; carries WWW-Authenticate
+├── Forbidden (403)             a valid token of the wrong kind or a role that may not act
+├── NotFound (404)              absent or outside the caller's scope (never distinguished)
+├── Conflict (409)              state forbids the action (closed card, request in flight, missing entries)
+├── PreconditionFailed (412)    stale If-Match
+├── PayloadTooLarge (413)
+├── UnprocessableContent (422)  Idempotency-Key reused with another body
+├── PreconditionRequired (428)  If-Match missing on a guarded write
+├── TooManyRequests (429)
+└── ServiceUnavailable (503)    database down or pool exhausted
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import asyncpg
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+log = logging.getLogger("helsekort.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class HelsekortError(Exception):
+    status: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal server error"
+    slug: ClassVar[str] = "internal"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.extra: dict[str, Any] = dict(extra or {})
+        self.headers: dict[str, str] = dict(headers or {})
+
+
+class BadRequest(HelsekortError):
+    status = 400
+    title = "Invalid request"
+    slug = "invalid-request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        errors: Sequence[Mapping[str, str]] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        merged: dict[str, Any] = dict(extra or {})
+        problems = list(errors or [])
+        if field is not None and not problems:
+            problems = [{"key": field, "message": detail}]
+        if problems:
+            merged["errors"] = problems
+        super().__init__(detail, field=field, extra=merged)
+
+
+class Unauthorized(HelsekortError):
+    status = 401
+    title = "Authentication required"
+    slug = "unauthorized"
+
+    def __init__(self, detail: str = "a valid bearer token is required") -> None:
+        error = "invalid_token" if "token" in detail else "invalid_request"
+        super().__init__(detail, headers={"WWW-Authenticate": f'Bearer error="{error}"'})
+
+
+class Forbidden(HelsekortError):
+    status = 403
+    title = "Forbidden"
+    slug = "forbidden"
+
+
+class NotFound(HelsekortError):
+    status = 404
+    title = "Not found"
+    slug = "not-found"
+
+
+class Conflict(HelsekortError):
+    status = 409
+    title = "Conflict"
+    slug = "conflict"
+
+
+class PreconditionFailed(HelsekortError):
+    status = 412
+    title = "Precondition failed"
+    slug = "stale-version"
+
+
+class PayloadTooLarge(HelsekortError):
+    status = 413
+    title = "Request body too large"
+    slug = "payload-too-large"
+
+
+class UnprocessableContent(HelsekortError):
+    status = 422
+    title = "Unprocessable content"
+    slug = "unprocessable"
+
+
+class PreconditionRequired(HelsekortError):
+    status = 428
+    title = "Precondition required"
+    slug = "if-match-required"
+
+
+class TooManyRequests(HelsekortError):
+    status = 429
+    title = "Too many requests"
+    slug = "rate-limited"
+
+    def __init__(self, detail: str = "too many requests", *, retry_after: int = 60) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+class ServiceUnavailable(HelsekortError):
+    status = 503
+    title = "Service unavailable"
+    slug = "unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 5) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+_TITLES = {
+    400: ("Invalid request", "invalid-request"),
+    401: ("Authentication required", "unauthorized"),
+    403: ("Forbidden", "forbidden"),
+    404: ("Not found", "not-found"),
+    405: ("Method not allowed", "method-not-allowed"),
+    409: ("Conflict", "conflict"),
+    412: ("Precondition failed", "stale-version"),
+    413: ("Request body too large", "payload-too-large"),
+    415: ("Unsupported media type", "unsupported-media-type"),
+    422: ("Unprocessable content", "unprocessable"),
+    428: ("Precondition required", "if-match-required"),
+    429: ("Too many requests", "rate-limited"),
+    503: ("Service unavailable", "unavailable"),
+}
+
+
+def problem(
+    request: Request[Any, Any, Any],
+    *,
+    status: int,
+    title: str,
+    slug: str,
+    detail: str,
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": f"urn:helsekort:problem:{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    request_id = request.scope.get("state", {}).get("request_id")
+    if request_id:
+        body["requestId"] = request_id
+    body.update(extra or {})
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
+
+
+def handle_helsekort_error(request: Request[Any, Any, Any], exc: HelsekortError) -> Response[dict[str, Any]]:
+    return problem(
+        request,
+        status=exc.status,
+        title=exc.title,
+        slug=exc.slug,
+        detail=exc.detail,
+        extra=exc.extra,
+        headers=exc.headers,
+    )
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    """Litestar's own exceptions (routing, validation, body limit, rate limit) in the same shape."""
+    status = exc.status_code
+    title, slug = _TITLES.get(status, ("Error", "error"))
+    extra: dict[str, Any] = {}
+    detail = exc.detail
+    if isinstance(exc, ValidationException):
+        status, title, slug = 400, "Invalid request", "invalid-request"
+        errors = exc.extra if isinstance(exc.extra, list) else []
+        extra["errors"] = [
+            {"key": str(item.get("key", "")), "message": str(item.get("message", ""))}
+            for item in errors
+            if isinstance(item, dict)
+        ]
+        if extra["errors"]:
+            first = extra["errors"][0]
+            detail = f"{first['key'] or 'body'}: {first['message']}"
+    headers = dict(exc.headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", 'Bearer error="invalid_token"')
+    if status == 413:
+        detail = "the request body is larger than the limit"
+    return problem(request, status=status, title=title, slug=slug, detail=detail, extra=extra, headers=headers)
+
+
+def handle_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.warning("database unavailable", extra={"error": type(exc).__name__})
+    return handle_helsekort_error(request, ServiceUnavailable("the database is not reachable right now"))
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if isinstance(exc, HelsekortError):
+        return handle_helsekort_error(request, exc)
+    if isinstance(exc, HTTPException):
+        return handle_http_exception(request, exc)
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        return handle_database_unavailable(request, exc)
+    log.exception("unhandled error", extra={"error": type(exc).__name__})
+    return problem(request, status=500, title="Internal server error", slug="internal", detail="unexpected error")
+
+
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.QueryCanceledError,
+    ConnectionError,
+    OSError,
+)
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    HelsekortError: handle_helsekort_error,
+    HTTPException: handle_http_exception,
+    **dict.fromkeys(DATABASE_UNAVAILABLE, handle_database_unavailable),
+    Exception: handle_unexpected,
+}

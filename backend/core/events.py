@@ -1,0 +1,181 @@
+"""The per-patient event log: appended in the writer's transaction, read as the app's change feed, drained as the push outbox."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import msgspec
+
+from backend.core.errors import HelsekortError
+from backend.db.engine import DB
+
+
+class EventOutsideTransaction(HelsekortError):
+    """A domain tried to append an event outside its write transaction (a bug, not bad input)."""
+
+
+class ChangeItem(msgspec.Struct, kw_only=True, rename="camel", frozen=True):
+    seq: int
+    type: str
+    resource_type: str
+    resource_id: str
+    at: datetime
+
+
+class ClaimedEvent(msgspec.Struct, kw_only=True, frozen=True):
+    id: int
+    patient_id: uuid.UUID | None
+    topic: str | None
+    type: str
+    resource_type: str
+    resource_id: str
+    at: datetime
+    attempts: int
+
+
+def _transaction_connection() -> object:
+    transaction = DB.current_transaction.get()
+    if transaction is None:
+        raise EventOutsideTransaction("events are appended inside the write's transaction")
+    return transaction.connection
+
+
+async def append_event(
+    patient_id: uuid.UUID,
+    type: str,
+    resource_type: str,
+    resource_id: str | uuid.UUID,
+    *,
+    available_at: datetime | None = None,
+) -> int:
+    """Append one event for the patient in the current transaction; returns its per-patient seq.
+
+    The patient row's counter is incremented in the same statement, which also serialises
+    concurrent writers for one patient so `seq` never has gaps or duplicates.
+    """
+    connection = _transaction_connection()
+    seq: int = await connection.fetchval(  # type: ignore[attr-defined]
+        """
+        WITH next AS (
+            UPDATE patient SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq
+        )
+        INSERT INTO event (patient, seq, type, resource_type, resource_id, at, available_at, attempts)
+        SELECT $1, next.event_seq, $2, $3, $4, now(), COALESCE($5, now()), 0 FROM next
+        RETURNING seq
+        """,
+        patient_id,
+        type,
+        resource_type,
+        str(resource_id),
+        available_at,
+    )
+    return seq
+
+
+async def append_topic_event(topic: str, type: str, resource_type: str, resource_id: str) -> None:
+    """An event for everyone following a CMS topic (no patient)."""
+    connection = _transaction_connection()
+    await connection.execute(  # type: ignore[attr-defined]
+        """
+        INSERT INTO event (topic, type, resource_type, resource_id, at, available_at, attempts)
+        VALUES ($1, $2, $3, $4, now(), now(), 0)
+        """,
+        topic,
+        type,
+        resource_type,
+        resource_id,
+    )
+
+
+async def changes_since(patient_id: uuid.UUID, since: int, limit: int) -> list[ChangeItem]:
+    async with DB.connection() as connection:
+        rows = await connection.fetch(
+            """
+            SELECT seq, type, resource_type, resource_id, at FROM event
+            WHERE patient = $1 AND seq > $2 ORDER BY seq LIMIT $3
+            """,
+            patient_id,
+            since,
+            limit,
+        )
+    return [
+        ChangeItem(
+            seq=row["seq"],
+            type=row["type"],
+            resource_type=row["resource_type"],
+            resource_id=row["resource_id"],
+            at=row["at"],
+        )
+        for row in rows
+    ]
+
+
+async def claim_events(worker_id: str, *, limit: int, lease_seconds: float) -> list[ClaimedEvent]:
+    """Claim due, undispatched events for this worker; others skip them (SKIP LOCKED) until the lease ends."""
+    async with DB.connection() as connection:
+        rows = await connection.fetch(
+            """
+            UPDATE event SET claimed_by = $1,
+                             claim_expires_at = now() + make_interval(secs => $3),
+                             attempts = attempts + 1
+            WHERE id IN (
+                SELECT id FROM event
+                WHERE dispatched_at IS NULL AND available_at <= now()
+                  AND (claim_expires_at IS NULL OR claim_expires_at < now())
+                ORDER BY available_at, id
+                LIMIT $2
+                FOR UPDATE SKIP LOCKED
+            )
+            RETURNING id, patient, topic, type, resource_type, resource_id, at, attempts
+            """,
+            worker_id,
+            limit,
+            lease_seconds,
+        )
+    return sorted(
+        (
+            ClaimedEvent(
+                id=row["id"],
+                patient_id=row["patient"],
+                topic=row["topic"],
+                type=row["type"],
+                resource_type=row["resource_type"],
+                resource_id=row["resource_id"],
+                at=row["at"],
+                attempts=row["attempts"],
+            )
+            for row in rows
+        ),
+        key=lambda event: event.id,
+    )
+
+
+async def ack_events(worker_id: str, event_ids: list[int]) -> int:
+    """Mark claimed events done; only the claimant's acks count (a reclaimed event is someone else's)."""
+    if not event_ids:
+        return 0
+    async with DB.connection() as connection:
+        result: str = await connection.execute(
+            """
+            UPDATE event SET dispatched_at = now(), claimed_by = NULL, claim_expires_at = NULL
+            WHERE id = ANY($1::bigint[]) AND claimed_by = $2 AND dispatched_at IS NULL
+            """,
+            event_ids,
+            worker_id,
+        )
+    return int(result.rsplit(maxsplit=1)[-1])
+
+
+async def defer_event(worker_id: str, event_id: int, until: datetime) -> None:
+    """Put a claimed event back until `until` (quiet hours, retry back-off)."""
+    async with DB.connection() as connection:
+        await connection.execute(
+            """
+            UPDATE event SET available_at = $3, claimed_by = NULL, claim_expires_at = NULL
+            WHERE id = $1 AND claimed_by = $2
+            """,
+            event_id,
+            worker_id,
+            until,
+        )

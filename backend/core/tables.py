@@ -1,0 +1,142 @@
+"""Tables of the core mechanisms: patients, care relations, blocks, consents, audit, events, idempotency."""
+
+from __future__ import annotations
+
+import uuid
+
+from piccolo.columns import (
+    UUID,
+    BigInt,
+    BigSerial,
+    Bytea,
+    ForeignKey,
+    Integer,
+    SmallInt,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from backend.db.engine import DB
+
+
+class Patient(Table, tablename="patient", db=DB):
+    """A person whose data we hold; known to the API only by an opaque UUID."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    # HMAC of the fødselsnummer for lookup; the number itself only encrypted.
+    fnr_digest = Bytea(unique=True, index=True)
+    fnr_sealed = Bytea()
+    event_seq = BigInt(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class CareRelation(Table, tablename="care_relation", db=DB):
+    """An organisation's documented reason to treat the patient (tjenstlig behov)."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    kind = Varchar(length=16)
+    org_number = Varchar(length=9)
+    org_kind = Varchar(length=32)
+    attested_by_hpr = Varchar(length=12)
+    attested_by_name = Varchar(length=200, null=True, default=None)
+    valid_from = Timestamptz(default=TimestamptzNow())
+    valid_until = Timestamptz(null=True, default=None)
+
+
+class EmergencyAccess(Table, tablename="emergency_access", db=DB):
+    """A clinician's time-limited access without a care relation (nødrett), with the reason given."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    hpr = Varchar(length=12)
+    org_number = Varchar(length=9)
+    reason = Text()
+    valid_from = Timestamptz(default=TimestamptzNow())
+    valid_until = Timestamptz()
+
+
+class ClinicianBlock(Table, tablename="clinician_block", db=DB):
+    """A citizen's refusal to let a named clinician see her data (emergency access still works)."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    hpr = Varchar(length=12)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Consent(Table, tablename="consent", db=DB):
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    scope = Varchar(length=32)
+    given_at = Timestamptz(default=TimestamptzNow())
+
+
+class AuditLog(Table, tablename="audit_log", db=DB):
+    """Append-only: the database refuses UPDATE and DELETE (trigger in the migration)."""
+
+    id = BigSerial(primary_key=True)
+    at = Timestamptz(default=TimestamptzNow())
+    actor_kind = Varchar(length=16)
+    actor = Varchar(length=200)
+    hpr = Varchar(length=12, null=True, default=None)
+    name = Varchar(length=200, null=True, default=None)
+    authorization = Varchar(length=8, null=True, default=None)
+    org_number = Varchar(length=9, null=True, default=None)
+    org_kind = Varchar(length=32, null=True, default=None)
+    # No foreign key: denied attempts on ids that do not exist are recorded too.
+    patient_id = UUID(null=True, default=None)
+    action = Varchar(length=32)
+    resource_type = Varchar(length=48)
+    resource_id = Varchar(length=64, null=True, default=None)
+    basis = Varchar(length=16)
+    request_id = Varchar(length=64, null=True, default=None)
+
+
+class Event(Table, tablename="event", db=DB):
+    """Per-patient change feed and push outbox (topic events have no patient)."""
+
+    id = BigSerial(primary_key=True)
+    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, null=True, default=None)
+    seq = BigInt(null=True, default=None)
+    topic = Varchar(length=64, null=True, default=None)
+    type = Varchar(length=64)
+    resource_type = Varchar(length=48)
+    resource_id = Varchar(length=64)
+    at = Timestamptz(default=TimestamptzNow())
+    available_at = Timestamptz(default=TimestamptzNow())
+    claimed_by = Varchar(length=64, null=True, default=None)
+    claim_expires_at = Timestamptz(null=True, default=None)
+    dispatched_at = Timestamptz(null=True, default=None)
+    attempts = SmallInt(default=0)
+
+
+class IdempotencyKey(Table, tablename="idempotency_key", db=DB):
+    id = BigSerial(primary_key=True)
+    caller = Varchar(length=200)
+    key = Varchar(length=200)
+    method = Varchar(length=8)
+    path = Text()
+    body_digest = Bytea()
+    status = Integer(null=True, default=None)
+    response_headers = Text(null=True, default=None)
+    response_body = Bytea(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    locked_until = Timestamptz(null=True, default=None)
+    expires_at = Timestamptz()
+
+
+CORE_TABLES: tuple[type[Table], ...] = (
+    Patient,
+    CareRelation,
+    EmergencyAccess,
+    ClinicianBlock,
+    Consent,
+    AuditLog,
+    Event,
+    IdempotencyKey,
+)

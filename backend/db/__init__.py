@@ -1,0 +1,1 @@
+"""Database access: the Piccolo engine on asyncpg, the embedded PostgreSQL and migrations."""

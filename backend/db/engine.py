@@ -1,0 +1,128 @@
+"""The one Piccolo engine every table uses, with a bounded pool whose exhaustion fails fast."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+from piccolo.engine.postgres import PostgresEngine
+
+from backend.core.errors import ServiceUnavailable
+
+log = logging.getLogger("helsekort.db")
+
+
+class _BoundedPool:
+    """asyncpg pool whose every acquire has a timeout, so an exhausted pool answers 503, never hangs."""
+
+    def __init__(self, pool: asyncpg.Pool, timeout: float) -> None:
+        self._pool = pool
+        self._timeout = timeout
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        return _TimedAcquire(self._pool, timeout if timeout is not None else self._timeout)
+
+    async def release(self, connection: Any) -> None:
+        await self._pool.release(connection)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    def terminate(self) -> None:
+        self._pool.terminate()
+
+    @property
+    def raw(self) -> asyncpg.Pool:
+        return self._pool
+
+    def get_size(self) -> int:
+        return self._pool.get_size()
+
+    def get_idle_size(self) -> int:
+        return self._pool.get_idle_size()
+
+
+class _TimedAcquire:
+    """Awaitable and async context manager, like asyncpg's own acquire context."""
+
+    def __init__(self, pool: asyncpg.Pool, timeout: float) -> None:
+        self._pool = pool
+        self._timeout = timeout
+        self._connection: Any = None
+
+    async def _acquire(self) -> Any:
+        try:
+            connection = await self._pool.acquire(timeout=self._timeout)
+        except TimeoutError as exc:
+            raise ServiceUnavailable("the database is busy; try again shortly", retry_after=1) from exc
+        return connection
+
+    def __await__(self) -> Any:
+        return self._acquire().__await__()
+
+    async def __aenter__(self) -> Any:
+        self._connection = await self._acquire()
+        return self._connection
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._connection is not None:
+            await self._pool.release(self._connection)
+            self._connection = None
+
+
+class HelsekortEngine(PostgresEngine):
+    """PostgresEngine configured at start-up (not import time) with a bounded, timed pool."""
+
+    def __init__(self) -> None:
+        super().__init__(config={})
+        self.acquire_timeout = 5.0
+
+    def configure(self, dsn: str) -> None:
+        self.config = {"dsn": dsn}
+
+    async def open_pool(
+        self, *, min_size: int, max_size: int, acquire_timeout: float, statement_timeout_ms: int
+    ) -> None:
+        if self.pool is not None:
+            return
+        self.acquire_timeout = acquire_timeout
+        options: dict[str, Any] = {
+            "dsn": self.config["dsn"],
+            "max_size": max_size,
+            "command_timeout": max(statement_timeout_ms / 1000 + 5, 10),
+            "server_settings": {
+                "statement_timeout": str(statement_timeout_ms),
+                "timezone": "UTC",
+                "application_name": "helsekort",
+            },
+        }
+        try:
+            pool = await asyncpg.create_pool(min_size=min_size, **options)
+        except (OSError, asyncpg.exceptions.PostgresError, asyncpg.exceptions.InterfaceError) as exc:
+            # Keep the process alive (liveness) and let /ready report 503 until the database answers.
+            log.warning("database not reachable at start-up; pool opens lazily", extra={"error": str(exc)})
+            pool = await asyncpg.create_pool(min_size=0, **options)
+        self.pool = _BoundedPool(pool, acquire_timeout)  # type: ignore[assignment]
+
+    async def close_pool(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+            self.pool = None
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        """The current transaction's connection, or a pooled one: for the measured raw-asyncpg paths."""
+        current = self.current_transaction.get()
+        if current is not None:
+            yield current.connection
+            return
+        if self.pool is None:
+            raise ServiceUnavailable("the database pool is not open")
+        async with self.pool.acquire() as connection:
+            yield connection
+
+
+DB = HelsekortEngine()

@@ -1,0 +1,44 @@
+"""Apply every app's migrations in dependency order (`helsekort migrate`); never run on import."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+
+os.environ.setdefault("PICCOLO_CONF", "backend.db.piccolo_conf")
+
+from piccolo.apps.migrations.commands.forwards import run_forwards
+
+from backend.db.engine import DB
+
+log = logging.getLogger("helsekort.db")
+
+
+class MigrationFailed(RuntimeError):
+    pass
+
+
+async def migrate(dsn: str, *, quiet: bool = True) -> None:
+    """Run all pending migrations against `dsn` with a fresh connection per step."""
+    DB.configure(dsn)
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output) if quiet else contextlib.nullcontext():
+        result = await run_forwards(app_name="all")
+    if not result.success:
+        raise MigrationFailed(f"migrations failed: {result.message}\n{output.getvalue()}")
+    log.info("migrations applied")
+
+
+async def execute_in_migration(sql: str) -> None:
+    """Run a multi-statement SQL script inside the running migration's transaction."""
+    from piccolo.engine import engine_finder
+
+    engine = engine_finder()
+    if engine is None:
+        raise MigrationFailed("no database engine configured")
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        raise MigrationFailed("raw migration SQL must run inside the migration's transaction")
+    await transaction.connection.execute(sql)

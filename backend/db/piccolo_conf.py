@@ -1,0 +1,13 @@
+"""Piccolo configuration: the shared engine (configured at start-up) and every app with migrations."""
+
+from piccolo.conf.apps import AppRegistry
+
+from backend.db.engine import DB
+
+APPS = [
+    "backend.core.piccolo_app",
+]
+
+APP_REGISTRY = AppRegistry(apps=APPS)
+
+__all__ = ["APP_REGISTRY", "DB"]

@@ -1,0 +1,34 @@
+"""Service routes: liveness, readiness (the database answers) and nothing else."""
+
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.datastructures import State
+
+from backend.core.errors import ServiceUnavailable
+from backend.db.engine import DB
+
+
+class HealthStatus(msgspec.Struct, kw_only=True, rename="camel"):
+    status: str
+
+
+class HealthController(Controller):
+    tags = ["service"]
+    security = [{}]
+
+    @get("/health", operation_id="health", summary="200 while the process lives")
+    async def health(self) -> HealthStatus:
+        return HealthStatus(status="ok")
+
+    @get("/ready", operation_id="ready", summary="200 only when the database answers")
+    async def ready(self, request: Request[object, object, State]) -> HealthStatus:
+        try:
+            async with DB.connection() as connection:
+                await connection.fetchval("SELECT 1", timeout=2)
+        except ServiceUnavailable:
+            raise
+        except Exception as exc:
+            raise ServiceUnavailable("the database does not answer") from exc
+        return HealthStatus(status="ready")

@@ -1,0 +1,1 @@
+"""Pasientens måledata: home measurements, vital signs and NEWS2."""

@@ -1,0 +1,83 @@
+"""Request and response bodies of the patient, access and change-feed routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from backend.core.audit import AccessLogEntry
+from backend.core.events import ChangeItem
+
+CareRelationKind = Literal["gp", "midwife", "hospital", "legevakt", "homecare"]
+ConsentScope = Literal["pregnancy-card"]
+CONSENT_SCOPES: tuple[str, ...] = ("pregnancy-card",)
+
+
+class Me(msgspec.Struct, kw_only=True, rename="camel"):
+    patient_id: uuid.UUID
+    consents: list[str]
+
+
+class AccessLogPage(msgspec.Struct, kw_only=True, rename="camel"):
+    items: list[AccessLogEntry]
+    next: str | None
+
+
+class Block(msgspec.Struct, kw_only=True, rename="camel"):
+    hpr: str
+    created_at: datetime
+
+
+class BlockList(msgspec.Struct, kw_only=True, rename="camel"):
+    items: list[Block]
+    next: str | None = None
+
+
+class ChangePage(msgspec.Struct, kw_only=True, rename="camel"):
+    items: list[ChangeItem]
+    next: str
+    has_more: bool
+
+
+class LookupIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    fnr: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
+class LookupOut(msgspec.Struct, kw_only=True, rename="camel"):
+    patient_id: uuid.UUID
+
+
+class CareRelationIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    kind: CareRelationKind
+    until: datetime | None = None
+
+
+class AttestedBy(msgspec.Struct, kw_only=True, rename="camel"):
+    hpr: str
+    name: str | None
+    organisation: str
+    org_kind: str
+
+
+class CareRelationOut(msgspec.Struct, kw_only=True, rename="camel"):
+    id: uuid.UUID
+    kind: str
+    from_: datetime = msgspec.field(name="from")
+    until: datetime | None
+    attested_by: AttestedBy
+
+
+class CareRelationList(msgspec.Struct, kw_only=True, rename="camel"):
+    items: list[CareRelationOut]
+    next: str | None = None
+
+
+class EmergencyAccessIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=10, max_length=2000)]
+
+
+class EmergencyAccessOut(msgspec.Struct, kw_only=True, rename="camel"):
+    until: datetime

@@ -1,0 +1,196 @@
+"""One frozen settings object, read from the environment once, that refuses unsafe production config."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Environment = Literal["dev", "test", "production"]
+IssuerKind = Literal["citizen", "clinician", "editor"]
+
+DEV_ISSUER_PREFIX = "https://dev.helsekort.invalid/"
+
+
+class SettingsError(ValueError):
+    """The environment asks for a configuration the service must not run with."""
+
+
+@dataclass(frozen=True, slots=True)
+class IssuerSettings:
+    """One trusted token issuer (ID-porten, HelseID, the editor IdP, or a dev issuer)."""
+
+    kind: IssuerKind
+    issuer: str
+    audience: str
+    jwks_url: str | None = None
+    jwks_file: str | None = None
+
+    @property
+    def is_dev(self) -> bool:
+        return self.issuer.startswith(DEV_ISSUER_PREFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class ApnsSettings:
+    endpoint: str | None = None
+    ca_file: str | None = None
+    key_file: str | None = None
+    key_id: str | None = None
+    team_id: str | None = None
+    topic: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.key_file and self.key_id and self.team_id and self.topic)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: Environment = "dev"
+    database_url: str | None = None
+    data_dir: Path = Path(".data")
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    db_acquire_timeout: float = 5.0
+    db_statement_timeout_ms: int = 15_000
+    issuers: tuple[IssuerSettings, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+    body_limit: int = 1024 * 1024
+    patient_key: str | None = None
+    apns: ApnsSettings = field(default_factory=ApnsSettings)
+    quiet_hours: str = "22:00-07:00"
+    log_level: str = "INFO"
+    rate_limit_writes_per_minute: int = 120
+    rate_limit_auth_failures_per_minute: int = 30
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def dev_issuers_enabled(self) -> bool:
+        return self.env != "production"
+
+    @property
+    def dev_keys_dir(self) -> Path:
+        return self.data_dir / "dev-keys"
+
+    def validate(self) -> Settings:
+        """Raise SettingsError naming what to set when production would run unsafely."""
+        if not self.is_production:
+            return self
+        problems: list[str] = []
+        if not self.database_url:
+            problems.append("set DATABASE_URL: production does not run on the embedded PostgreSQL")
+        if not self.issuers:
+            problems.append("set HELSEKORT_ISSUERS to the trusted ID-porten, HelseID and editor issuers")
+        if any(issuer.is_dev for issuer in self.issuers):
+            problems.append("remove the dev issuers from HELSEKORT_ISSUERS")
+        kinds = {issuer.kind for issuer in self.issuers}
+        for kind in ("citizen", "clinician", "editor"):
+            if self.issuers and kind not in kinds:
+                problems.append(f"add a {kind} issuer to HELSEKORT_ISSUERS")
+        if "*" in self.cors_origins:
+            problems.append("replace the wildcard in HELSEKORT_CORS_ORIGINS with the app's origins")
+        if not self.patient_key or len(self.patient_key) < 32:
+            problems.append("set HELSEKORT_PATIENT_KEY to a secret of at least 32 characters")
+        if not self.apns.configured:
+            problems.append(
+                "set HELSEKORT_APNS_KEY_FILE, HELSEKORT_APNS_KEY_ID, HELSEKORT_APNS_TEAM_ID and HELSEKORT_APNS_TOPIC"
+            )
+        if problems:
+            raise SettingsError("unsafe production configuration: " + "; ".join(problems))
+        return self
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+def _float(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, not {raw!r}") from exc
+
+
+def _issuers(raw: str | None) -> tuple[IssuerSettings, ...]:
+    if not raw:
+        return ()
+    try:
+        items = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"HELSEKORT_ISSUERS is not valid JSON: {exc.msg}") from exc
+    if not isinstance(items, list):
+        raise SettingsError("HELSEKORT_ISSUERS must be a JSON list of issuer objects")
+    issuers: list[IssuerSettings] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise SettingsError(f"HELSEKORT_ISSUERS[{index}] must be an object")
+        kind = item.get("kind")
+        if kind not in ("citizen", "clinician", "editor"):
+            raise SettingsError(f"HELSEKORT_ISSUERS[{index}].kind must be citizen, clinician or editor")
+        if not item.get("issuer") or not item.get("audience"):
+            raise SettingsError(f"HELSEKORT_ISSUERS[{index}] needs issuer and audience")
+        if not (item.get("jwksUrl") or item.get("jwksFile")):
+            raise SettingsError(f"HELSEKORT_ISSUERS[{index}] needs jwksUrl or jwksFile")
+        issuers.append(
+            IssuerSettings(
+                kind=kind,
+                issuer=str(item["issuer"]),
+                audience=str(item["audience"]),
+                jwks_url=item.get("jwksUrl"),
+                jwks_file=item.get("jwksFile"),
+            )
+        )
+    return tuple(issuers)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from the environment (os.environ unless given) and validate them."""
+    env = os.environ if environ is None else environ
+    name = env.get("HELSEKORT_ENV", "dev")
+    if name not in ("dev", "test", "production"):
+        raise SettingsError(f"HELSEKORT_ENV must be dev, test or production, not {name!r}")
+    cors = tuple(origin.strip() for origin in env.get("HELSEKORT_CORS_ORIGINS", "").split(",") if origin.strip())
+    settings = Settings(
+        env=name,  # type: ignore[arg-type]
+        database_url=env.get("DATABASE_URL") or None,
+        data_dir=Path(env.get("HELSEKORT_DATA_DIR", ".data")),
+        db_pool_min=_int(env, "HELSEKORT_DB_POOL_MIN", 2),
+        db_pool_max=_int(env, "HELSEKORT_DB_POOL_MAX", 10),
+        db_acquire_timeout=_float(env, "HELSEKORT_DB_ACQUIRE_TIMEOUT", 5.0),
+        db_statement_timeout_ms=_int(env, "HELSEKORT_DB_STATEMENT_TIMEOUT_MS", 15_000),
+        issuers=_issuers(env.get("HELSEKORT_ISSUERS")),
+        cors_origins=cors,
+        body_limit=_int(env, "HELSEKORT_BODY_LIMIT", 1024 * 1024),
+        patient_key=env.get("HELSEKORT_PATIENT_KEY") or None,
+        apns=ApnsSettings(
+            endpoint=env.get("HELSEKORT_APNS_ENDPOINT") or None,
+            ca_file=env.get("HELSEKORT_APNS_CA_FILE") or None,
+            key_file=env.get("HELSEKORT_APNS_KEY_FILE") or None,
+            key_id=env.get("HELSEKORT_APNS_KEY_ID") or None,
+            team_id=env.get("HELSEKORT_APNS_TEAM_ID") or None,
+            topic=env.get("HELSEKORT_APNS_TOPIC") or None,
+        ),
+        quiet_hours=env.get("HELSEKORT_QUIET_HOURS", "22:00-07:00"),
+        log_level=env.get("HELSEKORT_LOG_LEVEL", "INFO").upper(),
+        rate_limit_writes_per_minute=_int(env, "HELSEKORT_RATE_LIMIT_WRITES", 120),
+        rate_limit_auth_failures_per_minute=_int(env, "HELSEKORT_RATE_LIMIT_AUTH_FAILURES", 30),
+    )
+    if settings.db_pool_min < 1 or settings.db_pool_max < settings.db_pool_min:
+        raise SettingsError("HELSEKORT_DB_POOL_MIN must be ≥ 1 and ≤ HELSEKORT_DB_POOL_MAX")
+    return settings.validate()

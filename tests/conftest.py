@@ -1,0 +1,134 @@
+"""Test session: its own database from the migrations (DATABASE_URL or embedded), dropped afterwards.
+
+Tests talk to `create_app()` through httpx's ASGITransport in the test's own event loop, so the pool
+opened in the lifespan is the one the test uses. Data is never shared between tests: every test makes
+its own patients and clinicians through the factories in tests/factories.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from litestar import Litestar
+
+from backend.settings import Settings
+
+# The app, the embedded server and migrations are imported inside the fixtures, so that pure unit
+# tests (NEWS2, dating, validators) collect and run without touching the database layer.
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A PostgreSQL server's maintenance DSN: DATABASE_URL's server, or a fresh embedded one."""
+    external = os.environ.get("DATABASE_URL")
+    if external:
+        yield external
+        return
+    from backend.db.embedded import EmbeddedPostgres
+
+    directory = Path(tempfile.mkdtemp(prefix="helsekort-test-pg-"))
+    embedded = EmbeddedPostgres(directory)
+    try:
+        yield embedded.uri
+    finally:
+        embedded.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _with_database(dsn: str, database: str) -> str:
+    """The same server, another database (works for TCP URLs and the embedded socket URL)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(dsn)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_url: str) -> AsyncIterator[str]:
+    name = f"helsekort_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = _with_database(server_url, name)
+    from backend.db.migrate import migrate
+
+    await migrate(url)
+    try:
+        yield url
+    finally:
+        admin = await asyncpg.connect(server_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Iterator[Path]:
+    directory = Path(tempfile.mkdtemp(prefix="helsekort-test-data-"))
+    yield directory
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, data_dir: Path) -> Settings:
+    return Settings(env="test", database_url=database_url, data_dir=data_dir, log_level="WARNING")
+
+
+@contextlib.asynccontextmanager
+async def running(application: Litestar) -> AsyncIterator[Litestar]:
+    """Run the app's lifespan in one task of its own (anyio needs enter and exit in the same task)."""
+    started, stop = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with application.lifespan():
+            started.set()
+            await stop.wait()
+
+    task = asyncio.create_task(hold())
+    waiter = asyncio.create_task(started.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        waiter.cancel()
+        task.result()
+    try:
+        yield application
+    finally:
+        stop.set()
+        await task
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[Litestar]:
+    from backend.app import create_app
+
+    async with running(create_app(settings)) as application:
+        yield application
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+async def db(app: Litestar) -> AsyncIterator[asyncpg.Connection]:
+    """A raw connection to the test database, for assertions the API does not expose."""
+    from backend.db.engine import DB
+
+    async with DB.connection() as connection:
+        yield connection
