@@ -78,11 +78,11 @@ def citizen_router(settings: Settings) -> Router:
 
 def clinician_router(settings: Settings) -> Router:
     """/clinician/v1: HelseID tokens; each domain adds its clinician controllers here."""
-    from backend.patients.routes import ClinicianPatientController
+    from backend.patients.routes import ClinicianAlertsController, ClinicianPatientController
 
     return Router(
         path="/clinician/v1",
-        route_handlers=[ClinicianPatientController],
+        route_handlers=[ClinicianPatientController, ClinicianAlertsController],
         middleware=[RequirePrincipal("clinician"), IdempotencyMiddleware()],
         dependencies={"clinician": Provide(provide_clinician, sync_to_thread=False)},
     )

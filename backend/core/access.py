@@ -13,9 +13,11 @@ from __future__ import annotations
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 from litestar import Request
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
 
 from backend.core.audit import clinician_row
 from backend.core.auth import CitizenPrincipal, ClinicianPrincipal, EditorPrincipal, Principal
@@ -174,3 +176,9 @@ def provide_editor(request: Request[Any, Any, Any]) -> EditorPrincipal:
     if not isinstance(principal, EditorPrincipal):
         raise Forbidden("this route is for editor tokens")
     return principal
+
+
+# Handler parameter types: injected by name, not re-validated (the providers above built them).
+MeGrant: TypeAlias = NamedDependency[SkipValidation[Grant]]
+Clinician: TypeAlias = NamedDependency[SkipValidation[ClinicianPrincipal]]
+Editor: TypeAlias = NamedDependency[SkipValidation[EditorPrincipal]]

@@ -130,6 +130,32 @@ class IdempotencyKey(Table, tablename="idempotency_key", db=DB):
     expires_at = Timestamptz()
 
 
+class PatientContext(Table, tablename="patient_context", db=DB):
+    """Facts one domain publishes for others to read (e.g. pregnancy → `pregnancy: ongoing`)."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    key = Varchar(length=48)
+    value = Varchar(length=200)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class Alert(Table, tablename="alert", db=DB):
+    """A clinical alert for the clinicians of the patient's care relations of the named kinds."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    kind = Varchar(length=48)
+    severity = Varchar(length=16)
+    message = Text()
+    relation_kinds = Varchar(length=100)
+    resource_type = Varchar(length=48)
+    resource_id = Varchar(length=64)
+    created_at = Timestamptz(default=TimestamptzNow())
+    acknowledged_at = Timestamptz(null=True, default=None)
+    acknowledged_by_hpr = Varchar(length=12, null=True, default=None)
+
+
 CORE_TABLES: tuple[type[Table], ...] = (
     Patient,
     CareRelation,
@@ -139,4 +165,6 @@ CORE_TABLES: tuple[type[Table], ...] = (
     AuditLog,
     Event,
     IdempotencyKey,
+    PatientContext,
+    Alert,
 )

@@ -6,11 +6,10 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, delete, get, post, put
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from backend.core.access import Grant
-from backend.core.auth import ClinicianPrincipal
+from backend.core.access import Clinician, MeGrant
+from backend.core.alerts import AlertPage, alerts_for
 from backend.patients import service
 from backend.patients.schemas import (
     AccessLogPage,
@@ -32,38 +31,38 @@ class CitizenMeController(Controller):
     tags = ["citizen: me"]
 
     @get("", operation_id="citizenGetMe", summary="My patient record and consents (created on first call)")
-    async def get_me(self, me: NamedDependency[Grant]) -> Me:
+    async def get_me(self, me: MeGrant) -> Me:
         return await service.describe_me(me)
 
     @get("/access-log", operation_id="citizenGetAccessLog", summary="Who accessed my data, newest first")
     async def get_access_log(
-        self, me: NamedDependency[Grant], cursor: FromQuery[str | None] = None, limit: FromQuery[int | None] = None
+        self, me: MeGrant, cursor: FromQuery[str | None] = None, limit: FromQuery[int | None] = None
     ) -> AccessLogPage:
         return await service.access_log(me, cursor, limit)
 
     @get("/blocks", operation_id="citizenListBlocks", summary="Clinicians I block")
-    async def list_blocks(self, me: NamedDependency[Grant]) -> BlockList:
+    async def list_blocks(self, me: MeGrant) -> BlockList:
         return await service.list_blocks(me)
 
     @put("/blocks/{hpr:str}", operation_id="citizenBlockClinician", status_code=204, summary="Block a clinician")
-    async def block(self, me: NamedDependency[Grant], hpr: FromPath[str]) -> None:
+    async def block(self, me: MeGrant, hpr: FromPath[str]) -> None:
         await service.block_clinician(me, hpr)
 
     @delete("/blocks/{hpr:str}", operation_id="citizenUnblockClinician", summary="Lift a block")
-    async def unblock(self, me: NamedDependency[Grant], hpr: FromPath[str]) -> None:
+    async def unblock(self, me: MeGrant, hpr: FromPath[str]) -> None:
         await service.unblock_clinician(me, hpr)
 
     @put("/consents/{consent_scope:str}", operation_id="citizenGiveConsent", status_code=204, summary="Give consent")
-    async def give_consent(self, me: NamedDependency[Grant], consent_scope: FromPath[str]) -> None:
+    async def give_consent(self, me: MeGrant, consent_scope: FromPath[str]) -> None:
         await service.give_consent(me, consent_scope)
 
     @delete("/consents/{consent_scope:str}", operation_id="citizenWithdrawConsent", summary="Withdraw consent")
-    async def withdraw_consent(self, me: NamedDependency[Grant], consent_scope: FromPath[str]) -> None:
+    async def withdraw_consent(self, me: MeGrant, consent_scope: FromPath[str]) -> None:
         await service.withdraw_consent(me, consent_scope)
 
     @get("/changes", operation_id="citizenGetChanges", summary="My change feed since a cursor")
     async def get_changes(
-        self, me: NamedDependency[Grant], since: FromQuery[str | None] = None, limit: FromQuery[int | None] = None
+        self, me: MeGrant, since: FromQuery[str | None] = None, limit: FromQuery[int | None] = None
     ) -> ChangePage:
         return await service.changes(me, since, limit)
 
@@ -74,7 +73,7 @@ class ClinicianPatientController(Controller):
 
     @post("/lookup", operation_id="clinicianLookupPatient", status_code=200, summary="Patient id for a fødselsnummer")
     async def lookup(
-        self, clinician: NamedDependency[ClinicianPrincipal], data: JSONBody[LookupIn], request: Request[Any, Any, Any]
+        self, clinician: Clinician, data: JSONBody[LookupIn], request: Request[Any, Any, Any]
     ) -> LookupOut:
         allow_synthetic = not request.app.state.settings.is_production
         return LookupOut(patient_id=await service.lookup_patient(clinician, data.fnr, allow_synthetic=allow_synthetic))
@@ -86,7 +85,7 @@ class ClinicianPatientController(Controller):
     )
     async def attest(
         self,
-        clinician: NamedDependency[ClinicianPrincipal],
+        clinician: Clinician,
         patient_id: FromPath[uuid.UUID],
         data: JSONBody[CareRelationIn],
     ) -> CareRelationOut:
@@ -95,9 +94,7 @@ class ClinicianPatientController(Controller):
     @get(
         "/{patient_id:uuid}/care-relations", operation_id="clinicianListCareRelations", summary="Active care relations"
     )
-    async def list_relations(
-        self, clinician: NamedDependency[ClinicianPrincipal], patient_id: FromPath[uuid.UUID]
-    ) -> CareRelationList:
+    async def list_relations(self, clinician: Clinician, patient_id: FromPath[uuid.UUID]) -> CareRelationList:
         return await service.list_care_relations(await service.care_relations_grant(clinician, patient_id))
 
     @post(
@@ -107,8 +104,19 @@ class ClinicianPatientController(Controller):
     )
     async def emergency(
         self,
-        clinician: NamedDependency[ClinicianPrincipal],
+        clinician: Clinician,
         patient_id: FromPath[uuid.UUID],
         data: JSONBody[EmergencyAccessIn],
     ) -> EmergencyAccessOut:
         return await service.open_emergency_access(clinician, patient_id, data)
+
+
+class ClinicianAlertsController(Controller):
+    path = "/alerts"
+    tags = ["clinician: alerts"]
+
+    @get("", operation_id="clinicianListAlerts", summary="Open alerts for patients of my organisation, newest first")
+    async def list_alerts(
+        self, clinician: Clinician, cursor: FromQuery[str | None] = None, limit: FromQuery[int | None] = None
+    ) -> AlertPage:
+        return await alerts_for(clinician, cursor, limit)

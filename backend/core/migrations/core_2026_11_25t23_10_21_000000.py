@@ -4,7 +4,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 from backend.db.migrate import execute_in_migration
 
-ID = "2026-11-25T23:04:12:000000"
+ID = "2026-11-25T23:10:21:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "core constraints, indexes and the append-only audit trigger"
 
@@ -12,6 +12,7 @@ SQL = """
 ALTER TABLE care_relation
     ADD CONSTRAINT care_relation_kind_check CHECK (kind IN ('gp', 'midwife', 'hospital', 'legevakt', 'homecare'));
 CREATE INDEX care_relation_lookup ON care_relation (patient, org_number, valid_until);
+CREATE INDEX care_relation_by_org ON care_relation (org_number, patient);
 
 CREATE INDEX emergency_access_lookup ON emergency_access (patient, hpr, valid_until);
 
@@ -43,6 +44,11 @@ CREATE INDEX event_outbox_pending ON event (available_at, id) WHERE dispatched_a
 
 ALTER TABLE idempotency_key ADD CONSTRAINT idempotency_key_once UNIQUE (caller, key);
 CREATE INDEX idempotency_key_expiry ON idempotency_key (expires_at);
+
+ALTER TABLE patient_context ADD CONSTRAINT patient_context_once UNIQUE (patient, key);
+
+ALTER TABLE alert ADD CONSTRAINT alert_severity_check CHECK (severity IN ('info', 'warning', 'urgent'));
+CREATE INDEX alert_open_by_patient ON alert (patient, created_at DESC) WHERE acknowledged_at IS NULL;
 """
 
 

@@ -1,0 +1,1 @@
+"""Pasientens prøvesvar: lab results released to citizens by policy."""

@@ -1,0 +1,1 @@
+"""Push notifications to the citizens' app."""

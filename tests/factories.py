@@ -1,0 +1,130 @@
+"""Small factories for test data: synthetic identity numbers, dev tokens, citizens and clinicians."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from litestar import Litestar
+
+from backend.core.devtokens import DevSigningKey, citizen_claims, clinician_claims, editor_claims, mint
+from backend.core.identity import with_control_digits
+
+_random = random.SystemRandom()
+
+
+def synthetic_fnr() -> str:
+    """A valid synthetic test fødselsnummer (month + 80), never a real person's."""
+    while True:
+        day = _random.randint(1, 28)
+        month = _random.randint(1, 12) + 80
+        year = _random.randint(50, 99)
+        individual = _random.randint(0, 499)
+        number = with_control_digits(f"{day:02d}{month:02d}{year:02d}{individual:03d}")
+        if number is not None:
+            return number
+
+
+def random_hpr() -> str:
+    return str(_random.randint(1_000_000, 99_999_999))
+
+
+def random_org() -> str:
+    return str(_random.randint(900_000_000, 999_999_999))
+
+
+def signing_key(app: Litestar) -> DevSigningKey:
+    key: DevSigningKey = app.state.dev_signing_key
+    return key
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Citizen:
+    fnr: str
+    token: str
+    patient_id: uuid.UUID
+    headers: dict[str, str] = field(repr=False)
+
+
+@dataclass
+class Clinician:
+    hpr: str
+    org: str
+    org_kind: str
+    authorization: str
+    token: str
+    headers: dict[str, str] = field(repr=False)
+
+
+def citizen_token(app: Litestar, fnr: str, **overrides: Any) -> str:
+    return mint(signing_key(app), "citizen", {**citizen_claims(fnr), **overrides})
+
+
+async def new_citizen(client: httpx.AsyncClient, app: Litestar, fnr: str | None = None) -> Citizen:
+    number = fnr or synthetic_fnr()
+    token = citizen_token(app, number)
+    response = await client.get("/citizen/v1/me", headers=bearer(token))
+    assert response.status_code == 200, response.text
+    return Citizen(fnr=number, token=token, patient_id=uuid.UUID(response.json()["patientId"]), headers=bearer(token))
+
+
+def new_clinician(
+    app: Litestar,
+    *,
+    org_kind: str = "fastlege",
+    authorization: str = "LE",
+    org: str | None = None,
+    hpr: str | None = None,
+    name: str | None = None,
+) -> Clinician:
+    hpr = hpr or random_hpr()
+    org = org or random_org()
+    claims = clinician_claims(
+        hpr=hpr, pid=synthetic_fnr(), authorization=authorization, org=org, org_kind=org_kind, name=name
+    )
+    token = mint(signing_key(app), "clinician", claims)
+    return Clinician(
+        hpr=hpr, org=org, org_kind=org_kind, authorization=authorization, token=token, headers=bearer(token)
+    )
+
+
+def editor_token(app: Litestar, sub: str = "editor-1") -> str:
+    return mint(signing_key(app), "editor", editor_claims(sub))
+
+
+RELATION_FOR_ORG_KIND = {
+    "fastlege": "gp",
+    "helsestasjon": "midwife",
+    "sykehus": "hospital",
+    "legevakt": "legevakt",
+    "hjemmetjeneste": "homecare",
+}
+
+
+async def relate(
+    client: httpx.AsyncClient, clinician: Clinician, patient_id: uuid.UUID, kind: str | None = None
+) -> None:
+    """Attest a care relation for the clinician's organisation."""
+    response = await client.post(
+        f"/clinician/v1/patients/{patient_id}/care-relations",
+        json={"kind": kind or RELATION_FOR_ORG_KIND[clinician.org_kind]},
+        headers=clinician.headers,
+    )
+    assert response.status_code == 201, response.text
+
+
+async def consent(client: httpx.AsyncClient, citizen: Citizen, scope: str = "pregnancy-card") -> None:
+    response = await client.put(f"/citizen/v1/me/consents/{scope}", headers=citizen.headers)
+    assert response.status_code == 204, response.text
+
+
+async def block(client: httpx.AsyncClient, citizen: Citizen, clinician: Clinician) -> None:
+    response = await client.put(f"/citizen/v1/me/blocks/{clinician.hpr}", headers=citizen.headers)
+    assert response.status_code == 204, response.text
