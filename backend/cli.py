@@ -30,10 +30,12 @@ def _settings_or_exit() -> Any:
 
 
 async def _with_database(settings: Any, action: Any) -> Any:
+    from backend.core.identity import configure_sealer, load_patient_secret
     from backend.db.database import database_url
     from backend.db.engine import DB
     from backend.db.migrate import migrate
 
+    configure_sealer(load_patient_secret(settings.patient_key, settings.dev_keys_dir))
     with database_url(settings) as dsn:
         await migrate(dsn)
         await DB.open_pool(min_size=1, max_size=4, acquire_timeout=30, statement_timeout_ms=600_000)

@@ -22,6 +22,7 @@ from backend.core.auth import (
     HELSEID_SECURITY_LEVEL,
     HELSEKORT_ORG_KIND,
 )
+from backend.core.identity import InvalidIdentityNumber, parse_identity_number
 from backend.core.keyfiles import ensure_secret_file
 from backend.settings import DEV_ISSUER_PREFIX, IssuerKind, IssuerSettings, Settings
 
@@ -117,6 +118,11 @@ def editor_claims(sub: str, name: str | None = None) -> dict[str, Any]:
 def mint_from_args(settings: Settings, args: argparse.Namespace) -> str:
     key = load_dev_signing_key(settings)
     kind: IssuerKind = args.kind
+    if kind in ("citizen", "clinician"):
+        try:
+            parse_identity_number(args.pid, allow_synthetic=True)
+        except InvalidIdentityNumber as exc:
+            raise ValueError(f"--pid is not a valid fødselsnummer: {exc}") from exc
     if kind == "citizen":
         claims = citizen_claims(args.pid)
     elif kind == "clinician":

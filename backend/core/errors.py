@@ -216,6 +216,10 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
         headers.setdefault("WWW-Authenticate", 'Bearer error="invalid_token"')
     if status == 413:
         detail = "the request body is larger than the limit"
+    if status == 429 and not any(name.lower() == "retry-after" for name in headers):
+        # Litestar's limiter sends RateLimit-Reset (seconds until the window resets); clients expect Retry-After.
+        reset = next((value for name, value in headers.items() if name.lower() == "ratelimit-reset"), "60")
+        headers["Retry-After"] = str(max(1, int(reset))) if str(reset).isdigit() else "60"
     return problem(request, status=status, title=title, slug=slug, detail=detail, extra=extra, headers=headers)
 
 
@@ -241,6 +245,8 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.InterfaceError,
+    # A connection the server terminated (restart, failover, pg_terminate_backend) can surface as this.
+    asyncpg.exceptions.InternalClientError,
     asyncpg.exceptions.QueryCanceledError,
     ConnectionError,
     OSError,

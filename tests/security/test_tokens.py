@@ -197,7 +197,8 @@ async def test_dev_jwks_publishes_only_the_public_key(client: httpx.AsyncClient)
     assert response.status_code == 200
     (key,) = response.json()["keys"]
     assert key["kid"] == DEV_KID
-    assert "d" not in key and "p" not in key
+    assert "d" not in key
+    assert "p" not in key
 
 
 async def test_repeated_authentication_failures_are_rate_limited(app: Litestar) -> None:

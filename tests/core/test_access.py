@@ -1,0 +1,226 @@
+"""Tjenstlig behov: care relations, who may attest them, blocks, consent, emergency access and labs."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from litestar import Litestar
+
+from backend.core.access import authorize
+from backend.core.errors import NotFound
+from tests.factories import block, new_citizen, new_clinician, relate, synthetic_fnr
+
+
+async def test_lookup_answers_the_same_patient_for_the_same_number(client: httpx.AsyncClient, app: Litestar) -> None:
+    citizen = await new_citizen(client, app)
+    clinician = new_clinician(app)
+    response = await client.post("/clinician/v1/patients/lookup", json={"fnr": citizen.fnr}, headers=clinician.headers)
+    assert response.status_code == 200
+    assert response.json() == {"patientId": str(citizen.patient_id)}
+
+
+async def test_lookup_rejects_bad_control_digits_without_echoing_them(client: httpx.AsyncClient, app: Litestar) -> None:
+    fnr = synthetic_fnr()
+    bad = fnr[:-1] + str((int(fnr[-1]) + 1) % 10)
+    response = await client.post("/clinician/v1/patients/lookup", json={"fnr": bad}, headers=new_clinician(app).headers)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["key"] == "fnr"
+    assert bad not in response.text
+
+
+async def test_unrelated_clinician_gets_404_like_a_missing_patient(client: httpx.AsyncClient, app: Litestar) -> None:
+    citizen = await new_citizen(client, app)
+    clinician = new_clinician(app)
+    existing = await client.get(
+        f"/clinician/v1/patients/{citizen.patient_id}/care-relations", headers=clinician.headers
+    )
+    missing = await client.get(f"/clinician/v1/patients/{uuid.uuid4()}/care-relations", headers=clinician.headers)
+    assert existing.status_code == missing.status_code == 404
+    assert existing.json()["detail"] == missing.json()["detail"]
+
+
+async def test_care_relation_gives_the_whole_organisation_access(client: httpx.AsyncClient, app: Litestar) -> None:
+    citizen = await new_citizen(client, app)
+    gp = new_clinician(app, org_kind="fastlege")
+    colleague = new_clinician(app, org_kind="fastlege", org=gp.org)
+    response = await client.post(
+        f"/clinician/v1/patients/{citizen.patient_id}/care-relations", json={"kind": "gp"}, headers=gp.headers
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["kind"] == "gp"
+    assert body["until"] is None
+    assert body["attestedBy"]["hpr"] == gp.hpr
+    listed = await client.get(f"/clinician/v1/patients/{citizen.patient_id}/care-relations", headers=colleague.headers)
+    assert listed.status_code == 200
+    assert [item["id"] for item in listed.json()["items"]] == [body["id"]]
+
+
+@pytest.mark.parametrize(
+    ("org_kind", "kind", "allowed"),
+    [
+        ("fastlege", "gp", True),
+        ("fastlege", "midwife", False),
+        ("helsestasjon", "midwife", True),
+        ("sykehus", "hospital", True),
+        ("sykehus", "midwife", True),
+        ("sykehus", "gp", False),
+        ("legevakt", "legevakt", True),
+        ("hjemmetjeneste", "homecare", True),
+        ("laboratorium", "gp", False),
+        ("laboratorium", "hospital", False),
+    ],
+)
+async def test_which_organisation_kinds_may_attest_which_relation(
+    client: httpx.AsyncClient, app: Litestar, org_kind: str, kind: str, allowed: bool
+) -> None:
+    citizen = await new_citizen(client, app)
+    clinician = new_clinician(app, org_kind=org_kind)
+    response = await client.post(
+        f"/clinician/v1/patients/{citizen.patient_id}/care-relations", json={"kind": kind}, headers=clinician.headers
+    )
+    assert response.status_code == (201 if allowed else 403)
+
+
+@pytest.mark.parametrize("until", ["2000-01-01T00:00:00+00:00", "2030-01-01T00:00:00", "2099-01-01T00:00:00+00:00"])
+async def test_care_relation_end_time_is_validated(client: httpx.AsyncClient, app: Litestar, until: str) -> None:
+    citizen = await new_citizen(client, app)
+    gp = new_clinician(app)
+    response = await client.post(
+        f"/clinician/v1/patients/{citizen.patient_id}/care-relations",
+        json={"kind": "gp", "until": until},
+        headers=gp.headers,
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["key"] == "until"
+    listed = await client.get(f"/clinician/v1/patients/{citizen.patient_id}/care-relations", headers=gp.headers)
+    assert listed.status_code == 404  # nothing was stored
+
+
+async def test_expired_care_relation_no_longer_gives_access(
+    client: httpx.AsyncClient, app: Litestar, db: object
+) -> None:
+    citizen = await new_citizen(client, app)
+    gp = new_clinician(app)
+    await relate(client, gp, citizen.patient_id)
+    await db.execute(  # type: ignore[attr-defined]
+        "UPDATE care_relation SET valid_until = now() - interval '1 second' WHERE patient = $1", citizen.patient_id
+    )
+    response = await client.get(f"/clinician/v1/patients/{citizen.patient_id}/care-relations", headers=gp.headers)
+    assert response.status_code == 404
+
+
+async def test_block_refuses_a_related_clinician_but_not_emergency_access(
+    client: httpx.AsyncClient, app: Litestar
+) -> None:
+    citizen = await new_citizen(client, app)
+    gp = new_clinician(app)
+    await relate(client, gp, citizen.patient_id)
+    await block(client, citizen, gp)
+    path = f"/clinician/v1/patients/{citizen.patient_id}/care-relations"
+    assert (await client.get(path, headers=gp.headers)).status_code == 404
+    emergency = await client.post(
+        f"/clinician/v1/patients/{citizen.patient_id}/emergency-access",
+        json={"reason": "Bevisstløs pasient på legevakt, trenger legemiddelliste"},
+        headers=gp.headers,
+    )
+    assert emergency.status_code == 201
+    assert "until" in emergency.json()
+    assert (await client.get(path, headers=gp.headers)).status_code == 200
+    # The citizen sees the emergency access in her feed and her access log.
+    changes = (await client.get("/citizen/v1/me/changes", headers=citizen.headers)).json()["items"]
+    assert "emergency-access.opened" in [item["type"] for item in changes]
+    log = (await client.get("/citizen/v1/me/access-log", headers=citizen.headers)).json()["items"]
+    assert {"emergency", "denied"} <= {entry["basis"] for entry in log}
+
+
+async def test_emergency_access_needs_a_reason(client: httpx.AsyncClient, app: Litestar) -> None:
+    citizen = await new_citizen(client, app)
+    response = await client.post(
+        f"/clinician/v1/patients/{citizen.patient_id}/emergency-access",
+        json={"reason": "x"},
+        headers=new_clinician(app).headers,
+    )
+    assert response.status_code == 400
+    assert "reason" in response.text
+
+
+async def test_emergency_access_to_a_missing_patient_is_404(client: httpx.AsyncClient, app: Litestar) -> None:
+    response = await client.post(
+        f"/clinician/v1/patients/{uuid.uuid4()}/emergency-access",
+        json={"reason": "Akutt innleggelse uten journal"},
+        headers=new_clinician(app).headers,
+    )
+    assert response.status_code == 404
+
+
+async def test_consent_is_required_where_the_resource_asks_for_it(client: httpx.AsyncClient, app: Litestar) -> None:
+    citizen = await new_citizen(client, app)
+    midwife = new_clinician(app, org_kind="helsestasjon", authorization="JO")
+    await relate(client, midwife, citizen.patient_id)
+    from backend.core.auth import ClinicianPrincipal
+
+    principal: ClinicianPrincipal = await app.state.token_verifier.verify(midwife.token)
+    with pytest.raises(NotFound):
+        await authorize(
+            principal, citizen.patient_id, action="read", resource_type="pregnancy", consent="pregnancy-card"
+        )
+    assert (await client.put("/citizen/v1/me/consents/pregnancy-card", headers=citizen.headers)).status_code == 204
+    grant = await authorize(
+        principal, citizen.patient_id, action="read", resource_type="pregnancy", consent="pregnancy-card"
+    )
+    assert grant.basis == "care-relation"
+    assert (await client.delete("/citizen/v1/me/consents/pregnancy-card", headers=citizen.headers)).status_code == 204
+    with pytest.raises(NotFound):
+        await authorize(
+            principal, citizen.patient_id, action="read", resource_type="pregnancy", consent="pregnancy-card"
+        )
+
+
+async def test_laboratory_may_write_for_any_patient_but_never_read(client: httpx.AsyncClient, app: Litestar) -> None:
+    citizen = await new_citizen(client, app)
+    lab = new_clinician(app, org_kind="laboratorium", authorization="SP")
+    principal = await app.state.token_verifier.verify(lab.token)
+    grant = await authorize(
+        principal, citizen.patient_id, action="write", resource_type="lab-report", laboratory_may_write=True
+    )
+    assert grant.basis == "laboratory"
+    with pytest.raises(NotFound):
+        await authorize(
+            principal, citizen.patient_id, action="read", resource_type="lab-report", laboratory_may_write=True
+        )
+    with pytest.raises(NotFound):
+        await authorize(principal, uuid.uuid4(), action="write", resource_type="lab-report", laboratory_may_write=True)
+
+
+async def test_me_is_created_once_and_reports_consents(client: httpx.AsyncClient, app: Litestar) -> None:
+    citizen = await new_citizen(client, app)
+    again = await client.get("/citizen/v1/me", headers=citizen.headers)
+    assert again.json() == {"patientId": str(citizen.patient_id), "consents": []}
+    await client.put("/citizen/v1/me/consents/pregnancy-card", headers=citizen.headers)
+    assert (await client.get("/citizen/v1/me", headers=citizen.headers)).json()["consents"] == ["pregnancy-card"]
+
+
+async def test_unknown_consent_scope_and_bad_hpr_are_400(client: httpx.AsyncClient, app: Litestar) -> None:
+    citizen = await new_citizen(client, app)
+    scope = await client.put("/citizen/v1/me/consents/everything", headers=citizen.headers)
+    assert scope.status_code == 400
+    assert scope.json()["errors"][0]["key"] == "scope"
+    hpr = await client.put("/citizen/v1/me/blocks/not-a-number", headers=citizen.headers)
+    assert hpr.status_code == 400
+
+
+async def test_blocks_are_listed_and_lifted(client: httpx.AsyncClient, app: Litestar) -> None:
+    citizen = await new_citizen(client, app)
+    gp = new_clinician(app)
+    await relate(client, gp, citizen.patient_id)
+    await block(client, citizen, gp)
+    await block(client, citizen, gp)  # idempotent
+    blocks = (await client.get("/citizen/v1/me/blocks", headers=citizen.headers)).json()["items"]
+    assert [entry["hpr"] for entry in blocks] == [gp.hpr]
+    assert (await client.delete(f"/citizen/v1/me/blocks/{gp.hpr}", headers=citizen.headers)).status_code == 204
+    assert (await client.get("/citizen/v1/me/blocks", headers=citizen.headers)).json()["items"] == []
+    path = f"/clinician/v1/patients/{citizen.patient_id}/care-relations"
+    assert (await client.get(path, headers=gp.headers)).status_code == 200
