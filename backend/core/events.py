@@ -48,11 +48,14 @@ async def append_event(
     resource_id: str | uuid.UUID,
     *,
     available_at: datetime | None = None,
+    citizen_visible: bool = True,
 ) -> int:
     """Append one event for the patient in the current transaction; returns its per-patient seq.
 
     The patient row's counter is incremented in the same statement, which also serialises
-    concurrent writers for one patient so `seq` never has gaps or duplicates.
+    concurrent writers for one patient so `seq` never has gaps or duplicates. An event that is not
+    `citizen_visible` (about something she may not see yet) is kept out of her change feed; the
+    feed's `seq` then has a gap, which the cursor handles.
     """
     connection = _transaction_connection()
     seq: int = await connection.fetchval(  # type: ignore[attr-defined]
@@ -60,8 +63,9 @@ async def append_event(
         WITH next AS (
             UPDATE patient SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq
         )
-        INSERT INTO event (patient, seq, type, resource_type, resource_id, at, available_at, attempts)
-        SELECT $1, next.event_seq, $2, $3, $4, now(), COALESCE($5, now()), 0 FROM next
+        INSERT INTO event (patient, seq, type, resource_type, resource_id, at, available_at, attempts,
+                           citizen_visible)
+        SELECT $1, next.event_seq, $2, $3, $4, now(), COALESCE($5, now()), 0, $6 FROM next
         RETURNING seq
         """,
         patient_id,
@@ -69,6 +73,7 @@ async def append_event(
         resource_type,
         str(resource_id),
         available_at,
+        citizen_visible,
     )
     return seq
 
@@ -78,8 +83,8 @@ async def append_topic_event(topic: str, type: str, resource_type: str, resource
     connection = _transaction_connection()
     await connection.execute(  # type: ignore[attr-defined]
         """
-        INSERT INTO event (topic, type, resource_type, resource_id, at, available_at, attempts)
-        VALUES ($1, $2, $3, $4, now(), now(), 0)
+        INSERT INTO event (topic, type, resource_type, resource_id, at, available_at, attempts, citizen_visible)
+        VALUES ($1, $2, $3, $4, now(), now(), 0, true)
         """,
         topic,
         type,
@@ -93,7 +98,7 @@ async def changes_since(patient_id: uuid.UUID, since: int, limit: int) -> list[C
         rows = await connection.fetch(
             """
             SELECT seq, type, resource_type, resource_id, at FROM event
-            WHERE patient = $1 AND seq > $2 ORDER BY seq LIMIT $3
+            WHERE patient = $1 AND seq > $2 AND citizen_visible ORDER BY seq LIMIT $3
             """,
             patient_id,
             since,

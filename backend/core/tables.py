@@ -8,6 +8,7 @@ from piccolo.columns import (
     UUID,
     BigInt,
     BigSerial,
+    Boolean,
     Bytea,
     ForeignKey,
     Integer,
@@ -104,6 +105,8 @@ class Event(Table, tablename="event", db=DB):
     patient = ForeignKey(Patient, on_delete=OnDelete.restrict, null=True, default=None)
     seq = BigInt(null=True, default=None)
     topic = Varchar(length=64, null=True, default=None)
+    # Events about things the citizen cannot see yet (an unreleased lab result) stay out of her feed.
+    citizen_visible = Boolean(default=True)
     type = Varchar(length=64)
     resource_type = Varchar(length=48)
     resource_id = Varchar(length=64)

@@ -73,6 +73,15 @@ class _TimedAcquire:
             self._connection = None
 
 
+async def _keep_session(connection: Any) -> None:
+    """Release without asyncpg's default RESET ALL / UNLISTEN / advisory-unlock round trip.
+
+    asyncpg still rolls back a transaction left open. The service never changes session state (no SET
+    outside a transaction, no LISTEN, no session advisory locks, no cursors outside transactions), so
+    the default reset query would only cost one round trip per request.
+    """
+
+
 class HelsekortEngine(PostgresEngine):
     """PostgresEngine configured at start-up (not import time) with a bounded, timed pool."""
 
@@ -92,6 +101,7 @@ class HelsekortEngine(PostgresEngine):
         options: dict[str, Any] = {
             "dsn": self.config["dsn"],
             "max_size": max_size,
+            "reset": _keep_session,
             "command_timeout": max(statement_timeout_ms / 1000 + 5, 10),
             "server_settings": {
                 "statement_timeout": str(statement_timeout_ms),

@@ -54,3 +54,15 @@ async def test_changes_limit_is_validated(client: httpx.AsyncClient, app: Litest
     assert (await client.get("/citizen/v1/me/changes?limit=0", headers=citizen.headers)).status_code == 400
     assert (await client.get("/citizen/v1/me/changes?limit=10000", headers=citizen.headers)).status_code == 400
     assert (await client.get("/citizen/v1/me/changes?since=garbage", headers=citizen.headers)).status_code == 400
+
+
+async def test_events_about_what_she_cannot_see_stay_out_of_her_feed(client: httpx.AsyncClient, app: Litestar) -> None:
+    from backend.core import events
+    from backend.db.engine import DB
+
+    citizen = await new_citizen(client, app)
+    async with DB.transaction():
+        await events.append_event(citizen.patient_id, "lab-result.new", "lab-report", "r1", citizen_visible=False)
+        await events.append_event(citizen.patient_id, "lab-result.released", "lab-result", "r1")
+    items = (await client.get("/citizen/v1/me/changes", headers=citizen.headers)).json()["items"]
+    assert [(item["type"], item["seq"]) for item in items] == [("lab-result.released", 2)]

@@ -82,7 +82,10 @@ def test_synthetic_numbers_only_outside_production() -> None:
         parse_identity_number(number, allow_synthetic=False)
 
 
-@pytest.mark.parametrize("raw", ["", "123", "1234567890a", "\uff10\uff11\uff10\uff11\uff17\uff10\uff11\uff12\uff13\uff14\uff15", "010170123456"])
+@pytest.mark.parametrize(
+    "raw",
+    ["", "123", "1234567890a", "\uff10\uff11\uff10\uff11\uff17\uff10\uff11\uff12\uff13\uff14\uff15", "010170123456"],
+)
 def test_malformed_numbers_are_rejected_without_echo(raw: str) -> None:
     with pytest.raises(InvalidIdentityNumber) as caught:
         parse_identity_number(raw, allow_synthetic=True)
