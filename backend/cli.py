@@ -85,9 +85,11 @@ def cmd_content(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from backend.core.logs import configure_logging
     from backend.jobs import run_worker
 
     settings = _settings_or_exit()
+    configure_logging(settings.log_level)
 
     async def run(settings: Any) -> int:
         return await run_worker(settings, once=args.once)

@@ -1,4 +1,4 @@
-"""Background work run by `helsekort worker`: each domain's due jobs, registered here in one list."""
+"""Background work run by `helsekort worker`: every domain's due jobs, registered here in one list."""
 
 from __future__ import annotations
 
@@ -7,40 +7,62 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from backend.settings import Settings
 
 log = logging.getLogger("helsekort.worker")
 
-# A job does what is due now and returns how many items it handled (0 when idle).
+# A job does what is due now and returns how many items it handled (0 when idle). Domains are
+# imported lazily so that the worker's start-up, and `helsekort --help`, stay cheap.
 Job = Callable[[Settings], Awaitable[int]]
 
-WORKER_JOBS: list[tuple[str, Job]] = []
 
-# The CMS's loader for content/ (set by the CMS capability).
+async def _expired_idempotency_keys(settings: Settings) -> int:
+    from backend.core.idempotency import purge_expired_keys
+
+    return await purge_expired_keys()
+
+
+WORKER_JOBS: list[tuple[str, Job]] = [
+    # Releases first, so a result that became due is announced and pushed in the same round.
+    ("expired-idempotency-keys", _expired_idempotency_keys),
+]
+
+
+# Run once when the worker stops (connections to APNs and the like).
+
+
+# The CMS's loader for content/ (`helsekort content sync`, `make run`).
 content_sync: Callable[..., Awaitable[Any]] | None = None
 
 
 async def run_worker(settings: Settings, *, once: bool, idle_sleep: float = 1.0) -> int:
-    if not WORKER_JOBS:
-        log.error("no background jobs are registered in this build")
-        print("helsekort worker: no background jobs are registered in this build; nothing to run")
-        return 2
+    """Run every job until SIGTERM (or once); a failing job is logged and retried next round."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    while not stop.is_set():
-        handled = 0
-        for name, job in WORKER_JOBS:
-            count = await job(settings)
-            if count:
-                log.info("job ran", extra={"job": name, "handled": count})
-            handled += count
-        if once:
-            return 0
-        if handled == 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=idle_sleep)
-    return 0
+    try:
+        while not stop.is_set():
+            handled = 0
+            for name, job in WORKER_JOBS:
+                try:
+                    count = await job(settings)
+                except Exception:
+                    # One job's failure (a database blip, a bug) must not stop the others.
+                    log.exception("job failed", extra={"job": name})
+                    count = 0
+                if count:
+                    log.info("job ran", extra={"job": name, "handled": count})
+                handled += count
+            if once:
+                return 0
+            if handled == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=idle_sleep)
+        return 0
+    finally:
+        for hook in WORKER_SHUTDOWN:
+            await hook()
