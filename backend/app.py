@@ -66,11 +66,15 @@ def _lifespan(settings: Settings) -> Any:
 
 def citizen_router(settings: Settings) -> Router:
     """/citizen/v1: ID-porten tokens; each domain adds its citizen controllers here."""
+    from backend.measurements.routes import CitizenMeasurementsController
     from backend.patients.routes import CitizenMeController
 
     return Router(
         path="/citizen/v1",
-        route_handlers=[CitizenMeController],
+        route_handlers=[
+            CitizenMeController,
+            CitizenMeasurementsController,
+        ],
         middleware=[RequirePrincipal("citizen"), citizen_write_limit(settings).middleware, IdempotencyMiddleware()],
         dependencies={"me": Provide(provide_me)},
     )
@@ -78,11 +82,17 @@ def citizen_router(settings: Settings) -> Router:
 
 def clinician_router(settings: Settings) -> Router:
     """/clinician/v1: HelseID tokens; each domain adds its clinician controllers here."""
+    from backend.measurements.routes import ClinicianMeasurementsController, ClinicianNews2Controller
     from backend.patients.routes import ClinicianAlertsController, ClinicianPatientController
 
     return Router(
         path="/clinician/v1",
-        route_handlers=[ClinicianPatientController, ClinicianAlertsController],
+        route_handlers=[
+            ClinicianPatientController,
+            ClinicianAlertsController,
+            ClinicianMeasurementsController,
+            ClinicianNews2Controller,
+        ],
         middleware=[RequirePrincipal("clinician"), IdempotencyMiddleware()],
         dependencies={"clinician": Provide(provide_clinician, sync_to_thread=False)},
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from backend.core.access import patient_for_identity_number
 from backend.db.engine import DB
+from backend.measurements.demo import load_measurements_demo
 from backend.settings import Settings
 
 DemoLoader = Callable[[Settings], Awaitable[str]]
@@ -78,6 +79,7 @@ async def load_core_demo(settings: Settings) -> str:
 
 DEMO_LOADERS: list[DemoLoader] = [
     load_core_demo,
+    load_measurements_demo,
 ]
 
 

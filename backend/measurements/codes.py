@@ -64,8 +64,11 @@ MEASUREMENTS: Mapping[str, MeasurementDefinition] = MappingProxyType(
 )
 
 
-class ReadingComponent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """One part of a panel reading, as uploaded: `{"code", "value", "unit"}`."""
+class ReadingComponent(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=False):
+    """One part of a panel reading, as uploaded: `{"code", "value", "unit"}`.
+
+    Not tracked by the garbage collector (scalars only, no cycles): a 1,000-item upload makes thousands.
+    """
 
     code: str
     value: float | None = None

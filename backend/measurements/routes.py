@@ -1,0 +1,139 @@
+"""Routes of måledata: the citizen's uploads and series, clinicians' readings, series and NEWS2."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, RawBody
+
+from backend.core.access import Clinician, MeGrant, authorize
+from backend.measurements import service
+from backend.measurements.news2 import News2Result, VitalSigns, score_news2
+from backend.measurements.openapi import UploadOperation
+from backend.measurements.schemas import MeasurementPage, News2Recorded, News2RecordIn, Series, UploadOut
+
+# `from` is a Python keyword: the query parameter is named by alias.
+# Times are parsed by the service, so that a bad one is reported as `from` / `to`, the names the client sent.
+PeriodFrom = Annotated[
+    str | None, QueryParameter(name="from", format="date-time", description="from this time (inclusive, RFC 3339)")
+]
+PeriodTo = Annotated[
+    str | None, QueryParameter(name="to", format="date-time", description="up to this time (inclusive, RFC 3339)")
+]
+CodeFilter = Annotated[str | None, QueryParameter(name="code", description="LOINC code, e.g. 85354-9")]
+
+RESOURCE = "measurement"
+
+
+class CitizenMeasurementsController(Controller):
+    path = "/me/measurements"
+    tags = ["citizen: measurements"]
+
+    @post(
+        "",
+        operation_id="citizenUploadMeasurements",
+        status_code=200,
+        summary="Upload a batch of home measurements (at most 1,000); one result per item, in order",
+        operation_class=UploadOperation,
+    )
+    async def upload(self, me: MeGrant, body: RawBody) -> UploadOut:
+        return await service.upload_measurements(me.patient_id, body, source="citizen")
+
+    @get("", operation_id="citizenListMeasurements", summary="My measurements, newest first")
+    async def list_measurements(
+        self,
+        *,
+        me: MeGrant,
+        code: CodeFilter = None,
+        start: PeriodFrom = None,
+        end: PeriodTo = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> MeasurementPage:
+        return await service.list_measurements(
+            me.patient_id, code=code, start=start, end=end, cursor=cursor, limit=limit
+        )
+
+    @get("/series", operation_id="citizenMeasurementSeries", summary="One code's values in a period, for charts")
+    async def series(
+        self,
+        me: MeGrant,
+        code: CodeFilter = None,
+        start: PeriodFrom = None,
+        end: PeriodTo = None,
+    ) -> Series:
+        return await service.measurement_series(me.patient_id, code=code, start=start, end=end)
+
+
+class ClinicianMeasurementsController(Controller):
+    path = "/patients/{patient_id:uuid}"
+    tags = ["clinician: measurements"]
+
+    @get("/measurements", operation_id="clinicianListMeasurements", summary="The patient's measurements, newest first")
+    async def list_measurements(
+        self,
+        *,
+        clinician: Clinician,
+        patient_id: FromPath[uuid.UUID],
+        code: CodeFilter = None,
+        start: PeriodFrom = None,
+        end: PeriodTo = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> MeasurementPage:
+        grant = await authorize(clinician, patient_id, action="read", resource_type=RESOURCE)
+        return await service.list_measurements(
+            grant.patient_id, code=code, start=start, end=end, cursor=cursor, limit=limit
+        )
+
+    @get(
+        "/measurements/series",
+        operation_id="clinicianMeasurementSeries",
+        summary="One code's values in a period, for charts",
+    )
+    async def series(
+        self,
+        *,
+        clinician: Clinician,
+        patient_id: FromPath[uuid.UUID],
+        code: CodeFilter = None,
+        start: PeriodFrom = None,
+        end: PeriodTo = None,
+    ) -> Series:
+        grant = await authorize(clinician, patient_id, action="read", resource_type=RESOURCE)
+        return await service.measurement_series(grant.patient_id, code=code, start=start, end=end)
+
+    @post(
+        "/measurements",
+        operation_id="clinicianRecordMeasurements",
+        status_code=200,
+        summary="Record readings (same format as the citizen's upload); one result per item, in order",
+        operation_class=UploadOperation,
+    )
+    async def record(self, clinician: Clinician, patient_id: FromPath[uuid.UUID], body: RawBody) -> UploadOut:
+        grant = await authorize(clinician, patient_id, action="write", resource_type=RESOURCE)
+        return await service.upload_measurements(
+            grant.patient_id, body, source="clinician", recorded_by_hpr=clinician.hpr
+        )
+
+    @post(
+        "/news2",
+        operation_id="clinicianRecordNews2",
+        summary="Record a vital-sign set with its NEWS2 score (not valid, and no alert, in pregnancy)",
+    )
+    async def record_news2(
+        self, clinician: Clinician, patient_id: FromPath[uuid.UUID], data: JSONBody[News2RecordIn]
+    ) -> News2Recorded:
+        grant = await authorize(clinician, patient_id, action="write", resource_type="news2")
+        return await service.record_news2(grant, data, recorded_by_hpr=clinician.hpr, org_number=clinician.org_number)
+
+
+class ClinicianNews2Controller(Controller):
+    path = "/news2"
+    tags = ["clinician: measurements"]
+
+    @post("/score", operation_id="clinicianScoreNews2", status_code=200, summary="Stateless NEWS2 calculation")
+    async def score(self, clinician: Clinician, data: JSONBody[VitalSigns]) -> News2Result:
+        return score_news2(data)
