@@ -68,12 +68,14 @@ def citizen_router(settings: Settings) -> Router:
     """/citizen/v1: ID-porten tokens; each domain adds its citizen controllers here."""
     from backend.measurements.routes import CitizenMeasurementsController
     from backend.patients.routes import CitizenMeController
+    from backend.pregnancy.routes import CitizenPregnancyController
 
     return Router(
         path="/citizen/v1",
         route_handlers=[
             CitizenMeController,
             CitizenMeasurementsController,
+            CitizenPregnancyController,
         ],
         middleware=[RequirePrincipal("citizen"), citizen_write_limit(settings).middleware, IdempotencyMiddleware()],
         dependencies={"me": Provide(provide_me)},
@@ -84,6 +86,7 @@ def clinician_router(settings: Settings) -> Router:
     """/clinician/v1: HelseID tokens; each domain adds its clinician controllers here."""
     from backend.measurements.routes import ClinicianMeasurementsController, ClinicianNews2Controller
     from backend.patients.routes import ClinicianAlertsController, ClinicianPatientController
+    from backend.pregnancy.routes import ClinicianPregnancyController
 
     return Router(
         path="/clinician/v1",
@@ -92,6 +95,7 @@ def clinician_router(settings: Settings) -> Router:
             ClinicianAlertsController,
             ClinicianMeasurementsController,
             ClinicianNews2Controller,
+            ClinicianPregnancyController,
         ],
         middleware=[RequirePrincipal("clinician"), IdempotencyMiddleware()],
         dependencies={"clinician": Provide(provide_clinician, sync_to_thread=False)},

@@ -102,6 +102,8 @@ class CardPrintout(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     ultrasounds: list[UltrasoundRow] = msgspec.field(default_factory=list)
     vaccines: list[VaccineRow] = msgspec.field(default_factory=list)
     next_due: DueItem | None = None
+    # Further header facts as (label, text), printed after the fixed ones when the card has them.
+    extra_facts: list[tuple[str, str]] = msgspec.field(default_factory=list)
 
 
 _styles = getSampleStyleSheet()
@@ -189,6 +191,7 @@ def _header_page(card: CardPrintout) -> list[Any]:
         ("Blodtype", blood),
         ("Antistoffer", card.antibodies or ""),
         ("Gravida / para", gravida_para),
+        *card.extra_facts,
     ]
     fact_table = Table(
         [[_cell(label, _HEAD_CELL), _cell(value)] for label, value in facts],

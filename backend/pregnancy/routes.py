@@ -1,0 +1,221 @@
+"""Routes of the pregnancy card: the clinicians' card and entries, and the woman's own view, notes and PDF."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Controller, Response, get, patch, post, put
+from litestar.params import FromPath, HeaderParameter, JSONBody
+
+from backend.core.access import Clinician, MeGrant
+from backend.core.concurrency import etag
+from backend.pregnancy import service
+from backend.pregnancy.schemas import (
+    CardHeaderPatch,
+    CardIn,
+    CardList,
+    ConsultationCorrectionIn,
+    ConsultationHistory,
+    ConsultationIn,
+    ConsultationOut,
+    EarlierPregnancyIn,
+    EarlierPregnancyOut,
+    HeaderHistory,
+    NoteIn,
+    NoteOut,
+    OutcomeIn,
+    PregnancyCard,
+    TestIn,
+    TestOut,
+    UltrasoundIn,
+    UltrasoundOut,
+    VaccineIn,
+    VaccineOut,
+)
+
+IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", description="ETag of the version you read")]
+
+CARD = "/{patient_id:uuid}/pregnancies/{pregnancy_id:uuid}"
+
+
+def _with_etag(card: PregnancyCard, status_code: int = 200) -> Response[PregnancyCard]:
+    return Response(card, status_code=status_code, headers={"ETag": etag(card.version)})
+
+
+class ClinicianPregnancyController(Controller):
+    path = "/patients"
+    tags = ["clinician: pregnancy card"]
+
+    @post("/{patient_id:uuid}/pregnancies", operation_id="clinicianCreatePregnancyCard", summary="Create the card")
+    async def create(
+        self, clinician: Clinician, patient_id: FromPath[uuid.UUID], data: JSONBody[CardIn]
+    ) -> Response[PregnancyCard]:
+        return _with_etag(await service.create_card(clinician, patient_id, data), 201)
+
+    @get("/{patient_id:uuid}/pregnancies", operation_id="clinicianListPregnancyCards", summary="The patient's cards")
+    async def list_cards(self, clinician: Clinician, patient_id: FromPath[uuid.UUID]) -> CardList:
+        return await service.list_cards(clinician, patient_id)
+
+    @get(CARD, operation_id="clinicianGetPregnancyCard", summary="The whole card, with its ETag")
+    async def get_card(
+        self, clinician: Clinician, patient_id: FromPath[uuid.UUID], pregnancy_id: FromPath[uuid.UUID]
+    ) -> Response[PregnancyCard]:
+        return _with_etag(await service.read_card(clinician, patient_id, pregnancy_id))
+
+    @patch(CARD, operation_id="clinicianUpdatePregnancyHeader", summary="Change the card header (If-Match)")
+    async def update_header(
+        self,
+        *,
+        clinician: Clinician,
+        patient_id: FromPath[uuid.UUID],
+        pregnancy_id: FromPath[uuid.UUID],
+        data: JSONBody[CardHeaderPatch],
+        if_match: IfMatch = None,
+    ) -> Response[PregnancyCard]:
+        return _with_etag(await service.update_header(clinician, patient_id, pregnancy_id, data, if_match))
+
+    @get(f"{CARD}/header-history", operation_id="clinicianGetPregnancyHeaderHistory", summary="Header versions")
+    async def header_history(
+        self, clinician: Clinician, patient_id: FromPath[uuid.UUID], pregnancy_id: FromPath[uuid.UUID]
+    ) -> HeaderHistory:
+        return await service.header_history(clinician, patient_id, pregnancy_id)
+
+    @post(f"{CARD}/consultations", operation_id="clinicianAddPregnancyConsultation", summary="Add a consultation")
+    async def add_consultation(
+        self,
+        *,
+        clinician: Clinician,
+        patient_id: FromPath[uuid.UUID],
+        pregnancy_id: FromPath[uuid.UUID],
+        data: JSONBody[ConsultationIn],
+    ) -> ConsultationOut:
+        return await service.add_consultation(clinician, patient_id, pregnancy_id, data)
+
+    @put(
+        f"{CARD}/consultations/{{consultation_id:uuid}}",
+        operation_id="clinicianCorrectPregnancyConsultation",
+        summary="Correct a consultation (If-Match); the old version is kept",
+    )
+    async def correct_consultation(
+        self,
+        *,
+        clinician: Clinician,
+        patient_id: FromPath[uuid.UUID],
+        pregnancy_id: FromPath[uuid.UUID],
+        consultation_id: FromPath[uuid.UUID],
+        data: JSONBody[ConsultationCorrectionIn],
+        if_match: IfMatch = None,
+    ) -> Response[ConsultationOut]:
+        row = await service.correct_consultation(
+            clinician, patient_id, pregnancy_id, entry_id=consultation_id, data=data, if_match=if_match
+        )
+        return Response(row, headers={"ETag": etag(row.version)})
+
+    @get(
+        f"{CARD}/consultations/{{consultation_id:uuid}}/history",
+        operation_id="clinicianGetPregnancyConsultationHistory",
+        summary="Every version of a consultation, newest first",
+    )
+    async def consultation_history(
+        self,
+        *,
+        clinician: Clinician,
+        patient_id: FromPath[uuid.UUID],
+        pregnancy_id: FromPath[uuid.UUID],
+        consultation_id: FromPath[uuid.UUID],
+    ) -> ConsultationHistory:
+        return await service.consultation_history(clinician, patient_id, pregnancy_id, consultation_id)
+
+    @post(f"{CARD}/ultrasounds", operation_id="clinicianAddPregnancyUltrasound", summary="Add an ultrasound")
+    async def add_ultrasound(
+        self,
+        *,
+        clinician: Clinician,
+        patient_id: FromPath[uuid.UUID],
+        pregnancy_id: FromPath[uuid.UUID],
+        data: JSONBody[UltrasoundIn],
+    ) -> UltrasoundOut:
+        return await service.add_ultrasound(clinician, patient_id, pregnancy_id, data)
+
+    @post(f"{CARD}/vaccines", operation_id="clinicianAddPregnancyVaccine", summary="Record a vaccine")
+    async def add_vaccine(
+        self,
+        *,
+        clinician: Clinician,
+        patient_id: FromPath[uuid.UUID],
+        pregnancy_id: FromPath[uuid.UUID],
+        data: JSONBody[VaccineIn],
+    ) -> VaccineOut:
+        return await service.add_vaccine(clinician, patient_id, pregnancy_id, data)
+
+    @post(f"{CARD}/tests", operation_id="clinicianAddPregnancyTest", summary="Record a test (first trimester …)")
+    async def add_test(
+        self,
+        *,
+        clinician: Clinician,
+        patient_id: FromPath[uuid.UUID],
+        pregnancy_id: FromPath[uuid.UUID],
+        data: JSONBody[TestIn],
+    ) -> TestOut:
+        return await service.add_test(clinician, patient_id, pregnancy_id, data)
+
+    @post(
+        f"{CARD}/earlier-pregnancies",
+        operation_id="clinicianAddEarlierPregnancy",
+        summary="Record an earlier birth or miscarriage",
+    )
+    async def add_earlier(
+        self,
+        *,
+        clinician: Clinician,
+        patient_id: FromPath[uuid.UUID],
+        pregnancy_id: FromPath[uuid.UUID],
+        data: JSONBody[EarlierPregnancyIn],
+    ) -> EarlierPregnancyOut:
+        return await service.add_earlier_pregnancy(clinician, patient_id, pregnancy_id, data)
+
+    @put(f"{CARD}/outcome", operation_id="clinicianRecordPregnancyOutcome", summary="Record the outcome; closes")
+    async def record_outcome(
+        self,
+        *,
+        clinician: Clinician,
+        patient_id: FromPath[uuid.UUID],
+        pregnancy_id: FromPath[uuid.UUID],
+        data: JSONBody[OutcomeIn],
+    ) -> Response[PregnancyCard]:
+        return _with_etag(await service.record_outcome(clinician, patient_id, pregnancy_id, data))
+
+
+class CitizenPregnancyController(Controller):
+    path = "/me/pregnancies"
+    tags = ["citizen: pregnancy card"]
+
+    @get("", operation_id="citizenListPregnancyCards", summary="My pregnancy cards")
+    async def list_cards(self, me: MeGrant) -> CardList:
+        return await service.my_cards(me)
+
+    @get("/{pregnancy_id:uuid}", operation_id="citizenGetPregnancyCard", summary="My whole card")
+    async def get_card(self, me: MeGrant, pregnancy_id: FromPath[uuid.UUID]) -> PregnancyCard:
+        return await service.my_card(me, pregnancy_id)
+
+    @post("/{pregnancy_id:uuid}/notes", operation_id="citizenAddPregnancyNote", summary="Add my own note")
+    async def add_note(self, me: MeGrant, pregnancy_id: FromPath[uuid.UUID], data: JSONBody[NoteIn]) -> NoteOut:
+        return await service.add_note(me, pregnancy_id, data)
+
+    @get(
+        "/{pregnancy_id:uuid}/card.pdf",
+        operation_id="citizenGetPregnancyCardPdf",
+        summary="My printable card (A4 PDF)",
+        media_type="application/pdf",
+    )
+    async def get_pdf(self, me: MeGrant, pregnancy_id: FromPath[uuid.UUID]) -> Response[bytes]:
+        document = await service.my_card_pdf(me, pregnancy_id)
+        return Response(
+            document,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": 'attachment; filename="helsekort-for-gravide.pdf"',
+                "Cache-Control": "no-store",
+            },
+        )
