@@ -66,6 +66,7 @@ def _lifespan(settings: Settings) -> Any:
 
 def citizen_router(settings: Settings) -> Router:
     """/citizen/v1: ID-porten tokens; each domain adds its citizen controllers here."""
+    from backend.labs.routes import CitizenLabResultController
     from backend.measurements.routes import CitizenMeasurementsController
     from backend.patients.routes import CitizenMeController
     from backend.pregnancy.routes import CitizenPregnancyController
@@ -75,6 +76,7 @@ def citizen_router(settings: Settings) -> Router:
         route_handlers=[
             CitizenMeController,
             CitizenMeasurementsController,
+            CitizenLabResultController,
             CitizenPregnancyController,
         ],
         middleware=[RequirePrincipal("citizen"), citizen_write_limit(settings).middleware, IdempotencyMiddleware()],
@@ -84,6 +86,7 @@ def citizen_router(settings: Settings) -> Router:
 
 def clinician_router(settings: Settings) -> Router:
     """/clinician/v1: HelseID tokens; each domain adds its clinician controllers here."""
+    from backend.labs.routes import ClinicianLabReportController
     from backend.measurements.routes import ClinicianMeasurementsController, ClinicianNews2Controller
     from backend.patients.routes import ClinicianAlertsController, ClinicianPatientController
     from backend.pregnancy.routes import ClinicianPregnancyController
@@ -95,6 +98,7 @@ def clinician_router(settings: Settings) -> Router:
             ClinicianAlertsController,
             ClinicianMeasurementsController,
             ClinicianNews2Controller,
+            ClinicianLabReportController,
             ClinicianPregnancyController,
         ],
         middleware=[RequirePrincipal("clinician"), IdempotencyMiddleware()],

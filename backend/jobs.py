@@ -19,6 +19,12 @@ log = logging.getLogger("helsekort.worker")
 Job = Callable[[Settings], Awaitable[int]]
 
 
+async def _lab_result_releases(settings: Settings) -> int:
+    from backend.labs.service import announce_due_releases
+
+    return await announce_due_releases(settings)
+
+
 async def _expired_idempotency_keys(settings: Settings) -> int:
     from backend.core.idempotency import purge_expired_keys
 
@@ -27,6 +33,7 @@ async def _expired_idempotency_keys(settings: Settings) -> int:
 
 WORKER_JOBS: list[tuple[str, Job]] = [
     # Releases first, so a result that became due is announced and pushed in the same round.
+    ("lab-result-releases", _lab_result_releases),
     ("expired-idempotency-keys", _expired_idempotency_keys),
 ]
 

@@ -66,6 +66,10 @@ class Settings:
     log_level: str = "INFO"
     rate_limit_writes_per_minute: int = 120
     rate_limit_auth_failures_per_minute: int = 30
+    # Days after issuedAt until a lab result is released to the citizen, per category; None: only by the requester.
+    lab_release_delays: tuple[tuple[str, float | None], ...] = field(
+        default_factory=lambda: tuple(LAB_RELEASE_DELAYS_DEFAULT.items())
+    )
 
     @property
     def is_production(self) -> bool:
@@ -125,6 +129,40 @@ def _float(environ: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be a number, not {raw!r}") from exc
+
+
+LAB_RELEASE_DELAYS_DEFAULT: dict[str, float | None] = {
+    "clinical-chemistry": 7,
+    "haematology": 7,
+    "microbiology": 7,
+    "immunology": 7,
+    "pathology": None,
+    "genetics": None,
+}
+
+
+def _lab_release_delays(raw: str | None) -> tuple[tuple[str, float | None], ...]:
+    """HELSEKORT_LAB_RELEASE_DELAYS: a JSON object {category: days or null} over the contract's defaults."""
+    delays = dict(LAB_RELEASE_DELAYS_DEFAULT)
+    if raw is not None and raw.strip():
+        try:
+            given = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"HELSEKORT_LAB_RELEASE_DELAYS is not valid JSON: {exc.msg}") from exc
+        if not isinstance(given, dict):
+            raise SettingsError("HELSEKORT_LAB_RELEASE_DELAYS must be a JSON object {category: days or null}")
+        for category, days in given.items():
+            if category not in delays:
+                raise SettingsError(
+                    f"HELSEKORT_LAB_RELEASE_DELAYS: unknown category {category!r}; known: {', '.join(delays)}"
+                )
+            number = isinstance(days, int | float) and not isinstance(days, bool)
+            if days is not None and (not number or not 0 <= days <= 365):
+                raise SettingsError(
+                    f"HELSEKORT_LAB_RELEASE_DELAYS.{category} must be a number of days from 0 to 365, or null"
+                )
+            delays[category] = None if days is None else float(days)
+    return tuple(delays.items())
 
 
 def _issuers(raw: str | None) -> tuple[IssuerSettings, ...]:
@@ -190,6 +228,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=env.get("HELSEKORT_LOG_LEVEL", "INFO").upper(),
         rate_limit_writes_per_minute=_int(env, "HELSEKORT_RATE_LIMIT_WRITES", 120),
         rate_limit_auth_failures_per_minute=_int(env, "HELSEKORT_RATE_LIMIT_AUTH_FAILURES", 30),
+        lab_release_delays=_lab_release_delays(env.get("HELSEKORT_LAB_RELEASE_DELAYS")),
     )
     if settings.db_pool_min < 1 or settings.db_pool_max < settings.db_pool_min:
         raise SettingsError("HELSEKORT_DB_POOL_MIN must be ≥ 1 and ≤ HELSEKORT_DB_POOL_MAX")

@@ -177,3 +177,130 @@ def _observation_out(obs: ObservationIn, panel: str | None) -> ObservationOut:
         comment=obs.comment,
         panel=panel,
     )
+
+
+# --- the stored report as the API shows it ----------------------------------------------------------------
+
+ReleaseStateName = Literal["released", "scheduled", "held", "awaiting-release"]
+
+
+class PreviousResult(msgspec.Struct, kw_only=True, rename="camel"):
+    """An earlier result of the same test for the same patient, shown beside the new one to clinicians."""
+
+    report_id: UUID
+    value: float | str
+    value_type: ValueType
+    value_comparator: Comparator | None
+    unit: str | None
+    flag: Flag | None
+    specimen_at: datetime
+    issued_at: datetime
+
+
+class ClinicianObservationOut(ObservationOut, kw_only=True, rename="camel"):
+    previous: list[PreviousResult]
+
+
+class ReleaseState(msgspec.Struct, kw_only=True, rename="camel"):
+    """Whether and since when the citizen sees the report; `visibleFrom` is None while only a release can show it."""
+
+    state: ReleaseStateName
+    visible_to_citizen: bool
+    visible_from: datetime | None
+    release_due_at: datetime | None
+    released_at: datetime | None
+    held_at: datetime | None
+    announced_at: datetime | None
+
+
+class ReportVersionInfo(msgspec.Struct, kw_only=True, rename="camel"):
+    version: int
+    status: ReportStatus
+    issued_at: datetime
+    received_at: datetime
+
+
+class ClinicianLabReport(msgspec.Struct, kw_only=True, rename="camel"):
+    id: UUID
+    version: int
+    category: Category
+    status: ReportStatus
+    corrected: bool
+    specimen_at: datetime
+    issued_at: datetime
+    received_at: datetime
+    performing_lab: PerformingLab
+    requester: Requester
+    release: ReleaseState
+    observations: list[ClinicianObservationOut]
+    panels: list[Panel]
+    versions: list[ReportVersionInfo]
+
+
+class ClinicianLabReportPage(msgspec.Struct, kw_only=True, rename="camel"):
+    items: list[ClinicianLabReport]
+    next: str | None
+
+
+class LabReportVersionOut(msgspec.Struct, kw_only=True, rename="camel"):
+    """One kept version, as it was shown until the next replaced it."""
+
+    version: int
+    received_at: datetime
+    report: LabReportOut
+
+
+class LabReportVersionList(msgspec.Struct, kw_only=True, rename="camel"):
+    items: list[LabReportVersionOut]
+    next: str | None = None
+
+
+class CitizenLabResult(msgspec.Struct, kw_only=True, rename="camel"):
+    """A released report as the citizen sees it (her result id is the report id)."""
+
+    id: UUID
+    category: Category
+    status: ReportStatus
+    corrected: bool
+    specimen_at: datetime
+    issued_at: datetime
+    released_at: datetime
+    performing_lab: PerformingLab
+    requester: Requester
+    observations: list[ObservationOut]
+    panels: list[Panel]
+
+
+class CitizenLabResultPage(msgspec.Struct, kw_only=True, rename="camel"):
+    items: list[CitizenLabResult]
+    next: str | None
+
+
+class TrendPoint(msgspec.Struct, kw_only=True, rename="camel"):
+    report_id: UUID
+    value: float | str
+    value_type: ValueType
+    value_comparator: Comparator | None
+    value_display: str | None
+    unit: str | None
+    reference_range: ReferenceRange | None
+    flag: Flag | None
+    specimen_at: datetime
+    issued_at: datetime
+
+
+class LabTrend(msgspec.Struct, kw_only=True, rename="camel"):
+    """One test over time, oldest first (by specimen time), from the released reports only."""
+
+    code: str
+    display: str | None
+    points: list[TrendPoint]
+
+
+class LabReportReceipt(msgspec.Struct, kw_only=True, rename="camel"):
+    """The answer to a post: the report as stored and shown, and its release state (no other reports)."""
+
+    id: UUID
+    version: int
+    release: ReleaseState
+    report: LabReportOut

@@ -1,0 +1,164 @@
+"""Lab results: clinicians and laboratories post reports (JSON or FHIR R4), requesters release or hold them, citizens read released ones."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
+from litestar.params import FromPath, FromQuery, RawBody
+
+from backend.core.access import Clinician, MeGrant
+from backend.labs import service
+from backend.labs.schemas import (
+    CitizenLabResult,
+    CitizenLabResultPage,
+    ClinicianLabReport,
+    ClinicianLabReportPage,
+    LabReportIn,
+    LabReportReceipt,
+    LabReportVersionList,
+    LabTrend,
+)
+
+POST_DESCRIPTION = """
+Body: a lab report (`application/json`, the `LabReportIn` schema) or a FHIR R4 `DiagnosticReport` or
+collection/transaction `Bundle` with its `Observation`s (`application/fhir+json`). A clinician with access to
+the patient is the requester; an organisation of kind `laboratorium` may post for any existing patient and names
+the requester `{hpr, organisation}`. The same report id with the same content answers as before; with other
+content and status `corrected` (or replacing a `preliminary` version) it becomes a new version; otherwise 409.
+"""
+
+
+def _inline(schema: Any, definitions: dict[str, Any]) -> Any:
+    """msgspec's JSON Schema with its `$defs` references resolved in place (the report has no cycles)."""
+    if isinstance(schema, dict):
+        reference = schema.get("$ref")
+        if isinstance(reference, str):
+            return _inline(definitions[reference.rsplit("/", 1)[-1]], definitions)
+        return {key: _inline(value, definitions) for key, value in schema.items() if key != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(item, definitions) for item in schema]
+    return schema
+
+
+_REPORT_SCHEMA = msgspec.json.schema(LabReportIn)
+_FHIR_SCHEMA = {
+    "type": "object",
+    "description": "FHIR R4 DiagnosticReport with contained Observations, or a collection/transaction Bundle",
+    "required": ["resourceType"],
+    "properties": {"resourceType": {"type": "string", "enum": ["DiagnosticReport", "Bundle"]}},
+}
+
+
+@dataclass
+class _PostLabReportOperation(Operation):
+    """The raw body is read by the service, so the two accepted media types are documented here."""
+
+    def __post_init__(self) -> None:
+        # Litestar writes plain dicts through unchanged; the Schema type is only what it builds itself.
+        schemas: dict[str, Any] = {
+            service.JSON_MEDIA_TYPE: _inline(_REPORT_SCHEMA, _REPORT_SCHEMA["$defs"]),
+            service.FHIR_MEDIA_TYPE: _FHIR_SCHEMA,
+        }
+        self.request_body = RequestBody(
+            required=True,
+            content={media: OpenAPIMediaType(schema=schema) for media, schema in schemas.items()},
+        )
+
+
+class ClinicianLabReportController(Controller):
+    path = "/patients"
+    tags = ["clinician: lab results"]
+
+    @post(
+        "/{patient_id:uuid}/lab-reports",
+        operation_id="clinicianPostLabReport",
+        summary="Post a lab report (JSON or FHIR R4)",
+        description=POST_DESCRIPTION,
+        operation_class=_PostLabReportOperation,
+    )
+    async def post_report(
+        self, clinician: Clinician, patient_id: FromPath[uuid.UUID], body: RawBody, request: Request[Any, Any, Any]
+    ) -> LabReportReceipt:
+        settings = request.app.state.settings
+        content_type = request.headers.get("content-type")
+        return await service.receive_lab_report(settings, clinician, patient_id, body, content_type)
+
+    @get(
+        "/{patient_id:uuid}/lab-reports",
+        operation_id="clinicianListLabReports",
+        summary="The patient's lab reports, newest first, with earlier results of each test beside it",
+    )
+    async def list_reports(
+        self,
+        clinician: Clinician,
+        patient_id: FromPath[uuid.UUID],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> ClinicianLabReportPage:
+        return await service.list_for_clinician(clinician, patient_id, cursor, limit)
+
+    @get(
+        "/{patient_id:uuid}/lab-reports/{report_id:uuid}",
+        operation_id="clinicianGetLabReport",
+        summary="One lab report with its release state and versions",
+    )
+    async def get_report(
+        self, clinician: Clinician, patient_id: FromPath[uuid.UUID], report_id: FromPath[uuid.UUID]
+    ) -> ClinicianLabReport:
+        return await service.get_for_clinician(clinician, patient_id, report_id)
+
+    @get(
+        "/{patient_id:uuid}/lab-reports/{report_id:uuid}/versions",
+        operation_id="clinicianListLabReportVersions",
+        summary="Every version of a lab report, oldest first",
+    )
+    async def list_versions(
+        self, clinician: Clinician, patient_id: FromPath[uuid.UUID], report_id: FromPath[uuid.UUID]
+    ) -> LabReportVersionList:
+        return await service.versions_for_clinician(clinician, patient_id, report_id)
+
+    @post(
+        "/{patient_id:uuid}/lab-reports/{report_id:uuid}/release",
+        operation_id="clinicianReleaseLabReport",
+        status_code=200,
+        summary="Release the result to the citizen now (the requester or the requester's organisation)",
+    )
+    async def release(
+        self, clinician: Clinician, patient_id: FromPath[uuid.UUID], report_id: FromPath[uuid.UUID]
+    ) -> ClinicianLabReport:
+        return await service.release_lab_report(clinician, patient_id, report_id)
+
+    @post(
+        "/{patient_id:uuid}/lab-reports/{report_id:uuid}/hold",
+        operation_id="clinicianHoldLabReport",
+        status_code=200,
+        summary="Hold the result from the citizen until released (the requester or the requester's organisation)",
+    )
+    async def hold(
+        self, clinician: Clinician, patient_id: FromPath[uuid.UUID], report_id: FromPath[uuid.UUID]
+    ) -> ClinicianLabReport:
+        return await service.hold_lab_report(clinician, patient_id, report_id)
+
+
+class CitizenLabResultController(Controller):
+    path = "/me/lab-results"
+    tags = ["citizen: lab results"]
+
+    @get("", operation_id="citizenListLabResults", summary="My released lab results, newest first")
+    async def list_results(
+        self, me: MeGrant, cursor: FromQuery[str | None] = None, limit: FromQuery[int | None] = None
+    ) -> CitizenLabResultPage:
+        return await service.list_for_citizen(me, cursor, limit)
+
+    @get("/{report_id:uuid}", operation_id="citizenGetLabResult", summary="One released lab result")
+    async def get_result(self, me: MeGrant, report_id: FromPath[uuid.UUID]) -> CitizenLabResult:
+        return await service.get_for_citizen(me, report_id)
+
+    @get("/trends/{code:str}", operation_id="citizenGetLabTrend", summary="One test over time, oldest first")
+    async def get_trend(self, me: MeGrant, code: FromPath[str]) -> LabTrend:
+        return await service.trend_for_citizen(me, code)
