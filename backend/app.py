@@ -68,6 +68,7 @@ def citizen_router(settings: Settings) -> Router:
     """/citizen/v1: ID-porten tokens; each domain adds its citizen controllers here."""
     from backend.labs.routes import CitizenLabResultController
     from backend.measurements.routes import CitizenMeasurementsController
+    from backend.medications.routes import CitizenMedicationController
     from backend.patients.routes import CitizenMeController
     from backend.pregnancy.routes import CitizenPregnancyController
 
@@ -77,6 +78,7 @@ def citizen_router(settings: Settings) -> Router:
             CitizenMeController,
             CitizenMeasurementsController,
             CitizenLabResultController,
+            CitizenMedicationController,
             CitizenPregnancyController,
         ],
         middleware=[RequirePrincipal("citizen"), citizen_write_limit(settings).middleware, IdempotencyMiddleware()],
@@ -88,6 +90,7 @@ def clinician_router(settings: Settings) -> Router:
     """/clinician/v1: HelseID tokens; each domain adds its clinician controllers here."""
     from backend.labs.routes import ClinicianLabReportController
     from backend.measurements.routes import ClinicianMeasurementsController, ClinicianNews2Controller
+    from backend.medications.routes import ClinicianMedicationController
     from backend.patients.routes import ClinicianAlertsController, ClinicianPatientController
     from backend.pregnancy.routes import ClinicianPregnancyController
 
@@ -99,6 +102,7 @@ def clinician_router(settings: Settings) -> Router:
             ClinicianMeasurementsController,
             ClinicianNews2Controller,
             ClinicianLabReportController,
+            ClinicianMedicationController,
             ClinicianPregnancyController,
         ],
         middleware=[RequirePrincipal("clinician"), IdempotencyMiddleware()],

@@ -10,6 +10,7 @@ from backend.core.access import patient_for_identity_number
 from backend.db.engine import DB
 from backend.labs.demo import load_labs_demo
 from backend.measurements.demo import load_measurements_demo
+from backend.medications.demo import load_medications_demo
 from backend.pregnancy.demo import load_pregnancy_demo
 from backend.settings import Settings
 
@@ -82,6 +83,7 @@ async def load_core_demo(settings: Settings) -> str:
 DEMO_LOADERS: list[DemoLoader] = [
     load_core_demo,
     load_labs_demo,
+    load_medications_demo,
     # The card before the home readings, so the pregnancy context applies to them.
     load_pregnancy_demo,
     load_measurements_demo,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,8 @@ class Settings:
     log_level: str = "INFO"
     rate_limit_writes_per_minute: int = 120
     rate_limit_auth_failures_per_minute: int = 30
+    # ATC prefixes a midwife (JO) may prescribe on the medication list; None: the domain's default list.
+    jo_atc_prefixes: tuple[str, ...] | None = None
     # Days after issuedAt until a lab result is released to the citizen, per category; None: only by the requester.
     lab_release_delays: tuple[tuple[str, float | None], ...] = field(
         default_factory=lambda: tuple(LAB_RELEASE_DELAYS_DEFAULT.items())
@@ -129,6 +132,19 @@ def _float(environ: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be a number, not {raw!r}") from exc
+
+
+_ATC_PREFIX = re.compile(r"[ABCDGHJLMNPRSV]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?")
+
+
+def _atc_prefixes(raw: str | None) -> tuple[str, ...] | None:
+    if raw is None or not raw.strip():
+        return None
+    prefixes = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for prefix in prefixes:
+        if not _ATC_PREFIX.fullmatch(prefix):
+            raise SettingsError(f"HELSEKORT_JO_ATC_PREFIXES: {prefix!r} is not an ATC prefix such as J07 or B03A")
+    return prefixes
 
 
 LAB_RELEASE_DELAYS_DEFAULT: dict[str, float | None] = {
@@ -228,6 +244,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=env.get("HELSEKORT_LOG_LEVEL", "INFO").upper(),
         rate_limit_writes_per_minute=_int(env, "HELSEKORT_RATE_LIMIT_WRITES", 120),
         rate_limit_auth_failures_per_minute=_int(env, "HELSEKORT_RATE_LIMIT_AUTH_FAILURES", 30),
+        jo_atc_prefixes=_atc_prefixes(env.get("HELSEKORT_JO_ATC_PREFIXES")),
         lab_release_delays=_lab_release_delays(env.get("HELSEKORT_LAB_RELEASE_DELAYS")),
     )
     if settings.db_pool_min < 1 or settings.db_pool_max < settings.db_pool_min:

@@ -1,0 +1,196 @@
+"""Request and response bodies of the medication list: entries, list versions, history diffs, reconciliations, discrepancies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+EntryKind = Literal["prescription", "non-prescription", "supplement"]
+DiscrepancyKind = Literal["not-taking", "side-effect", "other"]
+ReconciliationSource = Literal[
+    "patient",
+    "next-of-kin",
+    "gp-record",
+    "hospital-record",
+    "discharge-summary",
+    "prescription-intermediary",
+    "kjernejournal",
+    "multidose",
+    "pharmacy",
+    "other",
+]
+EntryChangeKind = Literal["added", "changed", "stopped"]
+
+ShortText = Annotated[str, msgspec.Meta(max_length=100)]
+LongText = Annotated[str, msgspec.Meta(max_length=1000)]
+
+MAX_ENTRIES = 500
+
+
+class Dose(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    """The structured dose beside the dosage text: `quantity` `unit`, `timesPerDay` every `intervalDays`."""
+
+    quantity: Annotated[float, msgspec.Meta(gt=0, le=100_000)]
+    unit: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    times_per_day: Annotated[int, msgspec.Meta(ge=1, le=24)] | None = None
+    interval_days: Annotated[int, msgspec.Meta(ge=1, le=366)] = 1
+    as_needed: bool = False
+    max_per_day: Annotated[float, msgspec.Meta(gt=0, le=100_000)] | None = None
+
+
+class Prescriber(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    hpr: Annotated[str, msgspec.Meta(min_length=1, max_length=12, pattern=r"^[0-9]+$")]
+    name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class MedicationEntry(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    """One entry, exactly as read and as sent back: GET → edit → PUT round-trips without reshaping.
+
+    `id` is made by whoever creates the entry and never changes. `prescriber` defaults to the writing
+    clinician for a new entry and to the stored one for an existing entry.
+    """
+
+    id: uuid.UUID
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    atc: Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+    kind: EntryKind
+    started_at: date
+    form: ShortText | None = None
+    strength: ShortText | None = None
+    dosage: LongText | None = None
+    dose: Dose | None = None
+    reason: LongText | None = None
+    stopped_at: date | None = None
+    stop_reason: LongText | None = None
+    prescriber: Prescriber | None = None
+
+
+class MedicationListIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    """The whole list as read at the version named in If-Match, with the caller's changes."""
+
+    entries: Annotated[list[MedicationEntry], msgspec.Meta(max_length=MAX_ENTRIES)]
+
+
+class Author(msgspec.Struct, kw_only=True, rename="camel"):
+    hpr: str
+    name: str | None
+    authorization: str
+    organisation: str
+    org_kind: str
+
+
+class ListWarning(msgspec.Struct, kw_only=True, rename="camel"):
+    code: Literal["duplicate-active"]
+    message: str
+    atc: str
+    strength: str | None
+    entry_ids: list[uuid.UUID]
+
+
+class ReconciliationIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    sources: Annotated[list[ReconciliationSource], msgspec.Meta(min_length=1, max_length=10)]
+    note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class ReconciliationOut(msgspec.Struct, kw_only=True, rename="camel"):
+    id: uuid.UUID
+    version: int
+    reconciled_at: datetime
+    by: Author
+    sources: list[str]
+    note: str | None
+
+
+class MedicationListOut(msgspec.Struct, kw_only=True, rename="camel"):
+    """The clinician's view: every entry that is active or stopped within the last 90 days."""
+
+    version: int
+    updated_at: datetime | None
+    entries: list[MedicationEntry]
+    warnings: list[ListWarning]
+    last_reconciled: ReconciliationOut | None
+
+
+class CitizenMedicationList(msgspec.Struct, kw_only=True, rename="camel"):
+    """The citizen's view: current entries, those stopped within 90 days (with why), and the last samstemming."""
+
+    version: int
+    updated_at: datetime | None
+    entries: list[MedicationEntry]
+    recently_stopped: list[MedicationEntry]
+    last_reconciled: ReconciliationOut | None
+
+
+class VersionChange(msgspec.Struct, kw_only=True, rename="camel"):
+    id: uuid.UUID
+    name: str
+    change: EntryChangeKind
+
+
+class ListVersionOut(msgspec.Struct, kw_only=True, rename="camel"):
+    version: int
+    at: datetime
+    by: Author
+    changes: list[VersionChange]
+
+
+class ListVersionDetail(msgspec.Struct, kw_only=True, rename="camel"):
+    """One past (or the current) version of the list, whole: every entry as it was then, stopped ones included."""
+
+    version: int
+    at: datetime | None
+    by: Author | None
+    entries: list[MedicationEntry]
+
+
+class FieldChange(msgspec.Struct, kw_only=True, rename="camel"):
+    field: str
+    from_: Any = msgspec.field(name="from")
+    to: Any
+
+
+class EntryDiff(msgspec.Struct, kw_only=True, rename="camel"):
+    id: uuid.UUID
+    name: str
+    fields: list[FieldChange]
+
+
+class ListDiff(msgspec.Struct, kw_only=True, rename="camel"):
+    from_: int = msgspec.field(name="from")
+    to: int
+    added: list[MedicationEntry]
+    removed: list[MedicationEntry]
+    changed: list[EntryDiff]
+
+
+class MedicationHistory(msgspec.Struct, kw_only=True, rename="camel"):
+    """Versions newest first (cursor-paged); `diff` when `from` and `to` are asked for."""
+
+    current_version: int
+    items: list[ListVersionOut]
+    next: str | None
+    diff: ListDiff | None = None
+
+
+class DiscrepancyIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    kind: DiscrepancyKind
+    note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class DiscrepancyOut(msgspec.Struct, kw_only=True, rename="camel"):
+    id: uuid.UUID
+    entry_id: uuid.UUID
+    entry_name: str | None
+    atc: str | None
+    kind: str
+    note: str | None
+    reported_at: datetime
+    list_version: int
+
+
+class DiscrepancyPage(msgspec.Struct, kw_only=True, rename="camel"):
+    items: list[DiscrepancyOut]
+    next: str | None

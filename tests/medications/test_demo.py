@@ -1,0 +1,32 @@
+"""The demo medication list: realistic, one stopped entry, one reconciliation by the GP, and idempotent."""
+
+from __future__ import annotations
+
+import asyncpg
+from litestar import Litestar
+
+from backend.core.access import Grant
+from backend.core.auth import CitizenPrincipal
+from backend.demo import DEMO_GP, demo_patient_id, load_core_demo
+from backend.medications.demo import load_medications_demo
+from backend.medications.service import citizen_list
+from backend.settings import Settings
+
+
+async def test_the_demo_list_loads_once(app: Litestar, settings: Settings, db: asyncpg.Connection) -> None:
+    await load_core_demo(settings)
+    # Another test may have loaded the demo already (one demo citizen per database): load, then load again.
+    await load_medications_demo(settings)
+    assert "unchanged" in await load_medications_demo(settings)
+    patient_id = await demo_patient_id()
+    assert await db.fetchval("SELECT version FROM medication_list WHERE patient = $1", patient_id) == 2
+    assert await db.fetchval("SELECT count(*) FROM medication_reconciliation WHERE patient = $1", patient_id) == 1
+    grant = Grant(patient_id=patient_id, basis="self", principal=CitizenPrincipal(pid="", caller_id="demo"))
+    view = await citizen_list(grant)
+    assert sorted(item.atc for item in view.entries) == ["B03AA07", "B03BB01", "H03AA01", "N02BE01"]
+    [ibux] = view.recently_stopped
+    assert ibux.atc == "M01AE01"
+    assert ibux.stop_reason
+    assert view.last_reconciled is not None
+    assert view.last_reconciled.by.hpr == DEMO_GP.hpr
+    assert view.last_reconciled.version == 2
