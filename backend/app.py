@@ -69,6 +69,7 @@ def citizen_router(settings: Settings) -> Router:
     from backend.labs.routes import CitizenLabResultController
     from backend.measurements.routes import CitizenMeasurementsController
     from backend.medications.routes import CitizenMedicationController
+    from backend.notifications.routes import CitizenDevicesController, CitizenSubscriptionsController
     from backend.patients.routes import CitizenMeController
     from backend.pregnancy.routes import CitizenPregnancyController
 
@@ -76,6 +77,8 @@ def citizen_router(settings: Settings) -> Router:
         path="/citizen/v1",
         route_handlers=[
             CitizenMeController,
+            CitizenDevicesController,
+            CitizenSubscriptionsController,
             CitizenMeasurementsController,
             CitizenLabResultController,
             CitizenMedicationController,

@@ -19,6 +19,12 @@ log = logging.getLogger("helsekort.worker")
 Job = Callable[[Settings], Awaitable[int]]
 
 
+async def _push_notifications(settings: Settings) -> int:
+    from backend.notifications.worker import push_job
+
+    return await push_job(settings)
+
+
 async def _lab_result_releases(settings: Settings) -> int:
     from backend.labs.service import announce_due_releases
 
@@ -34,11 +40,19 @@ async def _expired_idempotency_keys(settings: Settings) -> int:
 WORKER_JOBS: list[tuple[str, Job]] = [
     # Releases first, so a result that became due is announced and pushed in the same round.
     ("lab-result-releases", _lab_result_releases),
+    ("push-notifications", _push_notifications),
     ("expired-idempotency-keys", _expired_idempotency_keys),
 ]
 
 
+async def _close_push_senders() -> None:
+    from backend.notifications.worker import close_push_senders
+
+    await close_push_senders()
+
+
 # Run once when the worker stops (connections to APNs and the like).
+WORKER_SHUTDOWN: list[Callable[[], Awaitable[None]]] = [_close_push_senders]
 
 
 # The CMS's loader for content/ (`helsekort content sync`, `make run`).

@@ -64,6 +64,7 @@ class Settings:
     patient_key: str | None = None
     apns: ApnsSettings = field(default_factory=ApnsSettings)
     quiet_hours: str = "22:00-07:00"
+    worker_metrics_port: int | None = None
     log_level: str = "INFO"
     rate_limit_writes_per_minute: int = 120
     rate_limit_auth_failures_per_minute: int = 30
@@ -241,6 +242,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             topic=env.get("HELSEKORT_APNS_TOPIC") or None,
         ),
         quiet_hours=env.get("HELSEKORT_QUIET_HOURS", "22:00-07:00"),
+        worker_metrics_port=_int(env, "HELSEKORT_WORKER_METRICS_PORT", 0) or None,
         log_level=env.get("HELSEKORT_LOG_LEVEL", "INFO").upper(),
         rate_limit_writes_per_minute=_int(env, "HELSEKORT_RATE_LIMIT_WRITES", 120),
         rate_limit_auth_failures_per_minute=_int(env, "HELSEKORT_RATE_LIMIT_AUTH_FAILURES", 30),

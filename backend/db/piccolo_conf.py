@@ -7,6 +7,7 @@ from backend.db.engine import DB
 APPS = [
     "backend.core.piccolo_app",
     "backend.medications.piccolo_app",
+    "backend.notifications.piccolo_app",
     "backend.measurements.piccolo_app",
     "backend.labs.piccolo_app",
     "backend.pregnancy.piccolo_app",

@@ -119,6 +119,12 @@ def _endpoint_protocol(host: str, port: int) -> type[APNsTLSClientProtocol]:
             closing = self.transport is None or self.transport.is_closing()
             return closing or super().is_busy
 
+        def on_stream_ended(self, stream_id: int) -> None:
+            # aioapns forgets a stream's notification id only when an error body arrives, so without
+            # this every delivered notification stays in request_streams for the connection's life.
+            self.request_streams.pop(stream_id, None)
+            super().on_stream_ended(stream_id)
+
     return EndpointProtocol
 
 

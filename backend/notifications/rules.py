@@ -1,0 +1,171 @@
+"""Which events notify, with what content-free text, priority, lifetime and collapse id, and when quiet hours end.
+
+A notification never says more than "something of this kind changed": no value, test name, medicine,
+name, identity number or patient id. The app fetches the details after the citizen has logged in.
+To make another event type notify, add a `NotificationRule` to `RULES` (exact type, or `prefix.*`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Literal
+
+from backend.core.clock import OSLO
+from backend.settings import SettingsError
+
+Locale = Literal["nb", "nn", "en"]
+LOCALES: tuple[Locale, ...] = ("nb", "nn", "en")
+Priority = Literal[5, 10]
+
+APP_TITLE = "Helsekort"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotificationRule:
+    """How one kind of event is told to the citizen's devices."""
+
+    kind: str  # what the app opens; also the notification's thread
+    texts: dict[str, str]  # by locale; nb is the fallback
+    priority: Priority = 10
+    lifetime: timedelta = timedelta(days=3)  # APNs drops it after this; an older event is not sent at all
+    quiet_hours: bool = False  # wait until the citizen's night is over
+
+    def text(self, locale: str) -> str:
+        return self.texts.get(locale) or self.texts["nb"]
+
+
+LAB_RESULT = NotificationRule(
+    kind="lab-result",
+    texts={
+        "nb": "Du har fått et nytt prøvesvar",
+        "nn": "Eit nytt prøvesvar er klart",
+        "en": "A new test result is ready",
+    },
+    quiet_hours=True,
+)
+# "Helsekort", not "pregnancy card": a lock screen must not tell who sees it that she is pregnant.
+HEALTH_CARD = NotificationRule(
+    kind="health-card",
+    texts={
+        "nb": "Helsekortet ditt har ny informasjon",
+        "nn": "Helsekortet ditt har ny informasjon",
+        "en": "Your health card has new information",
+    },
+)
+MEDICATIONS = NotificationRule(
+    kind="medications",
+    texts={
+        "nb": "Legemiddellisten din er endret",
+        "nn": "Legemiddellista di er endra",
+        "en": "Your medication list has changed",
+    },
+)
+EMERGENCY_ACCESS = NotificationRule(
+    kind="emergency-access",
+    texts={
+        "nb": "Helsepersonell har brukt nødtilgang til opplysningene dine",
+        "nn": "Helsepersonell har brukt naudtilgang til opplysningane dine",
+        "en": "A health professional has used emergency access to your information",
+    },
+    lifetime=timedelta(days=7),
+)
+TOPIC_NEWS = NotificationRule(
+    kind="topic",
+    texts={
+        "nb": "Ny informasjon om et tema du følger",
+        "nn": "Ny informasjon om eit tema du følgjer",
+        "en": "New information on a topic you follow",
+    },
+    priority=5,
+    lifetime=timedelta(days=1),
+)
+
+# Event type (exact, or `prefix.*`) → rule. Types not listed here do not notify.
+RULES: dict[str, NotificationRule] = {
+    "lab-result.released": LAB_RESULT,
+    "card.*": HEALTH_CARD,
+    "consultation.added": HEALTH_CARD,
+    "ultrasound.added": HEALTH_CARD,
+    "medications.updated": MEDICATIONS,
+    "emergency-access.opened": EMERGENCY_ACCESS,
+    "page.published": TOPIC_NEWS,
+}
+
+
+def rule_for(event_type: str) -> NotificationRule | None:
+    rule = RULES.get(event_type)
+    if rule is None and "." in event_type:
+        rule = RULES.get(event_type.split(".", 1)[0] + ".*")
+    return rule
+
+
+def collapse_id(rule: NotificationRule, resource_type: str, resource_id: str) -> str:
+    """One id per resource, so a resend (at-least-once) or a later change replaces the shown notification."""
+    digest = hashlib.sha256(f"{resource_type}\x00{resource_id}".encode()).hexdigest()[:32]
+    return f"{rule.kind}:{digest}"
+
+
+def render(rule: NotificationRule, locale: str, resource_type: str, resource_id: str) -> dict[str, Any]:
+    """The APNs payload: a fixed text per kind and locale, and the opaque resource id for the app to open."""
+    return {
+        "aps": {
+            "alert": {"title": APP_TITLE, "body": rule.text(locale)},
+            "sound": "default",
+            "thread-id": rule.kind,
+        },
+        "kind": rule.kind,
+        "resourceType": resource_type,
+        "resourceId": resource_id,
+    }
+
+
+# --- quiet hours (Europe/Oslo wall clock) ----------------------------------------------------------------
+
+_WINDOW = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A nightly window on Oslo's wall clock, e.g. 22:00-07:00 across midnight."""
+
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> QuietHours | None:
+        """`HH:MM-HH:MM`, or empty for none; anything else is a configuration error."""
+        text = text.strip()
+        if not text:
+            return None
+        match = _WINDOW.fullmatch(text)
+        if match is None:
+            raise SettingsError(f"HELSEKORT_QUIET_HOURS must look like 22:00-07:00 (or be empty), not {text!r}")
+        start = time(int(match[1]), int(match[2]))
+        end = time(int(match[3]), int(match[4]))
+        if start == end:
+            raise SettingsError("HELSEKORT_QUIET_HOURS must start and end at different times")
+        return cls(start, end)
+
+    def ends_after(self, moment: datetime) -> datetime | None:
+        """When the quiet hours that `moment` falls in end (aware UTC), or None when `moment` is not in them.
+
+        Computed on the Oslo wall clock, so a night that spans a daylight-saving change still ends at
+        the configured local time; an end inside the spring-forward gap moves forward by the gap (02:30 →
+        03:30), and one inside the repeated autumn hour is its first occurrence.
+        """
+        if moment.tzinfo is None:
+            raise ValueError("quiet hours need an aware datetime")
+        local = moment.astimezone(OSLO)
+        clock = local.time().replace(tzinfo=None)
+        if self.start < self.end:
+            inside = self.start <= clock < self.end
+            end_day = local.date()
+        else:
+            inside = clock >= self.start or clock < self.end
+            end_day = local.date() + timedelta(days=1) if clock >= self.start else local.date()
+        if not inside:
+            return None
+        return datetime.combine(end_day, self.end, tzinfo=OSLO).astimezone(UTC)

@@ -1,0 +1,293 @@
+"""Rules for push registrations and topic subscriptions, and the queries the push worker runs on them."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from backend.core import events
+from backend.core.access import Grant
+from backend.core.clock import utcnow
+from backend.core.errors import BadRequest, NotFound
+from backend.core.topics import TOPICS, is_topic
+from backend.db.engine import DB
+from backend.notifications.schemas import Device, DeviceIn, DeviceList, Subscription, SubscriptionList
+
+_DEVICE_TOKEN = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def _valid_token(token: str) -> str:
+    if not _DEVICE_TOKEN.fullmatch(token):
+        raise BadRequest("an APNs device token is 64 hexadecimal characters", field="deviceToken")
+    return token.lower()
+
+
+def _valid_topic(topic: str) -> str:
+    if not is_topic(topic):
+        raise BadRequest(f"unknown topic; known topics: {', '.join(sorted(TOPICS))}", field="topic")
+    return topic
+
+
+# --- devices ----------------------------------------------------------------------------------------------
+
+
+async def register_device(me: Grant, token: str, data: DeviceIn) -> None:
+    """Register (or refresh) the caller's device; a token registered by another citizen moves to the caller.
+
+    The token is only known to whoever holds the phone, so registering it is proof enough: when a phone
+    changes hands, its pushes follow the person now logged in. Re-registering reactivates a token APNs
+    had refused, and its new `registered_at` protects it from APNs answers about the old registration.
+    """
+    token = _valid_token(token)
+    async with DB.transaction(), DB.connection() as connection:
+        previous = await connection.fetchval("SELECT patient FROM push_device WHERE token = $1 FOR UPDATE", token)
+        device_id = await connection.fetchval(
+            """
+            INSERT INTO push_device (id, patient, token, platform, environment, bundle_id, locale,
+                                     registered_at, disabled_at, disabled_reason)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)
+            ON CONFLICT (token) DO UPDATE SET
+                patient = EXCLUDED.patient, platform = EXCLUDED.platform, environment = EXCLUDED.environment,
+                bundle_id = EXCLUDED.bundle_id, locale = EXCLUDED.locale, registered_at = EXCLUDED.registered_at,
+                disabled_at = NULL, disabled_reason = NULL
+            RETURNING id
+            """,
+            uuid.uuid4(),
+            me.patient_id,
+            token,
+            data.platform,
+            data.environment,
+            data.bundle_id,
+            data.locale,
+            utcnow(),
+        )
+        if previous is not None and previous != me.patient_id:
+            await events.append_event(previous, "device.removed", "push-device", device_id)
+        await events.append_event(me.patient_id, "device.registered", "push-device", device_id)
+
+
+async def remove_device(me: Grant, token: str) -> None:
+    token = _valid_token(token)
+    async with DB.transaction(), DB.connection() as connection:
+        device_id = await connection.fetchval(
+            "DELETE FROM push_device WHERE token = $1 AND patient = $2 RETURNING id", token, me.patient_id
+        )
+        if device_id is None:
+            raise NotFound("no such device registered to you")
+        await events.append_event(me.patient_id, "device.removed", "push-device", device_id)
+
+
+async def list_devices(me: Grant) -> DeviceList:
+    async with DB.connection() as connection:
+        rows = await connection.fetch(
+            """
+            SELECT token, platform, environment, bundle_id, locale, registered_at, disabled_at
+            FROM push_device WHERE patient = $1 ORDER BY registered_at, token
+            """,
+            me.patient_id,
+        )
+    return DeviceList(
+        items=[
+            Device(
+                device_token=row["token"],
+                platform=row["platform"],
+                environment=row["environment"],
+                bundle_id=row["bundle_id"],
+                locale=row["locale"],
+                registered_at=row["registered_at"],
+                active=row["disabled_at"] is None,
+            )
+            for row in rows
+        ]
+    )
+
+
+# --- topic subscriptions ----------------------------------------------------------------------------------
+
+
+async def subscribe(me: Grant, topic: str) -> None:
+    topic = _valid_topic(topic)
+    async with DB.transaction(), DB.connection() as connection:
+        inserted = await connection.fetchval(
+            """
+            INSERT INTO topic_subscription (id, patient, topic, created_at) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (patient, topic) DO NOTHING RETURNING id
+            """,
+            uuid.uuid4(),
+            me.patient_id,
+            topic,
+            utcnow(),
+        )
+        if inserted is not None:
+            await events.append_event(me.patient_id, "subscription.added", "topic-subscription", topic)
+
+
+async def unsubscribe(me: Grant, topic: str) -> None:
+    topic = _valid_topic(topic)
+    async with DB.transaction(), DB.connection() as connection:
+        removed = await connection.execute(
+            "DELETE FROM topic_subscription WHERE patient = $1 AND topic = $2", me.patient_id, topic
+        )
+        if removed != "DELETE 0":
+            await events.append_event(me.patient_id, "subscription.removed", "topic-subscription", topic)
+
+
+async def list_subscriptions(me: Grant) -> SubscriptionList:
+    async with DB.connection() as connection:
+        rows = await connection.fetch(
+            "SELECT topic, created_at FROM topic_subscription WHERE patient = $1 ORDER BY topic", me.patient_id
+        )
+    return SubscriptionList(
+        items=[Subscription(topic=row["topic"], title=TOPICS[row["topic"]], since=row["created_at"]) for row in rows]
+    )
+
+
+# --- what the push worker reads and writes ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """An active device to notify, for a patient event or a followed topic."""
+
+    device_id: uuid.UUID
+    patient_id: uuid.UUID
+    token: str
+    environment: str
+    locale: str
+    registered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    event_id: int
+    event_type: str
+    device_id: uuid.UUID
+    patient_id: uuid.UUID | None
+    outcome: str  # delivered | retry | failed | disabled | expired
+    status: int
+    reason: str | None
+    apns_id: str | None
+    worker: str
+    at: datetime
+
+
+def _recipient(row: asyncpg.Record) -> Recipient:
+    return Recipient(
+        device_id=row["id"],
+        patient_id=row["patient"],
+        token=row["token"],
+        environment=row["environment"],
+        locale=row["locale"],
+        registered_at=row["registered_at"],
+    )
+
+
+async def devices_of_patients(patient_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Recipient]]:
+    ids = list(set(patient_ids))
+    if not ids:
+        return {}
+    async with DB.connection() as connection:
+        rows = await connection.fetch(
+            """
+            SELECT id, patient, token, environment, locale, registered_at FROM push_device
+            WHERE patient = ANY($1::uuid[]) AND disabled_at IS NULL
+            """,
+            ids,
+        )
+    found: dict[uuid.UUID, list[Recipient]] = {}
+    for row in rows:
+        found.setdefault(row["patient"], []).append(_recipient(row))
+    return found
+
+
+async def devices_following(topics: Iterable[str]) -> dict[str, list[Recipient]]:
+    """Active devices of everyone following each topic (a worker-side fan-out, not a request path)."""
+    names = list(set(topics))
+    if not names:
+        return {}
+    async with DB.connection() as connection:
+        rows = await connection.fetch(
+            """
+            SELECT s.topic, d.id, d.patient, d.token, d.environment, d.locale, d.registered_at
+            FROM topic_subscription s JOIN push_device d ON d.patient = s.patient
+            WHERE s.topic = ANY($1::text[]) AND d.disabled_at IS NULL
+            """,
+            names,
+        )
+    found: dict[str, list[Recipient]] = {}
+    for row in rows:
+        found.setdefault(row["topic"], []).append(_recipient(row))
+    return found
+
+
+async def settled_deliveries(event_ids: Sequence[int]) -> set[tuple[int, uuid.UUID]]:
+    """(event, device) pairs with a final outcome: a retried event is not sent to them again."""
+    if not event_ids:
+        return set()
+    async with DB.connection() as connection:
+        rows = await connection.fetch(
+            """
+            SELECT DISTINCT event_id, device_id FROM push_attempt
+            WHERE event_id = ANY($1::bigint[]) AND outcome <> 'retry'
+            """,
+            list(event_ids),
+        )
+    return {(row["event_id"], row["device_id"]) for row in rows}
+
+
+async def record_attempts(attempts: Sequence[AttemptRecord]) -> None:
+    if not attempts:
+        return
+    async with DB.connection() as connection:
+        await connection.execute(
+            """
+            INSERT INTO push_attempt (event_id, event_type, device_id, patient, outcome, status, reason, apns_id,
+                                      worker, at)
+            SELECT * FROM unnest($1::bigint[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::int[],
+                                 $7::text[], $8::text[], $9::text[], $10::timestamptz[])
+            """,
+            [a.event_id for a in attempts],
+            [a.event_type for a in attempts],
+            [a.device_id for a in attempts],
+            [a.patient_id for a in attempts],
+            [a.outcome for a in attempts],
+            [a.status for a in attempts],
+            [a.reason for a in attempts],
+            [a.apns_id for a in attempts],
+            [a.worker for a in attempts],
+            [a.at for a in attempts],
+        )
+
+
+async def disable_device(recipient: Recipient, reason: str, invalid_since: datetime, at: datetime) -> bool:
+    """Stop sending to a token APNs refused, unless it was registered again after APNs's `invalid_since`."""
+    async with DB.connection() as connection:
+        result: str = await connection.execute(
+            """
+            UPDATE push_device SET disabled_at = $4, disabled_reason = $3
+            WHERE id = $1 AND patient = $2 AND registered_at < $5 AND disabled_at IS NULL
+            """,
+            recipient.device_id,
+            recipient.patient_id,
+            reason,
+            at,
+            invalid_since,
+        )
+    return result != "UPDATE 0"
+
+
+async def outbox_age_seconds() -> float:
+    """Age of the oldest due, undelivered event (0 when the outbox is drained)."""
+    async with DB.connection() as connection:
+        age: float | None = await connection.fetchval(
+            """
+            SELECT EXTRACT(EPOCH FROM now() - min(available_at))::float8 FROM event
+            WHERE dispatched_at IS NULL AND available_at <= now()
+            """
+        )
+    return max(age or 0.0, 0.0)

@@ -1,0 +1,61 @@
+"""Tables of push notifications: citizens' devices, their CMS topic subscriptions, and every delivery attempt."""
+
+from __future__ import annotations
+
+import uuid
+
+from piccolo.columns import UUID, BigInt, BigSerial, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+from backend.core.tables import Patient
+from backend.db.engine import DB
+
+
+class PushDevice(Table, tablename="push_device", db=DB):
+    """An APNs device token; it belongs to one citizen at a time (registering it elsewhere moves it)."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    token = Varchar(length=64, unique=True)
+    platform = Varchar(length=8)
+    environment = Varchar(length=16)
+    bundle_id = Varchar(length=155)
+    locale = Varchar(length=2)
+    # Compared with APNs's 410 timestamp: a token registered after it stays active.
+    registered_at = Timestamptz(default=TimestamptzNow())
+    disabled_at = Timestamptz(null=True, default=None)
+    disabled_reason = Varchar(length=64, null=True, default=None)
+
+
+class TopicSubscription(Table, tablename="topic_subscription", db=DB):
+    """A citizen follows a CMS topic (backend.core.topics.TOPICS)."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    topic = Varchar(length=64)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class PushAttempt(Table, tablename="push_attempt", db=DB):
+    """One send of one event to one device, with APNs's answer: the operators' record and the retry ledger.
+
+    No foreign keys to the event or the device: devices are deleted by their owners and the record of
+    what was sent must outlive them. `outcome` other than `retry` is final for that (event, device).
+    """
+
+    id = BigSerial(primary_key=True)
+    event_id = BigInt()
+    device_id = UUID()
+    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, null=True, default=None)
+    event_type = Varchar(length=64)
+    outcome = Varchar(length=16)
+    status = Integer()
+    reason = Varchar(length=64, null=True, default=None)
+    apns_id = Varchar(length=64, null=True, default=None)
+    worker = Varchar(length=64)
+    at = Timestamptz(default=TimestamptzNow())
+
+
+NOTIFICATION_TABLES: tuple[type[Table], ...] = (PushDevice, TopicSubscription, PushAttempt)
