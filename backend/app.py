@@ -126,6 +126,10 @@ def citizen_write_limit(settings: Settings) -> RateLimitConfig:
 def route_handlers(settings: Settings) -> list[Any]:
     """Every router of the service."""
     handlers: list[Any] = [HealthController, MetricsController, citizen_router(settings), clinician_router(settings)]
+    from backend.cms.admin import admin_mount
+    from backend.cms.routes import content_router
+
+    handlers += [content_router(), admin_mount(settings)]
     if settings.dev_issuers_enabled:
         handlers.append(dev_jwks)
     return handlers

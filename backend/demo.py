@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from backend.cms.demo import load_cms_demo
 from backend.core.access import patient_for_identity_number
 from backend.db.engine import DB
 from backend.labs.demo import load_labs_demo
@@ -87,6 +88,7 @@ DEMO_LOADERS: list[DemoLoader] = [
     # The card before the home readings, so the pregnancy context applies to them.
     load_pregnancy_demo,
     load_measurements_demo,
+    load_cms_demo,
 ]
 
 

@@ -31,6 +31,12 @@ async def _lab_result_releases(settings: Settings) -> int:
     return await announce_due_releases(settings)
 
 
+async def _cms_scheduled_publishing(settings: Settings) -> int:
+    from backend.cms.service import publish_due_pages
+
+    return await publish_due_pages(settings)
+
+
 async def _expired_idempotency_keys(settings: Settings) -> int:
     from backend.core.idempotency import purge_expired_keys
 
@@ -40,6 +46,7 @@ async def _expired_idempotency_keys(settings: Settings) -> int:
 WORKER_JOBS: list[tuple[str, Job]] = [
     # Releases first, so a result that became due is announced and pushed in the same round.
     ("lab-result-releases", _lab_result_releases),
+    ("cms-scheduled-publishing", _cms_scheduled_publishing),
     ("push-notifications", _push_notifications),
     ("expired-idempotency-keys", _expired_idempotency_keys),
 ]
@@ -55,8 +62,14 @@ async def _close_push_senders() -> None:
 WORKER_SHUTDOWN: list[Callable[[], Awaitable[None]]] = [_close_push_senders]
 
 
+async def _sync_content(directory: Path, *, force: bool) -> Any:
+    from backend.cms.sync import sync_content
+
+    return await sync_content(directory, force=force)
+
+
 # The CMS's loader for content/ (`helsekort content sync`, `make run`).
-content_sync: Callable[..., Awaitable[Any]] | None = None
+content_sync: Callable[..., Awaitable[Any]] | None = _sync_content
 
 
 async def run_worker(settings: Settings, *, once: bool, idle_sleep: float = 1.0) -> int:

@@ -9,8 +9,12 @@ APPS = [
     "backend.medications.piccolo_app",
     "backend.notifications.piccolo_app",
     "backend.measurements.piccolo_app",
+    "backend.cms.piccolo_app",
     "backend.labs.piccolo_app",
     "backend.pregnancy.piccolo_app",
+    # The editor UI's own login (piccolo-admin at /admin): users and sessions.
+    "piccolo.apps.user.piccolo_app",
+    "piccolo_api.session_auth.piccolo_app",
 ]
 
 APP_REGISTRY = AppRegistry(apps=APPS)
