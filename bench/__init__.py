@@ -1,0 +1,1 @@
+"""Load benchmarks: the real server under wrk, every scenario measured against a raw-asyncpg baseline."""
