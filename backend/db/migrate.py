@@ -7,6 +7,8 @@ import io
 import logging
 import os
 
+import asyncpg
+
 os.environ.setdefault("PICCOLO_CONF", "backend.db.piccolo_conf")
 
 from piccolo.apps.migrations.commands.forwards import run_forwards
@@ -20,12 +22,21 @@ class MigrationFailed(RuntimeError):
     pass
 
 
+# Any number of processes may start at once (workers, `serve --prepare`): one migrates, the others wait.
+_MIGRATION_LOCK = 7_408_211_026
+
+
 async def migrate(dsn: str, *, quiet: bool = True) -> None:
-    """Run all pending migrations against `dsn` with a fresh connection per step."""
+    """Run all pending migrations against `dsn`, serialised across processes by an advisory lock."""
     DB.configure(dsn)
     output = io.StringIO()
-    with contextlib.redirect_stdout(output) if quiet else contextlib.nullcontext():
-        result = await run_forwards(app_name="all")
+    lock = await asyncpg.connect(dsn)
+    try:
+        await lock.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
+        with contextlib.redirect_stdout(output) if quiet else contextlib.nullcontext():
+            result = await run_forwards(app_name="all")
+    finally:
+        await lock.close()  # ends the session, which releases the lock
     if not result.success:
         raise MigrationFailed(f"migrations failed: {result.message}\n{output.getvalue()}")
     log.info("migrations applied")

@@ -59,3 +59,10 @@ async def test_requests_in_flight_do_not_block_each_other_beyond_the_pool(
     citizen = await new_citizen(client, app)
     responses = await asyncio.gather(*[client.get("/citizen/v1/me", headers=citizen.headers) for _ in range(40)])
     assert {response.status_code for response in responses} == {200}
+
+
+async def test_concurrent_migrations_are_serialised(database_url: str) -> None:
+    from backend.db.migrate import migrate
+
+    # The test database is migrated already; three more runs at once must all succeed and change nothing.
+    await asyncio.gather(migrate(database_url), migrate(database_url), migrate(database_url))
