@@ -11,14 +11,15 @@ from litestar import Litestar, Request, Router, get
 from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
-from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.plugins.prometheus import PrometheusController
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backend.core.access import provide_clinician, provide_me
-from backend.core.auth import AuthFailureLimiter, RequirePrincipal, TokenVerifier
+from backend.core.auth import AuthFailureLimiter, RequirePrincipal, TokenVerifier, WriteStep
 from backend.core.devtokens import DevSigningKey, dev_issuers, load_dev_signing_key
 from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.idempotency import IdempotencyMiddleware
@@ -84,7 +85,9 @@ def citizen_router(settings: Settings) -> Router:
             CitizenMedicationController,
             CitizenPregnancyController,
         ],
-        middleware=[RequirePrincipal("citizen"), citizen_write_limit(settings).middleware, IdempotencyMiddleware()],
+        middleware=[
+            RequirePrincipal("citizen", writes=[citizen_write_limit(settings), IdempotencyMiddleware().handle])
+        ],
         dependencies={"me": Provide(provide_me)},
     )
 
@@ -108,19 +111,23 @@ def clinician_router(settings: Settings) -> Router:
             ClinicianMedicationController,
             ClinicianPregnancyController,
         ],
-        middleware=[RequirePrincipal("clinician"), IdempotencyMiddleware()],
+        middleware=[RequirePrincipal("clinician", writes=[IdempotencyMiddleware().handle])],
         dependencies={"clinician": Provide(provide_clinician, sync_to_thread=False)},
     )
 
 
-def citizen_write_limit(settings: Settings) -> RateLimitConfig:
-    """Citizen writes per caller per minute (Litestar's limiter; reads are not limited here)."""
-    return RateLimitConfig(
+def citizen_write_limit(settings: Settings) -> WriteStep:
+    """Citizen writes per caller per minute, by Litestar's limiter (run only for writes, after authentication)."""
+    config = RateLimitConfig(
         rate_limit=("minute", settings.rate_limit_writes_per_minute),
         identifier_for_request=lambda request: str(getattr(request.user, "caller_id", "anonymous")),
-        check_throttle_handler=lambda request: request.method not in ("GET", "HEAD", "OPTIONS"),
         store="citizen_writes",
     )
+
+    async def limit(scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        await RateLimitMiddleware(app=next_app, config=config)(scope, receive, send)
+
+    return limit
 
 
 def route_handlers(settings: Settings) -> list[Any]:
@@ -191,10 +198,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
         route_handlers=[*route_handlers(settings), *extra_route_handlers],
         openapi_config=openapi,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[
-            request_id_middleware,
-            PrometheusConfig(app_name="helsekort", prefix="helsekort", group_path=True).middleware,
-        ],
+        middleware=[request_id_middleware],
         compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=1024),
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         request_max_body_size=settings.body_limit,

@@ -8,7 +8,7 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -305,11 +305,21 @@ def bearer_token(scope: Scope) -> str:
     raise Unauthorized("a bearer token is required")
 
 
-class RequirePrincipal(ASGIMiddleware):
-    """Router middleware: authenticate the bearer token and require one kind of principal (else 403)."""
+# A write-only step after authentication: (scope, receive, send, next_app), e.g. idempotency, rate limits.
+WriteStep = Callable[[Scope, Receive, Send, ASGIApp], Awaitable[None]]
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-    def __init__(self, kind: PrincipalKind) -> None:
+
+class RequirePrincipal(ASGIMiddleware):
+    """Router middleware: authenticate the bearer token and require one kind of principal (else 403).
+
+    `writes` run, in order, only for requests that change something: reads pay for authentication
+    alone, which keeps the citizen's most frequent calls within budget (measured in bench/).
+    """
+
+    def __init__(self, kind: PrincipalKind, *, writes: Sequence[WriteStep] = ()) -> None:
         self.kind = kind
+        self.writes = tuple(writes)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         state = scope["app"].state
@@ -325,4 +335,20 @@ class RequirePrincipal(ASGIMiddleware):
         if principal.kind != self.kind:
             raise Forbidden(f"this route is for {self.kind} tokens, not {principal.kind} tokens")
         scope["user"] = principal
-        await next_app(scope, receive, send)
+        if not self.writes or scope.get("method") in READ_METHODS:
+            await next_app(scope, receive, send)
+            return
+        await _chain(self.writes, next_app)(scope, receive, send)
+
+
+def _chain(steps: Sequence[WriteStep], app: ASGIApp) -> ASGIApp:
+    for step in reversed(steps):
+        app = _bind(step, app)
+    return app
+
+
+def _bind(step: WriteStep, next_app: ASGIApp) -> ASGIApp:
+    async def bound(scope: Scope, receive: Receive, send: Send) -> None:
+        await step(scope, receive, send, next_app)
+
+    return bound

@@ -37,7 +37,7 @@ async def _read_body(receive: Receive) -> bytes:
 
 
 class IdempotencyMiddleware(ASGIMiddleware):
-    """Router middleware, inside authentication (it needs the caller)."""
+    """Inside authentication (it needs the caller): a router middleware, or `.handle` as a write step."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         method = str(scope.get("method", ""))
