@@ -27,7 +27,7 @@ from aioapns.connection import (
 )
 from aioapns.exceptions import ConnectionClosed
 from aioapns.exceptions import ConnectionError as ApnsConnectionError
-from h2.connection import ConnectionState
+from h2.connection import ConnectionState, H2Connection
 from h2.exceptions import FlowControlError, NoAvailableStreamIDError, ProtocolError
 
 from backend.settings import ApnsSettings, SettingsError
@@ -105,12 +105,24 @@ PRODUCTION_HOST = ("api.push.apple.com", 443)
 SANDBOX_HOST = ("api.development.push.apple.com", 443)
 
 
+class _BoundedH2Connection(H2Connection):
+    """h2 remembers up to 65,536 closed streams per connection (about 10 MB at APNs's rates), which made
+    a 100,000-notification drain grow; the worker keeps at most a few hundred in flight, so 1,024 is ample
+    for frames still arriving on a stream just closed."""
+
+    MAX_CLOSED_STREAMS = 1024
+
+
 def _endpoint_protocol(host: str, port: int) -> type[APNsTLSClientProtocol]:
     """aioapns's TLS protocol for one host: aioapns reads the host and port from class attributes."""
 
     class EndpointProtocol(APNsTLSClientProtocol):
         APNS_SERVER = host
         APNS_PORT = port
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.conn = _BoundedH2Connection()
 
         @property
         def is_busy(self) -> bool:
