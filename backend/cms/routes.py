@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import parse_qs
 
 from litestar import Controller, Response, Router, get, post, put
 from litestar.di import Provide
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backend.cms import service
-from backend.cms.schemas import DraftIn, EditorPage, Page, PageIn, PageList, RevisionList, ScheduleIn
+from backend.cms.schemas import (
+    DEFAULT_LOCALE,
+    LOCALES,
+    DraftIn,
+    EditorPage,
+    Page,
+    PageIn,
+    PageList,
+    RevisionList,
+    ScheduleIn,
+)
 from backend.core.access import Editor, provide_editor
 from backend.core.auth import RequirePrincipal
 from backend.core.concurrency import etag, if_none_match_hits
@@ -24,6 +36,36 @@ IfNoneMatch = Annotated[str | None, HeaderParameter(name="If-None-Match", descri
 def _editor_response(page: EditorPage, status_code: int = 200) -> Response[EditorPage]:
     """Editors' answers carry the draft's ETag (for If-Match) and are never cached."""
     return Response(page, status_code=status_code, headers={"ETag": etag(page.version), "Cache-Control": NO_STORE})
+
+
+def answer_304_from_cache(app: ASGIApp) -> ASGIApp:
+    """Conditional GETs of a cached page are answered before Litestar parses parameters or builds a response.
+
+    Measured with bench/ (cms-page-304): the full handler path for a 304 ran at 0.42x /health, and
+    even a handler returning 304 at once reached only 0.49x; the cost was the framework's parameter and
+    response machinery, not our code. Anything this cannot decide from the cache (no If-None-Match, an
+    unknown locale, a page not in the cache, a changed ETag) goes to the handler as usual.
+    """
+
+    async def conditional(scope: Scope, receive: Receive, send: Send) -> None:
+        if_none_match = None
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                if_none_match = value.decode("latin-1")
+                break
+        slug = scope.get("path_params", {}).get("slug")
+        if if_none_match and isinstance(slug, str):
+            locale = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("locale", [""])[-1]
+            locale = locale or DEFAULT_LOCALE
+            found = service.cached_published_page(slug, locale) if locale in LOCALES else None
+            if found is not None and if_none_match_hits(if_none_match, found.etag):
+                headers = [(name.lower().encode(), value.encode()) for name, value in found.headers.items()]
+                await send({"type": "http.response.start", "status": 304, "headers": headers})
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+        await app(scope, receive, send)
+
+    return conditional
 
 
 class PublicPagesController(Controller):
@@ -58,6 +100,7 @@ class PublicPagesController(Controller):
         "/{slug:str}",
         operation_id="contentGetPage",
         summary="One published page (falls back to nb); ETag, Last-Modified, 304 on If-None-Match",
+        middleware=[answer_304_from_cache],
     )
     async def get_page(
         self,

@@ -48,6 +48,9 @@ PUBLIC_MAX_AGE = 60
 PUBLIC_CACHE_CONTROL = f"public, max-age={PUBLIC_MAX_AGE}"
 PAGE_CACHE_SECONDS = 2.0
 SEARCH_LIMIT_DEFAULT = 20
+# Snippets come from the start of a page: ts_headline re-parses its whole input, which made the
+# page of results cost more than finding and ranking them (bench: cms-search-10k).
+HEADLINE_SOURCE_CHARS = 4000
 
 _KEY = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _ATC = re.compile(r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$")
@@ -168,6 +171,14 @@ LIMIT 1
 """
 
 
+def cached_published_page(slug: str, requested_locale: str) -> PublishedPage | None:
+    """The page from this process's short cache, or None (absent or expired): no database, no waiting."""
+    cached = _page_cache.get((slug, requested_locale))
+    if cached is None or cached[0] <= time.monotonic():
+        return None
+    return cached[1]
+
+
 async def published_page(slug: str, requested_locale: str) -> PublishedPage:
     """The published page in the requested locale, else in nb (`requestedLocale` says what was asked)."""
     key = (slug, requested_locale)
@@ -246,9 +257,20 @@ def expand_norwegian_query(tsquery: str) -> str:
     return _LEXEME.sub(alternatives, tsquery)
 
 
+_tsqueries: dict[tuple[str, str], str] = {}
+
+
 async def _tsquery(connection: Any, config: str, q: str) -> str:
+    """The search text as a tsquery; memoised, as it depends only on the configuration and the text."""
+    cached = _tsqueries.get((config, q))
+    if cached is not None:
+        return cached
     text: str = await connection.fetchval("SELECT websearch_to_tsquery($1::text::regconfig, $2)::text", config, q)
-    return expand_norwegian_query(text) if config == "norwegian" else text
+    result = expand_norwegian_query(text) if config == "norwegian" else text
+    if len(_tsqueries) > 10_000:
+        _tsqueries.clear()
+    _tsqueries[(config, q)] = result
+    return result
 
 
 def parse_context(value: str | None) -> tuple[str, str | int] | None:
@@ -385,7 +407,8 @@ async def list_pages(
                 LIMIT {limit_p} OFFSET {offset_p}
             )
             SELECT c.slug, c.locale, c.published_at, c.rank, r.title, r.summary, r.tags, r.audience,
-                   r.context_keys, {headline_sql.replace("c.plain_text", "r.plain_text")} AS headline
+                   r.context_keys,
+                   {headline_sql.replace("c.plain_text", f"left(r.plain_text, {HEADLINE_SOURCE_CHARS})")} AS headline
             FROM picked c JOIN cms_revision r ON r.page = c.id AND r.n = c.published_revision
             ORDER BY c.rank DESC NULLS LAST, c.week NULLS LAST, c.title, c.slug
         """  # noqa: S608 - only placeholders and fixed fragments are interpolated
