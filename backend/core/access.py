@@ -153,6 +153,31 @@ def may_attest(principal: ClinicianPrincipal, kind: str) -> bool:
     return kind in ATTESTABLE.get(principal.org_kind, frozenset())
 
 
+async def relation_is_missing(
+    principal: ClinicianPrincipal, patient_id: uuid.UUID, *, kind: str, consent: str | None = None
+) -> bool:
+    """True when the patient exists, has given `consent` (if named), has not blocked this clinician, and the
+    clinician's organisation has no active care relation of `kind`: the case in which a domain may attest one
+    as part of its own write (a midwife creating a pregnancy card). The access decision stays `authorize`."""
+    async with DB.connection() as connection:
+        missing: bool | None = await connection.fetchval(
+            """
+            SELECT ($3::text IS NULL OR EXISTS (SELECT 1 FROM consent WHERE patient = p.id AND scope = $3))
+               AND NOT EXISTS (SELECT 1 FROM clinician_block WHERE patient = p.id AND hpr = $4)
+               AND NOT EXISTS (SELECT 1 FROM care_relation
+                               WHERE patient = p.id AND org_number = $2 AND kind = $5
+                                 AND valid_from <= now() AND (valid_until IS NULL OR valid_until > now()))
+            FROM patient p WHERE p.id = $1
+            """,
+            patient_id,
+            principal.org_number,
+            consent,
+            principal.hpr,
+            kind,
+        )
+    return bool(missing)
+
+
 # --- dependencies for the routers (request.user is set by RequirePrincipal) ---------------------------
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 OSLO = ZoneInfo("Europe/Oslo")
 
 _frozen: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("frozen_now", default=None)
-_offset: dict[str, timedelta] = {"value": timedelta(0)}
 
 
 def utcnow() -> datetime:
@@ -19,7 +18,7 @@ def utcnow() -> datetime:
     frozen = _frozen.get()
     if frozen is not None:
         return frozen
-    return datetime.now(UTC) + _offset["value"]
+    return datetime.now(UTC)
 
 
 def oslo_now() -> datetime:

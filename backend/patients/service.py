@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from backend.core import audit, events
 from backend.core.access import Grant, authorize, may_attest, patient_for_identity_number
 from backend.core.auth import ClinicianPrincipal
+from backend.core.clock import utcnow
 from backend.core.errors import BadRequest, Forbidden, NotFound
 from backend.core.identity import InvalidIdentityNumber, parse_identity_number
 from backend.core.paging import clamp_limit, decode_cursor, encode_cursor
@@ -29,10 +30,6 @@ from backend.patients.schemas import (
 
 EMERGENCY_ACCESS_HOURS = 4
 MAX_CARE_RELATION_DAYS = 3 * 366
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 # --- citizen ------------------------------------------------------------------------------------------
@@ -194,7 +191,7 @@ async def attest_care_relation(
 ) -> CareRelationOut:
     if not may_attest(principal, data.kind):
         raise Forbidden(f"an organisation of kind {principal.org_kind} may not attest a {data.kind} care relation")
-    now = _now()
+    now = utcnow()
     if data.until is not None:
         if data.until.tzinfo is None:
             raise BadRequest("until needs a time zone offset", field="until")
@@ -247,7 +244,7 @@ async def open_emergency_access(
 ) -> EmergencyAccessOut:
     if not data.reason.strip() or len(data.reason.strip()) < 10:
         raise BadRequest("give the reason for emergency access in at least 10 characters", field="reason")
-    until = _now() + timedelta(hours=EMERGENCY_ACCESS_HOURS)
+    until = utcnow() + timedelta(hours=EMERGENCY_ACCESS_HOURS)
     await _require_patient(principal, patient_id, action="emergency-access", resource_type="patient")
     async with DB.transaction():
         async with DB.connection() as connection:

@@ -26,7 +26,7 @@ import asyncpg
 import msgspec
 
 from backend.core import events
-from backend.core.access import Grant, authorize, may_attest
+from backend.core.access import Grant, authorize, may_attest, relation_is_missing
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import oslo_now, utcnow
 from backend.core.concurrency import require_if_match
@@ -173,30 +173,15 @@ def _require_card_writer(principal: ClinicianPrincipal) -> None:
 
 
 async def _midwife_relation_is_missing(principal: ClinicianPrincipal, patient_id: uuid.UUID) -> bool:
-    """True when creating the card should attest the midwife's relation: the patient exists, has consented,
-    has not blocked her, has no ongoing card (creating one would fail, and must not open her record to a
-    new organisation on the way), and the midwife's organisation has no active midwife relation.
-
-    Reads the core's tables because the core has no "has consent" or "has relation" query; the access
-    decision itself stays in `authorize`, called right after.
-    """
+    """True when creating the card should attest the midwife's relation (see `relation_is_missing`), and she
+    has no ongoing card: creating one would fail, and must not open her record to a new organisation."""
+    if not await relation_is_missing(principal, patient_id, kind="midwife", consent=CONSENT):
+        return False
     async with DB.connection() as connection:
-        missing: bool | None = await connection.fetchval(
-            """
-            SELECT EXISTS (SELECT 1 FROM consent WHERE patient = p.id AND scope = $3)
-               AND NOT EXISTS (SELECT 1 FROM clinician_block WHERE patient = p.id AND hpr = $4)
-               AND NOT EXISTS (SELECT 1 FROM pregnancy_card WHERE patient = p.id AND status = 'ongoing')
-               AND NOT EXISTS (SELECT 1 FROM care_relation
-                               WHERE patient = p.id AND org_number = $2 AND kind = 'midwife'
-                                 AND valid_from <= now() AND (valid_until IS NULL OR valid_until > now()))
-            FROM patient p WHERE p.id = $1
-            """,
-            patient_id,
-            principal.org_number,
-            CONSENT,
-            principal.hpr,
+        ongoing = await connection.fetchval(
+            "SELECT 1 FROM pregnancy_card WHERE patient = $1 AND status = 'ongoing'", patient_id
         )
-    return bool(missing)
+    return ongoing is None
 
 
 # --- loading -----------------------------------------------------------------------------------------
