@@ -18,16 +18,13 @@ RUN apt-get update \
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-# Dependencies first, in their own layer: rebuilt only when pyproject.toml changes, not on every code edit.
-# (An empty stand-in package is installed and then removed with setuptools' build directory, so that
-# its stale copy cannot end up in the real wheel below.)
+# Dependencies first, in their own layer, from the pinned and hashed lock (the same one `make` installs):
+# rebuilt only when the lock changes. The project itself is then installed without dependencies.
+COPY requirements.txt ./
+RUN pip install --require-hashes -r requirements.txt
 COPY pyproject.toml README.md ./
-RUN mkdir backend && touch backend/__init__.py \
-    && pip install --upgrade pip \
-    && pip install . \
-    && rm -rf backend build *.egg-info
 COPY backend ./backend
-RUN pip install --no-deps --force-reinstall . \
+RUN pip install --no-deps --no-build-isolation . \
     && helsekort --help > /dev/null
 
 FROM ${PYTHON_IMAGE} AS runtime
