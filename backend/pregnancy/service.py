@@ -638,7 +638,9 @@ def _check_earlier(items: Sequence[EarlierPregnancyIn], today_: date, prefix: st
                 field=f"{at}week",
             )
         if item.kind == "birth" and item.week < VIABILITY_WEEK:
-            raise BadRequest(f"a loss before week {VIABILITY_WEEK} is a miscarriage, not a birth", field=f"{at}week")
+            raise BadRequest(
+                f"a pregnancy ending before week {VIABILITY_WEEK} is a miscarriage, not a birth", field=f"{at}week"
+            )
 
 
 def _check_outcome_fits_age(data: OutcomeIn, due: date) -> None:
