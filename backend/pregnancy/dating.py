@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Literal
 
@@ -11,6 +12,10 @@ DueDateSource = Literal["lmp", "ultrasound"]
 
 # Naegele's rule: a 40-week pregnancy counted from the first day of the last menstrual period.
 PREGNANCY_DAYS = 280
+
+# CLINICAL.md v1.1: only an ultrasound at or before 22+6 may set the due date; fetal size dates a pregnancy
+# only until then, and a later scan measures growth instead.
+LAST_DATING_DAY = 22 * 7 + 6
 
 # A stated week may differ from the computed completed weeks by this much (see `check_stated_week`).
 STATED_WEEK_TOLERANCE = 1
@@ -59,6 +64,31 @@ def due_date_in_force(*, last_menstrual_period: date | None, ultrasound_due_date
     if last_menstrual_period is not None:
         return DueDateInForce(due_date=naegele_due_date(last_menstrual_period), due_date_source="lmp")
     raise ValueError("a due date needs the last menstrual period or an ultrasound due date")
+
+
+def is_dating_scan(*, scan_date: date, scan_due_date: date, due_date_before: date) -> bool:
+    """Whether a scan may set the due date (CLINICAL.md v1.1: only at or before 22+6).
+
+    The scan must be at or before 22+6 both by its own estimate and by the due date in force before it, so
+    neither a small fetus late in pregnancy nor a late first scan re-dates the pregnancy.
+    """
+    limit = timedelta(days=PREGNANCY_DAYS - LAST_DATING_DAY)
+    return scan_date <= scan_due_date - limit and scan_date <= due_date_before - limit
+
+
+def dating_scan(last_menstrual_period: date, scans: Sequence[tuple[date, date | None]]) -> int | None:
+    """The index of the dating scan in `scans`: the first that gives a due date and `is_dating_scan`.
+
+    `scans` are (scan date, the scan's own due date or None), ordered by date and then by when recorded.
+    Later scans record their estimate but never move the due date in force.
+    """
+    lmp_due = naegele_due_date(last_menstrual_period)
+    for index, (scan_date, scan_due) in enumerate(scans):
+        if scan_due is not None and is_dating_scan(
+            scan_date=scan_date, scan_due_date=scan_due, due_date_before=lmp_due
+        ):
+            return index
+    return None
 
 
 def gestational_age_on(due_date: date, on: date) -> GestationalAge:

@@ -26,6 +26,8 @@ from backend.pregnancy.schemas import (
     NoteOut,
     OutcomeIn,
     PregnancyCard,
+    SelfRegistrationIn,
+    SelfRegistrationOut,
     TestIn,
     TestOut,
     UltrasoundIn,
@@ -202,6 +204,16 @@ class CitizenPregnancyController(Controller):
     @post("/{pregnancy_id:uuid}/notes", operation_id="citizenAddPregnancyNote", summary="Add my own note")
     async def add_note(self, me: MeGrant, pregnancy_id: FromPath[uuid.UUID], data: JSONBody[NoteIn]) -> NoteOut:
         return await service.add_note(me, pregnancy_id, data)
+
+    @post(
+        "/{pregnancy_id:uuid}/self-registrations",
+        operation_id="citizenAddPregnancySelfRegistration",
+        summary="Record my own weight, blood pressure or fetal movements on the card",
+    )
+    async def add_self_registration(
+        self, me: MeGrant, pregnancy_id: FromPath[uuid.UUID], data: JSONBody[SelfRegistrationIn]
+    ) -> SelfRegistrationOut:
+        return await service.add_self_registration(me, pregnancy_id, data)
 
     @get(
         "/{pregnancy_id:uuid}/card.pdf",

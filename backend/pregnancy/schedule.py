@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Set
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -12,17 +12,23 @@ from backend.pregnancy.dating import PREGNANCY_DAYS
 
 # Conditions a card can carry; an item with one of these applies only when the card has it.
 RHD_NEGATIVE = "rhd-negative"
+# RhD negative, not already immunised, and the fetus RhD positive or untyped (see `anti_d_indicated`).
+ANTI_D_INDICATED = "anti-d-indicated"
 GDM_RISK = "gdm-risk"  # the risk criteria for gestational diabetes are met
 # Added by the caller while the influenza vaccine is offered, so this module holds no season calendar.
 INFLUENZA_SEASON = "influenza-season"
 
 ONGOING = "ongoing"
 
-# Gestational days: 0 is 0+0; 300 (42+6) leaves room past the 41-week check.
-GestationalDay = Annotated[int, msgspec.Meta(ge=0, le=300)]
+# Gestational days: 0 is 0+0; 300 (42+6) leaves room past the 41-week check and is "until birth".
+LAST_DAY = 300
+GestationalDay = Annotated[int, msgspec.Meta(ge=0, le=LAST_DAY)]
 ItemKey = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
 Label = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 ConditionName = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
+# A "programme" item (consultation or examination) can be next due or overdue; a "vaccine" is offered beside
+# them while its window is open and is never overdue while the pregnancy goes on (CLINICAL.md v1.1).
+ItemKind = Literal["programme", "vaccine"]
 
 
 class ScheduleItem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, rename="camel"):
@@ -34,6 +40,7 @@ class ScheduleItem(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     window_start_day: GestationalDay
     window_end_day: GestationalDay
     condition: ConditionName | None = None
+    kind: ItemKind = "programme"
 
     def __post_init__(self) -> None:
         if self.window_end_day < self.window_start_day:
@@ -55,8 +62,11 @@ class DueItem(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 
 class ScheduleStatus(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """The next consultation or examination, the missed ones, and the vaccines offered now (listed beside)."""
+
     next_due: DueItem | None
     overdue: list[DueItem]
+    vaccines_due: list[DueItem] = msgspec.field(default_factory=list)
 
 
 def _week(weeks: int) -> tuple[int, int]:
@@ -110,14 +120,15 @@ def default_schedule() -> list[ScheduleItem]:
             window_end_day=week_24[1],
             condition=RHD_NEGATIVE,
         ),
-        # Offered to every pregnant woman since May 2024 (FHI), so it carries no condition; once week 24
-        # has passed it shows as overdue, which is the reminder to catch up: it can be given until birth.
+        # Offered to every pregnant woman since May 2024 (FHI), so it carries no condition. CLINICAL.md v1.1:
+        # offered from week 24 and can be given later in pregnancy, so its window runs until birth.
         ScheduleItem(
             key="whooping-cough-vaccine",
             label_nb="Kikhostevaksine",
             label_en="Whooping cough vaccine",
             window_start_day=week_24[0],
-            window_end_day=week_24[1],
+            window_end_day=LAST_DAY,
+            kind="vaccine",
         ),
         ScheduleItem(
             key="glucose-tolerance-test",
@@ -128,13 +139,15 @@ def default_schedule() -> list[ScheduleItem]:
             condition=GDM_RISK,
         ),
         _consultation(28),
+        # Helsedirektoratet (CLINICAL.md v1.1): anti-D only when the fetus is RhD positive (or untyped) and
+        # the woman is not already immunised.
         ScheduleItem(
             key="anti-d-prophylaxis",
             label_nb="Anti-D-profylakse",
             label_en="Anti-D prophylaxis",
             window_start_day=week_28[0],
             window_end_day=week_28[1],
-            condition=RHD_NEGATIVE,
+            condition=ANTI_D_INDICATED,
         ),
         _consultation(32),
         _consultation(36),
@@ -143,14 +156,15 @@ def default_schedule() -> list[ScheduleItem]:
         # Needs no condition: only an ongoing card is scheduled, and a card still ongoing at 41+0 is
         # one not yet delivered.
         _consultation(41),
-        # Second and third trimester, from 13+0 until birth.
+        # In season, in the second and third trimester: from 13+0 until birth.
         ScheduleItem(
             key="influenza-vaccine",
             label_nb="Influensavaksine",
             label_en="Influenza vaccine",
             window_start_day=13 * 7,
-            window_end_day=41 * 7 + 6,
+            window_end_day=LAST_DAY,
             condition=INFLUENZA_SEASON,
+            kind="vaccine",
         ),
     ]
 
@@ -190,20 +204,56 @@ def schedule_status(
     conditions: Set[str],
     status: str,
 ) -> ScheduleStatus:
-    """What is next due (earliest-starting open item whose window has not ended) and what is overdue.
+    """What is next due, what is overdue, and which vaccines are offered today.
 
-    An item applies when it has no condition or the card carries its condition. A closed card (status
-    other than "ongoing") stops all reminders, so it has nothing due and nothing overdue.
+    An item applies when it has no condition or the card carries its condition. `next_due` is the
+    earliest-starting open programme item whose window has not ended: a consultation or examination,
+    never a vaccine (CLINICAL.md v1.1). A vaccine is listed in `vaccines_due` while its window is open and
+    is never overdue, since it can be given until birth. A closed card (status other than "ongoing")
+    stops all reminders, so it has nothing due and nothing overdue.
     """
     if status != ONGOING:
-        return ScheduleStatus(next_due=None, overdue=[])
+        return ScheduleStatus(next_due=None, overdue=[], vaccines_due=[])
     zero = due_date - timedelta(days=PREGNANCY_DAYS)
-    open_items = [
-        _on_calendar(item, zero)
+    applicable = [
+        item
         for item in schedule
         if item.key not in done_keys and (item.condition is None or item.condition in conditions)
     ]
-    overdue = sorted((item for item in open_items if item.ends_on < today), key=lambda item: item.ends_on)
+    programme = [_on_calendar(item, zero) for item in applicable if item.kind == "programme"]
+    vaccines = [_on_calendar(item, zero) for item in applicable if item.kind == "vaccine"]
+    overdue = sorted((item for item in programme if item.ends_on < today), key=lambda item: item.ends_on)
     # sorted() is stable, so items starting the same day keep the schedule's own order.
-    upcoming = sorted((item for item in open_items if item.ends_on >= today), key=lambda item: item.starts_on)
-    return ScheduleStatus(next_due=upcoming[0] if upcoming else None, overdue=overdue)
+    upcoming = sorted((item for item in programme if item.ends_on >= today), key=lambda item: item.starts_on)
+    offered = sorted(
+        (item for item in vaccines if item.starts_on <= today <= item.ends_on), key=lambda item: item.starts_on
+    )
+    return ScheduleStatus(next_due=upcoming[0] if upcoming else None, overdue=overdue, vaccines_due=offered)
+
+
+def anti_d_indicated(*, rhd: str | None, immunised: bool | None, fetal_rhd: str | None) -> bool:
+    """Whether anti-D prophylaxis at week 28 is due (Helsedirektoratet, antenatal guideline; CLINICAL.md v1.1).
+
+    Only for an RhD-negative woman who is not already immunised (no anti-D antibodies), and whose fetus is
+    RhD positive or not typed: a fetal RhD result of RhD negative removes the item.
+    """
+    return rhd == "negative" and immunised is not True and fetal_rhd != "rhd-negative"
+
+
+# The week-24 antibody screening counts only when taken in 22+0–26+6 (CLINICAL.md v1.1).
+WEEK_24_SCREENING_DAYS = (22 * 7, 26 * 7 + 6)
+
+
+def week_24_rhd_item_done(
+    due_date: date, *, fetal_rhd_results: Iterable[str | None], antibody_screenings: Iterable[date]
+) -> bool:
+    """Whether "fetal RhD typing and antibody screening" is done (CLINICAL.md v1.1).
+
+    Done only by a fetal RhD result and an antibody screening dated in weeks 22+0–26+6; the
+    first-trimester screening does not count.
+    """
+    if not any(result is not None for result in fetal_rhd_results):
+        return False
+    zero = due_date - timedelta(days=PREGNANCY_DAYS)
+    first, last = WEEK_24_SCREENING_DAYS
+    return any(first <= (taken_on - zero).days <= last for taken_on in antibody_screenings)

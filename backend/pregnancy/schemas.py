@@ -48,6 +48,12 @@ SfCm = Annotated[float, msgspec.Meta(ge=10, le=50)]
 StatedWeek = Annotated[int, msgspec.Meta(ge=0, le=45)]
 HeightCm = Annotated[float, msgspec.Meta(ge=120, le=220)]
 
+# The woman's own registrations take the plausible ranges of home measurements (CLINICAL.md, måledata).
+SelfWeightKg = Annotated[float, msgspec.Meta(ge=1, le=400)]
+SelfSystolic = Annotated[int, msgspec.Meta(ge=40, le=300)]
+SelfDiastolic = Annotated[int, msgspec.Meta(ge=20, le=200)]
+AwareDateTime = Annotated[dt.datetime, msgspec.Meta(tz=True)]
+
 
 # --- header ------------------------------------------------------------------------------------------
 
@@ -77,6 +83,8 @@ class CardHeader(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fi
     blood_type: Literal["A", "B", "AB", "0"] | None = None
     rhd: Literal["positive", "negative"] | None = None
     antibodies: ShortText | None = None
+    # Anti-D antibodies found: she is already immunised, so anti-D prophylaxis is not given (CLINICAL.md v1.1).
+    rhd_immunised: bool | None = None
     gravida: Annotated[int, msgspec.Meta(ge=1, le=20)] | None = None
     para: Annotated[int, msgspec.Meta(ge=0, le=19)] | None = None
     illnesses: Annotated[list[Illness], msgspec.Meta(max_length=30)] = msgspec.field(default_factory=list)
@@ -103,6 +111,7 @@ class CardHeaderPatch(msgspec.Struct, kw_only=True, rename="camel", forbid_unkno
     blood_type: Literal["A", "B", "AB", "0"] | msgspec.UnsetType | None = msgspec.UNSET
     rhd: Literal["positive", "negative"] | msgspec.UnsetType | None = msgspec.UNSET
     antibodies: ShortText | msgspec.UnsetType | None = msgspec.UNSET
+    rhd_immunised: bool | msgspec.UnsetType | None = msgspec.UNSET
     gravida: Annotated[int, msgspec.Meta(ge=1, le=20)] | msgspec.UnsetType | None = msgspec.UNSET
     para: Annotated[int, msgspec.Meta(ge=0, le=19)] | msgspec.UnsetType | None = msgspec.UNSET
     illnesses: Annotated[list[Illness], msgspec.Meta(max_length=30)] | msgspec.UnsetType = msgspec.UNSET
@@ -197,6 +206,16 @@ class NoteIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 
 
+class SelfRegistrationIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    """What the woman measured or felt herself: at least one of weight, blood pressure and fetal movements."""
+
+    effective_at: AwareDateTime
+    weight_kg: SelfWeightKg | None = None
+    systolic: SelfSystolic | None = None
+    diastolic: SelfDiastolic | None = None
+    fetal_movements: bool | None = None
+
+
 # --- outputs -----------------------------------------------------------------------------------------
 
 
@@ -208,6 +227,14 @@ class Author(msgspec.Struct, kw_only=True, rename="camel"):
     role: str
     organisation: str
     org_kind: str
+    at: dt.datetime
+    kind: Literal["clinician"] = "clinician"
+
+
+class CitizenAuthor(msgspec.Struct, kw_only=True, rename="camel"):
+    """The woman herself, as author of her own registrations on the card."""
+
+    kind: Literal["citizen"] = "citizen"
     at: dt.datetime
 
 
@@ -275,10 +302,15 @@ class ConsultationHistory(msgspec.Struct, kw_only=True, rename="camel"):
 
 
 class UltrasoundOut(msgspec.Struct, kw_only=True, rename="camel"):
+    """`gestationalAge` follows the card's due date in force; `estimatedGestationalAge` is the scan's own, from
+    its `dueDate`; `datesPregnancy` marks the one scan that set the due date in force (at or before 22+6)."""
+
     id: uuid.UUID
     date: dt.date
     kind: str
     gestational_age: GestationalAgeOut | None
+    estimated_gestational_age: GestationalAgeOut | None
+    dates_pregnancy: bool
     due_date: dt.date | None
     fetuses: int | None
     placenta: str | None
@@ -299,6 +331,21 @@ class NoteOut(msgspec.Struct, kw_only=True, rename="camel"):
     kind: str
     text: str
     created_at: dt.datetime
+    author: CitizenAuthor
+
+
+class SelfRegistrationOut(msgspec.Struct, kw_only=True, rename="camel"):
+    """One of the woman's own registrations; `date` and `gestationalAge` are of `effectiveAt` (Europe/Oslo)."""
+
+    id: uuid.UUID
+    effective_at: dt.datetime
+    date: dt.date
+    gestational_age: GestationalAgeOut | None
+    weight_kg: float | None
+    systolic: int | None
+    diastolic: int | None
+    fetal_movements: bool | None
+    author: CitizenAuthor
 
 
 class OutcomeOut(msgspec.Struct, kw_only=True, rename="camel"):
@@ -326,8 +373,11 @@ class PregnancyCard(msgspec.Struct, kw_only=True, rename="camel"):
     ultrasounds: list[UltrasoundOut]
     vaccines: list[VaccineOut]
     notes: list[NoteOut]
+    self_registrations: list[SelfRegistrationOut]
+    # The next consultation or examination of the basic programme; vaccines offered now are in `vaccinesDue`.
     next_due: DueItem | None
     overdue: list[DueItem]
+    vaccines_due: list[DueItem]
     outcome: OutcomeOut | None
     created_by: Author
     created_at: dt.datetime

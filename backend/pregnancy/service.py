@@ -27,12 +27,14 @@ import msgspec
 
 from backend.core import events
 from backend.core.access import Grant, authorize, may_attest, relation_is_missing
+from backend.core.alerts import raise_alert
 from backend.core.auth import ClinicianPrincipal
-from backend.core.clock import oslo_now, utcnow
+from backend.core.clock import OSLO, oslo_now, utcnow
 from backend.core.concurrency import require_if_match
 from backend.core.context import PREGNANCY, set_context
 from backend.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from backend.db.engine import DB
+from backend.measurements.service import PREGNANCY_BP_RELATIONS, pregnancy_blood_pressure_severity
 from backend.patients.schemas import CareRelationIn
 from backend.patients.service import attest_care_relation
 from backend.pregnancy import pdf
@@ -41,17 +43,21 @@ from backend.pregnancy.dating import (
     DueDateInForce,
     GestationalAge,
     check_stated_week,
+    dating_scan,
     due_date_in_force,
     gestational_age_on,
     naegele_due_date,
 )
 from backend.pregnancy.schedule import (
+    ANTI_D_INDICATED,
     GDM_RISK,
     INFLUENZA_SEASON,
     ONGOING,
     RHD_NEGATIVE,
     ScheduleItem,
+    anti_d_indicated,
     schedule_status,
+    week_24_rhd_item_done,
 )
 from backend.pregnancy.schemas import (
     Author,
@@ -60,6 +66,7 @@ from backend.pregnancy.schemas import (
     CardIn,
     CardList,
     CardSummary,
+    CitizenAuthor,
     ConsultationCorrectionIn,
     ConsultationHistory,
     ConsultationIn,
@@ -76,6 +83,8 @@ from backend.pregnancy.schemas import (
     OutcomeIn,
     OutcomeOut,
     PregnancyCard,
+    SelfRegistrationIn,
+    SelfRegistrationOut,
     TestIn,
     TestOut,
     UltrasoundIn,
@@ -117,12 +126,15 @@ VACCINE_FULFILS = {
     "influenza": "influenza-vaccine",
     "anti-d": "anti-d-prophylaxis",
 }
-TEST_FULFILS = {
-    "fetal-rhd": "fetal-rhd-and-antibody-test",
-    "antibody-screening": "fetal-rhd-and-antibody-test",
-    "glucose-tolerance": "glucose-tolerance-test",
-}
+# The week-24 RhD item needs both a fetal RhD result and a timely screening: see `week_24_rhd_item_done`.
+TEST_FULFILS = {"glucose-tolerance": "glucose-tolerance-test"}
+WEEK_24_RHD_ITEM = "fetal-rhd-and-antibody-test"
 ULTRASOUND_FULFILS = {"early": "early-ultrasound", "routine": "routine-ultrasound"}
+
+# CLINICAL.md v1.1: symphysis-fundus height is accepted and plotted from week 24.
+SF_FROM_WEEK = 24
+# CLINICAL.md v1.1: a pregnancy ending at 22+0 or later is a birth (delivered or stillbirth); before, a miscarriage.
+VIABILITY_WEEK = 22
 
 # The influenza vaccine is offered in the season (October to March), to women in the 2nd/3rd trimester.
 INFLUENZA_MONTHS = frozenset({10, 11, 12, 1, 2, 3})
@@ -203,25 +215,26 @@ async def _card_row(
     return row
 
 
-async def _ultrasound_due_date(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> date | None:
-    """The due date of the earliest scan that set one: the dating scan; later scans do not move it."""
-    value: date | None = await connection.fetchval(
-        """
-        SELECT due_date FROM pregnancy_ultrasound
-        WHERE patient = $1 AND card = $2 AND due_date IS NOT NULL
-        ORDER BY date, recorded_at LIMIT 1
-        """,
-        patient_id,
-        card_id,
+_ULTRASOUNDS = "SELECT * FROM pregnancy_ultrasound WHERE patient = $1 AND card = $2 ORDER BY date, recorded_at, id"
+
+
+def _dating(lmp: date, ultrasounds: Sequence[asyncpg.Record]) -> tuple[DueDateInForce, uuid.UUID | None]:
+    """The due date in force and the id of the scan that set it (see `dating_scan`), on rows in `_ULTRASOUNDS` order."""
+    index = dating_scan(lmp, [(row["date"], row["due_date"]) for row in ultrasounds])
+    dating_row = ultrasounds[index] if index is not None else None
+    due = due_date_in_force(
+        last_menstrual_period=lmp, ultrasound_due_date=dating_row["due_date"] if dating_row is not None else None
     )
-    return value
+    return due, dating_row["id"] if dating_row is not None else None
+
+
+async def _due_for(connection: Any, card: asyncpg.Record, lmp: date) -> DueDateInForce:
+    ultrasounds = await connection.fetch(_ULTRASOUNDS, card["patient"], card["id"])
+    return _dating(lmp, ultrasounds)[0]
 
 
 async def _due(connection: Any, card: asyncpg.Record) -> DueDateInForce:
-    return due_date_in_force(
-        last_menstrual_period=card["last_menstrual_period"],
-        ultrasound_due_date=await _ultrasound_due_date(connection, card["patient"], card["id"]),
-    )
+    return await _due_for(connection, card, card["last_menstrual_period"])
 
 
 def _zero(due: date) -> date:
@@ -287,12 +300,15 @@ def _consultation_fields(row: asyncpg.Record, due: date) -> dict[str, Any]:
     }
 
 
-def _ultrasound_out(row: asyncpg.Record, due: date) -> UltrasoundOut:
+def _ultrasound_out(row: asyncpg.Record, due: date, dating_id: uuid.UUID | None) -> UltrasoundOut:
+    # CLINICAL.md v1.1: the gestational age shown follows the due date in force; the scan's own is kept beside.
     return UltrasoundOut(
         id=row["id"],
         date=row["date"],
         kind=row["kind"],
-        gestational_age=_age(row["due_date"] or due, row["date"]),
+        gestational_age=_age(due, row["date"]),
+        estimated_gestational_age=_age(row["due_date"], row["date"]) if row["due_date"] is not None else None,
+        dates_pregnancy=row["id"] == dating_id,
         due_date=row["due_date"],
         fetuses=row["fetuses"],
         placenta=row["placenta"],
@@ -334,7 +350,28 @@ def _earlier_out(row: asyncpg.Record) -> EarlierPregnancyOut:
 
 
 def _note_out(row: asyncpg.Record) -> NoteOut:
-    return NoteOut(id=row["id"], kind=row["kind"], text=row["text"], created_at=row["created_at"])
+    return NoteOut(
+        id=row["id"],
+        kind=row["kind"],
+        text=row["text"],
+        created_at=row["created_at"],
+        author=CitizenAuthor(at=row["created_at"]),
+    )
+
+
+def _self_registration_out(row: asyncpg.Record, due: date) -> SelfRegistrationOut:
+    on = row["effective_at"].astimezone(OSLO).date()
+    return SelfRegistrationOut(
+        id=row["id"],
+        effective_at=row["effective_at"],
+        date=on,
+        gestational_age=_age(due, on),
+        weight_kg=row["weight_kg"],
+        systolic=row["systolic"],
+        diastolic=row["diastolic"],
+        fetal_movements=row["fetal_movements"],
+        author=CitizenAuthor(at=row["created_at"]),
+    )
 
 
 # The schedule is edited rarely and read on every card view: keep it for a minute per process.
@@ -354,7 +391,7 @@ async def _schedule(connection: Any) -> list[ScheduleItem]:
 async def _load_schedule(connection: Any) -> list[ScheduleItem]:
     rows = await connection.fetch(
         """
-        SELECT key, label_nb, label_en, window_start_day, window_end_day, condition
+        SELECT key, label_nb, label_en, window_start_day, window_end_day, condition, kind
         FROM pregnancy_schedule_item ORDER BY position, key
         """
     )
@@ -366,6 +403,7 @@ async def _load_schedule(connection: Any) -> list[ScheduleItem]:
             window_start_day=row["window_start_day"],
             window_end_day=row["window_end_day"],
             condition=row["condition"],
+            kind=row["kind"],
         )
         for row in rows
     ]
@@ -382,9 +420,9 @@ def done_keys(
     consultation_dates: Iterable[date],
     ultrasounds: Iterable[tuple[date, str]],
     vaccines: Iterable[str],
-    tests: Iterable[str],
+    tests: Sequence[tuple[str, date, str | None]],
 ) -> set[str]:
-    """The schedule items the card's entries fulfil.
+    """The schedule items the card's entries fulfil; `tests` are (test, taken on, result).
 
     A consultation fulfils the open consultation item whose window holds its date, or else the latest
     open one that has already started (a late visit catches up, an extra early visit fulfils nothing).
@@ -414,14 +452,27 @@ def done_keys(
         if key is not None:
             done.add(key)
     done.update(VACCINE_FULFILS[v] for v in vaccines if v in VACCINE_FULFILS)
-    done.update(TEST_FULFILS[t] for t in tests if t in TEST_FULFILS)
+    done.update(TEST_FULFILS[test] for test, _, _ in tests if test in TEST_FULFILS)
+    if week_24_rhd_item_done(
+        due,
+        fetal_rhd_results=[result for test, _, result in tests if test == "fetal-rhd"],
+        antibody_screenings=[taken_on for test, taken_on, _ in tests if test == "antibody-screening"],
+    ):
+        done.add(WEEK_24_RHD_ITEM)
     return done
 
 
-def conditions_of(header: CardHeader, on: date) -> set[str]:
+def latest_fetal_rhd(tests: Sequence[tuple[str, date, str | None]]) -> str | None:
+    """The newest fetal RhD result; `tests` in the order taken (and recorded)."""
+    return next((result for test, _, result in reversed(tests) if test == "fetal-rhd"), None)
+
+
+def conditions_of(header: CardHeader, on: date, *, fetal_rhd: str | None = None) -> set[str]:
     conditions: set[str] = set()
     if header.rhd == "negative":
         conditions.add(RHD_NEGATIVE)
+    if anti_d_indicated(rhd=header.rhd, immunised=header.rhd_immunised, fetal_rhd=fetal_rhd):
+        conditions.add(ANTI_D_INDICATED)
     if header.gdm_risk:
         conditions.add(GDM_RISK)
     if on.month in INFLUENZA_MONTHS:
@@ -437,25 +488,23 @@ async def _assemble(connection: Any, card: asyncpg.Record, on: date) -> Pregnanc
         "ORDER BY date, recorded_at",
         *args,
     )
-    ultrasounds = await connection.fetch(
-        "SELECT * FROM pregnancy_ultrasound WHERE patient = $1 AND card = $2 ORDER BY date, recorded_at", *args
-    )
-    # The same rule as `_ultrasound_due_date`, on rows already fetched in the same order.
-    due = due_date_in_force(
-        last_menstrual_period=card["last_menstrual_period"],
-        ultrasound_due_date=next((row["due_date"] for row in ultrasounds if row["due_date"] is not None), None),
-    )
+    ultrasounds = await connection.fetch(_ULTRASOUNDS, *args)
+    due, dating_id = _dating(card["last_menstrual_period"], ultrasounds)
     vaccines = await connection.fetch(
         "SELECT * FROM pregnancy_vaccine WHERE patient = $1 AND card = $2 ORDER BY given_on, recorded_at", *args
     )
     tests = await connection.fetch(
-        "SELECT * FROM pregnancy_test WHERE patient = $1 AND card = $2 ORDER BY taken_on, recorded_at", *args
+        "SELECT * FROM pregnancy_test WHERE patient = $1 AND card = $2 ORDER BY taken_on, recorded_at, id", *args
     )
+    test_facts = [(row["test"], row["taken_on"], row["result"]) for row in tests]
     earlier = await connection.fetch(
         "SELECT * FROM pregnancy_earlier WHERE patient = $1 AND card = $2 ORDER BY year, recorded_at", *args
     )
     notes = await connection.fetch(
         "SELECT * FROM pregnancy_note WHERE patient = $1 AND card = $2 ORDER BY created_at, id", *args
+    )
+    self_registrations = await connection.fetch(
+        "SELECT * FROM pregnancy_self_registration WHERE patient = $1 AND card = $2 ORDER BY effective_at, id", *args
     )
     header = _header(card["header"])
     schedule = await _schedule(connection)
@@ -469,9 +518,9 @@ async def _assemble(connection: Any, card: asyncpg.Record, on: date) -> Pregnanc
             consultation_dates=[row["date"] for row in consultations],
             ultrasounds=[(row["date"], row["kind"]) for row in ultrasounds],
             vaccines=[row["vaccine"] for row in vaccines],
-            tests=[row["test"] for row in tests],
+            tests=test_facts,
         ),
-        conditions=conditions_of(header, on),
+        conditions=conditions_of(header, on, fetal_rhd=latest_fetal_rhd(test_facts)),
         status=card["status"],
     )
     outcome = None
@@ -496,11 +545,13 @@ async def _assemble(connection: Any, card: asyncpg.Record, on: date) -> Pregnanc
         earlier_pregnancies=[_earlier_out(row) for row in earlier],
         tests=[_test_out(row) for row in tests],
         consultations=[_consultation_out(row, due.due_date) for row in consultations],
-        ultrasounds=[_ultrasound_out(row, due.due_date) for row in ultrasounds],
+        ultrasounds=[_ultrasound_out(row, due.due_date, dating_id) for row in ultrasounds],
         vaccines=[_vaccine_out(row) for row in vaccines],
         notes=[_note_out(row) for row in notes],
+        self_registrations=[_self_registration_out(row, due.due_date) for row in self_registrations],
         next_due=status.next_due,
         overdue=status.overdue,
+        vaccines_due=status.vaccines_due,
         outcome=outcome,
         created_by=_author(card, prefix="created_by_", at="created_at"),
         created_at=card["created_at"],
@@ -529,6 +580,9 @@ def _check_lmp(lmp: date, on: date, field: str = "lastMenstrualPeriod") -> None:
 def _check_header(header: CardHeader) -> None:
     if header.gravida is not None and header.para is not None and header.para >= header.gravida:
         raise BadRequest("para (earlier births) must be less than gravida, which counts this pregnancy", field="para")
+    # Anti-D immunisation needs RhD-negative red cells; an RhD-positive woman cannot be RhD-immunised.
+    if header.rhd_immunised and header.rhd != "negative":
+        raise BadRequest("only an RhD-negative woman can be immunised against RhD (anti-D)", field="rhdImmunised")
 
 
 def _check_entry_date(on: date, due: date, today_: date, field: str, what: str) -> None:
@@ -559,8 +613,9 @@ def _check_consultation(data: ConsultationIn, due: date, today_: date) -> None:
         raise BadRequest("blood pressure needs both systolic and diastolic", field=missing)
     if data.systolic is not None and data.diastolic is not None and data.systolic <= data.diastolic:
         raise BadRequest("systolic must be higher than diastolic", field="systolic")
-    if data.sf_cm is not None and age.weeks < 20:
-        raise BadRequest(f"symphysis-fundus height is measured from week 20 (this is {age})", field="sfCm")
+    # CLINICAL.md v1.1 (Helsedirektoratet's card): symphysis-fundus height is measured and plotted from week 24.
+    if data.sf_cm is not None and age.weeks < SF_FROM_WEEK:
+        raise BadRequest(f"symphysis-fundus height is measured from week {SF_FROM_WEEK} (this is {age})", field="sfCm")
 
 
 def _check_earlier(items: Sequence[EarlierPregnancyIn], today_: date, prefix: str = "") -> None:
@@ -573,8 +628,40 @@ def _check_earlier(items: Sequence[EarlierPregnancyIn], today_: date, prefix: st
                 raise BadRequest("a miscarriage has no birth weight", field=f"{at}birthWeightG")
             if item.mode is not None:
                 raise BadRequest("a miscarriage has no mode of delivery", field=f"{at}mode")
-            if item.week is not None and item.week > 22:
-                raise BadRequest("a miscarriage is a loss before week 22; later it is a birth", field=f"{at}week")
+        # CLINICAL.md v1.1: a loss at 22+0 or later is a birth (stillbirth), not a miscarriage. `week` is the
+        # completed weeks, so week 22 is 22+0 to 22+6.
+        if item.week is None:
+            continue
+        if item.kind == "miscarriage" and item.week >= VIABILITY_WEEK:
+            raise BadRequest(
+                f"a loss at week {VIABILITY_WEEK} or later is a birth (stillbirth), not a miscarriage",
+                field=f"{at}week",
+            )
+        if item.kind == "birth" and item.week < VIABILITY_WEEK:
+            raise BadRequest(
+                f"a pregnancy ending before week {VIABILITY_WEEK} is a miscarriage, not a birth", field=f"{at}week"
+            )
+
+
+def _check_outcome_fits_age(data: OutcomeIn, due: date) -> None:
+    """CLINICAL.md v1.1: an outcome must fit the gestational age at its date, by the due date in force.
+
+    A miscarriage ends a pregnancy before 22+0; a delivery or stillbirth is a birth, at 22+0 or later.
+    A termination is not dated by this rule.
+    """
+    age = gestational_age_on(due, data.date)
+    if data.outcome == "miscarriage" and age.weeks >= VIABILITY_WEEK:
+        raise BadRequest(
+            f"the pregnancy was {age} on {data.date.isoformat()}: a loss at {VIABILITY_WEEK}+0 or later is a "
+            "stillbirth, not a miscarriage",
+            field="outcome",
+        )
+    if data.outcome in ("delivered", "stillbirth") and age.weeks < VIABILITY_WEEK:
+        raise BadRequest(
+            f"the pregnancy was {age} on {data.date.isoformat()}: an ending before {VIABILITY_WEEK}+0 is a "
+            "miscarriage, not a birth",
+            field="outcome",
+        )
 
 
 def _check_test(data: TestIn) -> tuple[float | None, str | None, str | None]:
@@ -784,8 +871,8 @@ async def update_header(
         _check_header(header)
         lmp: date = new_lmp if isinstance(new_lmp, date) else card["last_menstrual_period"]
         if lmp != card["last_menstrual_period"]:
-            ultrasound_due = await _ultrasound_due_date(connection, card["patient"], card["id"])
-            candidate = due_date_in_force(last_menstrual_period=lmp, ultrasound_due_date=ultrasound_due)
+            # A new LMP can also change which scan dates the pregnancy (the 22+6 limit counts from it).
+            candidate = await _due_for(connection, card, lmp)
             await _check_nothing_predates(connection, card, candidate.due_date, field="lastMenstrualPeriod")
         version = card["version"] + 1
         header_json = msgspec.json.encode(header).decode()
@@ -880,6 +967,7 @@ async def record_outcome(
             )
         due = await _due(connection, card)
         _check_entry_date(data.date, due.due_date, on, "date", "outcome")
+        _check_outcome_fits_age(data, due.due_date)
         await connection.execute(
             """
             UPDATE pregnancy_card SET status = $3, outcome_date = $4, outcome_note = $5,
@@ -1094,11 +1182,13 @@ async def add_ultrasound(
             data.findings,
             *writer.values(now),
         )
-        due = await _due(connection, card)
+        due, dating_id = _dating(
+            card["last_menstrual_period"], await connection.fetch(_ULTRASOUNDS, grant.patient_id, card_id)
+        )
         # Rolled back with the scan if it would date the pregnancy after entries already on the card.
         await _check_nothing_predates(connection, card, due.due_date, field="dueDate")
         await events.append_event(grant.patient_id, "pregnancy.ultrasound.added", EVENT_RESOURCE, card_id)
-    return _ultrasound_out(row, due.due_date)
+    return _ultrasound_out(row, due.due_date, dating_id)
 
 
 async def add_vaccine(
@@ -1208,6 +1298,79 @@ async def add_note(me: Grant, card_id: uuid.UUID, data: NoteIn) -> NoteOut:
         )
         await events.append_event(me.patient_id, "pregnancy.note.added", EVENT_RESOURCE, card_id)
     return _note_out(row)
+
+
+# CLINICAL.md (måledata): a reading more than 5 minutes in the future is rejected.
+MAX_FUTURE = timedelta(minutes=5)
+
+
+def _check_self_registration(data: SelfRegistrationIn, now: datetime) -> None:
+    if data.weight_kg is None and data.systolic is None and data.diastolic is None and data.fetal_movements is None:
+        raise BadRequest("record at least one of weightKg, systolic and diastolic, fetalMovements", field="body")
+    if (data.systolic is None) != (data.diastolic is None):
+        missing = "diastolic" if data.diastolic is None else "systolic"
+        raise BadRequest("blood pressure needs both systolic and diastolic", field=missing)
+    if data.systolic is not None and data.diastolic is not None and data.systolic <= data.diastolic:
+        raise BadRequest("systolic must be higher than diastolic", field="systolic")
+    if data.effective_at > now + MAX_FUTURE:
+        raise BadRequest("the time of the registration is in the future", field="effectiveAt")
+
+
+async def add_self_registration(me: Grant, card_id: uuid.UUID, data: SelfRegistrationIn) -> SelfRegistrationOut:
+    """The woman's own weight, blood pressure or fetal movements, on her card beside the clinicians' values.
+
+    Home blood pressure goes through the same pregnancy rule as uploaded measurements (CLINICAL.md:
+    ≥140/90 alerts the midwife and GP, ≥160/110 urgently), in the same transaction as the registration.
+    """
+    now = utcnow()
+    _check_self_registration(data, now)
+    async with DB.transaction(), DB.connection() as connection:
+        card = await _open_card_for_entry(connection, me.patient_id, card_id, "new registrations")
+        due = await _due(connection, card)
+        _check_entry_date(
+            data.effective_at.astimezone(OSLO).date(), due.due_date, today(), "effectiveAt", "registration"
+        )
+        row = await connection.fetchrow(
+            """
+            INSERT INTO pregnancy_self_registration (id, patient, card, effective_at, weight_kg, systolic, diastolic,
+                                                     fetal_movements, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *
+            """,
+            uuid.uuid4(),
+            me.patient_id,
+            card_id,
+            data.effective_at,
+            data.weight_kg,
+            data.systolic,
+            data.diastolic,
+            data.fetal_movements,
+            now,
+        )
+        await events.append_event(me.patient_id, "pregnancy.self-registration.added", EVENT_RESOURCE, card_id)
+        if data.systolic is not None:
+            await _alert_on_home_blood_pressure(me.patient_id, row)
+    return _self_registration_out(row, due.due_date)
+
+
+async def _alert_on_home_blood_pressure(patient_id: uuid.UUID, row: asyncpg.Record) -> None:
+    """The measurements domain's thresholds, relations and alert kind, for a reading typed on the card."""
+    systolic, diastolic = row["systolic"], row["diastolic"]
+    severity = pregnancy_blood_pressure_severity(systolic, diastolic)
+    if severity is None:
+        return
+    threshold = "160/110" if severity == "urgent" else "140/90"
+    await raise_alert(
+        patient_id,
+        kind="pregnancy-blood-pressure",
+        severity=severity,
+        message=(
+            f"Home blood pressure {systolic}/{diastolic} mmHg at {row['effective_at'].isoformat()} "
+            f"during pregnancy (at or above {threshold})"
+        ),
+        relation_kinds=PREGNANCY_BP_RELATIONS,
+        resource_type="pregnancy-self-registration",
+        resource_id=row["id"],
+    )
 
 
 # Rendering costs a few hundred milliseconds of CPU and the output is deterministic, so a card unchanged since

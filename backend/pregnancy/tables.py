@@ -1,4 +1,4 @@
-"""Tables of the pregnancy card: header (with its versions), entries by clinicians, the woman's notes, the schedule."""
+"""Tables of the pregnancy card: header (with its versions), entries by clinicians, the woman's own registrations, the schedule."""
 
 from __future__ import annotations
 
@@ -164,6 +164,20 @@ class PregnancyNote(Table, tablename="pregnancy_note", db=DB):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class PregnancySelfRegistration(Table, tablename="pregnancy_self_registration", db=DB):
+    """The woman's own structured registrations: weight, home blood pressure, fetal movements felt."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    card = ForeignKey(PregnancyCard, on_delete=OnDelete.restrict, index=True)
+    effective_at = Timestamptz()
+    weight_kg = DoublePrecision(null=True, default=None)
+    systolic = SmallInt(null=True, default=None)
+    diastolic = SmallInt(null=True, default=None)
+    fetal_movements = Boolean(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 class PregnancyScheduleItem(Table, tablename="pregnancy_schedule_item", db=DB):
     """The basic antenatal programme as editable data (not patient data); seeded from `default_schedule()`."""
 
@@ -175,6 +189,7 @@ class PregnancyScheduleItem(Table, tablename="pregnancy_schedule_item", db=DB):
     window_start_day = SmallInt()
     window_end_day = SmallInt()
     condition = Varchar(length=64, null=True, default=None)
+    kind = Varchar(length=16, default="programme")  # "programme" or "vaccine" (see schedule.ItemKind)
 
 
 PREGNANCY_TABLES: tuple[type[Table], ...] = (
@@ -186,5 +201,6 @@ PREGNANCY_TABLES: tuple[type[Table], ...] = (
     PregnancyUltrasound,
     PregnancyVaccine,
     PregnancyNote,
+    PregnancySelfRegistration,
     PregnancyScheduleItem,
 )

@@ -12,7 +12,8 @@ from litestar import Litestar
 
 from tests.pregnancy.cards import card_path, create_card, lmp_for_week, on_week, team, today
 
-LMP_WEEKS = 22
+# Today is 26+0: late enough for symphysis-fundus height (from 24+0, CLINICAL.md v1.1).
+LMP_WEEKS = 26
 
 
 def _day(weeks: int, days: int = 0) -> str:
@@ -32,7 +33,7 @@ BAD_CONSULTATIONS: list[tuple[str, dict[str, Any], str]] = [
     ("Hb above 20 g/dL", {"hb": 20.1}, "hb"),
     ("SF below 10 cm", {"sfCm": 9.5}, "sfCm"),
     ("SF above 50 cm", {"sfCm": 50.5}, "sfCm"),
-    ("SF before week 20", {"date": "WEEK19", "sfCm": 19}, "sfCm"),
+    ("SF before week 24 (CLINICAL.md v1.1)", {"date": "WEEK23", "sfCm": 22}, "sfCm"),
     ("urine protein '4+'", {"urineProtein": "4+"}, "urineProtein"),
     ("urine protein '++' (paper shorthand, not the API's value)", {"urineProtein": "++"}, "urineProtein"),
     ("urine glucose 'positive'", {"urineGlucose": "positive"}, "urineGlucose"),
@@ -47,7 +48,7 @@ BAD_CONSULTATIONS: list[tuple[str, dict[str, Any], str]] = [
 
 def _resolve(fields: dict[str, Any]) -> dict[str, Any]:
     dates = {
-        "WEEK19": _day(19, 6),
+        "WEEK23": _day(23, 6),
         "BEFORE": (lmp_for_week(LMP_WEEKS) - timedelta(days=1)).isoformat(),
         "TOMORROW": (today() + timedelta(days=1)).isoformat(),
     }
@@ -82,7 +83,7 @@ async def test_values_at_the_edges_of_the_ranges_are_accepted(client: httpx.Asyn
         {"weightKg": 30, "systolic": 51, "diastolic": 50, "hb": 5, "sfCm": 10, "urineProtein": "trace"},
         {"weightKg": 250, "systolic": 260, "diastolic": 160, "hb": 20, "sfCm": 50, "urineGlucose": "3+"},
         {"gestationalWeek": LMP_WEEKS + 1, "urineProtein": "1+", "urineGlucose": "2+"},
-        {"gestationalWeek": LMP_WEEKS - 1, "date": _day(20), "sfCm": 19.5},
+        {"gestationalWeek": 24, "date": _day(24), "sfCm": 23.5},
     ):
         response = await client.post(path, json={"date": today().isoformat(), **body}, headers=t.gp.headers)
         assert response.status_code == 201, f"{body}: {response.text}"

@@ -404,9 +404,15 @@ async def test_next_due_and_overdue_follow_the_schedule_and_its_conditions(
         headers=t.midwife.headers,
     )
     assert rhd_test.status_code == 201, rhd_test.text
+    screening = await client.post(
+        f"{path}/tests",
+        json={"test": "antibody-screening", "takenOn": on_week(lmp, 24, 3).isoformat(), "result": "negative"},
+        headers=t.midwife.headers,
+    )
+    assert screening.status_code == 201, screening.text
     card_now = (await client.get(path, headers=t.gp.headers)).json()
     overdue = [item["key"] for item in card_now["overdue"]]
-    # A late week-24 visit (25+2) fulfils the week-24 consultation; week 28 and anti-D (RhD negative) remain.
+    # A late week-24 visit (25+2) fulfils the week-24 consultation; week 28 and anti-D (RhD-positive fetus) remain.
     assert "consultation-24" not in overdue
     assert "first-consultation" not in overdue
     assert "whooping-cough-vaccine" not in overdue
@@ -422,7 +428,9 @@ async def test_in_the_influenza_season_the_vaccine_is_due_from_the_second_trimes
     t = await team(client, app)
     with frozen_at(datetime(2026, 11, 2, 10, 0, tzinfo=UTC)):
         card = await create_card(client, t.midwife, t.woman.patient_id, weeks=14)
-        assert card["nextDue"]["key"] == "influenza-vaccine"
+        # CLINICAL.md v1.1: the vaccine is listed beside the next examination, not instead of it.
+        assert card["nextDue"]["key"] == "routine-ultrasound"
+        assert [item["key"] for item in card["vaccinesDue"]] == ["influenza-vaccine"]
         given = await client.post(
             f"{card_path(t.woman.patient_id, card['id'])}/vaccines",
             json={"vaccine": "influenza", "givenOn": today().isoformat()},
@@ -431,6 +439,7 @@ async def test_in_the_influenza_season_the_vaccine_is_due_from_the_second_trimes
         assert given.status_code == 201
         after = (await client.get(card_path(t.woman.patient_id, card["id"]), headers=t.midwife.headers)).json()
         assert after["nextDue"]["key"] == "routine-ultrasound"
+        assert after["vaccinesDue"] == []
         assert [item["key"] for item in after["overdue"]] == ["first-consultation", "early-ultrasound"]
 
 

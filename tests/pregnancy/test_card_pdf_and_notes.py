@@ -29,7 +29,7 @@ async def test_the_pdf_downloads_and_reads_back_as_three_norwegian_pages_with_cu
         await add_consultation(
             client, t.midwife if week < 24 else t.gp, t.woman.patient_id, card["id"],
             date=on_week(lmp, week, 1).isoformat(), weightKg=62 + week * 0.4, systolic=110 + week // 2,
-            diastolic=70 + week // 4, urineProtein="neg", sfCm=float(week - 1) if week >= 20 else None,
+            diastolic=70 + week // 4, urineProtein="neg", sfCm=float(week - 1) if week >= 24 else None,
             presentation="cephalic" if week >= 28 else None, note=f"Uke {week}: føler seg bra",
         )  # fmt: skip
     await client.post(

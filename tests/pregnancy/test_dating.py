@@ -14,6 +14,7 @@ from backend.pregnancy.dating import (
     GestationalAge,
     check_stated_week,
     date_of_gestational_age,
+    dating_scan,
     due_date_in_force,
     gestational_age_on,
     naegele_due_date,
@@ -139,3 +140,33 @@ def test_gestational_age_is_the_days_since_lmp(lmp: date, offset: int) -> None:
     assert age.weeks * 7 + age.days == offset
     assert 0 <= age.days <= 6
     assert date_of_gestational_age(due, age.weeks, age.days) == lmp + timedelta(days=offset)
+
+
+LMP = date(2024, 2, 29)
+LMP_DUE = naegele_due_date(LMP)
+
+
+@pytest.mark.parametrize(
+    ("case", "scans", "dating"),
+    [
+        ("12 weeks", [((12, 0), 4)], 0),
+        ("20 weeks", [((20, 0), -3)], 0),
+        ("22+6, the last dating day", [((22, 6), 0)], 0),
+        ("23+0", [((23, 0), 0)], None),
+        ("30 weeks", [((30, 0), 7)], None),
+        ("22+0 by the LMP but 23+0 by its own estimate", [((22, 0), -7)], None),
+        ("25+0 by the LMP, 21+0 by its own estimate", [((25, 0), 28)], None),
+        ("a scan without a due date is skipped", [((12, 0), None), ((18, 0), 2)], 1),
+        ("the first dating scan wins", [((12, 0), 3), ((19, 0), -4)], 0),
+        ("a later growth scan changes nothing", [((10, 0), None), ((12, 0), 1), ((30, 0), 9)], 1),
+    ],
+)
+def test_only_a_scan_at_or_before_22_6_dates_the_pregnancy(
+    case: str, scans: list[tuple[tuple[int, int], int | None]], dating: int | None
+) -> None:
+    """CLINICAL.md v1.1: only an ultrasound at or before 22+6 may set the due date (both by the LMP and its own)."""
+    given_scans = [
+        (date_of_gestational_age(LMP_DUE, *at), LMP_DUE + timedelta(days=shift) if shift is not None else None)
+        for at, shift in scans
+    ]
+    assert dating_scan(LMP, given_scans) == dating, case

@@ -9,6 +9,7 @@ import pytest
 
 from backend.pregnancy.dating import date_of_gestational_age
 from backend.pregnancy.schedule import (
+    ANTI_D_INDICATED,
     GDM_RISK,
     INFLUENZA_SEASON,
     RHD_NEGATIVE,
@@ -62,14 +63,20 @@ def test_default_schedule_follows_the_basic_programme() -> None:
     assert by_key["fetal-rhd-and-antibody-test"] == (24 * 7, 24 * 7 + 6)
     assert by_key["anti-d-prophylaxis"] == (28 * 7, 28 * 7 + 6)
     assert by_key["glucose-tolerance-test"] == (24 * 7, 28 * 7 + 6)
-    assert by_key["whooping-cough-vaccine"] == (24 * 7, 24 * 7 + 6)
+    # CLINICAL.md v1.1: offered from week 24 (whooping cough) or 13+0 (influenza) and until birth.
+    assert by_key["whooping-cough-vaccine"] == (24 * 7, 300)
+    assert by_key["influenza-vaccine"] == (13 * 7, 300)
+    assert {item.key for item in default_schedule() if item.kind == "vaccine"} == {
+        "whooping-cough-vaccine",
+        "influenza-vaccine",
+    }
 
 
 def test_only_the_conditional_items_carry_a_condition() -> None:
     conditions = {item.key: item.condition for item in default_schedule() if item.conditional}
     assert conditions == {
         "fetal-rhd-and-antibody-test": RHD_NEGATIVE,
-        "anti-d-prophylaxis": RHD_NEGATIVE,
+        "anti-d-prophylaxis": ANTI_D_INDICATED,
         "glucose-tolerance-test": GDM_RISK,
         "influenza-vaccine": INFLUENZA_SEASON,
     }
@@ -124,26 +131,46 @@ def test_next_due_after_the_ultrasound_is_week_24() -> None:
     assert result.overdue == []
 
 
-def test_whooping_cough_vaccine_is_offered_to_everyone_and_shows_overdue_to_catch_up() -> None:
-    result = status_on(on_week(25, 1), done=EARLY_KEYS | {"consultation-24"})
-    assert [item.key for item in result.overdue] == ["whooping-cough-vaccine"]
+def test_whooping_cough_is_offered_from_week_24_until_birth_and_never_overdue_while_ongoing() -> None:
+    """CLINICAL.md v1.1 (FHI/Helsedirektoratet): offered from week 24, can be given later in pregnancy."""
+    done = EARLY_KEYS | {"consultation-24"}
+    before = status_on(on_week(23, 6), done=EARLY_KEYS)
+    assert before.vaccines_due == []
+    for weeks, days in ((24, 0), (25, 1), (36, 0), (41, 6)):
+        result = status_on(on_week(weeks, days), done=done)
+        assert [item.key for item in result.vaccines_due] == ["whooping-cough-vaccine"], (weeks, days)
+        assert "whooping-cough-vaccine" not in {item.key for item in result.overdue}
+        assert result.next_due is None or result.next_due.key != "whooping-cough-vaccine"
+    assert status_on(on_week(30, 0), done=done, status="delivered").vaccines_due == []
 
 
-def test_rhd_negative_adds_fetal_rhd_test_at_24_and_anti_d_at_28() -> None:
+def test_next_due_names_the_consultation_while_vaccines_are_listed_beside_it() -> None:
+    """CLINICAL.md v1.1: `nextDue` is the next consultation or examination, vaccines beside it."""
+    result = status_on(on_week(24, 2), done=EARLY_KEYS, conditions={INFLUENZA_SEASON})
+    assert result.next_due is not None
+    assert result.next_due.key == "consultation-24"
+    assert [item.key for item in result.vaccines_due] == ["influenza-vaccine", "whooping-cough-vaccine"]
+
+
+def test_rhd_negative_adds_fetal_rhd_test_at_24_and_anti_d_at_28_when_indicated() -> None:
     done = EARLY_KEYS | {"consultation-24", "whooping-cough-vaccine"}
-    at_24 = status_on(on_week(24, 2), done=done, conditions={RHD_NEGATIVE})
+    rhd = {RHD_NEGATIVE, ANTI_D_INDICATED}
+    at_24 = status_on(on_week(24, 2), done=done, conditions=rhd)
     assert at_24.next_due is not None
     assert at_24.next_due.key == "fetal-rhd-and-antibody-test"
 
-    at_28 = status_on(on_week(28, 0), done=done | {"fetal-rhd-and-antibody-test"}, conditions={RHD_NEGATIVE})
+    at_28 = status_on(on_week(28, 0), done=done | {"fetal-rhd-and-antibody-test"}, conditions=rhd)
     assert at_28.next_due is not None
     assert at_28.next_due.key == "consultation-28"
-    after_28 = status_on(
-        on_week(28, 1), done=done | {"fetal-rhd-and-antibody-test", "consultation-28"}, conditions={RHD_NEGATIVE}
-    )
+    after_28 = status_on(on_week(28, 1), done=done | {"fetal-rhd-and-antibody-test", "consultation-28"}, conditions=rhd)
     assert after_28.next_due is not None
     assert after_28.next_due.key == "anti-d-prophylaxis"
     assert after_28.next_due.starts_on == date(2024, 9, 12)
+    not_indicated = status_on(
+        on_week(28, 1), done=done | {"fetal-rhd-and-antibody-test", "consultation-28"}, conditions={RHD_NEGATIVE}
+    )
+    assert not_indicated.next_due is not None
+    assert not_indicated.next_due.key == "consultation-32"
 
 
 def test_rhd_positive_card_never_sees_the_rhd_items() -> None:
@@ -169,14 +196,17 @@ def test_glucose_tolerance_test_applies_only_when_risk_criteria_are_met() -> Non
     assert [item.key for item in missed.overdue] == ["glucose-tolerance-test"]
 
 
-def test_influenza_vaccine_is_due_only_in_season() -> None:
+def test_influenza_vaccine_is_offered_only_in_season_from_the_second_trimester() -> None:
     done = EARLY_KEYS
     in_season = status_on(on_week(20, 0), done=done, conditions={INFLUENZA_SEASON})
     assert in_season.next_due is not None
-    assert in_season.next_due.key == "influenza-vaccine"
+    assert in_season.next_due.key == "consultation-24"
+    assert [item.key for item in in_season.vaccines_due] == ["influenza-vaccine"]
+    assert status_on(on_week(12, 6), conditions={INFLUENZA_SEASON}).vaccines_due == []
     out_of_season = status_on(on_week(20, 0), done=done)
     assert out_of_season.next_due is not None
     assert out_of_season.next_due.key == "consultation-24"
+    assert out_of_season.vaccines_due == []
 
 
 def test_week_41_consultation_follows_40_while_the_card_is_ongoing() -> None:
@@ -194,7 +224,6 @@ def test_overdue_items_are_listed_in_the_order_their_windows_ended() -> None:
         "early-ultrasound",
         "routine-ultrasound",
         "consultation-24",
-        "whooping-cough-vaccine",
         "consultation-28",
     ]
     assert result.next_due is not None
@@ -203,7 +232,7 @@ def test_overdue_items_are_listed_in_the_order_their_windows_ended() -> None:
 
 def test_everything_done_leaves_nothing_due() -> None:
     done = {item.key for item in default_schedule()}
-    assert status_on(on_week(30, 0), done=done) == ScheduleStatus(next_due=None, overdue=[])
+    assert status_on(on_week(30, 0), done=done) == ScheduleStatus(next_due=None, overdue=[], vaccines_due=[])
 
 
 def test_unknown_done_keys_and_conditions_are_ignored() -> None:
@@ -214,7 +243,7 @@ def test_unknown_done_keys_and_conditions_are_ignored() -> None:
 
 @pytest.mark.parametrize("status", ["delivered", "miscarriage", "termination", "stillbirth"])
 def test_closed_card_has_nothing_due_and_nothing_overdue(status: str) -> None:
-    assert status_on(on_week(30, 0), status=status) == ScheduleStatus(next_due=None, overdue=[])
+    assert status_on(on_week(30, 0), status=status) == ScheduleStatus(next_due=None, overdue=[], vaccines_due=[])
 
 
 def test_an_edited_schedule_is_used_as_given() -> None:
@@ -247,6 +276,7 @@ def test_schedule_json_uses_camel_case_field_names() -> None:
         "windowStartDay": 42,
         "windowEndDay": 90,
         "condition": None,
+        "kind": "programme",
     }
 
 
