@@ -70,7 +70,7 @@ class Settings:
     rate_limit_auth_failures_per_minute: int = 30
     # ATC prefixes a midwife (JO) may prescribe on the medication list; None: the domain's default list.
     jo_atc_prefixes: tuple[str, ...] | None = None
-    # Days after issuedAt until a lab result is released to the citizen, per category; None: only by the requester.
+    # Days from arrival (or a later issuedAt) until a lab result is released to the citizen; None: by the requester.
     lab_release_delays: tuple[tuple[str, float | None], ...] = field(
         default_factory=lambda: tuple(LAB_RELEASE_DELAYS_DEFAULT.items())
     )
