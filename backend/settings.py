@@ -68,9 +68,9 @@ class Settings:
     log_level: str = "INFO"
     rate_limit_writes_per_minute: int = 120
     rate_limit_auth_failures_per_minute: int = 30
-    # ATC prefixes a midwife (JO) may prescribe on the medication list; None: the domain's default list.
+    # ATC codes or groups (level 3 or finer) a midwife (JO) may prescribe; None: the domain's default list.
     jo_atc_prefixes: tuple[str, ...] | None = None
-    # Days after issuedAt until a lab result is released to the citizen, per category; None: only by the requester.
+    # Days from arrival (or a later issuedAt) until a lab result is released to the citizen; None: by the requester.
     lab_release_delays: tuple[tuple[str, float | None], ...] = field(
         default_factory=lambda: tuple(LAB_RELEASE_DELAYS_DEFAULT.items())
     )
@@ -136,6 +136,8 @@ def _float(environ: Mapping[str, str], name: str, default: float) -> float:
 
 
 _ATC_PREFIX = re.compile(r"[ABCDGHJLMNPRSV]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?")
+# Level 1 (J) and 2 (J07) groups always hold medicines outside a midwife's right (all of J07: yellow fever, rabies).
+_ATC_TOO_BROAD = re.compile(r"[A-Z]([0-9]{2})?")
 
 
 def _atc_prefixes(raw: str | None) -> tuple[str, ...] | None:
@@ -144,7 +146,12 @@ def _atc_prefixes(raw: str | None) -> tuple[str, ...] | None:
     prefixes = tuple(part.strip() for part in raw.split(",") if part.strip())
     for prefix in prefixes:
         if not _ATC_PREFIX.fullmatch(prefix):
-            raise SettingsError(f"HELSEKORT_JO_ATC_PREFIXES: {prefix!r} is not an ATC prefix such as J07 or B03A")
+            raise SettingsError(f"HELSEKORT_JO_ATC_PREFIXES: {prefix!r} is not an ATC code such as G03A or J07AJ52")
+        if _ATC_TOO_BROAD.fullmatch(prefix):
+            raise SettingsError(
+                f"HELSEKORT_JO_ATC_PREFIXES: {prefix!r} is a whole ATC main or therapeutic group and holds medicines"
+                " outside a midwife's right to prescribe; name groups of level 3 or finer (G03A) or substances (J07AJ52)"
+            )
     return prefixes
 
 

@@ -127,6 +127,10 @@ class ClinicianLabReportController(Controller):
         operation_id="clinicianReleaseLabReport",
         status_code=200,
         summary="Release the result to the citizen now (the requester or the requester's organisation)",
+        description=(
+            "A preliminary report is shown to the citizen only with its final version: releasing it answers 409"
+            " (it may be held; the hold stays on when the final version arrives)."
+        ),
     )
     async def release(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], report_id: FromPath[uuid.UUID]

@@ -181,7 +181,8 @@ def _observation_out(obs: ObservationIn, panel: str | None) -> ObservationOut:
 
 # --- the stored report as the API shows it ----------------------------------------------------------------
 
-ReleaseStateName = Literal["released", "scheduled", "held", "awaiting-release"]
+# awaiting-final: a preliminary report, shown only with its final version (CLINICAL.md v1.1).
+ReleaseStateName = Literal["released", "scheduled", "held", "awaiting-release", "awaiting-final"]
 
 
 class PreviousResult(msgspec.Struct, kw_only=True, rename="camel"):

@@ -8,8 +8,9 @@ Who may do what:
   requester never change, and only the sender's or the requester's organisation sends new versions;
 - release and hold are for the requester and the requester's organisation (colleagues cover for each
   other), 403 for other clinicians with access; a hold cannot take back what the citizen already sees;
-- the citizen sees a report while `NOT held AND (released_at <= now OR release_due_at <= now)`, so a
-  result is visible when due even before the worker has announced it.
+  a preliminary report cannot be released (409), only held: it is shown with its final version;
+- when the citizen sees a report is defined once, in `backend.labs.release` (the delay counts from arrival or
+  `issuedAt`, whichever is later); a result is visible when due even before the worker has announced it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from backend.core.paging import clamp_limit, decode_cursor, encode_cursor
 from backend.db.engine import DB
 from backend.labs.catalogue import CATALOGUE, validate_report
 from backend.labs.fhir import FhirMappingError, from_fhir
+from backend.labs.release import PRELIMINARY, citizen_sees, release_columns, release_due_at
 from backend.labs.schemas import (
     CitizenLabResult,
     CitizenLabResultPage,
@@ -51,6 +53,7 @@ from backend.labs.schemas import (
     PreviousResult,
     ReferenceRange,
     ReleaseState,
+    ReleaseStateName,
     ReportVersionInfo,
     Requester,
     TrendPoint,
@@ -67,6 +70,10 @@ ISSUED_AHEAD_TOLERANCE = timedelta(minutes=5)
 PREVIOUS_PER_OBSERVATION = 5
 TREND_MAX_POINTS = 1000
 RELEASE_BATCH = 200
+# One report ($1, of patient $2) with its release state at $3, as backend.labs.release defines it.
+_REPORT_WITH_RELEASE_STATE = (
+    f"SELECT r.*, {release_columns('r', '$3')} FROM lab_report r WHERE r.id = $1 AND r.patient = $2"  # noqa: S608 - fixed fragments only
+)
 _ERROR_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
 _NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `(?P<name>[^`]+)`")
 
@@ -201,14 +208,14 @@ async def store_lab_report(
     digest = _digest(report)
     shown = build_report_out(report)
     delay = release_delay(settings, report.category)
-    due = None if delay is None else report.issued_at + delay
+    due = release_due_at(status=report.status, issued_at=report.issued_at, received_at=now, delay=delay)
     async with DB.transaction(), DB.connection() as connection:
         inserted = await connection.fetchval(
             """
             INSERT INTO lab_report (id, patient, category, current_version, status, specimen_at, issued_at,
                                     requester_hpr, requester_org, sender_org, release_due_at, held,
-                                    created_at, updated_at)
-            VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, false, $11, $11)
+                                    received_at, created_at, updated_at)
+            VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, false, $11, $11, $11)
             ON CONFLICT (id) DO NOTHING
             RETURNING id
             """,
@@ -234,7 +241,15 @@ async def store_lab_report(
             version = 1
         else:
             version = await _store_known_report(
-                connection, patient_id, report, shown=shown, digest=digest, requester=requester, sender=sender, now=now
+                connection,
+                patient_id,
+                report,
+                shown=shown,
+                digest=digest,
+                requester=requester,
+                sender=sender,
+                delay=delay,
+                now=now,
             )
     return version
 
@@ -248,6 +263,7 @@ async def _store_known_report(
     digest: bytes,
     requester: Requester,
     sender: Sender,
+    delay: timedelta | None,
     now: datetime,
 ) -> int:
     """A post naming a stored report id: a resend changes nothing, a correction adds a version, else 409."""
@@ -274,11 +290,15 @@ async def _store_known_report(
     await _insert_version(
         connection, patient_id, report, shown=shown, version=version, digest=digest, sender=sender, now=now
     )
+    # A version arriving before she sees the report starts its own window (a final after a preliminary, a
+    # correction within the window): the requester may hold what will be shown. One she already sees stays seen.
     await connection.execute(
-        """
-        UPDATE lab_report SET current_version = $3, status = $4, specimen_at = $5, issued_at = $6, updated_at = $7
-        WHERE id = $1 AND patient = $2
-        """,
+        f"""
+        UPDATE lab_report r SET current_version = $3, status = $4, specimen_at = $5, issued_at = $6, updated_at = $7,
+                                received_at = $7,
+                                release_due_at = CASE WHEN {citizen_sees("r", "$7")} THEN r.release_due_at ELSE $8 END
+        WHERE r.id = $1 AND r.patient = $2
+        """,  # noqa: S608 - fixed fragments only
         report.id,
         patient_id,
         version,
@@ -286,6 +306,7 @@ async def _store_known_report(
         report.specimen_at,
         report.issued_at,
         now,
+        release_due_at(status=report.status, issued_at=report.issued_at, received_at=now, delay=delay),
     )
     kind = "lab-result.corrected" if report.status == "corrected" else "lab-result.updated"
     already_announced = await connection.fetchval(
@@ -399,11 +420,11 @@ def _observation_row(
 async def _announce_if_visible(connection: Any, patient_id: uuid.UUID, report_id: uuid.UUID, now: datetime) -> bool:
     """Append `lab-result.released` once, when the citizen can see the report; the row lock makes it exactly once."""
     announced = await connection.fetchval(
-        """
+        f"""
         UPDATE lab_report r SET release_announced_at = $2
-        WHERE r.id = $1 AND r.patient = $3 AND r.release_announced_at IS NULL AND (NOT r.held AND (r.released_at <= $2 OR r.release_due_at <= $2))
+        WHERE r.id = $1 AND r.patient = $3 AND r.release_announced_at IS NULL AND {citizen_sees("r", "$2")}
         RETURNING r.id
-        """,
+        """,  # noqa: S608 - fixed fragments only
         report_id,
         now,
         patient_id,
@@ -415,17 +436,17 @@ async def _announce_if_visible(connection: Any, patient_id: uuid.UUID, report_id
 
 
 async def announce_due_releases(settings: Settings) -> int:
-    """Worker job: announce reports whose release delay has passed (unheld, unannounced); safe with many workers."""
+    """Worker job: announce every report she sees and has not been told of; safe with many workers."""
     now = utcnow()
     async with DB.transaction(), DB.connection() as connection:
         rows = await connection.fetch(
-            """
-            SELECT id, patient FROM lab_report
-            WHERE release_announced_at IS NULL AND NOT held AND release_due_at <= $1
-            ORDER BY release_due_at, id
+            f"""
+            SELECT r.id, r.patient FROM lab_report r
+            WHERE r.release_announced_at IS NULL AND {citizen_sees("r", "$1")}
+            ORDER BY r.release_due_at, r.id
             LIMIT $2
             FOR UPDATE SKIP LOCKED
-            """,
+            """,  # noqa: S608 - fixed fragments only
             now,
             RELEASE_BATCH,
         )
@@ -436,34 +457,24 @@ async def announce_due_releases(settings: Settings) -> int:
     return announced
 
 
-def _visible(row: Mapping[str, Any], now: datetime) -> bool:
-    return not row["held"] and any(
-        moment is not None and moment <= now for moment in (row["released_at"], row["release_due_at"])
-    )
-
-
-def _visible_from(row: Mapping[str, Any], now: datetime) -> datetime | None:
-    moments: list[datetime] = [moment for moment in (row["released_at"], row["release_due_at"]) if moment is not None]
-    if row["held"] or not moments:
-        return None
-    past: list[datetime] = [moment for moment in moments if moment <= now]
-    return min(past) if past else min(moments)
-
-
-def _release_state(row: Mapping[str, Any], now: datetime) -> ReleaseState:
-    visible = _visible(row, now)
+def _release_state(row: Mapping[str, Any]) -> ReleaseState:
+    """The release state of a row selected with `release_columns` (the one definition of what she sees)."""
+    visible = bool(row["citizen_sees"])
+    state: ReleaseStateName
     if visible:
         state = "released"
     elif row["held"]:
         state = "held"
     elif row["release_due_at"] is not None:
         state = "scheduled"
+    elif row["status"] == PRELIMINARY:
+        state = "awaiting-final"
     else:
         state = "awaiting-release"
     return ReleaseState(
-        state=state,  # type: ignore[arg-type]
+        state=state,
         visible_to_citizen=visible,
-        visible_from=_visible_from(row, now),
+        visible_from=row["citizen_sees_since"],
         release_due_at=row["release_due_at"],
         released_at=row["released_at"],
         held_at=row["held_at"],
@@ -472,12 +483,13 @@ def _release_state(row: Mapping[str, Any], now: datetime) -> ReleaseState:
 
 
 async def _report_for_requester(
-    connection: Any, principal: ClinicianPrincipal, patient_id: uuid.UUID, report_id: uuid.UUID
+    connection: Any, principal: ClinicianPrincipal, patient_id: uuid.UUID, report_id: uuid.UUID, now: datetime
 ) -> Mapping[str, Any]:
     row: Mapping[str, Any] | None = await connection.fetchrow(
-        "SELECT r.* FROM lab_report r WHERE r.id = $1 AND r.patient = $2 FOR UPDATE",
+        _REPORT_WITH_RELEASE_STATE + " FOR UPDATE",
         report_id,
         patient_id,
+        now,
     )
     if row is None:
         raise NotFound("no such lab report")
@@ -495,7 +507,7 @@ async def release_lab_report(
     )
     now = utcnow()
     async with DB.transaction(), DB.connection() as connection:
-        row = await _report_for_requester(connection, principal, patient_id, report_id)
+        row = await _report_for_requester(connection, principal, patient_id, report_id, now)
         await _release(connection, row, released_by_hpr=principal.hpr, now=now)
     return await clinician_report(grant, report_id)
 
@@ -506,9 +518,10 @@ async def release_stored_report(
     """Release on the requester's behalf without a principal (the demo loader); the caller has decided."""
     async with DB.transaction(), DB.connection() as connection:
         row = await connection.fetchrow(
-            "SELECT r.* FROM lab_report r WHERE r.id = $1 AND r.patient = $2 FOR UPDATE",
+            _REPORT_WITH_RELEASE_STATE + " FOR UPDATE",
             report_id,
             patient_id,
+            now,
         )
         if row is None:
             raise NotFound("no such lab report")
@@ -516,7 +529,14 @@ async def release_stored_report(
 
 
 async def _release(connection: Any, row: Mapping[str, Any], *, released_by_hpr: str, now: datetime) -> None:
-    if not _visible(row, now):
+    """`row` is selected FOR UPDATE with `release_columns`; a preliminary report waits for its final version."""
+    if not row["citizen_sees"]:
+        if row["status"] == PRELIMINARY:
+            # CLINICAL.md v1.1: shown only when its final version is; see backend.labs.release for why not deferred.
+            raise Conflict(
+                "a preliminary report is shown to the citizen only with its final version: release it when the"
+                " final version has arrived (hold it now to keep the final version back when its window ends)"
+            )
         await connection.execute(
             """
             UPDATE lab_report SET released_at = $3, released_by_hpr = $4, held = false, held_at = NULL,
@@ -543,10 +563,10 @@ async def hold_lab_report(
     )
     now = utcnow()
     async with DB.transaction(), DB.connection() as connection:
-        row = await _report_for_requester(connection, principal, patient_id, report_id)
-        if _visible(row, now):
+        row = await _report_for_requester(connection, principal, patient_id, report_id, now)
+        if row["citizen_sees"]:
             raise Conflict(
-                f"the citizen has seen this result since {_visible_from(row, now)}; a hold cannot take it back —"
+                f"the citizen has seen this result since {row['citizen_sees_since']}; a hold cannot take it back —"
                 " send a corrected report instead"
             )
         if not row["held"]:
@@ -647,7 +667,7 @@ async def _current_versions(
 
 
 async def _clinician_reports(
-    connection: Any, patient_id: uuid.UUID, rows: Sequence[Mapping[str, Any]], now: datetime
+    connection: Any, patient_id: uuid.UUID, rows: Sequence[Mapping[str, Any]]
 ) -> list[ClinicianLabReport]:
     report_ids = [row["id"] for row in rows]
     if not report_ids:
@@ -703,7 +723,7 @@ async def _clinician_reports(
                 received_at=version["received_at"],
                 performing_lab=out.performing_lab,
                 requester=Requester(hpr=row["requester_hpr"], organisation=row["requester_org"]),
-                release=_release_state(row, now),
+                release=_release_state(row),
                 observations=[
                     ClinicianObservationOut(
                         **msgspec.structs.asdict(obs), previous=previous.get((row["id"], obs.code), [])
@@ -752,18 +772,19 @@ async def list_for_clinician(
     now = utcnow()
     async with DB.connection() as connection:
         rows = await connection.fetch(
-            """
-            SELECT r.* FROM lab_report r
+            f"""
+            SELECT r.*, {release_columns("r", "$5")} FROM lab_report r
             WHERE r.patient = $1 AND ($2::timestamptz IS NULL OR (r.specimen_at, r.id) < ($2, $3))
             ORDER BY r.specimen_at DESC, r.id DESC
             LIMIT $4
-            """,
+            """,  # noqa: S608 - fixed fragments only
             grant.patient_id,
             before_at,
             before_id,
             size + 1,
+            now,
         )
-        items = await _clinician_reports(connection, grant.patient_id, rows[:size], now)
+        items = await _clinician_reports(connection, grant.patient_id, rows[:size])
     return ClinicianLabReportPage(items=items, next=_next_cursor(rows, size))
 
 
@@ -771,13 +792,14 @@ async def clinician_report(grant: Grant, report_id: uuid.UUID) -> ClinicianLabRe
     now = utcnow()
     async with DB.connection() as connection:
         row = await connection.fetchrow(
-            "SELECT r.* FROM lab_report r WHERE r.id = $1 AND r.patient = $2",
+            _REPORT_WITH_RELEASE_STATE,
             report_id,
             grant.patient_id,
+            now,
         )
         if row is None:
             raise NotFound("no such lab report")
-        [report] = await _clinician_reports(connection, grant.patient_id, [row], now)
+        [report] = await _clinician_reports(connection, grant.patient_id, [row])
     return report
 
 
@@ -832,21 +854,22 @@ async def _receipt(patient_id: uuid.UUID, report_id: uuid.UUID, now: datetime) -
     """The answer to a post: the stored report and its release state, without other reports (labs read nothing)."""
     async with DB.connection() as connection:
         row = await connection.fetchrow(
-            "SELECT r.* FROM lab_report r WHERE r.id = $1 AND r.patient = $2", report_id, patient_id
+            _REPORT_WITH_RELEASE_STATE,
+            report_id,
+            patient_id,
+            now,
         )
         assert row is not None
         shown, _, observations = await _current_versions(connection, patient_id, [report_id])
     report = _report_out(shown[report_id], row["category"], [_observation_out(obs) for obs in observations[report_id]])
-    return LabReportReceipt(
-        id=report_id, version=row["current_version"], release=_release_state(row, now), report=report
-    )
+    return LabReportReceipt(id=report_id, version=row["current_version"], release=_release_state(row), report=report)
 
 
 # --- the citizen's view ------------------------------------------------------------------------------------
 
 
 async def _citizen_results(
-    connection: Any, patient_id: uuid.UUID, rows: Sequence[Mapping[str, Any]], now: datetime
+    connection: Any, patient_id: uuid.UUID, rows: Sequence[Mapping[str, Any]]
 ) -> list[CitizenLabResult]:
     if not rows:
         return []
@@ -854,7 +877,7 @@ async def _citizen_results(
     results = []
     for row in rows:
         out = _report_out(shown[row["id"]], row["category"], [_observation_out(obs) for obs in observations[row["id"]]])
-        released_at = _visible_from(row, now)
+        released_at = row["citizen_sees_since"]
         assert released_at is not None
         results.append(
             CitizenLabResult(
@@ -881,20 +904,20 @@ async def list_for_citizen(me: Grant, cursor: str | None, limit: int | None) -> 
     now = utcnow()
     async with DB.connection() as connection:
         rows = await connection.fetch(
-            """
-            SELECT r.* FROM lab_report r
-            WHERE r.patient = $1 AND (NOT r.held AND (r.released_at <= $2 OR r.release_due_at <= $2))
+            f"""
+            SELECT r.*, {release_columns("r", "$2")} FROM lab_report r
+            WHERE r.patient = $1 AND {citizen_sees("r", "$2")}
               AND ($3::timestamptz IS NULL OR (r.specimen_at, r.id) < ($3, $4))
             ORDER BY r.specimen_at DESC, r.id DESC
             LIMIT $5
-            """,
+            """,  # noqa: S608 - fixed fragments only
             me.patient_id,
             now,
             before_at,
             before_id,
             size + 1,
         )
-        items = await _citizen_results(connection, me.patient_id, rows[:size], now)
+        items = await _citizen_results(connection, me.patient_id, rows[:size])
     return CitizenLabResultPage(items=items, next=_next_cursor(rows, size))
 
 
@@ -902,14 +925,15 @@ async def get_for_citizen(me: Grant, report_id: uuid.UUID) -> CitizenLabResult:
     now = utcnow()
     async with DB.connection() as connection:
         row = await connection.fetchrow(
-            "SELECT r.* FROM lab_report r WHERE r.patient = $1 AND (NOT r.held AND (r.released_at <= $2 OR r.release_due_at <= $2)) AND r.id = $3",
+            f"SELECT r.*, {release_columns('r', '$2')} FROM lab_report r"  # noqa: S608 - fixed fragments only
+            f" WHERE r.patient = $1 AND {citizen_sees('r', '$2')} AND r.id = $3",
             me.patient_id,
             now,
             report_id,
         )
         if row is None:
             raise NotFound("no such lab result")
-        [result] = await _citizen_results(connection, me.patient_id, [row], now)
+        [result] = await _citizen_results(connection, me.patient_id, [row])
     return result
 
 
@@ -920,13 +944,13 @@ async def trend_for_citizen(me: Grant, code: str) -> LabTrend:
     now = utcnow()
     async with DB.connection() as connection:
         rows = await connection.fetch(
-            """
+            f"""
             SELECT o.* FROM lab_observation o
             JOIN lab_report r ON r.id = o.report AND r.patient = o.patient
-            WHERE o.patient = $1 AND o.code = $3 AND o.current AND (NOT r.held AND (r.released_at <= $2 OR r.release_due_at <= $2))
+            WHERE o.patient = $1 AND o.code = $3 AND o.current AND {citizen_sees("r", "$2")}
             ORDER BY o.specimen_at DESC, o.id DESC
             LIMIT $4
-            """,
+            """,  # noqa: S608 - fixed fragments only
             me.patient_id,
             now,
             code,

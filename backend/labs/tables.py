@@ -29,8 +29,10 @@ from backend.db.engine import DB
 class LabReport(Table, tablename="lab_report", db=DB):
     """One report as the sender names it (its id), pointing at the version shown, with its release state.
 
-    The citizen sees it while `NOT held AND (released_at <= now OR release_due_at <= now)`;
-    `release_announced_at` records that the `lab-result.released` event was appended (exactly once).
+    The citizen sees it as `backend.labs.release.citizen_sees` says; `release_due_at` counts from
+    `received_at` (when the version shown reached Helsekort) or `issued_at`, whichever is later, and is
+    None for a preliminary report; `release_announced_at` records that the `lab-result.released` event
+    was appended (exactly once).
     """
 
     id = UUID(primary_key=True, default=uuid.uuid4)
@@ -50,6 +52,7 @@ class LabReport(Table, tablename="lab_report", db=DB):
     held_at = Timestamptz(null=True, default=None)
     held_by_hpr = Varchar(length=12, null=True, default=None)
     release_announced_at = Timestamptz(null=True, default=None)
+    received_at = Timestamptz(default=TimestamptzNow())
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
 

@@ -84,3 +84,18 @@ async def posted(client: httpx.AsyncClient, sender: Clinician, patient_id: uuid.
     response = await post_report(client, sender, patient_id, body)
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
+
+
+async def release(client: httpx.AsyncClient, requester: Clinician, patient_id: uuid.UUID, report_id: str) -> None:
+    """The requester shows the report to the citizen now."""
+    response = await client.post(
+        f"/clinician/v1/patients/{patient_id}/lab-reports/{report_id}/release", headers=requester.headers
+    )
+    assert response.status_code == 200, response.text
+
+
+async def released(client: httpx.AsyncClient, requester: Clinician, patient_id: uuid.UUID, body: dict[str, Any]) -> str:
+    """Post a report and have its requester release it (a late report is hidden for its whole window otherwise)."""
+    report_id = await posted(client, requester, patient_id, body)
+    await release(client, requester, patient_id, report_id)
+    return report_id

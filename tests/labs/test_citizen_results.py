@@ -11,7 +11,7 @@ from backend.demo import DEMO_FNR
 from backend.labs.demo import load_labs_demo
 from backend.settings import Settings
 from tests.factories import bearer, citizen_token, new_citizen, new_clinician, relate
-from tests.labs.reports import ferritin, hb, lab_report, post_report, posted
+from tests.labs.reports import ferritin, hb, lab_report, post_report, released
 
 LONG_AGO = datetime.now(UTC).replace(microsecond=0) - timedelta(days=200)
 
@@ -22,7 +22,7 @@ async def test_a_released_result_shows_ranges_flags_and_who_requested_it(
     citizen = await new_citizen(client, app)
     gp = new_clinician(app)
     await relate(client, gp, citizen.patient_id)
-    report_id = await posted(client, gp, citizen.patient_id, lab_report(hb(11.2), ferritin(40), issued_at=LONG_AGO))
+    report_id = await released(client, gp, citizen.patient_id, lab_report(hb(11.2), ferritin(40), issued_at=LONG_AGO))
 
     result = (await client.get(f"/citizen/v1/me/lab-results/{report_id}", headers=citizen.headers)).json()
 
@@ -38,7 +38,7 @@ async def test_another_citizen_never_sees_my_results(client: httpx.AsyncClient, 
     citizen, other = await new_citizen(client, app), await new_citizen(client, app)
     gp = new_clinician(app)
     await relate(client, gp, citizen.patient_id)
-    report_id = await posted(client, gp, citizen.patient_id, lab_report(issued_at=LONG_AGO))
+    report_id = await released(client, gp, citizen.patient_id, lab_report(issued_at=LONG_AGO))
 
     assert (await client.get(f"/citizen/v1/me/lab-results/{report_id}", headers=other.headers)).status_code == 404
     assert (await client.get("/citizen/v1/me/lab-results", headers=other.headers)).json()["items"] == []
@@ -51,7 +51,7 @@ async def test_citizen_sees_the_corrected_values_marked_as_corrected(client: htt
     gp = new_clinician(app)
     await relate(client, gp, citizen.patient_id)
     body = lab_report(hb(9.1), issued_at=LONG_AGO)
-    report_id = await posted(client, gp, citizen.patient_id, body)
+    report_id = await released(client, gp, citizen.patient_id, body)
 
     response = await post_report(
         client, gp, citizen.patient_id, {**body, "status": "corrected", "observations": [hb(12.1)]}
@@ -73,8 +73,10 @@ async def test_trend_is_ordered_by_specimen_time_across_reports(client: httpx.As
     await relate(client, gp, citizen.patient_id)
     # Posted out of order; a report without haemoglobin does not add a point.
     for days, value in ((30, 11.9), (0, 13.0), (60, 11.1), (15, 12.4)):
-        await posted(client, gp, citizen.patient_id, lab_report(hb(value), specimen_at=LONG_AGO + timedelta(days=days)))
-    await posted(client, gp, citizen.patient_id, lab_report(ferritin(20), specimen_at=LONG_AGO + timedelta(days=45)))
+        await released(
+            client, gp, citizen.patient_id, lab_report(hb(value), specimen_at=LONG_AGO + timedelta(days=days))
+        )
+    await released(client, gp, citizen.patient_id, lab_report(ferritin(20), specimen_at=LONG_AGO + timedelta(days=45)))
 
     trend = (await client.get("/citizen/v1/me/lab-results/trends/718-7", headers=citizen.headers)).json()
 
@@ -91,7 +93,7 @@ async def test_results_are_listed_newest_first_in_pages(client: httpx.AsyncClien
     gp = new_clinician(app)
     await relate(client, gp, citizen.patient_id)
     ids = [
-        await posted(client, gp, citizen.patient_id, lab_report(specimen_at=LONG_AGO + timedelta(days=days)))
+        await released(client, gp, citizen.patient_id, lab_report(specimen_at=LONG_AGO + timedelta(days=days)))
         for days in range(5)
     ]
 

@@ -97,8 +97,8 @@ def test_rights_follow_the_hpr_authorization() -> None:
 
 def test_the_midwives_list_is_configurable() -> None:
     assert jo_prefixes(Settings()) == DEFAULT_JO_ATC_PREFIXES
-    settings = load_settings({"HELSEKORT_JO_ATC_PREFIXES": "J07, B03A ,G03AA07"})
-    assert jo_prefixes(settings) == ("J07", "B03A", "G03AA07")
+    settings = load_settings({"HELSEKORT_JO_ATC_PREFIXES": "J07AJ52, B03A ,G03AA07"})
+    assert jo_prefixes(settings) == ("J07AJ52", "B03A", "G03AA07")
     assert load_settings({"HELSEKORT_JO_ATC_PREFIXES": ""}).jo_atc_prefixes is None
 
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from tests.labs.reports import lab_report, posted
+from tests.labs.reports import lab_report, posted, released
 from tests.security.helper import PatientRoute, World, assert_route_scoped
 
 REPORTS = "/clinician/v1/patients/{patientId}/lab-reports"
@@ -20,9 +20,10 @@ async def _pending_report(client: httpx.AsyncClient, world: World) -> dict[str, 
 
 
 async def _released_report(client: httpx.AsyncClient, world: World) -> dict[str, str]:
-    """A report past its release delay, so the owner sees it."""
+    """A report its requester has released, so the owner sees it."""
     issued = datetime.now(UTC) - timedelta(days=30)
-    return {"reportId": await posted(client, world.related, world.owner.patient_id, lab_report(issued_at=issued))}
+    body = lab_report(issued_at=issued)
+    return {"reportId": await released(client, world.related, world.owner.patient_id, body)}
 
 
 LAB_ROUTES = [
