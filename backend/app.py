@@ -68,7 +68,7 @@ def _lifespan(settings: Settings) -> Any:
 def citizen_router(settings: Settings) -> Router:
     """/citizen/v1: ID-porten tokens; each domain adds its citizen controllers here."""
     from backend.labs.routes import CitizenLabResultController
-    from backend.measurements.routes import CitizenMeasurementsController
+    from backend.measurements.routes import CitizenMeasurementCodesController, CitizenMeasurementsController
     from backend.medications.routes import CitizenMedicationController
     from backend.notifications.routes import CitizenDevicesController, CitizenSubscriptionsController
     from backend.patients.routes import CitizenMeController
@@ -81,6 +81,7 @@ def citizen_router(settings: Settings) -> Router:
             CitizenDevicesController,
             CitizenSubscriptionsController,
             CitizenMeasurementsController,
+            CitizenMeasurementCodesController,
             CitizenLabResultController,
             CitizenMedicationController,
             CitizenPregnancyController,
