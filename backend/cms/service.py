@@ -305,6 +305,37 @@ def without_folded_stop_words(q: str) -> str:
     return _WORD.sub(lambda match: "og" if fold_nordic(match[0]) in _FOLDED_STOP_WORDS else match[0], q)
 
 
+# An ASCII-typed word may stand for æøå in the page: the snippet marks the page's spelling too.
+_RESPELLINGS = {"oe": ("oe", "ø"), "aa": ("aa", "å"), "ae": ("ae", "æ"), "o": ("o", "ø"), "a": ("a", "å", "æ")}
+_RESPELLABLE = re.compile("oe|aa|ae|o|a")
+MAX_RESPELLINGS = 32
+
+
+def norwegian_respellings(lexeme: str) -> list[str]:
+    """`provesvar` → provesvar, prøvesvar, …: every æøå spelling of an ASCII word (at most 32, else itself)."""
+    if not lexeme.isascii():
+        return [lexeme]
+    forms = [""]
+    position = 0
+    for match in _RESPELLABLE.finditer(lexeme):
+        plain = lexeme[position : match.start()]
+        forms = [form + plain + option for form in forms for option in _RESPELLINGS[match[0]]]
+        if len(forms) > MAX_RESPELLINGS:
+            return [lexeme]
+        position = match.end()
+    return [form + lexeme[position:] for form in forms]
+
+
+def _respelled_query(tsquery: str) -> str:
+    def alternatives(match: re.Match[str]) -> str:
+        forms = norwegian_respellings(match[1])
+        if len(forms) == 1:
+            return match[0]
+        return "( " + " | ".join(f"'{form}'" for form in forms) + " )"
+
+    return _LEXEME.sub(alternatives, tsquery)
+
+
 @dataclass(frozen=True, slots=True)
 class SearchQuery:
     """`match` finds and ranks pages (folded for Norwegian); `highlight` marks the words in the snippet."""
@@ -329,7 +360,9 @@ async def _tsquery(connection: Any, config: str, q: str) -> SearchQuery:
             without_folded_stop_words(q),
             q,
         )
-        result = SearchQuery(expand_norwegian_query(row["match"]), expand_norwegian_query(row["highlight"]))
+        result = SearchQuery(
+            expand_norwegian_query(row["match"]), _respelled_query(expand_norwegian_query(row["highlight"]))
+        )
     else:
         text: str = await connection.fetchval("SELECT websearch_to_tsquery($1::text::regconfig, $2)::text", config, q)
         result = SearchQuery(text, text)

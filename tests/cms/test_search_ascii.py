@@ -13,7 +13,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from backend.cms.service import fold_nordic, without_folded_stop_words
+from backend.cms.service import MAX_RESPELLINGS, fold_nordic, norwegian_respellings, without_folded_stop_words
 from backend.cms.sync import sync_content
 from tests.cms.pages import new_slug, published_page
 
@@ -91,6 +91,27 @@ async def test_native_query_still_marks_the_words_in_the_snippet(client: httpx.A
     response = await client.get("/content/v1/pages", params={"q": "prøvesvar", "limit": "100"})
     item = next(item for item in response.json()["items"] if item["slug"] == "pasientens-provesvar")
     assert "<mark>prøvesvar" in item["snippet"].lower()
+
+
+@pytest.mark.parametrize(
+    ("query", "marked"),
+    [("provesvar", "prøvesvar"), ("maaledata", "måledata"), ("legemiddelhandtering", "legemiddelhåndtering")],
+)
+async def test_ascii_query_marks_the_pages_own_spelling_in_the_snippet(
+    client: httpx.AsyncClient, real_content: None, query: str, marked: str
+) -> None:
+    response = await client.get("/content/v1/pages", params={"q": query, "limit": "100"})
+    snippets = " ".join(str(item["snippet"]).lower() for item in response.json()["items"])
+    assert f"<mark>{marked}" in snippets
+
+
+def test_respellings_cover_each_letter_and_stay_bounded() -> None:
+    assert set(norwegian_respellings("barum")) == {"barum", "bårum", "bærum"}
+    assert "prøvesvar" in norwegian_respellings("proevesvar")
+    assert norwegian_respellings("prøvesvar") == ["prøvesvar"]  # typed with æøå: taken as written
+    many = "ab" * 6
+    assert norwegian_respellings(many) == [many]
+    assert all(len(norwegian_respellings(word)) <= MAX_RESPELLINGS for word in ("maaledata", "kjernejournal"))
 
 
 async def test_a_page_typed_in_ascii_is_found_by_the_norwegian_spelling(
