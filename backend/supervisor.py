@@ -19,7 +19,8 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-GRACE_SECONDS = 10.0
+# Longer than a request may run (statement timeout 15 s), shorter than a platform's usual 30 s grace.
+GRACE_SECONDS = 20.0
 _PR_SET_PDEATHSIG = 1
 _POLL_SECONDS = 0.1
 

@@ -17,9 +17,12 @@ import httpx
 import psutil
 import pytest
 
+from backend.db.embedded import STOP_TIMEOUT_SECONDS
+from backend.supervisor import GRACE_SECONDS
 from tests.test_cli import ROOT, _env, _free_port
 
-STOP_BOUND_SECONDS = 30  # GRACE_SECONDS (10) for the children + the embedded server's stop bound (15) + slack
+# The children's grace, then the embedded server's stop bound, and some slack: a stop never takes longer.
+STOP_BOUND_SECONDS = GRACE_SECONDS + STOP_TIMEOUT_SECONDS + 5
 
 
 class Run:
@@ -195,3 +198,42 @@ def test_a_run_killed_outright_leaves_no_process_and_the_next_run_still_stops_th
         assert "fast shutdown" in _last_shutdown(data_dir)
     finally:
         second.close()
+
+
+_STUBBORN = """
+import os, signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+grandchild = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"])
+print(os.getpid(), grandchild.pid, flush=True)
+time.sleep(600)
+"""
+
+_SUPERVISE = """
+import sys
+from backend.supervisor import Supervisor
+sys.exit(Supervisor({"stubborn child": [sys.executable, "-c", sys.argv[1]]}, {"PATH": ""}, grace=1.0).run())
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_child_that_ignores_sigterm_is_killed_with_its_group_after_the_grace(signum: int, tmp_path: Path) -> None:
+    """The hang of issue 12 (a server ignoring the stop): the supervisor kills it and what it started."""
+    output = tmp_path / "out"
+    with output.open("wb") as sink:
+        supervisor = subprocess.Popen(
+            [sys.executable, "-c", _SUPERVISE, _STUBBORN], cwd=ROOT, stdout=sink, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not output.read_text().strip() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child, grandchild = (int(pid) for pid in output.read_text().split())
+        started = time.monotonic()
+        supervisor.send_signal(signum)
+        assert supervisor.wait(timeout=10) == 0
+        assert time.monotonic() - started < 1.0 + 5
+        _assert_all_gone([child, grandchild])
+    finally:
+        if supervisor.poll() is None:
+            os.killpg(supervisor.pid, signal.SIGKILL)

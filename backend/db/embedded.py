@@ -16,7 +16,7 @@ from typing import Any
 log = logging.getLogger("helsekort.db")
 
 # pg_ctl's own wait (PGCTLTIMEOUT) is 60 s; a stop never takes longer than this, escalation included.
-STOP_TIMEOUT_SECONDS = 15.0
+STOP_TIMEOUT_SECONDS = 30.0
 # pgserver's list of the processes holding the server; it is never pruned of processes that died.
 _HANDLES_FILE = ".handle_pids.json"
 
