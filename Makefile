@@ -27,8 +27,8 @@ $(STAMP): $(LOCK) pyproject.toml
 
 install: $(STAMP) ## create the virtual environment and install
 
-run: $(STAMP) ## migrate, load CMS content and demo data, serve on port 8000
-	$(BIN)/helsekort serve --host $(HOST) --port $(PORT) --prepare
+run: $(STAMP) ## migrate, load CMS content and demo data, serve on port 8000 with the worker; Ctrl-C stops all
+	$(BIN)/helsekort serve --host $(HOST) --port $(PORT) --prepare --with-worker
 
 test: $(STAMP) ## run every test against a real PostgreSQL (embedded unless DATABASE_URL is set)
 	$(BIN)/python -m pytest

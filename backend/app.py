@@ -13,11 +13,11 @@ from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusController
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from backend.apidocs import LocalSwaggerPlugin
 from backend.core.access import provide_clinician, provide_me
 from backend.core.auth import AuthFailureLimiter, RequirePrincipal, TokenVerifier, WriteStep
 from backend.core.devtokens import DevSigningKey, dev_issuers, load_dev_signing_key
@@ -68,7 +68,7 @@ def _lifespan(settings: Settings) -> Any:
 def citizen_router(settings: Settings) -> Router:
     """/citizen/v1: ID-porten tokens; each domain adds its citizen controllers here."""
     from backend.labs.routes import CitizenLabResultController
-    from backend.measurements.routes import CitizenMeasurementsController
+    from backend.measurements.routes import CitizenMeasurementCodesController, CitizenMeasurementsController
     from backend.medications.routes import CitizenMedicationController
     from backend.notifications.routes import CitizenDevicesController, CitizenSubscriptionsController
     from backend.patients.routes import CitizenMeController
@@ -81,6 +81,7 @@ def citizen_router(settings: Settings) -> Router:
             CitizenDevicesController,
             CitizenSubscriptionsController,
             CitizenMeasurementsController,
+            CitizenMeasurementCodesController,
             CitizenLabResultController,
             CitizenMedicationController,
             CitizenPregnancyController,
@@ -180,7 +181,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
             "citizens' app and the clinician API (pregnancy card, lab results, medication list, measurements)."
         ),
         path="/schema",
-        render_plugins=[ScalarRenderPlugin(path="/")],
+        render_plugins=[LocalSwaggerPlugin(path="/")],
         components=Components(
             security_schemes={
                 "BearerToken": SecurityScheme(

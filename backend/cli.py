@@ -1,4 +1,4 @@
-"""The `helsekort` command: serve | migrate | worker | content sync | demo | token | openapi."""
+"""The `helsekort` command: serve [--with-worker] | migrate | worker | content sync | demo | token | openapi."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -114,29 +113,43 @@ def _server_command(args: argparse.Namespace) -> list[str]:
     ]  # fmt: skip
 
 
+def _worker_command() -> list[str]:
+    return [sys.executable, "-m", "backend", "worker"]
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from backend.db.embedded import EmbeddedPostgres
+    from backend.supervisor import Supervisor
 
     settings = _settings_or_exit()
+    # Until the supervisor takes over, SIGTERM unwinds like Ctrl-C does, so the finally below still runs.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     env = dict(os.environ)
     embedded: EmbeddedPostgres | None = None
-    if not settings.database_url:
-        # Start the embedded server once here so that every worker process shares it.
-        embedded = EmbeddedPostgres(settings.data_dir)
-        env["DATABASE_URL"] = embedded.uri
-        settings = load_settings(env)
     try:
+        if not settings.database_url:
+            # Started once here: the API's processes and the worker share it through DATABASE_URL.
+            embedded = EmbeddedPostgres(settings.data_dir)
+            env["DATABASE_URL"] = embedded.uri
+            settings = load_settings(env)
         if args.prepare:
             asyncio.run(_prepare(settings))
-        child = subprocess.Popen(_server_command(args), env=env)  # noqa: S603 - our own interpreter and args
-
-        def forward(signum: int, frame: object) -> None:
-            child.send_signal(signum)
-
-        signal.signal(signal.SIGTERM, forward)
-        signal.signal(signal.SIGINT, forward)
-        print(f"helsekort: serving on http://{args.host}:{args.port} (API page at /schema)", flush=True)
-        return child.wait()
+        commands = {"API server": _server_command(args)}
+        if args.with_worker:
+            commands["worker"] = _worker_command()
+        print(
+            f"helsekort: serving on http://{args.host}:{args.port} (API page at /schema)"
+            + (", with the worker" if args.with_worker else "")
+            + "; Ctrl-C stops everything",
+            flush=True,
+        )
+        return Supervisor(commands, env).run()
+    except KeyboardInterrupt:
+        return 130
     finally:
         if embedded is not None:
             embedded.stop()
@@ -209,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--server", choices=("granian", "uvicorn"), default="granian")
     serve.add_argument("--prepare", action="store_true", help="migrate, sync content and load demo data first")
+    serve.add_argument(
+        "--with-worker", action="store_true", help="also run the worker; stopped together, either exiting stops both"
+    )
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)

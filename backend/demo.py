@@ -29,12 +29,15 @@ class DemoClinician:
     org_number: str
     org_kind: str
     relation: str | None
+    pid: str  # the clinician's own synthetic fødselsnummer, for the dev HelseID token (README)
 
 
-DEMO_MIDWIFE = DemoClinician("9100001", "Jordmor Kari Nordmann", "JO", "974600001", "helsestasjon", "midwife")
-DEMO_GP = DemoClinician("9100002", "Fastlege Ola Hansen", "LE", "974600002", "fastlege", "gp")
-DEMO_HOSPITAL = DemoClinician("9100003", "Lege Ingrid Berg", "LE", "974600003", "sykehus", "hospital")
-DEMO_LAB = DemoClinician("9100004", "Bioingeniør Per Lab", "SP", "974600004", "laboratorium", None)
+DEMO_MIDWIFE = DemoClinician(
+    "9100001", "Jordmor Kari Nordmann", "JO", "974600001", "helsestasjon", "midwife", "01857510190"
+)
+DEMO_GP = DemoClinician("9100002", "Fastlege Ola Hansen", "LE", "974600002", "fastlege", "gp", "02858020045")
+DEMO_HOSPITAL = DemoClinician("9100003", "Lege Ingrid Berg", "LE", "974600003", "sykehus", "hospital", "03857030019")
+DEMO_LAB = DemoClinician("9100004", "Bioingeniør Per Lab", "SP", "974600004", "laboratorium", None, "04856540087")
 DEMO_CLINICIANS = (DEMO_MIDWIFE, DEMO_GP, DEMO_HOSPITAL, DEMO_LAB)
 
 

@@ -211,9 +211,9 @@ async def _load_pages(database_url: str) -> None:
             await connection.execute(
                 """
                 UPDATE cms_page p SET search =
-                       setweight(to_tsvector('norwegian', r.title), 'A')
-                    || setweight(to_tsvector('norwegian', r.summary), 'B')
-                    || setweight(to_tsvector('norwegian', r.plain_text), 'C')
+                       setweight(to_tsvector('norwegian', helsekort_fold_nordic(r.title)), 'A')
+                    || setweight(to_tsvector('norwegian', helsekort_fold_nordic(r.summary)), 'B')
+                    || setweight(to_tsvector('norwegian', helsekort_fold_nordic(r.plain_text)), 'C')
                 FROM cms_revision r WHERE r.page = p.id AND r.n = 1 AND p.slug LIKE 'bench-search-%'
                 """
             )

@@ -257,16 +257,115 @@ def expand_norwegian_query(tsquery: str) -> str:
     return _LEXEME.sub(alternatives, tsquery)
 
 
-_tsqueries: dict[tuple[str, str], str] = {}
+# Norwegian text is searched folded to ASCII, so that `provesvar`, `proevesvar` and `prøvesvar` are one
+# word: æ/ae → a, ø/oe → o, å/aa → a, in the pages (SQL function helsekort_fold_nordic, migration
+# cms_2026_11_30t23_20_00) and in the query. Folding before stemming treats both spellings alike by construction.
+FOLDED_CONFIGS = frozenset({"norwegian"})
+_FOLD_LETTERS = str.maketrans({"Æ": "æ", "Ø": "ø", "Å": "å"})
+_FOLD_STEPS = (("æ", "ae"), ("ø", "oe"), ("å", "aa"), ("aa", "a"), ("oe", "o"), ("ae", "a"))
+# PostgreSQL's Norwegian stop words that folding changes; their folded (and ASCII-typed) spellings are
+# dropped from a query, as the words themselves are.
+_STOP_WORDS_FOLDING_CHANGES = [
+    "på",
+    "så",
+    "nå",
+    "sjøl",
+    "når",
+    "være",
+    "noen",
+    "noe",
+    "å",
+    "sånn",
+    "vår",
+    "både",
+    "før",
+    "også",
+    "vært",
+    "båe",
+    "då",
+    "hjå",
+    "hoe",
+]
+_WORD = re.compile(r"\w+")
 
 
-async def _tsquery(connection: Any, config: str, q: str) -> str:
-    """The search text as a tsquery; memoised, as it depends only on the configuration and the text."""
+def fold_nordic(text: str) -> str:
+    """The Python twin of the SQL function helsekort_fold_nordic (same steps, same order)."""
+    folded = text.translate(_FOLD_LETTERS).lower()
+    for letter, replacement in _FOLD_STEPS:
+        folded = folded.replace(letter, replacement)
+    return folded
+
+
+_FOLDED_STOP_WORDS = frozenset(fold_nordic(word) for word in _STOP_WORDS_FOLDING_CHANGES)
+
+
+def without_folded_stop_words(q: str) -> str:
+    """`pa`, `naar`, `noen` → `og`, a stop word the parser drops, so the query keeps its shape."""
+    return _WORD.sub(lambda match: "og" if fold_nordic(match[0]) in _FOLDED_STOP_WORDS else match[0], q)
+
+
+# An ASCII-typed word may stand for æøå in the page: the snippet marks the page's spelling too.
+_RESPELLINGS = {"oe": ("oe", "ø"), "aa": ("aa", "å"), "ae": ("ae", "æ"), "o": ("o", "ø"), "a": ("a", "å", "æ")}
+_RESPELLABLE = re.compile("oe|aa|ae|o|a")
+MAX_RESPELLINGS = 32
+
+
+def norwegian_respellings(lexeme: str) -> list[str]:
+    """`provesvar` → provesvar, prøvesvar, …: every æøå spelling of an ASCII word (at most 32, else itself)."""
+    if not lexeme.isascii():
+        return [lexeme]
+    forms = [""]
+    position = 0
+    for match in _RESPELLABLE.finditer(lexeme):
+        plain = lexeme[position : match.start()]
+        forms = [form + plain + option for form in forms for option in _RESPELLINGS[match[0]]]
+        if len(forms) > MAX_RESPELLINGS:
+            return [lexeme]
+        position = match.end()
+    return [form + lexeme[position:] for form in forms]
+
+
+def _respelled_query(tsquery: str) -> str:
+    def alternatives(match: re.Match[str]) -> str:
+        forms = norwegian_respellings(match[1])
+        if len(forms) == 1:
+            return match[0]
+        return "( " + " | ".join(f"'{form}'" for form in forms) + " )"
+
+    return _LEXEME.sub(alternatives, tsquery)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """`match` finds and ranks pages (folded for Norwegian); `highlight` marks the words in the snippet."""
+
+    match: str
+    highlight: str
+
+
+_tsqueries: dict[tuple[str, str], SearchQuery] = {}
+
+
+async def _tsquery(connection: Any, config: str, q: str) -> SearchQuery:
+    """The search text as tsqueries; memoised, as they depend only on the configuration and the text."""
     cached = _tsqueries.get((config, q))
     if cached is not None:
         return cached
-    text: str = await connection.fetchval("SELECT websearch_to_tsquery($1::text::regconfig, $2)::text", config, q)
-    result = expand_norwegian_query(text) if config == "norwegian" else text
+    if config in FOLDED_CONFIGS:
+        row = await connection.fetchrow(
+            "SELECT websearch_to_tsquery($1::text::regconfig, helsekort_fold_nordic($2))::text AS match, "
+            "websearch_to_tsquery($1::text::regconfig, $3)::text AS highlight",
+            config,
+            without_folded_stop_words(q),
+            q,
+        )
+        result = SearchQuery(
+            expand_norwegian_query(row["match"]), _respelled_query(expand_norwegian_query(row["highlight"]))
+        )
+    else:
+        text: str = await connection.fetchval("SELECT websearch_to_tsquery($1::text::regconfig, $2)::text", config, q)
+        result = SearchQuery(text, text)
     if len(_tsqueries) > 10_000:
         _tsqueries.clear()
     _tsqueries[(config, q)] = result
@@ -352,9 +451,10 @@ async def list_pages(
             fallback = (
                 own if SEARCH_CONFIG[locale] == "norwegian" else await _tsquery(connection, "norwegian", query_text)
             )
-            if not own.strip() and not fallback.strip():
+            if not own.match.strip() and not fallback.match.strip():
                 return PageList(items=[], next=None)
-            own_p, fallback_p = param(own or "''"), param(fallback or "''")
+            own_p, fallback_p = param(own.match or "''"), param(fallback.match or "''")
+            own_mark_p, fallback_mark_p = param(own.highlight or "''"), param(fallback.highlight or "''")
             config_p = param(SEARCH_CONFIG[locale])
             query_of_row = f"(CASE WHEN p.locale = $1 THEN {own_p} ELSE {fallback_p} END)::tsquery"
             if locale == DEFAULT_LOCALE:
@@ -367,7 +467,7 @@ async def list_pages(
             rank_sql = f"ts_rank(p.search, {query_of_row})"
             headline_sql = (
                 f"ts_headline(CASE WHEN c.locale = $1 THEN {config_p} ELSE 'norwegian' END::regconfig, "
-                f"c.plain_text, (CASE WHEN c.locale = $1 THEN {own_p} ELSE {fallback_p} END)::tsquery, "
+                f"c.plain_text, (CASE WHEN c.locale = $1 THEN {own_mark_p} ELSE {fallback_mark_p} END)::tsquery, "
                 f"{param(_HEADLINE_OPTIONS)})"
             )
         if tag is not None:
@@ -718,9 +818,9 @@ async def _publish_revision(connection: Any, page_id: uuid.UUID, slug: str, loca
         """
         UPDATE cms_page p SET status = 'published', published_revision = r.n, published_at = $3,
                publish_at = NULL, scheduled_revision = NULL, updated_at = $3,
-               search = setweight(to_tsvector($4::text::regconfig, r.title), 'A')
-                     || setweight(to_tsvector($4::text::regconfig, r.summary), 'B')
-                     || setweight(to_tsvector($4::text::regconfig, r.plain_text), 'C')
+               search = setweight(to_tsvector($4::text::regconfig, CASE WHEN $5 THEN helsekort_fold_nordic(r.title) ELSE r.title END), 'A')
+                     || setweight(to_tsvector($4::text::regconfig, CASE WHEN $5 THEN helsekort_fold_nordic(r.summary) ELSE r.summary END), 'B')
+                     || setweight(to_tsvector($4::text::regconfig, CASE WHEN $5 THEN helsekort_fold_nordic(r.plain_text) ELSE r.plain_text END), 'C')
         FROM cms_revision r
         WHERE p.id = $1 AND r.page = $1 AND r.n = $2
         RETURNING r.tags
@@ -729,6 +829,7 @@ async def _publish_revision(connection: Any, page_id: uuid.UUID, slug: str, loca
         n,
         utcnow(),
         SEARCH_CONFIG[locale],
+        SEARCH_CONFIG[locale] in FOLDED_CONFIGS,
     )
     for tag in tags or []:
         if is_topic(tag):

@@ -28,6 +28,7 @@ class SingleMeasurement:
     minimum: float
     maximum: float
     panel: str | None = None
+    display_nb: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,28 +38,46 @@ class PanelMeasurement:
     code: str
     display: str
     components: tuple[SingleMeasurement, ...]
+    display_nb: str = ""
 
 
 MeasurementDefinition = SingleMeasurement | PanelMeasurement
 
-_SYSTOLIC = SingleMeasurement(SYSTOLIC, "systolic blood pressure", "mm[Hg]", 40, 300, panel=BLOOD_PRESSURE_PANEL)
-_DIASTOLIC = SingleMeasurement(DIASTOLIC, "diastolic blood pressure", "mm[Hg]", 20, 200, panel=BLOOD_PRESSURE_PANEL)
+_SYSTOLIC = SingleMeasurement(
+    SYSTOLIC, "systolic blood pressure", "mm[Hg]", 40, 300, panel=BLOOD_PRESSURE_PANEL, display_nb="systolisk blodtrykk"
+)
+_DIASTOLIC = SingleMeasurement(
+    DIASTOLIC,
+    "diastolic blood pressure",
+    "mm[Hg]",
+    20,
+    200,
+    panel=BLOOD_PRESSURE_PANEL,
+    display_nb="diastolisk blodtrykk",
+)
 
 MEASUREMENTS: Mapping[str, MeasurementDefinition] = MappingProxyType(
     {
         definition.code: definition
         for definition in (
-            PanelMeasurement(BLOOD_PRESSURE_PANEL, "blood pressure", (_SYSTOLIC, _DIASTOLIC)),
+            PanelMeasurement(BLOOD_PRESSURE_PANEL, "blood pressure", (_SYSTOLIC, _DIASTOLIC), display_nb="blodtrykk"),
             _SYSTOLIC,
             _DIASTOLIC,
-            SingleMeasurement("8867-4", "heart rate", "/min", 20, 300),
-            SingleMeasurement("2708-6", "oxygen saturation", "%", 50, 100),
-            SingleMeasurement("59408-5", "oxygen saturation by pulse oximetry", "%", 50, 100),
-            SingleMeasurement("8310-5", "body temperature", "Cel", 30, 45),
-            SingleMeasurement("29463-7", "body weight", "kg", 1, 400),
-            SingleMeasurement("8302-2", "body height", "cm", 30, 250),
-            SingleMeasurement("9279-1", "respiratory rate", "/min", 0, 80),
-            SingleMeasurement("15074-8", "blood glucose", "mmol/L", 0.5, 50),
+            SingleMeasurement("8867-4", "heart rate", "/min", 20, 300, display_nb="puls"),
+            SingleMeasurement("2708-6", "oxygen saturation", "%", 50, 100, display_nb="oksygenmetning"),
+            SingleMeasurement(
+                "59408-5",
+                "oxygen saturation by pulse oximetry",
+                "%",
+                50,
+                100,
+                display_nb="oksygenmetning målt med pulsoksymeter",
+            ),
+            SingleMeasurement("8310-5", "body temperature", "Cel", 30, 45, display_nb="kroppstemperatur"),
+            SingleMeasurement("29463-7", "body weight", "kg", 1, 400, display_nb="kroppsvekt"),
+            SingleMeasurement("8302-2", "body height", "cm", 30, 250, display_nb="kroppshøyde"),
+            SingleMeasurement("9279-1", "respiratory rate", "/min", 0, 80, display_nb="respirasjonsfrekvens"),
+            SingleMeasurement("15074-8", "blood glucose", "mmol/L", 0.5, 50, display_nb="blodsukker"),
         )
     }
 )

@@ -12,7 +12,14 @@ from backend.core.access import Clinician, MeGrant, authorize
 from backend.measurements import service
 from backend.measurements.news2 import News2Result, VitalSigns, score_news2
 from backend.measurements.openapi import UploadOperation
-from backend.measurements.schemas import MeasurementPage, News2Recorded, News2RecordIn, Series, UploadOut
+from backend.measurements.schemas import (
+    MeasurementCodes,
+    MeasurementPage,
+    News2Recorded,
+    News2RecordIn,
+    Series,
+    UploadOut,
+)
 
 # `from` is a Python keyword: the query parameter is named by alias.
 # Times are parsed by the service, so that a bad one is reported as `from` / `to`, the names the client sent.
@@ -65,6 +72,20 @@ class CitizenMeasurementsController(Controller):
         end: PeriodTo = None,
     ) -> Series:
         return await service.measurement_series(me.patient_id, code=code, start=start, end=end)
+
+
+class CitizenMeasurementCodesController(Controller):
+    path = "/measurement-codes"
+    tags = ["citizen: measurements"]
+
+    @get(
+        "",
+        operation_id="citizenListMeasurementCodes",
+        summary="The measurement codes an upload accepts: LOINC code, names (nb, en), UCUM unit, plausible range",
+    )
+    async def list_codes(self) -> MeasurementCodes:
+        # Catalogue data, not patient data; behind the citizen token like the rest of /citizen/v1.
+        return service.measurement_codes()
 
 
 class ClinicianMeasurementsController(Controller):

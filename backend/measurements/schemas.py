@@ -105,6 +105,36 @@ class Series(msgspec.Struct, kw_only=True, rename="camel"):
     truncated: bool
 
 
+class MeasurementDisplay(msgspec.Struct, kw_only=True):
+    nb: str
+    en: str
+
+
+class MeasurementComponentCode(msgspec.Struct, kw_only=True, rename="camel"):
+    """A part of a panel: sent as `{"code", "value", "unit"}` inside the panel reading's `components`."""
+
+    code: str
+    display: MeasurementDisplay
+    unit: str
+    minimum: float
+    maximum: float
+
+
+class MeasurementCode(msgspec.Struct, kw_only=True, rename="camel"):
+    """An accepted upload code: a value in `unit` within [minimum, maximum], or (a panel) its `components`."""
+
+    code: str
+    display: MeasurementDisplay
+    unit: str | None
+    minimum: float | None
+    maximum: float | None
+    components: list[MeasurementComponentCode] | None
+
+
+class MeasurementCodes(msgspec.Struct, kw_only=True):
+    items: list[MeasurementCode]
+
+
 class News2RecordIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
     """A vital-sign set to store and score; `spo2Scale: 2` only for a recorded 88-92 % target."""
 

@@ -43,6 +43,10 @@ from backend.measurements.schemas import (
     MAX_BATCH_ITEMS,
     ComponentOut,
     DeviceOut,
+    MeasurementCode,
+    MeasurementCodes,
+    MeasurementComponentCode,
+    MeasurementDisplay,
     MeasurementOut,
     MeasurementPage,
     News2MeasurementIds,
@@ -683,3 +687,31 @@ async def record_news2(grant: Grant, data: News2RecordIn, *, recorded_by_hpr: st
         alert_id=alert_id,
         measurement_ids=ids,
     )
+
+
+# --- the catalogue ------------------------------------------------------------------------------------------
+
+
+def _component_code(definition: SingleMeasurement) -> MeasurementComponentCode:
+    return MeasurementComponentCode(
+        code=definition.code,
+        display=MeasurementDisplay(nb=definition.display_nb, en=definition.display),
+        unit=definition.unit,
+        minimum=definition.minimum,
+        maximum=definition.maximum,
+    )
+
+
+def measurement_codes() -> MeasurementCodes:
+    """The codes an upload accepts, in catalogue order; systolic and diastolic only inside blood pressure."""
+    items = []
+    for definition in MEASUREMENTS.values():
+        display = MeasurementDisplay(nb=definition.display_nb, en=definition.display)
+        if isinstance(definition, PanelMeasurement):
+            components = [_component_code(component) for component in definition.components]
+            items.append(MeasurementCode(code=definition.code, display=display, unit=None, minimum=None,
+                                         maximum=None, components=components))  # fmt: skip
+        elif definition.panel is None:
+            items.append(MeasurementCode(code=definition.code, display=display, unit=definition.unit,
+                                         minimum=definition.minimum, maximum=definition.maximum, components=None))  # fmt: skip
+    return MeasurementCodes(items=items)
