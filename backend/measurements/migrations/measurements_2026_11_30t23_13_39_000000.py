@@ -1,36 +1,22 @@
-"""NEWS2 v1.1: prescribed SpO2 targets (scale 2 only with one), and why a score is not valid for the patient."""
+"""NEWS2 v1.1: constraints and backfill for prescribed SpO2 targets (scale 2 only with one) and for why a score is
+not valid for the patient; the table and columns come from the migration before this one."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 from backend.db.migrate import execute_in_migration
 
-ID = "2026-11-30T23:00:02:000000"
+ID = "2026-11-30T23:13:39:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "spo2_target; news2_score.not_valid_reason and spo2_target"
+DESCRIPTION = "spo2_target and news2_score checks and indexes, not_valid_reason backfill"
 
 SQL = """
-CREATE TABLE spo2_target (
-    id uuid PRIMARY KEY,
-    patient uuid NOT NULL REFERENCES patient (id) ON DELETE RESTRICT,
-    target varchar(8) NOT NULL CONSTRAINT spo2_target_target_check CHECK (target IN ('88-92')),
-    prescribed_by_hpr varchar(12) NOT NULL,
-    prescribed_by_name varchar(200) NULL,
-    prescribed_by_authorization varchar(8) NOT NULL,
-    prescribed_by_org varchar(9) NOT NULL,
-    prescribed_by_org_kind varchar(32) NOT NULL,
-    prescribed_at timestamptz NOT NULL DEFAULT now(),
-    cleared_by_hpr varchar(12) NULL,
-    cleared_by_name varchar(200) NULL,
-    cleared_by_org varchar(9) NULL,
-    cleared_at timestamptz NULL,
-    CONSTRAINT spo2_target_cleared_by_check CHECK ((cleared_at IS NULL) = (cleared_by_hpr IS NULL))
-);
+ALTER TABLE spo2_target ALTER COLUMN patient SET NOT NULL;
+ALTER TABLE spo2_target ADD CONSTRAINT spo2_target_target_check CHECK (target IN ('88-92'));
+ALTER TABLE spo2_target
+    ADD CONSTRAINT spo2_target_cleared_by_check CHECK ((cleared_at IS NULL) = (cleared_by_hpr IS NULL));
 CREATE UNIQUE INDEX spo2_target_in_force ON spo2_target (patient) WHERE cleared_at IS NULL;
 CREATE INDEX spo2_target_history ON spo2_target (patient, prescribed_at DESC);
 
-ALTER TABLE news2_score
-    ADD COLUMN not_valid_reason varchar(32) NULL,
-    ADD COLUMN spo2_target uuid NULL REFERENCES spo2_target (id) ON DELETE RESTRICT;
 -- Until now the only reason a score was not valid was an ongoing pregnancy.
 UPDATE news2_score SET not_valid_reason = 'pregnancy' WHERE NOT valid_for_patient;
 ALTER TABLE news2_score
@@ -47,8 +33,11 @@ ALTER TABLE news2_score
 BACKWARDS_SQL = """
 ALTER TABLE news2_score DROP CONSTRAINT news2_score_scale_2_has_target;
 ALTER TABLE news2_score DROP CONSTRAINT news2_score_not_valid_reason_check;
-ALTER TABLE news2_score DROP COLUMN spo2_target, DROP COLUMN not_valid_reason;
-DROP TABLE spo2_target;
+DROP INDEX spo2_target_history;
+DROP INDEX spo2_target_in_force;
+ALTER TABLE spo2_target DROP CONSTRAINT spo2_target_cleared_by_check;
+ALTER TABLE spo2_target DROP CONSTRAINT spo2_target_target_check;
+ALTER TABLE spo2_target ALTER COLUMN patient DROP NOT NULL;
 """
 
 

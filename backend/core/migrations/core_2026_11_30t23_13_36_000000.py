@@ -1,21 +1,15 @@
-"""Alerts: the consent an alert needs, and who acknowledged it (CLINICAL.md v1.1, API.md "Alerts")."""
+"""Alerts: constraints and backfill for the consent an alert needs and who acknowledged it (CLINICAL.md v1.1,
+API.md "Alerts"); the columns come from the migration before this one."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 from backend.db.migrate import execute_in_migration
 
-ID = "2026-11-30T23:00:00:000000"
+ID = "2026-11-30T23:13:36:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "alert: requires_consent, acknowledgement author and note"
+DESCRIPTION = "alert: requires_consent and acknowledgement checks, backfill"
 
 SQL = """
-ALTER TABLE alert
-    ADD COLUMN requires_consent varchar(32) NULL,
-    ADD COLUMN acknowledged_by_name varchar(200) NULL,
-    ADD COLUMN acknowledged_by_authorization varchar(8) NULL,
-    ADD COLUMN acknowledged_by_org varchar(9) NULL,
-    ADD COLUMN acknowledged_by_org_kind varchar(32) NULL,
-    ADD COLUMN acknowledged_note text NULL;
 ALTER TABLE alert
     ADD CONSTRAINT alert_requires_consent_check CHECK (requires_consent IN ('pregnancy-card'));
 -- An acknowledgement always says who and when.
@@ -35,13 +29,6 @@ BACKWARDS_SQL = """
 DROP INDEX alert_acknowledged_by_patient;
 ALTER TABLE alert DROP CONSTRAINT alert_acknowledged_by_check;
 ALTER TABLE alert DROP CONSTRAINT alert_requires_consent_check;
-ALTER TABLE alert
-    DROP COLUMN requires_consent,
-    DROP COLUMN acknowledged_by_name,
-    DROP COLUMN acknowledged_by_authorization,
-    DROP COLUMN acknowledged_by_org,
-    DROP COLUMN acknowledged_by_org_kind,
-    DROP COLUMN acknowledged_note;
 """
 
 
