@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
+from backend.core.clock import OSLO
 from backend.core.identity import InvalidIdentityNumber, parse_identity_number, sealer
 from backend.db.engine import DB
 
@@ -60,17 +61,25 @@ class PregnancyFacts:
 
 
 async def pregnancy_facts(patient_id: uuid.UUID) -> PregnancyFacts:
+    """Whether a pregnancy is ongoing, and when the latest one ended.
+
+    The end is the published outcome date; an outcome published without one (by a writer that only sets
+    `pregnancy`) ended at the latest on the day it was published, which is used instead.
+    """
     async with DB.connection() as connection:
         rows = await connection.fetch(
-            "SELECT key, value FROM patient_context WHERE patient = $1 AND key = ANY($2::text[])",
+            "SELECT key, value, updated_at FROM patient_context WHERE patient = $1 AND key = ANY($2::text[])",
             patient_id,
             [PREGNANCY, PREGNANCY_ENDED_ON],
         )
-    facts = {row["key"]: row["value"] for row in rows}
-    ended = facts.get(PREGNANCY_ENDED_ON)
-    return PregnancyFacts(
-        ongoing=facts.get(PREGNANCY) == "ongoing", ended_on=date.fromisoformat(ended) if ended else None
-    )
+    facts = {row["key"]: row for row in rows}
+    status, ended = facts.get(PREGNANCY), facts.get(PREGNANCY_ENDED_ON)
+    if status is None or status["value"] == "ongoing":
+        ended_on = date.fromisoformat(ended["value"]) if ended is not None else None
+        return PregnancyFacts(ongoing=status is not None, ended_on=ended_on)
+    if ended is not None and ended["updated_at"] >= status["updated_at"]:
+        return PregnancyFacts(ongoing=False, ended_on=date.fromisoformat(ended["value"]))
+    return PregnancyFacts(ongoing=False, ended_on=status["updated_at"].astimezone(OSLO).date())
 
 
 async def birth_date(patient_id: uuid.UUID) -> date | None:

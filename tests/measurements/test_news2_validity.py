@@ -13,9 +13,9 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from backend.core.context import PregnancyFacts, birth_date
+from backend.core.context import PREGNANCY, PregnancyFacts, birth_date, set_context
 from backend.measurements.service import news2_not_valid_reason
-from tests.factories import Clinician, fnr_born_on, new_citizen, new_clinician, relate
+from tests.factories import Clinician, consent, fnr_born_on, new_citizen, new_clinician, relate
 from tests.pregnancy.cards import card_path, create_card, team, today
 
 HIGH: dict[str, Any] = {
@@ -165,3 +165,20 @@ async def test_without_her_consent_the_reason_does_not_tell_of_a_pregnancy_clini
     assert (recorded["validForPatient"], recorded["alertId"]) == (False, None)
     assert recorded["notValidReason"] == "not-validated-for-this-patient"
     assert "pregnan" not in response.text.lower()
+
+
+async def test_an_outcome_published_without_its_date_counts_from_the_day_it_was_published_clinical_v1_1(
+    client: httpx.AsyncClient, app: Litestar
+) -> None:
+    """CLINICAL.md v1.1: a writer that publishes only `pregnancy: <outcome>` still starts the 6 weeks."""
+    citizen = await new_citizen(client, app)
+    await consent(client, citizen)
+    await set_context(citizen.patient_id, PREGNANCY, "delivered")
+    legevakt = new_clinician(app, org_kind="legevakt")
+    await relate(client, legevakt, citizen.patient_id)
+    recorded = await record(client, legevakt, citizen.patient_id)
+    assert (recorded["validForPatient"], recorded["notValidReason"], recorded["alertId"]) == (
+        False,
+        "after-pregnancy",
+        None,
+    )
