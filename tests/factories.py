@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import httpx
@@ -26,6 +27,24 @@ def synthetic_fnr() -> str:
         number = with_control_digits(f"{day:02d}{month:02d}{year:02d}{individual:03d}")
         if number is not None:
             return number
+
+
+def fnr_born_on(born: date, *, d_number: bool = False) -> str:
+    """A valid synthetic number (month + 80) for this birth date; the individual number gives the century
+    (000-499: 1900s; 500-999 with a year up to 39: 2000s), and a D-nummer adds 40 to the day."""
+    if 1900 <= born.year <= 1999:
+        individuals = list(range(500))
+    elif 2000 <= born.year <= 2039:
+        individuals = list(range(500, 1000))
+    else:
+        raise ValueError("only births 1900-2039 are made here")
+    _random.shuffle(individuals)
+    day = born.day + (40 if d_number else 0)
+    for individual in individuals:
+        number = with_control_digits(f"{day:02d}{born.month + 80:02d}{born.year % 100:02d}{individual:03d}")
+        if number is not None:
+            return number
+    raise AssertionError("no control digits for any individual number")
 
 
 def random_hpr() -> str:

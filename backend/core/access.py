@@ -149,6 +149,24 @@ async def authorize(
     return Grant(patient_id=patient_id, basis=basis, principal=principal)
 
 
+async def grant_passes_consent(grant: Grant, scope: str) -> bool:
+    """Whether the holder of `grant` may learn what consent `scope` protects, without a second audit row.
+
+    The same rule as `authorize(..., consent=scope)`: the patient herself and emergency access always,
+    a care relation only while the patient's consent is given. Services use it to word an answer
+    (e.g. a NEWS2 not-valid reason) so that nothing the consent protects reaches anyone else.
+    """
+    if grant.basis in ("self", "emergency"):
+        return True
+    if grant.basis != "care-relation":
+        return False
+    async with DB.connection() as connection:
+        given: bool = await connection.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM consent WHERE patient = $1 AND scope = $2)", grant.patient_id, scope
+        )
+    return given
+
+
 def may_attest(principal: ClinicianPrincipal, kind: str) -> bool:
     return kind in ATTESTABLE.get(principal.org_kind, frozenset())
 

@@ -1,20 +1,33 @@
-"""Clinical alerts: raised by any domain in its write transaction, read by the clinicians of the patient's care relations."""
+"""Clinical alerts: raised by any domain in its write transaction, read and acknowledged by the clinicians of
+the patient's care relations.
+
+An alert may name the consent it needs (`requires_consent`, e.g. `pregnancy-card` for a home blood pressure
+alert in pregnancy): it is shown, and may be acknowledged, only while the patient's consent is given, so
+nothing the consent protects reaches a clinician without it, and a withdrawn consent takes the alert out of
+every list (CLINICAL.md v1.1, "Pregnancy is private"). Giving the consent again shows it again.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from backend.core import events
+from backend.core.access import authorize
+from backend.core.audit import Author
 from backend.core.auth import ClinicianPrincipal
+from backend.core.errors import BadRequest, Conflict, NotFound
 from backend.core.paging import clamp_limit, decode_cursor, encode_cursor
 from backend.db.engine import DB
 
 Severity = Literal["info", "warning", "urgent"]
+AlertStatus = Literal["open", "acknowledged"]
+ALERT_STATUSES: tuple[AlertStatus, ...] = ("open", "acknowledged")
+RESOURCE = "alert"
 
 
 class AlertOut(msgspec.Struct, kw_only=True, rename="camel"):
@@ -26,11 +39,20 @@ class AlertOut(msgspec.Struct, kw_only=True, rename="camel"):
     resource_type: str
     resource_id: str
     created_at: datetime
+    status: AlertStatus
+    acknowledged_by: Author | None
+    acknowledged_at: datetime | None
+    note: str | None
+    """The acknowledging clinician's note, if she wrote one."""
 
 
 class AlertPage(msgspec.Struct, kw_only=True, rename="camel"):
     items: list[AlertOut]
     next: str | None
+
+
+class AcknowledgeIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)] | None = None
 
 
 async def raise_alert(
@@ -42,19 +64,22 @@ async def raise_alert(
     relation_kinds: Sequence[str],
     resource_type: str,
     resource_id: str | uuid.UUID,
+    requires_consent: str | None = None,
 ) -> uuid.UUID:
     """Raise an alert for the clinicians whose organisation has a care relation of one of `relation_kinds`.
 
     Must run in the domain's write transaction; appends an `alert.raised` event in the same transaction.
-    The message is for clinicians only: it never goes into a push.
+    The message is for clinicians only: it never goes into a push. `requires_consent` names the patient's
+    consent without which no clinician sees the alert (use it whenever the alert itself tells what the
+    consent protects).
     """
     alert_id = uuid.uuid4()
     async with DB.connection() as connection:
         await connection.execute(
             """
             INSERT INTO alert (id, patient, kind, severity, message, relation_kinds, resource_type, resource_id,
-                               created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+                               requires_consent, created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
             """,
             alert_id,
             patient_id,
@@ -64,55 +89,162 @@ async def raise_alert(
             ",".join(relation_kinds),
             resource_type,
             str(resource_id),
+            requires_consent,
         )
-    await events.append_event(patient_id, "alert.raised", "alert", alert_id)
+    await events.append_event(patient_id, "alert.raised", RESOURCE, alert_id)
     return alert_id
 
 
-async def alerts_for(principal: ClinicianPrincipal, cursor: str | None, limit: int | None) -> AlertPage:
-    """Open alerts for patients with an active care relation of the caller's organisation (blocks respected)."""
+# Who sees an alert: an active care relation of her organisation of one of the alert's kinds, no block of her
+# HPR number, and the patient's consent where the alert needs one. $1 org number, $2 HPR.
+_VISIBLE = """
+    EXISTS (
+        SELECT 1 FROM care_relation r
+        WHERE r.patient = a.patient AND r.org_number = $1
+          AND r.valid_from <= now() AND (r.valid_until IS NULL OR r.valid_until > now())
+          AND r.kind = ANY(string_to_array(a.relation_kinds, ','))
+    )
+    AND NOT EXISTS (SELECT 1 FROM clinician_block b WHERE b.patient = a.patient AND b.hpr = $2)
+    AND (a.requires_consent IS NULL
+         OR EXISTS (SELECT 1 FROM consent c WHERE c.patient = a.patient AND c.scope = a.requires_consent))
+"""
+
+_COLUMNS = """
+    a.id, a.patient, a.kind, a.severity, a.message, a.resource_type, a.resource_id, a.created_at,
+    a.acknowledged_at, a.acknowledged_by_hpr, a.acknowledged_by_name, a.acknowledged_by_authorization,
+    a.acknowledged_by_org, a.acknowledged_by_org_kind, a.acknowledged_note
+"""
+
+
+def _alert_out(row: Any) -> AlertOut:
+    acknowledged = row["acknowledged_at"] is not None
+    return AlertOut(
+        id=row["id"],
+        patient_id=row["patient"],
+        kind=row["kind"],
+        severity=row["severity"],
+        message=row["message"],
+        resource_type=row["resource_type"],
+        resource_id=row["resource_id"],
+        created_at=row["created_at"],
+        status="acknowledged" if acknowledged else "open",
+        acknowledged_by=Author(
+            hpr=row["acknowledged_by_hpr"],
+            name=row["acknowledged_by_name"],
+            authorization=row["acknowledged_by_authorization"],
+            organisation=row["acknowledged_by_org"],
+            org_kind=row["acknowledged_by_org_kind"],
+        )
+        if acknowledged
+        else None,
+        acknowledged_at=row["acknowledged_at"],
+        note=row["acknowledged_note"],
+    )
+
+
+def _status(raw: str | None) -> AlertStatus:
+    if raw is None or raw == "open":
+        return "open"
+    if raw == "acknowledged":
+        return "acknowledged"
+    raise BadRequest("status must be one of: open, acknowledged", field="status")
+
+
+async def alerts_for(
+    principal: ClinicianPrincipal, cursor: str | None, limit: int | None, status: str | None = None
+) -> AlertPage:
+    """Alerts of one status (default open) that the caller may see (`_VISIBLE`), newest first."""
+    wanted = _status(status)
     size = clamp_limit(limit)
     position = decode_cursor(cursor)
-    before_at = datetime.fromisoformat(position["at"]) if position else None
-    before_id = uuid.UUID(position["id"]) if position else None
+    try:
+        before_at = datetime.fromisoformat(str(position["at"])) if position else None
+        before_id = uuid.UUID(str(position["id"])) if position else None
+    except (KeyError, ValueError) as error:
+        raise BadRequest("the cursor is not one this server issued", field="cursor") from error
     async with DB.connection() as connection:
         rows = await connection.fetch(
-            """
-            SELECT a.id, a.patient, a.kind, a.severity, a.message, a.resource_type, a.resource_id, a.created_at
+            f"""
+            SELECT {_COLUMNS}
             FROM alert a
-            WHERE a.acknowledged_at IS NULL
-              AND EXISTS (
-                  SELECT 1 FROM care_relation r
-                  WHERE r.patient = a.patient AND r.org_number = $1
-                    AND r.valid_from <= now() AND (r.valid_until IS NULL OR r.valid_until > now())
-                    AND r.kind = ANY(string_to_array(a.relation_kinds, ','))
-              )
-              AND NOT EXISTS (SELECT 1 FROM clinician_block b WHERE b.patient = a.patient AND b.hpr = $2)
-              AND ($3::timestamptz IS NULL OR (a.created_at, a.id) < ($3, $4))
+            WHERE (a.acknowledged_at IS NULL) = $3
+              AND {_VISIBLE}
+              AND ($4::timestamptz IS NULL OR (a.created_at, a.id) < ($4, $5))
             ORDER BY a.created_at DESC, a.id DESC
-            LIMIT $5
-            """,
+            LIMIT $6
+            """,  # noqa: S608 - only the static fragments above are interpolated
             principal.org_number,
             principal.hpr,
+            wanted == "open",
             before_at,
             before_id,
             size + 1,
         )
-    items = [
-        AlertOut(
-            id=row["id"],
-            patient_id=row["patient"],
-            kind=row["kind"],
-            severity=row["severity"],
-            message=row["message"],
-            resource_type=row["resource_type"],
-            resource_id=row["resource_id"],
-            created_at=row["created_at"],
-        )
-        for row in rows[:size]
-    ]
+    items = [_alert_out(row) for row in rows[:size]]
     more = len(rows) > size
     return AlertPage(
         items=items,
         next=encode_cursor({"at": items[-1].created_at.isoformat(), "id": str(items[-1].id)}) if more else None,
     )
+
+
+async def acknowledge_alert(principal: ClinicianPrincipal, alert_id: uuid.UUID, data: AcknowledgeIn) -> AlertOut:
+    """Record who acknowledged the alert and when; the other clinicians of the patient see it as acknowledged.
+
+    The access decision (audited) is the core's, with the alert's consent; beyond it the caller must be one
+    the alert is for (or hold emergency access). A second acknowledgement is a 409 that names the first:
+    the first clinician's note is never overwritten, and a retry is safe with an Idempotency-Key.
+    """
+    async with DB.connection() as connection:
+        target = await connection.fetchrow("SELECT patient, requires_consent FROM alert WHERE id = $1", alert_id)
+    if target is None:
+        raise NotFound("no such alert")
+    grant = await authorize(
+        principal,
+        target["patient"],
+        action="write",
+        resource_type=RESOURCE,
+        resource_id=str(alert_id),
+        consent=target["requires_consent"],
+    )
+    async with DB.transaction(), DB.connection() as connection:
+        row = await connection.fetchrow(
+            f"""
+            SELECT {_COLUMNS}, ({_VISIBLE}) AS visible
+            FROM alert a WHERE a.id = $3
+            FOR UPDATE
+            """,  # noqa: S608 - only the static fragments above are interpolated
+            principal.org_number,
+            principal.hpr,
+            alert_id,
+        )
+        if row is None or not (row["visible"] or grant.basis == "emergency"):
+            raise NotFound("no such alert")
+        if row["acknowledged_at"] is not None:
+            first = _alert_out(row)
+            raise Conflict(
+                "this alert is already acknowledged",
+                extra={
+                    "acknowledgedBy": msgspec.to_builtins(first.acknowledged_by),
+                    "acknowledgedAt": first.acknowledged_at.isoformat() if first.acknowledged_at else None,
+                },
+            )
+        author = Author.of(principal)
+        updated = await connection.fetchrow(
+            f"""
+            UPDATE alert a SET acknowledged_at = now(), acknowledged_by_hpr = $2, acknowledged_by_name = $3,
+                acknowledged_by_authorization = $4, acknowledged_by_org = $5, acknowledged_by_org_kind = $6,
+                acknowledged_note = $7
+            WHERE a.id = $1
+            RETURNING {_COLUMNS}
+            """,  # noqa: S608 - only the static fragment above is interpolated
+            alert_id,
+            author.hpr,
+            author.name,
+            author.authorization,
+            author.organisation,
+            author.org_kind,
+            data.note,
+        )
+        await events.append_event(grant.patient_id, "alert.acknowledged", RESOURCE, alert_id)
+    return _alert_out(updated)

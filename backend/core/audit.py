@@ -30,6 +30,26 @@ def clinician_row(principal: ClinicianPrincipal) -> tuple[str, str, str, str | N
     )
 
 
+class Author(msgspec.Struct, kw_only=True, rename="camel"):
+    """A clinician as shown beside what she did (acknowledged an alert, prescribed an SpO2 target)."""
+
+    hpr: str
+    name: str | None
+    authorization: str
+    organisation: str
+    org_kind: str
+
+    @classmethod
+    def of(cls, principal: ClinicianPrincipal) -> Author:
+        return cls(
+            hpr=principal.hpr,
+            name=principal.name,
+            authorization=principal.authorization,
+            organisation=principal.org_number,
+            org_kind=principal.org_kind,
+        )
+
+
 async def record_clinician_action(
     principal: ClinicianPrincipal,
     *,

@@ -155,8 +155,15 @@ class Alert(Table, tablename="alert", db=DB):
     resource_type = Varchar(length=48)
     resource_id = Varchar(length=64)
     created_at = Timestamptz(default=TimestamptzNow())
+    # The consent the patient must have given for any clinician to see the alert (None: no consent needed).
+    requires_consent = Varchar(length=32, null=True, default=None)
     acknowledged_at = Timestamptz(null=True, default=None)
     acknowledged_by_hpr = Varchar(length=12, null=True, default=None)
+    acknowledged_by_name = Varchar(length=200, null=True, default=None)
+    acknowledged_by_authorization = Varchar(length=8, null=True, default=None)
+    acknowledged_by_org = Varchar(length=9, null=True, default=None)
+    acknowledged_by_org_kind = Varchar(length=32, null=True, default=None)
+    acknowledged_note = Text(null=True, default=None)
 
 
 CORE_TABLES: tuple[type[Table], ...] = (

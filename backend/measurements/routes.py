@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, get, post
+from litestar import Controller, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, RawBody
 
 from backend.core.access import Clinician, MeGrant, authorize
@@ -18,6 +18,8 @@ from backend.measurements.schemas import (
     News2Recorded,
     News2RecordIn,
     Series,
+    Spo2TargetIn,
+    Spo2TargetOut,
     UploadOut,
 )
 
@@ -142,7 +144,8 @@ class ClinicianMeasurementsController(Controller):
     @post(
         "/news2",
         operation_id="clinicianRecordNews2",
-        summary="Record a vital-sign set with its NEWS2 score (not valid, and no alert, in pregnancy)",
+        summary="Record a vital-sign set with its NEWS2 score (scale 2 only under a recorded SpO2 target; "
+        "not valid, and no alert, under 16 or around a pregnancy)",
     )
     async def record_news2(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], data: JSONBody[News2RecordIn]
@@ -150,11 +153,49 @@ class ClinicianMeasurementsController(Controller):
         grant = await authorize(clinician, patient_id, action="write", resource_type="news2")
         return await service.record_news2(grant, data, recorded_by_hpr=clinician.hpr, org_number=clinician.org_number)
 
+    @get(
+        "/spo2-target",
+        operation_id="clinicianGetSpo2Target",
+        summary="The prescribed SpO2 target in force (all fields null when none): it puts NEWS2 on scale 2",
+    )
+    async def get_spo2_target(self, clinician: Clinician, patient_id: FromPath[uuid.UUID]) -> Spo2TargetOut:
+        grant = await authorize(clinician, patient_id, action="read", resource_type=service.SPO2_TARGET_RESOURCE)
+        return await service.spo2_target(grant.patient_id)
+
+    @put(
+        "/spo2-target",
+        operation_id="clinicianPrescribeSpo2Target",
+        status_code=200,
+        summary="Prescribe an SpO2 target of 88-92 % (doctors, LE, only; others 403): NEWS2 then uses scale 2",
+    )
+    async def prescribe_spo2_target(
+        self, clinician: Clinician, patient_id: FromPath[uuid.UUID], data: JSONBody[Spo2TargetIn]
+    ) -> Spo2TargetOut:
+        service.require_spo2_target_prescriber(clinician)
+        grant = await authorize(clinician, patient_id, action="write", resource_type=service.SPO2_TARGET_RESOURCE)
+        return await service.prescribe_spo2_target(grant, clinician, data)
+
+    @delete(
+        "/spo2-target",
+        operation_id="clinicianClearSpo2Target",
+        summary="Clear the SpO2 target (doctors, LE, only; kept with who and when): NEWS2 then uses scale 1",
+    )
+    async def clear_spo2_target(self, clinician: Clinician, patient_id: FromPath[uuid.UUID]) -> None:
+        service.require_spo2_target_prescriber(clinician)
+        grant = await authorize(clinician, patient_id, action="write", resource_type=service.SPO2_TARGET_RESOURCE)
+        await service.clear_spo2_target(grant, clinician)
+
 
 class ClinicianNews2Controller(Controller):
     path = "/news2"
     tags = ["clinician: measurements"]
 
-    @post("/score", operation_id="clinicianScoreNews2", status_code=200, summary="Stateless NEWS2 calculation")
+    @post(
+        "/score",
+        operation_id="clinicianScoreNews2",
+        status_code=200,
+        summary="Stateless NEWS2 calculation; it has no patient, so it takes spo2Scale as given "
+        "(recorded NEWS2 use the patient's prescribed target instead)",
+    )
     async def score(self, clinician: Clinician, data: JSONBody[VitalSigns]) -> News2Result:
         return score_news2(data)

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from backend.core.audit import Author
 from backend.measurements.codes import ReadingComponent
 from backend.measurements.news2 import (
     BodyTemperature,
@@ -136,11 +137,15 @@ class MeasurementCodes(msgspec.Struct, kw_only=True):
 
 
 class News2RecordIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
-    """A vital-sign set to store and score; `spo2Scale: 2` only for a recorded 88-92 % target."""
+    """A vital-sign set to store and score.
+
+    The SpO2 scale follows the patient's record: scale 2 while a clinician's 88-92 % target is in force,
+    scale 1 otherwise. `spo2Scale` may be left out; when given it must agree with the record (else 400).
+    """
 
     respiration_rate: RespirationRate
     spo2: OxygenSaturation
-    spo2_scale: Spo2Scale = 1
+    spo2_scale: Spo2Scale | None = None
     on_oxygen: bool
     systolic: SystolicPressure
     diastolic: Annotated[int, Meta(ge=20, le=200, description="diastolic blood pressure in mmHg")] | None = None
@@ -148,6 +153,24 @@ class News2RecordIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown
     consciousness: Consciousness
     temperature: BodyTemperature
     effective_at: datetime | None = None
+
+
+News2NotValidReason = Literal["under-16", "pregnancy", "after-pregnancy", "not-validated-for-this-patient"]
+Spo2TargetValue = Literal["88-92"]
+
+
+class Spo2TargetIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    """The prescribed SpO2 target; 88-92 % is the one NEWS2 scale 2 is for (hypercapnic respiratory failure)."""
+
+    target: Spo2TargetValue
+
+
+class Spo2TargetOut(msgspec.Struct, kw_only=True, rename="camel"):
+    """The SpO2 target in force (all null when none is): NEWS2 records use scale 2 exactly while there is one."""
+
+    target: Spo2TargetValue | None
+    prescribed_by: Author | None
+    prescribed_at: datetime | None
 
 
 class News2MeasurementIds(msgspec.Struct, kw_only=True, rename="camel"):
@@ -170,6 +193,8 @@ class News2Recorded(msgspec.Struct, kw_only=True, rename="camel"):
     single_parameter_red: bool
     spo2_scale: int
     valid_for_patient: bool
-    not_valid_reason: str | None
+    not_valid_reason: News2NotValidReason | None
+    """`under-16`; with the woman's pregnancy-card consent `pregnancy` or `after-pregnancy` (within 6 weeks
+    of the outcome date); without it `not-validated-for-this-patient`, which tells nothing more."""
     alert_id: uuid.UUID | None
     measurement_ids: News2MeasurementIds

@@ -14,18 +14,27 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
 
 import msgspec
 from asyncpg.pgproto.pgproto import UUID as FastUUID
 
 from backend.core import events
-from backend.core.access import Grant
+from backend.core.access import Grant, grant_passes_consent
 from backend.core.alerts import Severity, raise_alert
-from backend.core.clock import utcnow
-from backend.core.context import has_ongoing_pregnancy
-from backend.core.errors import BadRequest, PayloadTooLarge
+from backend.core.audit import Author
+from backend.core.auth import ClinicianPrincipal
+from backend.core.clock import OSLO, utcnow
+from backend.core.context import (
+    PREGNANCY_CONSENT,
+    PregnancyFacts,
+    age_on,
+    birth_date,
+    has_ongoing_pregnancy,
+    pregnancy_facts,
+)
+from backend.core.errors import BadRequest, Forbidden, PayloadTooLarge
 from backend.core.paging import clamp_limit, decode_cursor, encode_cursor
 from backend.db.engine import DB
 from backend.measurements.codes import (
@@ -38,7 +47,7 @@ from backend.measurements.codes import (
     SingleMeasurement,
     validate_reading,
 )
-from backend.measurements.news2 import NEWS2_SNOMED, VitalSigns, score_news2
+from backend.measurements.news2 import NEWS2_SNOMED, Spo2Scale, VitalSigns, score_news2
 from backend.measurements.schemas import (
     MAX_BATCH_ITEMS,
     ComponentOut,
@@ -50,10 +59,13 @@ from backend.measurements.schemas import (
     MeasurementOut,
     MeasurementPage,
     News2MeasurementIds,
+    News2NotValidReason,
     News2Recorded,
     News2RecordIn,
     Series,
     Source,
+    Spo2TargetIn,
+    Spo2TargetOut,
     UploadIn,
     UploadItem,
     UploadOut,
@@ -380,6 +392,8 @@ async def _alert_on_pregnancy_blood_pressure(patient_id: uuid.UUID, columns: _Co
         relation_kinds=PREGNANCY_BP_RELATIONS,
         resource_type="measurement",
         resource_id=columns.ids[index],
+        # It tells that she is pregnant: only clinicians who may see her card see it (CLINICAL.md v1.1).
+        requires_consent=PREGNANCY_CONSENT,
     )
 
 
@@ -557,8 +571,42 @@ async def measurement_series(patient_id: uuid.UUID, *, code: str | None, start: 
 # --- NEWS2 ---------------------------------------------------------------------------------------------------
 
 
-_NEWS2_ALERT_SEVERITY: dict[str, Severity] = {"medium": "warning", "high": "urgent"}
-NOT_VALID_IN_PREGNANCY = "NEWS2 is not validated in pregnancy; use an obstetric early-warning score"
+# RCP NEWS2 (2017): medium (5-6) and high (≥7) need review; so does a single parameter scoring 3 (low-medium),
+# which the nurse must bring to the medical team (CLINICAL.md v1.1).
+_NEWS2_ALERT_SEVERITY: dict[str, Severity] = {"low-medium": "warning", "medium": "warning", "high": "urgent"}
+# CLINICAL.md v1.1 (RCP NEWS2 2017 is not validated under 16 years or in pregnancy): not valid under 16, in
+# an ongoing pregnancy, or within 6 weeks (42 days, day 42 included) after the outcome date of a pregnancy.
+NEWS2_MINIMUM_AGE = 16
+AFTER_PREGNANCY = timedelta(days=42)
+NEUTRAL_REASON: News2NotValidReason = "not-validated-for-this-patient"
+# Reasons that would tell that she is or was pregnant: only with her pregnancy-card consent.
+_PREGNANCY_REASONS = frozenset({"pregnancy", "after-pregnancy"})
+SPO2_TARGET_RESOURCE = "spo2-target"
+SPO2_TARGET_PRESCRIBERS = frozenset({"LE"})
+
+
+def news2_not_valid_reason(born: date | None, pregnancy: PregnancyFacts, on: date) -> News2NotValidReason | None:
+    """Why NEWS2 is not valid for this patient on `on` (the Oslo date of the vital set), or None when it is.
+
+    Age comes first, so that a girl under 16 is told so whatever else is true. An unknown birth date does
+    not suppress alerts (every stored number has one; see core/context.birth_date).
+    """
+    if born is not None and age_on(born, on) < NEWS2_MINIMUM_AGE:
+        return "under-16"
+    if pregnancy.ongoing:
+        return "pregnancy"
+    if pregnancy.ended_on is not None and on <= pregnancy.ended_on + AFTER_PREGNANCY:
+        return "after-pregnancy"
+    return None
+
+
+def reason_for_reader(reason: str | None, *, knows_pregnancy: bool) -> News2NotValidReason | None:
+    """The stored reason as this reader may see it: pregnancy only with the woman's consent (CLINICAL.md v1.1)."""
+    if reason is None:
+        return None
+    if reason in _PREGNANCY_REASONS and not knows_pregnancy:
+        return NEUTRAL_REASON
+    return cast(News2NotValidReason, reason)
 
 
 def _effective_time(moment: datetime | None, now: datetime) -> datetime:
@@ -571,22 +619,37 @@ def _effective_time(moment: datetime | None, now: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+async def _target_in_force(connection: Any, patient_id: uuid.UUID) -> uuid.UUID | None:
+    # FOR SHARE: a target cleared while a score is being recorded waits for it (and the other way round).
+    target: uuid.UUID | None = await connection.fetchval(
+        "SELECT id FROM spo2_target WHERE patient = $1 AND cleared_at IS NULL FOR SHARE", patient_id
+    )
+    return target
+
+
+def _scale(asked: int | None, target_id: uuid.UUID | None) -> Spo2Scale:
+    """Scale 2 exactly while a prescribed 88-92 % target is in force (RCP NEWS2 2017; CLINICAL.md v1.1)."""
+    in_force: Spo2Scale = 2 if target_id is not None else 1
+    if asked is not None and asked != in_force:
+        if asked == 2:
+            raise BadRequest(
+                "spo2Scale 2 needs an SpO2 target of 88-92 % recorded for this patient by a doctor "
+                "(PUT .../spo2-target); leave spo2Scale out to use the scale in force",
+                field="spo2Scale",
+            )
+        raise BadRequest(
+            "this patient has an SpO2 target of 88-92 % in force, so NEWS2 uses scale 2; "
+            "leave spo2Scale out, or clear the target first",
+            field="spo2Scale",
+        )
+    return in_force
+
+
 async def record_news2(grant: Grant, data: News2RecordIn, *, recorded_by_hpr: str, org_number: str) -> News2Recorded:
-    """Store the vital set as measurements and its score with links to them; alert on medium/high when valid."""
+    """Store the vital set as measurements and its score with links to them; alert when valid and it calls for
+    review (low-medium, medium, high). The not-valid reason is worded for the recording clinician."""
     now = utcnow()
     effective_at = _effective_time(data.effective_at, now)
-    result = score_news2(
-        VitalSigns(
-            respiration_rate=data.respiration_rate,
-            spo2=data.spo2,
-            spo2_scale=data.spo2_scale,
-            on_oxygen=data.on_oxygen,
-            systolic=data.systolic,
-            pulse=data.pulse,
-            consciousness=data.consciousness,
-            temperature=data.temperature,
-        )
-    )
     ids = News2MeasurementIds(
         respiration_rate=new_measurement_id(),
         spo2=new_measurement_id(),
@@ -597,9 +660,24 @@ async def record_news2(grant: Grant, data: News2RecordIn, *, recorded_by_hpr: st
     score_id = uuid.uuid4()
     patient_id = grant.patient_id
     alert_id: uuid.UUID | None = None
+    born = await birth_date(patient_id)
     async with DB.transaction(), DB.connection() as connection:
-        pregnant = await has_ongoing_pregnancy(patient_id)
-        valid = not pregnant
+        target_id = await _target_in_force(connection, patient_id)
+        scale = _scale(data.spo2_scale, target_id)
+        result = score_news2(
+            VitalSigns(
+                respiration_rate=data.respiration_rate,
+                spo2=data.spo2,
+                spo2_scale=scale,
+                on_oxygen=data.on_oxygen,
+                systolic=data.systolic,
+                pulse=data.pulse,
+                consciousness=data.consciousness,
+                temperature=data.temperature,
+            )
+        )
+        reason = news2_not_valid_reason(born, await pregnancy_facts(patient_id), effective_at.astimezone(OSLO).date())
+        valid = reason is None
         await connection.execute(
             """
             INSERT INTO measurement (id, patient, client_id, code, value, systolic, diastolic, unit, effective_at,
@@ -629,9 +707,9 @@ async def record_news2(grant: Grant, data: News2RecordIn, *, recorded_by_hpr: st
                                      pulse_score, consciousness_score, temperature_score,
                                      respiration_rate_measurement, spo2_measurement, blood_pressure_measurement,
                                      pulse_measurement, temperature_measurement, recorded_by_hpr, org_number,
-                                     created_at)
+                                     created_at, not_valid_reason, spo2_target)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-                    $21, $22, $23, $24, $25)
+                    $21, $22, $23, $24, $25, $26, $27)
             """,
             score_id,
             patient_id,
@@ -640,7 +718,7 @@ async def record_news2(grant: Grant, data: News2RecordIn, *, recorded_by_hpr: st
             result.risk,
             result.single_parameter_red,
             valid,
-            data.spo2_scale,
+            scale,
             data.on_oxygen,
             data.consciousness,
             subscores.respiration_rate,
@@ -658,19 +736,23 @@ async def record_news2(grant: Grant, data: News2RecordIn, *, recorded_by_hpr: st
             recorded_by_hpr,
             org_number,
             now,
+            reason,
+            target_id,
         )
         await events.append_event(patient_id, "news2.recorded", "news2-score", score_id)
         severity = _NEWS2_ALERT_SEVERITY.get(result.risk)
         if valid and severity is not None:
+            red = ", a single parameter scored 3" if result.single_parameter_red else ""
             alert_id = await raise_alert(
                 patient_id,
                 kind="news2",
                 severity=severity,
-                message=f"NEWS2 {result.total} ({result.risk} risk): {result.response}",
+                message=f"NEWS2 {result.total} ({result.risk} risk{red}): {result.response}",
                 relation_kinds=ALL_CARE_RELATIONS,
                 resource_type="news2-score",
                 resource_id=score_id,
             )
+    knows_pregnancy = reason in _PREGNANCY_REASONS and await grant_passes_consent(grant, PREGNANCY_CONSENT)
     return News2Recorded(
         id=score_id,
         code=NEWS2_SNOMED,
@@ -681,9 +763,9 @@ async def record_news2(grant: Grant, data: News2RecordIn, *, recorded_by_hpr: st
         monitoring=result.monitoring,
         response=result.response,
         single_parameter_red=result.single_parameter_red,
-        spo2_scale=data.spo2_scale,
+        spo2_scale=scale,
         valid_for_patient=valid,
-        not_valid_reason=None if valid else NOT_VALID_IN_PREGNANCY,
+        not_valid_reason=reason_for_reader(reason, knows_pregnancy=knows_pregnancy),
         alert_id=alert_id,
         measurement_ids=ids,
     )
@@ -715,3 +797,105 @@ def measurement_codes() -> MeasurementCodes:
             items.append(MeasurementCode(code=definition.code, display=display, unit=definition.unit,
                                          minimum=definition.minimum, maximum=definition.maximum, components=None))  # fmt: skip
     return MeasurementCodes(items=items)
+
+
+# --- SpO2 target (prescribed by a doctor; decides the NEWS2 scale) ---------------------------------------------
+
+
+def require_spo2_target_prescriber(principal: ClinicianPrincipal) -> None:
+    """RCP NEWS2 (2017) chart: the 88-92 % target is prescribed by a clinician; here a doctor (LE) prescribes it.
+
+    Nurses (SP) and midwives (JO) record NEWS2 with the scale in force but do not set or clear the target.
+    """
+    if principal.authorization not in SPO2_TARGET_PRESCRIBERS:
+        raise Forbidden("an SpO2 target is prescribed and cleared by a doctor (authorization LE)")
+
+
+_TARGET_IN_FORCE = """
+SELECT target, prescribed_by_hpr, prescribed_by_name, prescribed_by_authorization, prescribed_by_org,
+       prescribed_by_org_kind, prescribed_at
+FROM spo2_target WHERE patient = $1 AND cleared_at IS NULL
+"""
+
+
+def _target_out(row: Any) -> Spo2TargetOut:
+    if row is None:
+        return Spo2TargetOut(target=None, prescribed_by=None, prescribed_at=None)
+    return Spo2TargetOut(
+        target=row["target"],
+        prescribed_by=Author(
+            hpr=row["prescribed_by_hpr"],
+            name=row["prescribed_by_name"],
+            authorization=row["prescribed_by_authorization"],
+            organisation=row["prescribed_by_org"],
+            org_kind=row["prescribed_by_org_kind"],
+        ),
+        prescribed_at=row["prescribed_at"],
+    )
+
+
+async def spo2_target(patient_id: uuid.UUID) -> Spo2TargetOut:
+    async with DB.connection() as connection:
+        row = await connection.fetchrow(_TARGET_IN_FORCE, patient_id)
+    return _target_out(row)
+
+
+async def prescribe_spo2_target(grant: Grant, principal: ClinicianPrincipal, data: Spo2TargetIn) -> Spo2TargetOut:
+    """Put the target in force. Already in force: unchanged (the first prescription's who and when stay)."""
+    patient_id = grant.patient_id
+    author = Author.of(principal)
+    async with DB.transaction(), DB.connection() as connection:
+        # Serialise writers for this patient, so two prescriptions at once leave exactly one in force.
+        await connection.execute("SELECT 1 FROM patient WHERE id = $1 FOR NO KEY UPDATE", patient_id)
+        current = await connection.fetchrow(_TARGET_IN_FORCE, patient_id)
+        if current is not None and current["target"] == data.target:
+            return _target_out(current)
+        now = utcnow()
+        if current is not None:
+            await _clear(connection, patient_id, author, now)
+        target_id = uuid.uuid4()
+        await connection.execute(
+            """
+            INSERT INTO spo2_target (id, patient, target, prescribed_by_hpr, prescribed_by_name,
+                                     prescribed_by_authorization, prescribed_by_org, prescribed_by_org_kind,
+                                     prescribed_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            """,
+            target_id,
+            patient_id,
+            data.target,
+            author.hpr,
+            author.name,
+            author.authorization,
+            author.organisation,
+            author.org_kind,
+            now,
+        )
+        await events.append_event(patient_id, "spo2-target.prescribed", SPO2_TARGET_RESOURCE, target_id)
+        current = await connection.fetchrow(_TARGET_IN_FORCE, patient_id)
+    return _target_out(current)
+
+
+async def _clear(connection: Any, patient_id: uuid.UUID, author: Author, now: datetime) -> uuid.UUID | None:
+    cleared: uuid.UUID | None = await connection.fetchval(
+        """
+        UPDATE spo2_target SET cleared_at = $2, cleared_by_hpr = $3, cleared_by_name = $4, cleared_by_org = $5
+        WHERE patient = $1 AND cleared_at IS NULL
+        RETURNING id
+        """,
+        patient_id,
+        now,
+        author.hpr,
+        author.name,
+        author.organisation,
+    )
+    return cleared
+
+
+async def clear_spo2_target(grant: Grant, principal: ClinicianPrincipal) -> None:
+    """End the target in force (kept, with who cleared it and when); NEWS2 uses scale 1 from now. None: no-op."""
+    async with DB.transaction(), DB.connection() as connection:
+        await connection.execute("SELECT 1 FROM patient WHERE id = $1 FOR NO KEY UPDATE", grant.patient_id)
+        cleared = await _clear(connection, grant.patient_id, Author.of(principal), utcnow())
+        if cleared is not None:
+            await events.append_event(grant.patient_id, "spo2-target.cleared", SPO2_TARGET_RESOURCE, cleared)

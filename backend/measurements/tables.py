@@ -1,4 +1,5 @@
-"""Tables of måledata: one row per measurement (blood pressure as two columns) and one per NEWS2 score."""
+"""Tables of måledata: one row per measurement (blood pressure as two columns), one per NEWS2 score, and the
+SpO2 targets clinicians prescribe (which decide the NEWS2 SpO2 scale)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,27 @@ class Measurement(Table, tablename="measurement", db=DB):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class Spo2Target(Table, tablename="spo2_target", db=DB):
+    """A prescribed SpO2 target of 88-92 % (NEWS2 scale 2), with who prescribed and who cleared it.
+
+    Rows are never deleted: clearing sets `cleared_*`; at most one is in force per patient (partial unique index).
+    """
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    patient = ForeignKey(Patient, on_delete=OnDelete.restrict)
+    target = Varchar(length=8)
+    prescribed_by_hpr = Varchar(length=12)
+    prescribed_by_name = Varchar(length=200, null=True, default=None)
+    prescribed_by_authorization = Varchar(length=8)
+    prescribed_by_org = Varchar(length=9)
+    prescribed_by_org_kind = Varchar(length=32)
+    prescribed_at = Timestamptz(default=TimestamptzNow())
+    cleared_by_hpr = Varchar(length=12, null=True, default=None)
+    cleared_by_name = Varchar(length=200, null=True, default=None)
+    cleared_by_org = Varchar(length=9, null=True, default=None)
+    cleared_at = Timestamptz(null=True, default=None)
+
+
 class News2Score(Table, tablename="news2_score", db=DB):
     """A NEWS2 total (SNOMED CT 1104051000000101) with its sub-scores and the measurements it was scored from."""
 
@@ -54,7 +76,11 @@ class News2Score(Table, tablename="news2_score", db=DB):
     risk = Varchar(length=16)
     single_parameter_red = Boolean()
     valid_for_patient = Boolean()
+    # Why not valid: under-16, pregnancy or after-pregnancy; worded for each reader (service.py).
+    not_valid_reason = Varchar(length=32, null=True, default=None)
     spo2_scale = SmallInt()
+    # The prescription that put scale 2 in force for this score.
+    spo2_target = ForeignKey(Spo2Target, on_delete=OnDelete.restrict, null=True, default=None)
     on_oxygen = Boolean()
     consciousness = Varchar(length=1)
     respiration_rate_score = SmallInt()
@@ -74,4 +100,4 @@ class News2Score(Table, tablename="news2_score", db=DB):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
-MEASUREMENT_TABLES: tuple[type[Table], ...] = (Measurement, News2Score)
+MEASUREMENT_TABLES: tuple[type[Table], ...] = (Measurement, Spo2Target, News2Score)

@@ -9,7 +9,7 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.core.access import Clinician, MeGrant
-from backend.core.alerts import AlertPage, alerts_for
+from backend.core.alerts import AcknowledgeIn, AlertOut, AlertPage, acknowledge_alert, alerts_for
 from backend.patients import service
 from backend.patients.schemas import (
     AccessLogPage,
@@ -115,8 +115,28 @@ class ClinicianAlertsController(Controller):
     path = "/alerts"
     tags = ["clinician: alerts"]
 
-    @get("", operation_id="clinicianListAlerts", summary="Open alerts for patients of my organisation, newest first")
+    @get(
+        "",
+        operation_id="clinicianListAlerts",
+        summary="Alerts for patients of my organisation, newest first (status open, the default, or acknowledged)",
+    )
     async def list_alerts(
-        self, clinician: Clinician, cursor: FromQuery[str | None] = None, limit: FromQuery[int | None] = None
+        self,
+        clinician: Clinician,
+        status: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
     ) -> AlertPage:
-        return await alerts_for(clinician, cursor, limit)
+        return await alerts_for(clinician, cursor, limit, status)
+
+    @post(
+        "/{alert_id:uuid}/acknowledge",
+        operation_id="clinicianAcknowledgeAlert",
+        status_code=200,
+        summary="Acknowledge an alert (who and when are kept and shown to the patient's other clinicians); "
+        "already acknowledged: 409 naming who did",
+    )
+    async def acknowledge(
+        self, clinician: Clinician, alert_id: FromPath[uuid.UUID], data: JSONBody[AcknowledgeIn | None] = None
+    ) -> AlertOut:
+        return await acknowledge_alert(clinician, alert_id, data or AcknowledgeIn())

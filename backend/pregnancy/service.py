@@ -31,7 +31,7 @@ from backend.core.alerts import raise_alert
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import OSLO, oslo_now, utcnow
 from backend.core.concurrency import require_if_match
-from backend.core.context import PREGNANCY, set_context
+from backend.core.context import PREGNANCY, record_pregnancy_outcome, set_context
 from backend.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from backend.db.engine import DB
 from backend.measurements.service import PREGNANCY_BP_RELATIONS, pregnancy_blood_pressure_severity
@@ -982,8 +982,8 @@ async def record_outcome(
             data.note,
             *writer.values(now),
         )
-        # Measurements read this (no pregnancy BP alerts, NEWS2 valid again); the app switches content.
-        await set_context(grant.patient_id, PREGNANCY, data.outcome)
+        # Measurements read this (no pregnancy BP alerts; NEWS2 valid again 6 weeks after the outcome date).
+        await record_pregnancy_outcome(grant.patient_id, data.outcome, data.date)
         await events.append_event(grant.patient_id, "pregnancy.card.closed", EVENT_RESOURCE, card_id)
     return await _read(grant.patient_id, card_id)
 

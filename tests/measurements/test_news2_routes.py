@@ -10,7 +10,7 @@ import httpx
 from litestar import Litestar
 
 from backend.core.context import PREGNANCY, set_context
-from tests.factories import Clinician, new_citizen, new_clinician, relate
+from tests.factories import Clinician, consent, new_citizen, new_clinician, relate
 
 SCORE = "/clinician/v1/news2/score"
 
@@ -143,23 +143,82 @@ async def test_recording_stores_the_vital_set_as_measurements_and_links_the_scor
     assert {item["code"] for item in listed} == set(by_code)
 
 
-async def test_scale_2_is_stored_only_when_the_request_says_so(
+async def test_scale_2_only_under_a_recorded_target_rcp_news2_2017_clinical_v1_1(
     client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection
 ) -> None:
+    """RCP NEWS2 2017 / CLINICAL.md v1.1: scale 2 only where a doctor has recorded an 88-92 % target."""
     citizen = await new_citizen(client, app)
     nurse = new_clinician(app, org_kind="hjemmetjeneste", authorization="SP")
+    doctor = new_clinician(app, org_kind="sykehus", authorization="LE", name="Lege Lise Berg")
     await relate(client, nurse, citizen.patient_id)
+    await relate(client, doctor, citizen.patient_id)
+    path = record_path(citizen.patient_id)
     vitals = {**NORMAL, "spo2": 89, "onOxygen": True}
-    default = (await client.post(record_path(citizen.patient_id), json=vitals, headers=nurse.headers)).json()
-    target = (
-        await client.post(record_path(citizen.patient_id), json={**vitals, "spo2Scale": 2}, headers=nurse.headers)
-    ).json()
+    del vitals["spo2Scale"]
+    # No target: the request's word is not enough, and nothing is stored.
+    refused = await client.post(path, json={**vitals, "spo2Scale": 2}, headers=nurse.headers)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["errors"][0]["key"] == "spo2Scale"
+    assert await db.fetchval("SELECT count(*) FROM news2_score WHERE patient = $1", citizen.patient_id) == 0
+    default = (await client.post(path, json=vitals, headers=nurse.headers)).json()
     assert (default["spo2Scale"], default["subscores"]["spo2"]) == (1, 3)
-    assert (target["spo2Scale"], target["subscores"]["spo2"]) == (2, 0)
-    scales = await db.fetch(
-        "SELECT spo2_scale, spo2_score FROM news2_score WHERE patient = $1 ORDER BY spo2_scale", citizen.patient_id
+    # A nurse may not prescribe the target; a doctor may.
+    target_path = f"/clinician/v1/patients/{citizen.patient_id}/spo2-target"
+    assert (await client.put(target_path, json={"target": "88-92"}, headers=nurse.headers)).status_code == 403
+    prescribed = await client.put(target_path, json={"target": "88-92"}, headers=doctor.headers)
+    assert prescribed.status_code == 200, prescribed.text
+    assert prescribed.json()["target"] == "88-92"
+    assert prescribed.json()["prescribedBy"] == {
+        "hpr": doctor.hpr, "name": "Lege Lise Berg", "authorization": "LE", "organisation": doctor.org,
+        "orgKind": "sykehus",
+    }  # fmt: skip
+    shown = (await client.get(target_path, headers=nurse.headers)).json()
+    assert shown == prescribed.json()
+    # Under the target the nurse's record is on scale 2, asked or not; asking for scale 1 is refused.
+    on_target = (await client.post(path, json=vitals, headers=nurse.headers)).json()
+    asked = (await client.post(path, json={**vitals, "spo2Scale": 2}, headers=nurse.headers)).json()
+    assert (on_target["spo2Scale"], on_target["subscores"]["spo2"]) == (2, 0)
+    assert (asked["spo2Scale"], asked["subscores"]["spo2"]) == (2, 0)
+    wrong = await client.post(path, json={**vitals, "spo2Scale": 1}, headers=nurse.headers)
+    assert wrong.status_code == 400
+    assert wrong.json()["errors"][0]["key"] == "spo2Scale"
+    target_id = await db.fetchval("SELECT id FROM spo2_target WHERE patient = $1", citizen.patient_id)
+    rows = await db.fetch(
+        "SELECT spo2_scale, spo2_score, spo2_target FROM news2_score WHERE patient = $1 ORDER BY created_at",
+        citizen.patient_id,
     )
-    assert [(row["spo2_scale"], row["spo2_score"]) for row in scales] == [(1, 3), (2, 0)]
+    assert [(row["spo2_scale"], row["spo2_score"], row["spo2_target"]) for row in rows] == [
+        (1, 3, None),
+        (2, 0, target_id),
+        (2, 0, target_id),
+    ]
+    # Cleared (only by a doctor): scale 1 again, and the prescription is kept with who cleared it.
+    assert (await client.delete(target_path, headers=nurse.headers)).status_code == 403
+    assert (await client.delete(target_path, headers=doctor.headers)).status_code == 204
+    assert (await client.get(target_path, headers=nurse.headers)).json() == {
+        "target": None, "prescribedBy": None, "prescribedAt": None,
+    }  # fmt: skip
+    after = (await client.post(path, json=vitals, headers=nurse.headers)).json()
+    assert (after["spo2Scale"], after["subscores"]["spo2"]) == (1, 3)
+    kept = await db.fetchrow("SELECT prescribed_by_hpr, cleared_by_hpr, cleared_at FROM spo2_target")
+    assert (kept["prescribed_by_hpr"], kept["cleared_by_hpr"]) == (doctor.hpr, doctor.hpr)
+    assert kept["cleared_at"] is not None
+    audited = await db.fetch(
+        "SELECT hpr, action, basis FROM audit_log WHERE patient_id = $1 AND resource_type = 'spo2-target'",
+        citizen.patient_id,
+    )
+    assert {(row["hpr"], row["action"]) for row in audited} >= {(doctor.hpr, "write"), (nurse.hpr, "read")}
+
+
+async def test_spo2_target_refuses_other_targets_naming_the_field(client: httpx.AsyncClient, app: Litestar) -> None:
+    citizen = await new_citizen(client, app)
+    doctor = new_clinician(app, org_kind="sykehus")
+    await relate(client, doctor, citizen.patient_id)
+    target_path = f"/clinician/v1/patients/{citizen.patient_id}/spo2-target"
+    for body in ({"target": "94-98"}, {}, {"target": "88-92", "scale": 2}):
+        response = await client.put(target_path, json=body, headers=doctor.headers)
+        assert response.status_code == 400, (body, response.text)
+    assert (await client.get(target_path, headers=doctor.headers)).json()["target"] is None
 
 
 async def test_medium_raises_a_warning_and_high_an_urgent_alert_for_related_clinicians_only(
@@ -184,20 +243,30 @@ async def test_medium_raises_a_warning_and_high_an_urgent_alert_for_related_clin
     assert not [a for a in await alerts_of(client, unrelated) if a["patientId"] == str(citizen.patient_id)]
 
 
-async def test_low_and_low_medium_scores_raise_no_alert(client: httpx.AsyncClient, app: Litestar) -> None:
+async def test_low_raises_no_alert_and_a_single_red_parameter_does_rcp_news2_2017_clinical_v1_1(
+    client: httpx.AsyncClient, app: Litestar
+) -> None:
+    """RCP NEWS2 2017 clinical response / CLINICAL.md v1.1: a 3 in any one parameter (low-medium) is escalated."""
     citizen = await new_citizen(client, app)
     gp = new_clinician(app)
     await relate(client, gp, citizen.patient_id)
-    for vitals in (NORMAL, LOW_MEDIUM):
-        recorded = (await client.post(record_path(citizen.patient_id), json=vitals, headers=gp.headers)).json()
-        assert recorded["alertId"] is None
-    assert not [a for a in await alerts_of(client, gp) if a["patientId"] == str(citizen.patient_id)]
+    low = (await client.post(record_path(citizen.patient_id), json=NORMAL, headers=gp.headers)).json()
+    assert low["alertId"] is None
+    red = (await client.post(record_path(citizen.patient_id), json=LOW_MEDIUM, headers=gp.headers)).json()
+    assert (red["total"], red["risk"], red["singleParameterRed"]) == (3, "low-medium", True)
+    assert red["alertId"] is not None
+    alerts = [a for a in await alerts_of(client, gp) if a["patientId"] == str(citizen.patient_id)]
+    assert [(a["id"], a["kind"], a["severity"], a["resourceId"]) for a in alerts] == [
+        (red["alertId"], "news2", "warning", red["id"])
+    ]
+    assert "single parameter" in alerts[0]["message"]
 
 
 async def test_in_pregnancy_the_score_is_stored_as_not_valid_and_raises_no_alert(
     client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection
 ) -> None:
     citizen = await new_citizen(client, app)
+    await consent(client, citizen)
     await set_context(citizen.patient_id, PREGNANCY, "ongoing")
     legevakt = new_clinician(app, org_kind="legevakt")
     await relate(client, legevakt, citizen.patient_id)
@@ -206,16 +275,11 @@ async def test_in_pregnancy_the_score_is_stored_as_not_valid_and_raises_no_alert
     recorded = response.json()
     assert (recorded["total"], recorded["risk"]) == (8, "high")
     assert recorded["validForPatient"] is False
-    assert "pregnancy" in recorded["notValidReason"]
+    assert recorded["notValidReason"] == "pregnancy"  # she consents to her card: her clinicians may know
     assert recorded["alertId"] is None
     valid = await db.fetchval("SELECT valid_for_patient FROM news2_score WHERE id = $1", uuid.UUID(recorded["id"]))
     assert valid is False
     assert not [a for a in await alerts_of(client, legevakt) if a["patientId"] == str(citizen.patient_id)]
-    # After the pregnancy the same set is valid again and alerts.
-    await set_context(citizen.patient_id, PREGNANCY, "delivered")
-    after = (await client.post(record_path(citizen.patient_id), json=HIGH, headers=legevakt.headers)).json()
-    assert after["validForPatient"] is True
-    assert after["alertId"] is not None
 
 
 async def test_recording_refuses_bad_input_and_stores_nothing(

@@ -12,7 +12,7 @@ from litestar import Litestar
 
 from backend.core.context import PREGNANCY, set_context
 from backend.measurements.service import pregnancy_blood_pressure_severity
-from tests.factories import Citizen, Clinician, new_citizen, new_clinician, relate
+from tests.factories import Citizen, Clinician, consent, new_citizen, new_clinician, relate
 from tests.measurements.factories import bp_item
 
 UPLOAD = "/citizen/v1/me/measurements"
@@ -37,6 +37,7 @@ async def pregnant_citizen_with_carers(
     client: httpx.AsyncClient, app: Litestar
 ) -> tuple[Citizen, Clinician, Clinician, Clinician]:
     citizen = await new_citizen(client, app)
+    await consent(client, citizen)  # her card's consent: without it no clinician sees these alerts
     await set_context(citizen.patient_id, PREGNANCY, "ongoing")
     midwife = new_clinician(app, org_kind="helsestasjon", authorization="JO")
     gp = new_clinician(app)

@@ -6,10 +6,32 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from tests.security.helper import PatientRoute, assert_route_scoped
+from tests.security.helper import PatientRoute, World, assert_route_scoped
+
+# NEWS2 5 (medium): an alert for every care relation of the patient.
+MEDIUM_NEWS2 = {
+    "respirationRate": 22, "spo2": 95, "onOxygen": False, "systolic": 105, "pulse": 95, "consciousness": "A",
+    "temperature": 37.0,
+}  # fmt: skip
+
+
+async def owner_has_an_alert(client: httpx.AsyncClient, world: World) -> dict[str, str]:
+    response = await client.post(
+        f"/clinician/v1/patients/{world.owner.patient_id}/news2", json=MEDIUM_NEWS2, headers=world.related.headers
+    )
+    assert response.status_code == 201, response.text
+    return {"alertId": response.json()["alertId"]}
+
 
 CORE_ROUTES = [
     PatientRoute("GET", "/clinician/v1/patients/{patientId}/care-relations", "clinician"),
+    PatientRoute(
+        "POST",
+        "/clinician/v1/alerts/{alertId}/acknowledge",
+        "clinician",
+        setup=owner_has_an_alert,
+        body=lambda world, params: {"note": "reviewed"},
+    ),
     PatientRoute("GET", "/citizen/v1/me", "citizen"),
     PatientRoute("GET", "/citizen/v1/me/access-log", "citizen"),
     PatientRoute("GET", "/citizen/v1/me/blocks", "citizen"),

@@ -10,7 +10,7 @@ from tests.measurements.factories import bp_item, value_item
 from tests.security.helper import PatientRoute, World, assert_route_scoped
 
 NEWS2_SET = {
-    "respirationRate": 22, "spo2": 95, "spo2Scale": 1, "onOxygen": False, "systolic": 105, "pulse": 95,
+    "respirationRate": 22, "spo2": 95, "onOxygen": False, "systolic": 105, "pulse": 95,
     "consciousness": "A", "temperature": 37.2,
 }  # fmt: skip
 
@@ -50,6 +50,15 @@ MEASUREMENT_ROUTES = [
         body=lambda world, params: NEWS2_SET,
         org_kind="legevakt",
     ),
+    PatientRoute("GET", "/clinician/v1/patients/{patientId}/spo2-target", "clinician", authorization="SP"),
+    PatientRoute(
+        "PUT",
+        "/clinician/v1/patients/{patientId}/spo2-target",
+        "clinician",
+        body=lambda world, params: {"target": "88-92"},
+        org_kind="sykehus",
+    ),
+    PatientRoute("DELETE", "/clinician/v1/patients/{patientId}/spo2-target", "clinician", ok=(204,)),
 ]
 
 
