@@ -20,6 +20,7 @@ from backend.core import events
 from backend.core.access import authorize
 from backend.core.audit import Author
 from backend.core.auth import ClinicianPrincipal
+from backend.core.context import PREGNANCY_CONSENT
 from backend.core.errors import BadRequest, Conflict, NotFound
 from backend.core.paging import clamp_limit, decode_cursor, encode_cursor
 from backend.db.engine import DB
@@ -93,6 +94,55 @@ async def raise_alert(
         )
     await events.append_event(patient_id, "alert.raised", RESOURCE, alert_id)
     return alert_id
+
+
+# --- home blood pressure in pregnancy (CLINICAL.md: ≥140/90 → alert to midwife and GP; ≥160/110 → urgent) ---
+
+PREGNANCY_BP_RELATIONS = ("midwife", "gp")
+
+
+def pregnancy_blood_pressure_severity(systolic: float, diastolic: float | None) -> Severity | None:
+    """CLINICAL.md: home blood pressure in pregnancy ≥160/110 is urgent, ≥140/90 a warning (either number)."""
+    dia = diastolic if diastolic is not None else 0.0
+    if systolic >= 160 or dia >= 110:
+        return "urgent"
+    if systolic >= 140 or dia >= 90:
+        return "warning"
+    return None
+
+
+async def raise_pregnancy_blood_pressure_alert(
+    patient_id: uuid.UUID,
+    *,
+    systolic: float,
+    diastolic: float | None,
+    at: datetime,
+    resource_type: str,
+    resource_id: uuid.UUID,
+) -> uuid.UUID | None:
+    """The one rule for a home reading in pregnancy, whether uploaded as a measurement or typed on the card.
+
+    The alert tells that she is pregnant, so only clinicians who may see her card see it (CLINICAL.md v1.1,
+    "Pregnancy is private"). Runs in the writer's transaction; returns None when the reading is not high.
+    """
+    severity = pregnancy_blood_pressure_severity(systolic, diastolic)
+    if severity is None:
+        return None
+    threshold = "160/110" if severity == "urgent" else "140/90"
+    shown_diastolic = "?" if diastolic is None else f"{diastolic:g}"
+    return await raise_alert(
+        patient_id,
+        kind="pregnancy-blood-pressure",
+        severity=severity,
+        message=(
+            f"Home blood pressure {systolic:g}/{shown_diastolic} mmHg at {at.isoformat()} "
+            f"during pregnancy (at or above {threshold})"
+        ),
+        relation_kinds=PREGNANCY_BP_RELATIONS,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        requires_consent=PREGNANCY_CONSENT,
+    )
 
 
 # Who sees an alert: an active care relation of her organisation of one of the alert's kinds, no block of her

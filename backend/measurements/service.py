@@ -22,7 +22,12 @@ from asyncpg.pgproto.pgproto import UUID as FastUUID
 
 from backend.core import events
 from backend.core.access import Grant, grant_passes_consent
-from backend.core.alerts import Severity, raise_alert
+from backend.core.alerts import (
+    Severity,
+    pregnancy_blood_pressure_severity,
+    raise_alert,
+    raise_pregnancy_blood_pressure_alert,
+)
 from backend.core.audit import Author
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import OSLO, utcnow
@@ -81,7 +86,6 @@ MM_HG = "mm[Hg]"
 MAX_SERIES_POINTS = 5000
 ALL_CARE_RELATIONS = ("gp", "midwife", "hospital", "legevakt", "homecare")
 # CLINICAL.md: home blood pressure in pregnancy goes to the midwife and the GP.
-PREGNANCY_BP_RELATIONS = ("midwife", "gp")
 
 
 def new_measurement_ids(count: int) -> list[uuid.UUID]:
@@ -352,16 +356,6 @@ def _results(planned: Sequence[_Rejected | int], columns: _Columns, created: set
     return results
 
 
-def pregnancy_blood_pressure_severity(systolic: float, diastolic: float | None) -> Severity | None:
-    """CLINICAL.md: home blood pressure in pregnancy ≥160/110 is urgent, ≥140/90 a warning (either number)."""
-    dia = diastolic if diastolic is not None else 0.0
-    if systolic >= 160 or dia >= 110:
-        return "urgent"
-    if systolic >= 140 or dia >= 90:
-        return "warning"
-    return None
-
-
 async def _alert_on_pregnancy_blood_pressure(patient_id: uuid.UUID, columns: _Columns, created: set[uuid.UUID]) -> None:
     """One alert per batch, for its worst newly stored reading, while the patient has an ongoing pregnancy."""
     worst: tuple[int, Severity, int] | None = None
@@ -378,22 +372,14 @@ async def _alert_on_pregnancy_blood_pressure(patient_id: uuid.UUID, columns: _Co
             worst = (rank, severity, index)
     if worst is None or not await has_ongoing_pregnancy(patient_id):
         return
-    _, severity, index = worst
-    systolic, diastolic = columns.systolics[index], columns.diastolics[index]
-    threshold = "160/110" if severity == "urgent" else "140/90"
-    await raise_alert(
+    _, _, index = worst
+    await raise_pregnancy_blood_pressure_alert(
         patient_id,
-        kind="pregnancy-blood-pressure",
-        severity=severity,
-        message=(
-            f"Home blood pressure {systolic:g}/{diastolic:g} mmHg at {columns.effective_ats[index].isoformat()} "
-            f"during pregnancy (at or above {threshold})"
-        ),
-        relation_kinds=PREGNANCY_BP_RELATIONS,
+        systolic=columns.systolics[index] or 0.0,
+        diastolic=columns.diastolics[index],
+        at=columns.effective_ats[index],
         resource_type="measurement",
         resource_id=columns.ids[index],
-        # It tells that she is pregnant: only clinicians who may see her card see it (CLINICAL.md v1.1).
-        requires_consent=PREGNANCY_CONSENT,
     )
 
 

@@ -27,14 +27,13 @@ import msgspec
 
 from backend.core import events
 from backend.core.access import Grant, authorize, may_attest, relation_is_missing
-from backend.core.alerts import raise_alert
+from backend.core.alerts import raise_pregnancy_blood_pressure_alert
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import OSLO, oslo_now, utcnow
 from backend.core.concurrency import require_if_match
 from backend.core.context import PREGNANCY, record_pregnancy_outcome, set_context
 from backend.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from backend.db.engine import DB
-from backend.measurements.service import PREGNANCY_BP_RELATIONS, pregnancy_blood_pressure_severity
 from backend.patients.schemas import CareRelationIn
 from backend.patients.service import attest_care_relation
 from backend.pregnancy import pdf
@@ -1353,21 +1352,12 @@ async def add_self_registration(me: Grant, card_id: uuid.UUID, data: SelfRegistr
 
 
 async def _alert_on_home_blood_pressure(patient_id: uuid.UUID, row: asyncpg.Record) -> None:
-    """The measurements domain's thresholds, relations and alert kind, for a reading typed on the card."""
-    systolic, diastolic = row["systolic"], row["diastolic"]
-    severity = pregnancy_blood_pressure_severity(systolic, diastolic)
-    if severity is None:
-        return
-    threshold = "160/110" if severity == "urgent" else "140/90"
-    await raise_alert(
+    """A reading typed on the card alerts exactly as an uploaded one does (core's one rule)."""
+    await raise_pregnancy_blood_pressure_alert(
         patient_id,
-        kind="pregnancy-blood-pressure",
-        severity=severity,
-        message=(
-            f"Home blood pressure {systolic}/{diastolic} mmHg at {row['effective_at'].isoformat()} "
-            f"during pregnancy (at or above {threshold})"
-        ),
-        relation_kinds=PREGNANCY_BP_RELATIONS,
+        systolic=row["systolic"],
+        diastolic=row["diastolic"],
+        at=row["effective_at"],
         resource_type="pregnancy-self-registration",
         resource_id=row["id"],
     )

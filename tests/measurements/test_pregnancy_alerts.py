@@ -10,8 +10,8 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from backend.core.alerts import pregnancy_blood_pressure_severity
 from backend.core.context import PREGNANCY, set_context
-from backend.measurements.service import pregnancy_blood_pressure_severity
 from tests.factories import Citizen, Clinician, consent, new_citizen, new_clinician, relate
 from tests.measurements.factories import bp_item
 

@@ -205,3 +205,20 @@ async def test_home_blood_pressure_on_the_card_raises_the_pregnancy_alert_like_a
     assert raised[0]["resourceId"] == response.json()["id"]
     gp_alerts = (await client.get("/clinician/v1/alerts", headers=t.gp.headers)).json()["items"]
     assert any(a["resourceId"] == response.json()["id"] for a in gp_alerts)
+
+
+async def test_a_home_reading_typed_on_the_card_alerts_only_while_she_consents_clinical_v1_1(
+    client: httpx.AsyncClient, app: Litestar
+) -> None:
+    """CLINICAL.md v1.1, "Pregnancy is private": the alert tells she is pregnant, so it needs her consent."""
+    t = await team(client, app)
+    card = await create_card(client, t.midwife, t.woman.patient_id, weeks=34)
+    response = await register(client, t, card["id"], systolic=165, diastolic=112)
+    assert response.status_code == 201, response.text
+    assert len(await alerts_for(client, t)) == 1
+
+    withdrawn = await client.delete("/citizen/v1/me/consents/pregnancy-card", headers=t.woman.headers)
+    assert withdrawn.status_code == 204
+    for clinician in (t.midwife, t.gp):
+        listed = (await client.get("/clinician/v1/alerts", headers=clinician.headers)).json()["items"]
+        assert all(a["patientId"] != str(t.woman.patient_id) for a in listed)
