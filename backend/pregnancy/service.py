@@ -27,7 +27,7 @@ import msgspec
 
 from backend.core import events
 from backend.core.access import Grant, authorize, may_attest, relation_is_missing
-from backend.core.auth import ClinicianPrincipal
+from backend.core.auth import CitizenPrincipal, ClinicianPrincipal
 from backend.core.clock import oslo_now, utcnow
 from backend.core.concurrency import require_if_match
 from backend.core.context import PREGNANCY, set_context
@@ -50,6 +50,7 @@ from backend.pregnancy.schedule import (
     INFLUENZA_SEASON,
     ONGOING,
     RHD_NEGATIVE,
+    DueItem,
     ScheduleItem,
     schedule_status,
 )
@@ -1221,7 +1222,10 @@ _RENDERING = asyncio.Semaphore(2)
 
 async def my_card_pdf(me: Grant, card_id: uuid.UUID) -> bytes:
     card = await my_card(me, card_id)
-    sheet = printout(card, today())
+    on = today()
+    # The name is the one her login carries (the patient record holds none); without it the row prints empty.
+    name = me.principal.name if isinstance(me.principal, CitizenPrincipal) else None
+    sheet = printout(card, on, name=name, next_due=await _next_programme_item(card, on))
     key = hashlib.sha256(msgspec.json.encode(sheet)).digest()
     cached = _PDF_CACHE.get(key)
     if cached is not None:
@@ -1259,19 +1263,50 @@ def _print_author(author: Author) -> pdf.Author:
     )
 
 
+# Vaccines are listed beside the programme, never as its next consultation (CLINICAL.md v1.1).
+VACCINE_ITEM_KEYS = frozenset({"whooping-cough-vaccine", "influenza-vaccine"})
+
+
+async def _next_programme_item(card: PregnancyCard, on: date) -> DueItem | None:
+    """The next consultation or examination of the basic programme: the card's `nextDue` unless that is a vaccine.
+
+    Once `schedule_status` itself never names a vaccine as next due, the first branch always answers.
+    """
+    if card.next_due is None or card.next_due.key not in VACCINE_ITEM_KEYS:
+        return card.next_due
+    async with DB.connection() as connection:
+        schedule = await _schedule(connection)
+    status = schedule_status(
+        [item for item in schedule if item.key not in VACCINE_ITEM_KEYS],
+        card.due_date,
+        on,
+        done_keys=done_keys(
+            schedule,
+            card.due_date,
+            consultation_dates=[c.date for c in card.consultations],
+            ultrasounds=[(u.date, u.kind) for u in card.ultrasounds],
+            vaccines=[v.vaccine for v in card.vaccines],
+            tests=[t.test for t in card.tests],
+        ),
+        conditions=conditions_of(card.header, on),
+        status=card.status,
+    )
+    return status.next_due
+
+
+def _vaccines_offered(card: PregnancyCard) -> list[DueItem]:
+    """The vaccines the schedule names as due or past their first window: offered until birth (CLINICAL.md v1.1)."""
+    items = [card.next_due, *card.overdue] if card.next_due is not None else card.overdue
+    return sorted((item for item in items if item.key in VACCINE_ITEM_KEYS), key=lambda item: item.starts_on)
+
+
 def _extra_facts(header: HeaderOut) -> list[tuple[str, str]]:
-    """What the birth ward needs from the header besides blood type and gravida/para."""
+    """What the birth ward needs from the header besides blood type, gravida/para, illnesses and lifestyle."""
     facts: list[tuple[str, str]] = []
     if header.allergies:
         facts.append(("CAVE / allergier", header.allergies))
     if header.medicines:
         facts.append(("Legemidler", header.medicines))
-    illnesses = [
-        illness.name + (" (trenger ekstra oppfølging)" if illness.needs_extra_follow_up else "")
-        for illness in header.illnesses
-    ]
-    if illnesses:
-        facts.append(("Sykdommer", "; ".join(illnesses)))
     if header.height_cm and header.pre_pregnancy_weight_kg:
         facts.append(
             (
@@ -1289,12 +1324,19 @@ def _extra_facts(header: HeaderOut) -> list[tuple[str, str]]:
     return facts
 
 
-def printout(card: PregnancyCard, printed_on: date) -> pdf.CardPrintout:
-    """The card as the PDF module wants it, with Norwegian words for the API's codes."""
+def printout(
+    card: PregnancyCard, printed_on: date, *, name: str | None = None, next_due: DueItem | None = None
+) -> pdf.CardPrintout:
+    """The card as the PDF module wants it, with Norwegian words for the API's codes.
+
+    `next_due` is the next programme item (see `_next_programme_item`), which the caller resolves.
+    """
     header = card.header
     age = card.gestational_age
+    lifestyle = header.lifestyle
     return pdf.CardPrintout(
         printed_on=printed_on,
+        name=name,
         due_date=card.due_date,
         due_date_source=card.due_date_source,
         last_menstrual_period=card.last_menstrual_period,
@@ -1304,6 +1346,25 @@ def printout(card: PregnancyCard, printed_on: date) -> pdf.CardPrintout:
         antibodies=header.antibodies,
         gravida=header.gravida,
         para=header.para,
+        illnesses=[
+            pdf.IllnessRow(name=illness.name, needs_extra_follow_up=illness.needs_extra_follow_up)
+            for illness in header.illnesses
+        ],
+        lifestyle=(
+            pdf.LifestyleFacts(
+                folate=lifestyle.folate,
+                tobacco=lifestyle.tobacco,
+                snus=lifestyle.snus,
+                alcohol=lifestyle.alcohol,
+                other_substances=lifestyle.other_substances,
+            )
+            if lifestyle is not None
+            else None
+        ),
+        tests=[
+            pdf.TestRow(test=t.test, taken_on=t.taken_on, value=t.value, unit=t.unit, result=t.result, note=t.note)
+            for t in card.tests
+        ],
         earlier_pregnancies=[
             pdf.EarlierPregnancy(
                 year=p.year,
@@ -1353,7 +1414,8 @@ def printout(card: PregnancyCard, printed_on: date) -> pdf.CardPrintout:
             pdf.VaccineRow(name=VACCINE_NB.get(v.vaccine, v.vaccine), given_on=v.given_on, note=v.note)
             for v in card.vaccines
         ],
-        next_due=card.next_due,
+        next_due=next_due,
+        vaccines_offered=_vaccines_offered(card),
         extra_facts=_extra_facts(header),
     )
 
