@@ -246,6 +246,8 @@ _CONTENT_WIDTH = A4[0] - 2 * _MARGIN - 12
 
 # Every cell is a Paragraph, which carries its own font; the table style only draws lines and padding.
 _LINES: list[tuple[Any, ...]] = [
+    # Tables set a font state even around Paragraphs; naming ours keeps Helvetica out of the file altogether.
+    ("FONTNAME", (0, 0), (-1, -1), FONT),
     ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
     ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ("LEFTPADDING", (0, 0), (-1, -1), 2),
@@ -705,6 +707,8 @@ def render_card_pdf(printout: CardPrintout) -> bytes:
         creator="Helsekort",
         keywords="",
         lang="nb-NO",
+        # The canvas opens every page with a font state; the default would pull Helvetica in.
+        initialFontName=FONT,
         # No timestamps or random ids: the same card always gives the same bytes.
         invariant=True,
     )

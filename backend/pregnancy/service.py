@@ -1225,7 +1225,8 @@ async def my_card_pdf(me: Grant, card_id: uuid.UUID) -> bytes:
     on = today()
     # The name is the one her login carries (the patient record holds none); without it the row prints empty.
     name = me.principal.name if isinstance(me.principal, CitizenPrincipal) else None
-    sheet = printout(card, on, name=name, next_due=await _next_programme_item(card, on))
+    next_due, vaccines_offered = await _what_is_next(card, on)
+    sheet = printout(card, on, name=name, next_due=next_due, vaccines_offered=vaccines_offered)
     key = hashlib.sha256(msgspec.json.encode(sheet)).digest()
     cached = _PDF_CACHE.get(key)
     if cached is not None:
@@ -1267,37 +1268,52 @@ def _print_author(author: Author) -> pdf.Author:
 VACCINE_ITEM_KEYS = frozenset({"whooping-cough-vaccine", "influenza-vaccine"})
 
 
-async def _next_programme_item(card: PregnancyCard, on: date) -> DueItem | None:
-    """The next consultation or examination of the basic programme: the card's `nextDue` unless that is a vaccine.
+async def _what_is_next(card: PregnancyCard, on: date) -> tuple[DueItem | None, list[DueItem]]:
+    """The next consultation or examination of the basic programme, and the vaccines offered beside it.
 
-    Once `schedule_status` itself never names a vaccine as next due, the first branch always answers.
+    The next item is the card's `nextDue` unless that is a vaccine; then it is worked out again from the schedule
+    without its vaccines (once `schedule_status` never names a vaccine as next due, the first branch always
+    answers). A vaccine is offered from the start of its window until birth, until it is given (CLINICAL.md v1.1).
     """
-    if card.next_due is None or card.next_due.key not in VACCINE_ITEM_KEYS:
-        return card.next_due
+    if card.status != ONGOING:
+        return None, []
     async with DB.connection() as connection:
         schedule = await _schedule(connection)
-    status = schedule_status(
-        [item for item in schedule if item.key not in VACCINE_ITEM_KEYS],
+    done = done_keys(
+        schedule,
         card.due_date,
-        on,
-        done_keys=done_keys(
-            schedule,
-            card.due_date,
-            consultation_dates=[c.date for c in card.consultations],
-            ultrasounds=[(u.date, u.kind) for u in card.ultrasounds],
-            vaccines=[v.vaccine for v in card.vaccines],
-            tests=[t.test for t in card.tests],
-        ),
-        conditions=conditions_of(card.header, on),
-        status=card.status,
+        consultation_dates=[c.date for c in card.consultations],
+        ultrasounds=[(u.date, u.kind) for u in card.ultrasounds],
+        vaccines=[v.vaccine for v in card.vaccines],
+        tests=[t.test for t in card.tests],
     )
-    return status.next_due
-
-
-def _vaccines_offered(card: PregnancyCard) -> list[DueItem]:
-    """The vaccines the schedule names as due or past their first window: offered until birth (CLINICAL.md v1.1)."""
-    items = [card.next_due, *card.overdue] if card.next_due is not None else card.overdue
-    return sorted((item for item in items if item.key in VACCINE_ITEM_KEYS), key=lambda item: item.starts_on)
+    conditions = conditions_of(card.header, on)
+    next_due = card.next_due
+    if next_due is not None and next_due.key in VACCINE_ITEM_KEYS:
+        next_due = schedule_status(
+            [item for item in schedule if item.key not in VACCINE_ITEM_KEYS],
+            card.due_date,
+            on,
+            done_keys=done,
+            conditions=conditions,
+            status=card.status,
+        ).next_due
+    zero = _zero(card.due_date)
+    offered = [
+        DueItem(
+            key=item.key,
+            label_nb=item.label_nb,
+            label_en=item.label_en,
+            starts_on=zero + timedelta(days=item.window_start_day),
+            ends_on=card.due_date,
+        )
+        for item in schedule
+        if item.key in VACCINE_ITEM_KEYS
+        and item.key not in done
+        and (item.condition is None or item.condition in conditions)
+        and zero + timedelta(days=item.window_start_day) <= on
+    ]
+    return next_due, offered
 
 
 def _extra_facts(header: HeaderOut) -> list[tuple[str, str]]:
@@ -1325,11 +1341,16 @@ def _extra_facts(header: HeaderOut) -> list[tuple[str, str]]:
 
 
 def printout(
-    card: PregnancyCard, printed_on: date, *, name: str | None = None, next_due: DueItem | None = None
+    card: PregnancyCard,
+    printed_on: date,
+    *,
+    name: str | None = None,
+    next_due: DueItem | None = None,
+    vaccines_offered: Sequence[DueItem] = (),
 ) -> pdf.CardPrintout:
     """The card as the PDF module wants it, with Norwegian words for the API's codes.
 
-    `next_due` is the next programme item (see `_next_programme_item`), which the caller resolves.
+    `next_due` and `vaccines_offered` are resolved by the caller (see `_what_is_next`).
     """
     header = card.header
     age = card.gestational_age
@@ -1415,7 +1436,7 @@ def printout(
             for v in card.vaccines
         ],
         next_due=next_due,
-        vaccines_offered=_vaccines_offered(card),
+        vaccines_offered=list(vaccines_offered),
         extra_facts=_extra_facts(header),
     )
 
