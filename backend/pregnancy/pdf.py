@@ -380,6 +380,8 @@ def _header_page(card: CardPrintout) -> list[Any]:
     fact_table = Table(
         [[_cell(label, _HEAD_CELL), _cell(value)] for label, value in facts],
         colWidths=[45 * mm, _CONTENT_WIDTH - 45 * mm],
+        # An empty name row is high enough to write the name in by hand.
+        rowHeights=[None if card.name else 18, *([None] * (len(facts) - 1))],
         style=_FACTS,
         hAlign="LEFT",
     )
