@@ -1277,8 +1277,12 @@ async def _what_is_next(card: PregnancyCard, on: date) -> tuple[DueItem | None, 
     """
     if card.status != ONGOING:
         return None, []
-    async with DB.connection() as connection:
-        schedule = await _schedule(connection)
+    cached = _schedule_cache.get("items")
+    if cached is not None and time.monotonic() - cached[0] < SCHEDULE_TTL_SECONDS:
+        schedule = cached[1]  # the usual case: no second trip to the pool for a download
+    else:
+        async with DB.connection() as connection:
+            schedule = await _schedule(connection)
     done = done_keys(
         schedule,
         card.due_date,
