@@ -18,7 +18,9 @@ async def _woman_with_a_full_card(context: BenchContext) -> tuple[dict[str, str]
     key = load_dev_signing_key(Settings(data_dir=context.data_dir))
     # Not one of the access scenarios' numbers: this woman is pregnant in every run.
     number = _synthetic_numbers(260)[-1]
-    woman = {"Authorization": f"Bearer {mint(key, 'citizen', citizen_claims(number), expires_in=3600)}"}
+    # A Sámi name from the login: the PDF prints it in the embedded font (issue 14).
+    claims = {**citizen_claims(number), "name": "Áŋŋá Čáhppe"}
+    woman = {"Authorization": f"Bearer {mint(key, 'citizen', claims, expires_in=3600)}"}
     me = await context.http.get("/citizen/v1/me", headers=woman)
     me.raise_for_status()
     patient_id = me.json()["patientId"]
@@ -34,11 +36,34 @@ async def _woman_with_a_full_card(context: BenchContext) -> tuple[dict[str, str]
     lmp = oslo_now().date() - timedelta(weeks=39)
     created = await context.http.post(
         f"/clinician/v1/patients/{patient_id}/pregnancies",
-        json={"lastMenstrualPeriod": lmp.isoformat(), "bloodType": "0", "rhd": "positive", "gravida": 1, "para": 0},
+        json={
+            "lastMenstrualPeriod": lmp.isoformat(),
+            "bloodType": "0",
+            "rhd": "positive",
+            "gravida": 1,
+            "para": 0,
+            "illnesses": [{"name": "Hypotyreose", "needsExtraFollowUp": True}],
+            "lifestyle": {"folate": True, "tobacco": "never", "snus": "stopped", "alcohol": "stopped"},
+            "allergies": "Penicillin",
+        },
         headers=midwife,
     )
     created.raise_for_status()
     card_id = created.json()["id"]
+    # The first-trimester tests (issue 14: the fuller card is the one measured).
+    for test in (
+        {"test": "hb", "value": 12.8},
+        {"test": "ferritin", "value": 42},
+        {"test": "hepatitis-b", "result": "negative"},
+        {"test": "hiv", "result": "negative"},
+        {"test": "syphilis", "result": "negative"},
+    ):
+        response = await context.http.post(
+            f"/clinician/v1/patients/{patient_id}/pregnancies/{card_id}/tests",
+            json={**test, "takenOn": (lmp + timedelta(weeks=8, days=1)).isoformat()},
+            headers=midwife,
+        )
+        response.raise_for_status()
     for week in WEEKS:
         response = await context.http.post(
             f"/clinician/v1/patients/{patient_id}/pregnancies/{card_id}/consultations",
@@ -49,7 +74,7 @@ async def _woman_with_a_full_card(context: BenchContext) -> tuple[dict[str, str]
                 "diastolic": 70 + week // 4,
                 "urineProtein": "neg",
                 "urineGlucose": "neg",
-                "sfCm": float(week - 1) if week >= 20 else None,
+                "sfCm": float(week - 1) if week >= 24 else None,
                 "note": f"Uke {week}: alt fint",
             },
             headers=midwife,
@@ -79,6 +104,6 @@ SCENARIOS: list[Scenario] = [
         name="pregnancy-card-pdf",
         path="/citizen/v1/me/pregnancies/{id}/card.pdf",
         setup=_pdf,
-        description="the printable card as a 3-page A4 PDF with curves (reportlab in a thread)",
+        description="the printable card as a 3-page A4 PDF with tests, curves and an embedded font (reportlab in a thread)",
     ),
 ]

@@ -48,6 +48,9 @@ class CitizenPrincipal:
     pid: str = field(repr=False)
     caller_id: str
     kind: PrincipalKind = "citizen"
+    # The `name` claim when the login gives one (ID-porten's profile scope, BankID and Buypass); printed on her
+    # own pregnancy card and nowhere else.
+    name: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +227,12 @@ class TokenVerifier:
             if claims.get("acr") != CITIZEN_ACR:
                 raise Unauthorized("citizen tokens need security level idporten-loa-high")
             pid = self._identity(claims.get("pid", ""))
-            return CitizenPrincipal(pid=pid, caller_id="citizen:" + self._sealer.digest(pid).hex()[:40])
+            name = claims.get("name")
+            return CitizenPrincipal(
+                pid=pid,
+                caller_id="citizen:" + self._sealer.digest(pid).hex()[:40],
+                name=str(name) if name else None,
+            )
         if kind == "clinician":
             if str(claims.get(HELSEID_SECURITY_LEVEL)) != "4":
                 raise Unauthorized("clinician tokens need HelseID security level 4")

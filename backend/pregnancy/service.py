@@ -28,7 +28,7 @@ import msgspec
 from backend.core import events
 from backend.core.access import Grant, authorize, may_attest, relation_is_missing
 from backend.core.alerts import raise_pregnancy_blood_pressure_alert
-from backend.core.auth import ClinicianPrincipal
+from backend.core.auth import CitizenPrincipal, ClinicianPrincipal
 from backend.core.clock import OSLO, oslo_now, utcnow
 from backend.core.concurrency import require_if_match
 from backend.core.context import PREGNANCY, record_pregnancy_outcome, set_context
@@ -53,6 +53,7 @@ from backend.pregnancy.schedule import (
     INFLUENZA_SEASON,
     ONGOING,
     RHD_NEGATIVE,
+    DueItem,
     ScheduleItem,
     anti_d_indicated,
     schedule_status,
@@ -1374,7 +1375,11 @@ _RENDERING = asyncio.Semaphore(2)
 
 async def my_card_pdf(me: Grant, card_id: uuid.UUID) -> bytes:
     card = await my_card(me, card_id)
-    sheet = printout(card, today())
+    on = today()
+    # The name is the one her login carries (the patient record holds none); without it the row prints empty.
+    name = me.principal.name if isinstance(me.principal, CitizenPrincipal) else None
+    # The card's own schedule status: the next programme item, and the vaccines offered beside it (CLINICAL.md v1.1).
+    sheet = printout(card, on, name=name, next_due=card.next_due, vaccines_offered=card.vaccines_due)
     key = hashlib.sha256(msgspec.json.encode(sheet)).digest()
     cached = _PDF_CACHE.get(key)
     if cached is not None:
@@ -1413,18 +1418,12 @@ def _print_author(author: Author) -> pdf.Author:
 
 
 def _extra_facts(header: HeaderOut) -> list[tuple[str, str]]:
-    """What the birth ward needs from the header besides blood type and gravida/para."""
+    """What the birth ward needs from the header besides blood type, gravida/para, illnesses and lifestyle."""
     facts: list[tuple[str, str]] = []
     if header.allergies:
         facts.append(("CAVE / allergier", header.allergies))
     if header.medicines:
         facts.append(("Legemidler", header.medicines))
-    illnesses = [
-        illness.name + (" (trenger ekstra oppfølging)" if illness.needs_extra_follow_up else "")
-        for illness in header.illnesses
-    ]
-    if illnesses:
-        facts.append(("Sykdommer", "; ".join(illnesses)))
     if header.height_cm and header.pre_pregnancy_weight_kg:
         facts.append(
             (
@@ -1442,12 +1441,24 @@ def _extra_facts(header: HeaderOut) -> list[tuple[str, str]]:
     return facts
 
 
-def printout(card: PregnancyCard, printed_on: date) -> pdf.CardPrintout:
-    """The card as the PDF module wants it, with Norwegian words for the API's codes."""
+def printout(
+    card: PregnancyCard,
+    printed_on: date,
+    *,
+    name: str | None = None,
+    next_due: DueItem | None = None,
+    vaccines_offered: Sequence[DueItem] = (),
+) -> pdf.CardPrintout:
+    """The card as the PDF module wants it, with Norwegian words for the API's codes.
+
+    `next_due` and `vaccines_offered` come from the card's schedule status (`nextDue`, `vaccinesDue`).
+    """
     header = card.header
     age = card.gestational_age
+    lifestyle = header.lifestyle
     return pdf.CardPrintout(
         printed_on=printed_on,
+        name=name,
         due_date=card.due_date,
         due_date_source=card.due_date_source,
         last_menstrual_period=card.last_menstrual_period,
@@ -1457,6 +1468,25 @@ def printout(card: PregnancyCard, printed_on: date) -> pdf.CardPrintout:
         antibodies=header.antibodies,
         gravida=header.gravida,
         para=header.para,
+        illnesses=[
+            pdf.IllnessRow(name=illness.name, needs_extra_follow_up=illness.needs_extra_follow_up)
+            for illness in header.illnesses
+        ],
+        lifestyle=(
+            pdf.LifestyleFacts(
+                folate=lifestyle.folate,
+                tobacco=lifestyle.tobacco,
+                snus=lifestyle.snus,
+                alcohol=lifestyle.alcohol,
+                other_substances=lifestyle.other_substances,
+            )
+            if lifestyle is not None
+            else None
+        ),
+        tests=[
+            pdf.TestRow(test=t.test, taken_on=t.taken_on, value=t.value, unit=t.unit, result=t.result, note=t.note)
+            for t in card.tests
+        ],
         earlier_pregnancies=[
             pdf.EarlierPregnancy(
                 year=p.year,
@@ -1506,7 +1536,8 @@ def printout(card: PregnancyCard, printed_on: date) -> pdf.CardPrintout:
             pdf.VaccineRow(name=VACCINE_NB.get(v.vaccine, v.vaccine), given_on=v.given_on, note=v.note)
             for v in card.vaccines
         ],
-        next_due=card.next_due,
+        next_due=next_due,
+        vaccines_offered=list(vaccines_offered),
         extra_facts=_extra_facts(header),
     )
 
