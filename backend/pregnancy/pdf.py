@@ -171,6 +171,15 @@ class CurvePoint(NamedTuple):
     by: AuthorKind = "clinician"
 
 
+class SelfRegistrationRow(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """A value the woman registered herself: plotted with the clinicians' values, marked as hers."""
+
+    gestational_age: GestationalAge
+    weight_kg: float | None = None
+    systolic: int | None = None
+    diastolic: int | None = None
+
+
 class CardPrintout(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """Everything the printed card shows, already resolved by the service; `printed_on` is its "today"."""
 
@@ -193,6 +202,7 @@ class CardPrintout(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     consultations: list[ConsultationRow] = msgspec.field(default_factory=list)
     ultrasounds: list[UltrasoundRow] = msgspec.field(default_factory=list)
     vaccines: list[VaccineRow] = msgspec.field(default_factory=list)
+    self_registrations: list[SelfRegistrationRow] = msgspec.field(default_factory=list)
     # The next consultation or examination of the basic programme, never a vaccine (CLINICAL.md v1.1) ...
     next_due: DueItem | None = None
     # ... and the vaccines offered now, listed beside it.
@@ -651,10 +661,17 @@ def _curves_page(card: CardPrintout) -> list[Any]:
         for r in rows
         if r.sf_cm is not None and _week(r.gestational_age) >= SF_FROM_WEEK
     ]
-    # Self-registered values join these lists as CurvePoint(week, value, "self").
     weight = [CurvePoint(_week(r.gestational_age), r.weight_kg) for r in rows if r.weight_kg is not None]
     systolic = [CurvePoint(_week(r.gestational_age), float(r.systolic)) for r in rows if r.systolic is not None]
     diastolic = [CurvePoint(_week(r.gestational_age), float(r.diastolic)) for r in rows if r.diastolic is not None]
+    # Her own values are drawn with the clinicians', marked as hers (open circles).
+    for own in card.self_registrations:
+        week = _week(own.gestational_age)
+        if own.weight_kg is not None:
+            weight.append(CurvePoint(week, own.weight_kg, "self"))
+        if own.systolic is not None and own.diastolic is not None:
+            systolic.append(CurvePoint(week, float(own.systolic), "self"))
+            diastolic.append(CurvePoint(week, float(own.diastolic), "self"))
     return [
         Paragraph("Kurver", _TITLE_STYLE),
         _curve(

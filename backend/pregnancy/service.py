@@ -1536,6 +1536,16 @@ def printout(
             pdf.VaccineRow(name=VACCINE_NB.get(v.vaccine, v.vaccine), given_on=v.given_on, note=v.note)
             for v in card.vaccines
         ],
+        self_registrations=[
+            pdf.SelfRegistrationRow(
+                gestational_age=GestationalAge(weeks=r.gestational_age.weeks, days=r.gestational_age.days),
+                weight_kg=r.weight_kg,
+                systolic=r.systolic,
+                diastolic=r.diastolic,
+            )
+            for r in card.self_registrations
+            if r.gestational_age is not None
+        ],
         next_due=next_due,
         vaccines_offered=list(vaccines_offered),
         extra_facts=_extra_facts(header),

@@ -541,3 +541,34 @@ async def test_the_demo_card_prints_whole_in_the_embedded_font(
     needed = {character for text in texts for character in text if not character.isspace()}
     for font in (pdf.FONT, pdf.FONT_BOLD):
         assert needed - font_characters(font) == set(), font
+
+
+async def test_her_own_weight_and_blood_pressure_are_plotted_with_the_clinicians_values(
+    client: httpx.AsyncClient, app: Litestar
+) -> None:
+    """Issue 14: her structured registrations are shown with her as author and plotted with the clinicians'."""
+    from backend.pregnancy.schemas import PregnancyCard
+
+    t = await team(client, app)
+    lmp = lmp_for_week(30)
+    card_ = await create_card(client, t.midwife, t.woman.patient_id, lastMenstrualPeriod=lmp.isoformat())
+    await add_consultation(client, t.midwife, t.woman.patient_id, card_["id"], date=on_week(lmp, 28).isoformat())
+    mine = f"/citizen/v1/me/pregnancies/{card_['id']}"
+    body = {
+        "effectiveAt": f"{on_week(lmp, 29).isoformat()}T09:00:00+01:00",
+        "weightKg": 71.5,
+        "systolic": 121,
+        "diastolic": 78,
+    }
+    registered = await client.post(f"{mine}/self-registrations", json=body, headers=t.woman.headers)
+    assert registered.status_code == 201, registered.text
+
+    card = msgspec.json.decode((await client.get(mine, headers=t.woman.headers)).content, type=PregnancyCard)
+    sheet = service.printout(card, today())
+    assert [(r.weight_kg, r.systolic, r.diastolic) for r in sheet.self_registrations] == [(71.5, 121, 78)]
+    pdf.register_fonts()
+    page = pdf._curves_page(sheet)
+    weight_curve, bp_curve = page[3], page[5]
+    assert len(_drawn(weight_curve, Circle)) == 1  # her weight, an open circle beside the midwife's line
+    assert len(_drawn(bp_curve, Circle)) == 2  # her systolic and diastolic
+    assert "Åpne punkter: målt av den gravide selv" in (await download(client, t.woman.headers, card_["id"]))[2]
