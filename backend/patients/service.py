@@ -6,9 +6,10 @@ import uuid
 from datetime import timedelta
 
 from backend.core import audit, events
-from backend.core.access import Grant, authorize, may_attest, patient_for_identity_number
+from backend.core.access import Grant, authorize, grant_passes_consent, may_attest, patient_for_identity_number
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
+from backend.core.context import PREGNANCY_CONSENT
 from backend.core.errors import BadRequest, Forbidden, NotFound
 from backend.core.identity import InvalidIdentityNumber, parse_identity_number
 from backend.core.paging import clamp_limit, decode_cursor, encode_cursor
@@ -236,6 +237,11 @@ async def list_care_relations(grant: Grant) -> CareRelationList:
             """,
             grant.patient_id,
         )
+    if not await grant_passes_consent(grant, PREGNANCY_CONSENT):
+        # Another organisation's midwife relation tells that she is or was pregnant (CLINICAL.md v1.1,
+        # "Pregnancy is private"): without her pregnancy-card consent only the caller's own stays listed.
+        own = grant.principal.org_number if isinstance(grant.principal, ClinicianPrincipal) else None
+        rows = [row for row in rows if row["kind"] != "midwife" or row["org_number"] == own]
     return CareRelationList(items=[_relation_out(dict(row)) for row in rows])
 
 

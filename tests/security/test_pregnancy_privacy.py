@@ -111,6 +111,8 @@ async def test_no_pregnancy_information_reaches_a_clinician_without_her_consent_
     # With her consent the walk finds the pregnancy (the words are there to be found), alerts included.
     with_consent = await answers(client, t.gp, paths)
     found = telling(with_consent)
+    relations = with_consent[f"/clinician/v1/patients/{woman.patient_id}/care-relations"].json()["items"]
+    assert "midwife" in {item["kind"] for item in relations}  # listed while she consents
     assert any("/alerts" in path for path in found), found
     assert any("/pregnancies" in path for path in found), found
 
@@ -132,6 +134,16 @@ async def test_no_pregnancy_information_reaches_a_clinician_without_her_consent_
         refused = await client.post(f"/clinician/v1/alerts/{bp_alerts[0]['id']}/acknowledge", headers=clinician.headers)
         assert refused.status_code == 404
         assert not PREGNANCY_WORDS.search(refused.text)
+    # Another organisation's midwife relation would tell it too: gone from the list without her consent.
+    for clinician in (t.gp, hospital):
+        relations = await client.get(
+            f"/clinician/v1/patients/{woman.patient_id}/care-relations", headers=clinician.headers
+        )
+        assert relations.status_code == 200
+        assert "midwife" not in {item["kind"] for item in relations.json()["items"]}
+    # The midwife's own organisation still sees its own relation (the basis of its access).
+    own = await client.get(f"/clinician/v1/patients/{woman.patient_id}/care-relations", headers=t.midwife.headers)
+    assert "midwife" in {item["kind"] for item in own.json()["items"]}
     # A new NEWS2 record answers with a neutral reason.
     again = await client.post(
         f"/clinician/v1/patients/{woman.patient_id}/news2", json=HIGH_NEWS2, headers=hospital.headers
