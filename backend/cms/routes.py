@@ -21,6 +21,7 @@ from backend.cms.schemas import (
     PageList,
     RevisionList,
     ScheduleIn,
+    Slug,
 )
 from backend.core.access import Editor, provide_editor
 from backend.core.auth import RequirePrincipal
@@ -104,7 +105,7 @@ class PublicPagesController(Controller):
     )
     async def get_page(
         self,
-        slug: FromPath[str],
+        slug: FromPath[Slug],
         locale: FromQuery[str | None] = None,
         if_none_match: IfNoneMatch = None,
     ) -> Response[Page]:
@@ -129,7 +130,7 @@ class EditorPagesController(Controller):
     async def save_draft(
         self,
         editor: Editor,
-        slug: FromPath[str],
+        slug: FromPath[Slug],
         data: JSONBody[DraftIn],
         locale: FromQuery[str | None] = None,
         if_match: IfMatch = None,
@@ -148,7 +149,7 @@ class EditorPagesController(Controller):
     async def publish(
         self,
         editor: Editor,
-        slug: FromPath[str],
+        slug: FromPath[Slug],
         locale: FromQuery[str | None] = None,
         data: JSONBody[ScheduleIn | None] = None,
     ) -> Response[EditorPage]:
@@ -165,7 +166,7 @@ class EditorPagesController(Controller):
     async def unpublish(
         self,
         editor: Editor,
-        slug: FromPath[str],
+        slug: FromPath[Slug],
         locale: FromQuery[str | None] = None,
         data: JSONBody[ScheduleIn | None] = None,
     ) -> Response[EditorPage]:
@@ -177,7 +178,7 @@ class EditorPagesController(Controller):
     async def list_revisions(
         self,
         editor: Editor,
-        slug: FromPath[str],
+        slug: FromPath[Slug],
         locale: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
     ) -> Response[RevisionList]:
@@ -193,7 +194,7 @@ class EditorPagesController(Controller):
     async def restore(
         self,
         editor: Editor,
-        slug: FromPath[str],
+        slug: FromPath[Slug],
         n: FromPath[int],
         locale: FromQuery[str | None] = None,
         if_match: IfMatch = None,
@@ -205,7 +206,7 @@ class EditorPagesController(Controller):
 
     @get("/{slug:str}/preview", operation_id="contentPreviewPage", summary="The draft as it would be published")
     async def preview(
-        self, editor: Editor, slug: FromPath[str], locale: FromQuery[str | None] = None
+        self, editor: Editor, slug: FromPath[Slug], locale: FromQuery[str | None] = None
     ) -> Response[EditorPage]:
         return _editor_response(await service.preview(editor, slug, service.parse_locale(locale)))
 

@@ -11,7 +11,7 @@ import msgspec
 
 from backend.core import events
 from backend.core.auth import ClinicianPrincipal
-from backend.core.paging import clamp_limit, decode_cursor, encode_cursor
+from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, encode_cursor
 from backend.db.engine import DB
 
 Severity = Literal["info", "warning", "urgent"]
@@ -72,9 +72,9 @@ async def raise_alert(
 async def alerts_for(principal: ClinicianPrincipal, cursor: str | None, limit: int | None) -> AlertPage:
     """Open alerts for patients with an active care relation of the caller's organisation (blocks respected)."""
     size = clamp_limit(limit)
-    position = decode_cursor(cursor)
-    before_at = datetime.fromisoformat(position["at"]) if position else None
-    before_id = uuid.UUID(position["id"]) if position else None
+    position = decode_cursor(cursor, BeforeTimeAndId)
+    before_at = position.at if position else None
+    before_id = position.id if position else None
     async with DB.connection() as connection:
         rows = await connection.fetch(
             """
@@ -114,5 +114,5 @@ async def alerts_for(principal: ClinicianPrincipal, cursor: str | None, limit: i
     more = len(rows) > size
     return AlertPage(
         items=items,
-        next=encode_cursor({"at": items[-1].created_at.isoformat(), "id": str(items[-1].id)}) if more else None,
+        next=encode_cursor(BeforeTimeAndId(at=items[-1].created_at, id=items[-1].id)) if more else None,
     )
