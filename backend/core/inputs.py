@@ -1,11 +1,11 @@
 """Hostile input stopped at the edge, once for every route: body size, media type, JSON, text PostgreSQL can hold.
 
-- `body_limit_middleware` (outermost ASGI) counts request bytes as they stream and answers 413 before anything
-  (the idempotency step, the handler) can buffer more than the limit.
-- `screen_request` (the app's before_request hook) refuses, before any handler runs: NUL characters in the path
-  or the query (PostgreSQL text cannot hold U+0000), a JSON route's body that is empty, not JSON (415 for another
-  media type, 400 for bytes that do not parse), nested too deeply, or that carries a NUL or a lone surrogate in
-  any string, naming every field that does.
+- `edge_middleware` (outermost ASGI, before authentication and the idempotency step, which stores the path)
+  refuses NUL characters in the path or the query (PostgreSQL text cannot hold U+0000), and counts request
+  bytes as they stream, answering 413 before anything can buffer more than the limit.
+- `screen_request` (the app's before_request hook) refuses, before any handler runs, a JSON route's body that is
+  empty, not JSON (415 for another media type, 400 for bytes that do not parse), nested too deeply, or that
+  carries a NUL or a lone surrogate in any string, naming every field that does.
 - `body_errors` checks a decoded body against the handler's type field by field, so a validation problem lists
   every invalid field, not only the first one msgspec stops at.
 """
@@ -40,17 +40,31 @@ class UnsupportedMediaType(HelsekortError):
     slug = "unsupported-media-type"
 
 
-# --- size ------------------------------------------------------------------------------------------------------
+# --- path, query and size ------------------------------------------------------------------------------------------
 
 
-def body_limit_middleware(limit: int) -> Callable[[ASGIApp], ASGIApp]:
-    """413 for a body over `limit` bytes: at once for a Content-Length over it, else as the chunks stream in."""
+def _screen_path_and_query(scope: Scope) -> None:
+    if "\x00" in scope["path"]:
+        raise BadRequest("the path contains a NUL character", field="path")
+    query = bytes(scope.get("query_string", b""))
+    if b"%00" in query or b"\x00" in query:
+        bad = sorted({name for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+                      if "\x00" in name or "\x00" in value})  # fmt: skip
+        errors = [{"field": name.replace("\x00", "\\u0000"), "message": "contains a NUL character"} for name in bad]
+        errors = errors or [{"field": "query", "message": "contains a NUL character"}]
+        raise BadRequest(summary(errors), field=errors[0]["field"], errors=errors)
+
+
+def edge_middleware(limit: int) -> Callable[[ASGIApp], ASGIApp]:
+    """400 for a NUL in the path or query; 413 for a body over `limit` bytes: at once for a Content-Length over
+    it, else as the chunks stream in."""
 
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":  # type: ignore[comparison-overlap]
                 await app(scope, receive, send)
                 return
+            _screen_path_and_query(scope)
             for name, value in scope.get("headers", []):
                 if name == b"content-length":
                     if not value.strip().isdigit():
@@ -76,7 +90,7 @@ def body_limit_middleware(limit: int) -> Callable[[ASGIApp], ASGIApp]:
     return factory
 
 
-# --- path, query and body ---------------------------------------------------------------------------------------
+# --- bodies --------------------------------------------------------------------------------------------------------
 
 
 def _body_parameter(request: Request[Any, Any, Any]) -> tuple[str, bool] | None:
@@ -91,18 +105,6 @@ def _body_parameter(request: Request[Any, Any, Any]) -> tuple[str, bool] | None:
 
 def _is_json(media_type: str) -> bool:
     return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
-
-
-def _screen_path_and_query(scope: Scope) -> None:
-    if "\x00" in scope["path"]:
-        raise BadRequest("the path contains a NUL character", field="path")
-    query = bytes(scope.get("query_string", b""))
-    if b"%00" in query or b"\x00" in query:
-        bad = sorted({name for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True)
-                      if "\x00" in name or "\x00" in value})  # fmt: skip
-        errors = [{"field": name.replace("\x00", "\\u0000"), "message": "contains a NUL character"} for name in bad]
-        errors = errors or [{"field": "query", "message": "contains a NUL character"}]
-        raise BadRequest(summary(errors), field=errors[0]["field"], errors=errors)
 
 
 def _path(parent: str, key: str | int) -> str:
@@ -149,7 +151,6 @@ def _screen_text(document: Any) -> None:
 
 async def screen_request(request: Request[Any, Any, Any]) -> None:
     """before_request hook: refuse what no handler can store or parse, before any handler runs."""
-    _screen_path_and_query(request.scope)
     if request.method not in _BODY_METHODS:
         return
     expected = _body_parameter(request)
@@ -182,7 +183,7 @@ async def screen_request(request: Request[Any, Any, Any]) -> None:
     ScopeState.from_scope(request.scope).json = document
 
 
-# --- every invalid field ----------------------------------------------------------------------------------------
+# --- every invalid field -------------------------------------------------------------------------------------------
 
 
 def _unwrap(annotation: Any, value: Any) -> Any:
