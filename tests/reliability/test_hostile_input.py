@@ -484,3 +484,12 @@ async def test_a_body_over_the_limit_with_an_idempotency_key_is_413_before_it_is
     )
     assert_problem(announced, 413)
     assert await db.fetchval("SELECT count(*) FROM idempotency_key WHERE key = $1", key) == 0
+
+
+async def test_every_invalid_query_parameter_is_listed(client: httpx.AsyncClient, app: Litestar) -> None:
+    citizen = await new_citizen(client, app)
+    response = await client.get(
+        "/citizen/v1/me/medications/history", params={"limit": "many", "from": "x", "to": "-1"}, headers=citizen.headers
+    )
+    problem = assert_problem(response, 400)
+    assert {"limit", "from", "to"} <= {error["field"] for error in problem["errors"]}, problem
