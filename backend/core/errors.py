@@ -232,15 +232,16 @@ def _wire_name(request: Request[Any, Any, Any], name: str) -> str:
     """The name a client sent (`from`), not the handler's argument (`from_version`)."""
     parameter = request.route_handler.parsed_fn_signature.parameters.get(name)
     kwarg = getattr(parameter, "kwarg_definition", None)
-    alias = next(
-        (getattr(kwarg, key, None) for key in ("name", "query", "header", "cookie") if getattr(kwarg, key, None)), None
-    )
-    return str(alias) if alias else name
+    for attribute in ("name", "query", "header", "cookie"):
+        alias = getattr(kwarg, attribute, None)
+        if alias:
+            return str(alias)
+    return name
 
 
 def validation_errors(request: Request[Any, Any, Any], exc: ValidationException) -> list[dict[str, str]]:
     """Every invalid field: Litestar stops at the body's first, so the body is checked again field by field."""
-    from backend.core.inputs import body_errors
+    from backend.core.inputs import body_errors  # inputs imports this module
 
     reported = exc.extra if isinstance(exc.extra, list) else []
     errors = [
