@@ -211,6 +211,41 @@ async def test_every_write_route_refuses_hostile_bodies_and_stores_nothing(
     assert await stored_rows(db) == before
 
 
+def _editor_writes(slug: str) -> list[tuple[str, str, dict[str, Any], dict[str, str]]]:
+    draft = {
+        "title": "Jern i svangerskapet",
+        "markdown": "## Jern\n\nSpis variert.",
+        "summary": "Om jern",
+        "tags": ["svangerskap", "jern"],
+        "audience": "citizen",
+        "contextKeys": {"atc": "B03A", "topic": "jern"},
+    }
+    return [
+        ("POST", "/content/v1/pages", {**draft, "slug": new_slug(), "locale": "nb"}, {}),
+        ("PUT", f"/content/v1/pages/{slug}/draft", draft, {"If-Match": '"1"'}),
+        ("POST", f"/content/v1/pages/{slug}/publish", {"at": "2030-01-01T08:00:00+01:00"}, {}),
+        ("POST", f"/content/v1/pages/{slug}/unpublish", {"at": "2030-02-01T08:00:00+01:00"}, {}),
+    ]
+
+
+@pytest.mark.parametrize("index", range(4), ids=["create", "draft", "publish", "unpublish"])
+async def test_every_editor_write_refuses_hostile_bodies_and_stores_nothing(
+    client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection, index: int
+) -> None:
+    page = await create_page(client, app)
+    method, path, body, extra = _editor_writes(page["slug"])[index]
+    headers = {**editor(app), **extra, "Content-Type": "application/json"}
+    before = await stored_rows(db)
+    for field, key_path in string_leaves(body):
+        poisoned_body = json.dumps(poisoned(body, key_path, NUL)).encode()
+        assert_problem(await client.request(method, path, content=poisoned_body, headers=headers), 400, field)
+    deep = b"[" * 10_000 + b"]" * 10_000
+    assert_problem(await client.request(method, path, content=deep, headers=headers), 400, "body")
+    plain = {**headers, "Content-Type": "text/plain"}
+    assert_problem(await client.request(method, path, content=json.dumps(body).encode(), headers=plain), 415)
+    assert await stored_rows(db) == before
+
+
 # --- the cases the issue names ----------------------------------------------------------------------------------
 
 
