@@ -24,6 +24,7 @@ from backend.core.devtokens import DevSigningKey, dev_issuers, load_dev_signing_
 from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.idempotency import IdempotencyMiddleware
 from backend.core.identity import configure_sealer, load_patient_secret, sealer
+from backend.core.inputs import edge_middleware, screen_request
 from backend.core.logs import configure_logging
 from backend.core.middleware import request_id_middleware
 from backend.db.embedded import EmbeddedPostgres
@@ -199,7 +200,10 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
         route_handlers=[*route_handlers(settings), *extra_route_handlers],
         openapi_config=openapi,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_id_middleware],
+        # Outermost after the request id: NUL in path/query refused and body bytes counted before any middleware
+        # (authentication, idempotency) can store or buffer them.
+        middleware=[request_id_middleware, edge_middleware(settings.body_limit)],
+        before_request=screen_request,
         compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=1024),
         cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
         request_max_body_size=settings.body_limit,

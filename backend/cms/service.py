@@ -36,7 +36,7 @@ from backend.core.clock import utcnow
 from backend.core.concurrency import etag, require_if_match
 from backend.core.errors import BadRequest, Conflict, NotFound
 from backend.core.events import append_topic_event
-from backend.core.paging import clamp_limit, decode_cursor, encode_cursor
+from backend.core.paging import AtOffset, BeforeNumber, clamp_limit, decode_cursor, encode_cursor
 from backend.core.topics import is_topic
 from backend.db.engine import DB
 from backend.settings import Settings
@@ -381,7 +381,8 @@ def parse_context(value: str | None) -> tuple[str, str | int] | None:
         raise BadRequest("context is key:value, e.g. gestational-week:24 or atc:B03A", field="context")
     raw = raw.strip()
     if key == _GESTATIONAL_WEEK:
-        if not raw.isdigit() or int(raw) > _MAX_WEEK:
+        # ASCII digits only: "²".isdigit() is true, but int("²") fails.
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > _MAX_WEEK:
             raise BadRequest(f"gestational-week is a whole week from 0 to {_MAX_WEEK}", field="context")
         return key, int(raw)
     if key == "atc" and not _ATC.match(raw.upper()):
@@ -418,10 +419,8 @@ async def list_pages(
     CODE or a group above it (B03A suits B03AA07); other keys match their value exactly.
     """
     size = clamp_limit(limit if limit is not None else SEARCH_LIMIT_DEFAULT)
-    position = decode_cursor(cursor)
-    offset = int(position.get("o", 0)) if position else 0
-    if offset < 0:
-        raise BadRequest("the cursor is not one this server issued", field="cursor")
+    position = decode_cursor(cursor, AtOffset)
+    offset = position.o if position else 0
     if audience is not None and audience not in ("citizen", "clinician"):
         raise BadRequest("audience is citizen or clinician", field="audience")
     context_filter = parse_context(context)
@@ -529,7 +528,7 @@ async def list_pages(
         )
         for row in rows[:size]
     ]
-    next_cursor = encode_cursor({"o": offset + size}) if len(rows) > size else None
+    next_cursor = encode_cursor(AtOffset(o=offset + size)) if len(rows) > size else None
     return PageList(items=items, next=next_cursor)
 
 
@@ -590,8 +589,8 @@ async def preview(principal: EditorPrincipal, slug: str, locale: str) -> EditorP
 async def revisions(principal: EditorPrincipal, slug: str, locale: str, cursor: str | None) -> RevisionList:
     """Newest first, 50 to a page."""
     await _audit(editor_author(principal), "cms.revisions", slug, locale)
-    position = decode_cursor(cursor)
-    before = int(position.get("n", 0)) if position else None
+    position = decode_cursor(cursor, BeforeNumber)
+    before = position.n if position else None
     size = 50
     async with DB.connection() as connection:
         page = await connection.fetchrow(
@@ -623,7 +622,7 @@ async def revisions(principal: EditorPrincipal, slug: str, locale: str, cursor: 
         )
         for row in rows[:size]
     ]
-    return RevisionList(items=items, next=encode_cursor({"n": items[-1].n}) if len(rows) > size else None)
+    return RevisionList(items=items, next=encode_cursor(BeforeNumber(n=items[-1].n)) if len(rows) > size else None)
 
 
 # --- writes ----------------------------------------------------------------------------------------------

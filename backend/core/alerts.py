@@ -22,7 +22,7 @@ from backend.core.audit import Author
 from backend.core.auth import ClinicianPrincipal
 from backend.core.context import PREGNANCY_CONSENT
 from backend.core.errors import BadRequest, Conflict, NotFound
-from backend.core.paging import clamp_limit, decode_cursor, encode_cursor
+from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, encode_cursor
 from backend.db.engine import DB
 
 Severity = Literal["info", "warning", "urgent"]
@@ -206,12 +206,9 @@ async def alerts_for(
     """Alerts of one status (default open) that the caller may see (`_VISIBLE`), newest first."""
     wanted = _status(status)
     size = clamp_limit(limit)
-    position = decode_cursor(cursor)
-    try:
-        before_at = datetime.fromisoformat(str(position["at"])) if position else None
-        before_id = uuid.UUID(str(position["id"])) if position else None
-    except (KeyError, ValueError) as error:
-        raise BadRequest("the cursor is not one this server issued", field="cursor") from error
+    position = decode_cursor(cursor, BeforeTimeAndId)
+    before_at = position.at if position else None
+    before_id = position.id if position else None
     async with DB.connection() as connection:
         rows = await connection.fetch(
             f"""
@@ -234,7 +231,7 @@ async def alerts_for(
     more = len(rows) > size
     return AlertPage(
         items=items,
-        next=encode_cursor({"at": items[-1].created_at.isoformat(), "id": str(items[-1].id)}) if more else None,
+        next=encode_cursor(BeforeTimeAndId(at=items[-1].created_at, id=items[-1].id)) if more else None,
     )
 
 

@@ -249,21 +249,36 @@ class TokenVerifier:
             authorization = _authorization(claims.get(HELSEID_HPR_DETAILS))
             if authorization is None:
                 raise Unauthorized("clinician tokens need an HPR authorization (LE, JO or SP)")
-            name = claims.get("name")
             return ClinicianPrincipal(
                 hpr=hpr,
                 pid=pid,
                 authorization=authorization,
                 org_number=org,
                 org_kind=org_kind,
-                name=str(name) if name else None,
+                name=_display_name(claims.get("name")),
                 caller_id=f"clinician:{hpr}:{org}",
             )
         sub = str(claims.get("sub", ""))
         if not sub:
             raise Unauthorized("editor tokens need a subject")
-        name = claims.get("name")
-        return EditorPrincipal(sub=sub, name=str(name) if name else None, caller_id=f"editor:{sub}")
+        # The subject is the editor's identity in the audit log and idempotency keys (200-character columns):
+        # refused, not cut, when it cannot be stored whole.
+        if len(sub) > MAX_SUBJECT_LENGTH or not sub.isprintable():
+            raise Unauthorized(f"editor tokens need a subject of at most {MAX_SUBJECT_LENGTH} printable characters")
+        return EditorPrincipal(sub=sub, name=_display_name(claims.get("name")), caller_id=f"editor:{sub}")
+
+
+MAX_SUBJECT_LENGTH = 128
+MAX_NAME_LENGTH = 200  # audit_log.name
+
+
+def _display_name(raw: object) -> str | None:
+    """A token's display name as the audit log can hold it: printable characters only, cut to the column."""
+    if not raw:
+        return None
+    # isprintable() is false for NUL, other controls and lone surrogates, none of which PostgreSQL text takes.
+    name = "".join(character for character in str(raw) if character.isprintable()).strip()
+    return name[:MAX_NAME_LENGTH] or None
 
 
 def _authorization(details: object) -> str | None:

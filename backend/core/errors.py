@@ -65,7 +65,7 @@ class BadRequest(HelsekortError):
         merged: dict[str, Any] = dict(extra or {})
         problems = list(errors or [])
         if field is not None and not problems:
-            problems = [{"key": field, "message": detail}]
+            problems = [{"field": field, "message": detail}]
         if problems:
             merged["errors"] = problems
         super().__init__(detail, field=field, extra=merged)
@@ -158,6 +158,9 @@ _TITLES = {
 }
 
 
+_RESERVED = frozenset({"type", "title", "status", "detail", "instance", "requestId"})
+
+
 def problem(
     request: Request[Any, Any, Any],
     *,
@@ -178,7 +181,8 @@ def problem(
     request_id = request.scope.get("state", {}).get("request_id")
     if request_id:
         body["requestId"] = request_id
-    body.update(extra or {})
+    # The RFC 9457 members keep their meaning: a domain's extra `status` (a card's) must not replace the integer.
+    body.update({key: value for key, value in (extra or {}).items() if key not in _RESERVED})
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))
 
 
@@ -202,15 +206,9 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     detail = exc.detail
     if isinstance(exc, ValidationException):
         status, title, slug = 400, "Invalid request", "invalid-request"
-        errors = exc.extra if isinstance(exc.extra, list) else []
-        extra["errors"] = [
-            {"key": str(item.get("key", "")), "message": str(item.get("message", ""))}
-            for item in errors
-            if isinstance(item, dict)
-        ]
+        extra["errors"] = validation_errors(request, exc)
         if extra["errors"]:
-            first = extra["errors"][0]
-            detail = f"{first['key'] or 'body'}: {first['message']}"
+            detail = summary(extra["errors"])
     headers = dict(exc.headers or {})
     if status == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer error="invalid_token"')
@@ -223,12 +221,59 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     return problem(request, status=status, title=title, slug=slug, detail=detail, extra=extra, headers=headers)
 
 
+def summary(errors: Sequence[Mapping[str, str]]) -> str:
+    """The first problem in words, and how many more there are (all of them are in `errors`)."""
+    first = errors[0]
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{first['field']}: {first['message']}{more}"
+
+
+def _wire_name(request: Request[Any, Any, Any], name: str) -> str:
+    """The name a client sent (`from`), not the handler's argument (`from_version`)."""
+    parameter = request.route_handler.parsed_fn_signature.parameters.get(name)
+    kwarg = getattr(parameter, "kwarg_definition", None)
+    for attribute in ("name", "query", "header", "cookie"):
+        alias = getattr(kwarg, attribute, None)
+        if alias:
+            return str(alias)
+    return name
+
+
+def validation_errors(request: Request[Any, Any, Any], exc: ValidationException) -> list[dict[str, str]]:
+    """Every invalid field: Litestar stops at the body's first, so the body is checked again field by field."""
+    from backend.core.inputs import body_errors  # inputs imports this module
+
+    reported = exc.extra if isinstance(exc.extra, list) else []
+    errors = [
+        {"field": _wire_name(request, str(item.get("key") or "query")), "message": str(item.get("message", ""))}
+        for item in reported
+        if isinstance(item, dict) and item.get("source") != "body"
+    ]
+    if any(isinstance(item, dict) and item.get("source") == "body" for item in reported):
+        in_body = body_errors(request)
+        if not in_body:
+            in_body = [
+                {"field": str(item.get("key") or "body"), "message": str(item.get("message", ""))}
+                for item in reported
+                if isinstance(item, dict) and item.get("source") == "body"
+            ]
+        errors += in_body
+    return errors
+
+
 def handle_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.warning("database unavailable", extra={"error": type(exc).__name__})
     return handle_helsekort_error(request, ServiceUnavailable("the database is not reachable right now"))
 
 
+def handle_recursion(request: Request[Any, Any, Any], exc: RecursionError) -> Response[dict[str, Any]]:
+    """msgspec's answer to JSON nested thousands deep (the domain decoders of raw bodies): the client's input."""
+    return handle_helsekort_error(request, BadRequest("the JSON document is nested too deeply", field="body"))
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if isinstance(exc, RecursionError):
+        return handle_recursion(request, exc)
     if isinstance(exc, HelsekortError):
         return handle_helsekort_error(request, exc)
     if isinstance(exc, HTTPException):
@@ -256,5 +301,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HelsekortError: handle_helsekort_error,
     HTTPException: handle_http_exception,
     **dict.fromkeys(DATABASE_UNAVAILABLE, handle_database_unavailable),
+    RecursionError: handle_recursion,
     Exception: handle_unexpected,
 }

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from typing import Any
 
+import brotli  # type: ignore[import-untyped]
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -149,6 +151,7 @@ class IdempotencyMiddleware(ASGIMiddleware):
             async with DB.connection() as connection:
                 if completed and status < 500:
                     kept = {k.decode(): v.decode("latin-1") for k, v in headers if k.lower() in _REPLAYED_HEADERS}
+                    encoding = next((v.decode("latin-1") for k, v in headers if k.lower() == b"content-encoding"), "")
                     await connection.execute(
                         """
                         UPDATE idempotency_key SET status = $2, response_headers = $3, response_body = $4,
@@ -158,11 +161,22 @@ class IdempotencyMiddleware(ASGIMiddleware):
                         row_id,
                         status,
                         json.dumps(kept),
-                        b"".join(chunks),
+                        _identity_body(b"".join(chunks), encoding),
                     )
                 else:
                     # Failed or crashed requests are not remembered, so the client may retry with the key.
                     await connection.execute("DELETE FROM idempotency_key WHERE id = $1", row_id)
+
+
+def _identity_body(body: bytes, encoding: str) -> bytes:
+    """The answer as the handler wrote it: compression (inside this step) suited the first caller's
+    Accept-Encoding, not a replay's, which is sent as identity with no Content-Encoding."""
+    encoding = encoding.strip().lower()
+    if encoding == "gzip":
+        return gzip.decompress(body)
+    if encoding == "br":
+        return bytes(brotli.decompress(body))
+    return body
 
 
 async def _replay(row: Any, send: Send) -> None:

@@ -30,7 +30,7 @@ from backend.core.access import Grant, authorize
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
 from backend.core.errors import BadRequest, Conflict, Forbidden, NotFound
-from backend.core.paging import clamp_limit, decode_cursor, encode_cursor
+from backend.core.paging import Instant, Position, clamp_limit, decode_cursor, encode_cursor
 from backend.db.engine import DB
 from backend.labs.catalogue import CATALOGUE, validate_report
 from backend.labs.fhir import FhirMappingError, from_fhir
@@ -745,21 +745,23 @@ async def _clinician_reports(
     return reports
 
 
+class _BeforeSpecimen(Position):
+    s: Instant
+    id: uuid.UUID
+
+
 def _page_position(cursor: str | None) -> tuple[datetime | None, uuid.UUID | None]:
-    position = decode_cursor(cursor)
+    position = decode_cursor(cursor, _BeforeSpecimen)
     if position is None:
         return None, None
-    try:
-        return datetime.fromisoformat(str(position["s"])), uuid.UUID(str(position["id"]))
-    except (KeyError, ValueError) as exc:
-        raise BadRequest("the cursor is not one this server issued", field="cursor") from exc
+    return position.s, position.id
 
 
 def _next_cursor(rows: Sequence[Mapping[str, Any]], size: int) -> str | None:
     if len(rows) <= size:
         return None
     last = rows[size - 1]
-    return encode_cursor({"s": last["specimen_at"].isoformat(), "id": str(last["id"])})
+    return encode_cursor(_BeforeSpecimen(s=last["specimen_at"], id=last["id"]))
 
 
 async def list_for_clinician(

@@ -40,7 +40,7 @@ from backend.core.context import (
     pregnancy_facts,
 )
 from backend.core.errors import BadRequest, Forbidden, PayloadTooLarge
-from backend.core.paging import clamp_limit, decode_cursor, encode_cursor
+from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, encode_cursor
 from backend.db.engine import DB
 from backend.measurements.codes import (
     BLOOD_PRESSURE_PANEL,
@@ -148,7 +148,7 @@ def _envelope_problem(error: msgspec.ValidationError) -> BadRequest:
 def _too_many(count: int) -> PayloadTooLarge:
     return PayloadTooLarge(
         f"a batch holds at most {MAX_BATCH_ITEMS} items; this one has {count}",
-        extra={"limit": MAX_BATCH_ITEMS, "errors": [{"key": "items", "message": f"at most {MAX_BATCH_ITEMS} items"}]},
+        extra={"limit": MAX_BATCH_ITEMS, "errors": [{"field": "items", "message": f"at most {MAX_BATCH_ITEMS} items"}]},
     )
 
 
@@ -484,15 +484,9 @@ async def list_measurements(
     code = _known_code(code, required=False)
     first, last = _period(start, end)
     size = clamp_limit(limit)
-    position = decode_cursor(cursor)
-    before_at: datetime | None = None
-    before_id: uuid.UUID | None = None
-    if position is not None:
-        try:
-            before_at = datetime.fromisoformat(str(position["at"]))
-            before_id = uuid.UUID(str(position["id"]))
-        except (KeyError, ValueError) as error:
-            raise BadRequest("the cursor is not one this server issued", field="cursor") from error
+    position = decode_cursor(cursor, BeforeTimeAndId)
+    before_at = position.at if position else None
+    before_id = position.id if position else None
     query = _Filter(patient_id)
     if code is not None:
         query.where("code = {}", code)
@@ -519,7 +513,7 @@ async def list_measurements(
     next_cursor = None
     if more:
         final = items[-1]
-        next_cursor = encode_cursor({"at": final.effective_at.isoformat(), "id": str(final.id)})
+        next_cursor = encode_cursor(BeforeTimeAndId(at=final.effective_at, id=final.id))
     return MeasurementPage(items=items, next=next_cursor)
 
 

@@ -23,7 +23,7 @@ from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import OSLO, utcnow
 from backend.core.concurrency import require_if_match
 from backend.core.errors import BadRequest, Conflict, Forbidden, NotFound
-from backend.core.paging import clamp_limit, decode_cursor, encode_cursor
+from backend.core.paging import BeforeTimeAndId, Int32, Position, clamp_limit, decode_cursor, encode_cursor
 from backend.db.engine import DB
 from backend.medications.atc import InvalidAtcCode, validate_entry_atc, within
 from backend.medications.prescribing import rights_of
@@ -94,7 +94,7 @@ def normalise_entries(entries: Sequence[MedicationEntry], on: date) -> list[Medi
     cleaned: list[MedicationEntry] = []
 
     def problem(index: int, field: str, message: str) -> None:
-        problems.append({"key": f"entries[{index}].{field}", "message": message})
+        problems.append({"field": f"entries[{index}].{field}", "message": message})
 
     for index, entry in enumerate(entries):
         if entry.id in seen:
@@ -137,7 +137,7 @@ def normalise_entries(entries: Sequence[MedicationEntry], on: date) -> list[Medi
         )
     if problems:
         first = problems[0]
-        raise BadRequest(f"{first['key']}: {first['message']}", field=first["key"], errors=problems)
+        raise BadRequest(f"{first['field']}: {first['message']}", field=first["field"], errors=problems)
     return cleaned
 
 
@@ -526,6 +526,10 @@ def diff_versions(
     )
 
 
+class _BeforeVersion(Position):
+    before: Int32
+
+
 async def history(
     patient_id: uuid.UUID,
     *,
@@ -536,8 +540,8 @@ async def history(
 ) -> MedicationHistory:
     """The versions, newest first, with who made each and what it touched; a diff when from and to are given."""
     size = clamp_limit(limit)
-    position = decode_cursor(cursor)
-    before = int(position["before"]) if position and "before" in position else None
+    position = decode_cursor(cursor, _BeforeVersion)
+    before = position.before if position else None
     if (from_version is None) != (to_version is None):
         missing = "from" if from_version is None else "to"
         raise BadRequest(f"{missing}: give both from and to to compare two versions", field=missing)
@@ -597,7 +601,7 @@ async def history(
             )
             for row in page
         ],
-        next=encode_cursor({"before": page[-1]["version"]}) if len(rows) > size else None,
+        next=encode_cursor(_BeforeVersion(before=page[-1]["version"])) if len(rows) > size else None,
         diff=diff,
     )
 
@@ -758,9 +762,9 @@ async def discrepancies(
     """The citizen's reports on her entries, newest first: the GP's discrepancy list."""
     grant = await authorize(principal, patient_id, action="read", resource_type=RESOURCE_DISCREPANCY)
     size = clamp_limit(limit)
-    position = decode_cursor(cursor)
-    before_at = datetime.fromisoformat(position["at"]) if position else None
-    before_id = uuid.UUID(position["id"]) if position else None
+    position = decode_cursor(cursor, BeforeTimeAndId)
+    before_at = position.at if position else None
+    before_id = position.id if position else None
     async with DB.connection() as connection:
         rows = await connection.fetch(
             """
@@ -781,7 +785,7 @@ async def discrepancies(
     more = len(rows) > size
     return DiscrepancyPage(
         items=items,
-        next=encode_cursor({"at": items[-1].reported_at.isoformat(), "id": str(items[-1].id)}) if more else None,
+        next=encode_cursor(BeforeTimeAndId(at=items[-1].reported_at, id=items[-1].id)) if more else None,
     )
 
 

@@ -12,7 +12,7 @@ from backend.core.clock import utcnow
 from backend.core.context import PREGNANCY_CONSENT
 from backend.core.errors import BadRequest, Forbidden, NotFound
 from backend.core.identity import InvalidIdentityNumber, parse_identity_number
-from backend.core.paging import clamp_limit, decode_cursor, encode_cursor
+from backend.core.paging import AfterSeq, BeforeId, clamp_limit, decode_cursor, encode_cursor
 from backend.db.engine import DB
 from backend.patients.schemas import (
     CONSENT_SCOPES,
@@ -44,14 +44,14 @@ async def describe_me(me: Grant) -> Me:
 
 async def access_log(me: Grant, cursor: str | None, limit: int | None) -> AccessLogPage:
     size = clamp_limit(limit)
-    position = decode_cursor(cursor)
-    before = int(position["before"]) if position and "before" in position else None
+    position = decode_cursor(cursor, BeforeId)
+    before = position.before if position else None
     rows = await audit.access_log_page(me.patient_id, before_id=before, limit=size + 1)
     more = len(rows) > size
     rows = rows[:size]
     return AccessLogPage(
         items=[entry for _, entry in rows],
-        next=encode_cursor({"before": rows[-1][0]}) if more else None,
+        next=encode_cursor(BeforeId(before=rows[-1][0])) if more else None,
     )
 
 
@@ -133,13 +133,13 @@ async def withdraw_consent(me: Grant, scope: str) -> None:
 
 async def changes(me: Grant, since: str | None, limit: int | None) -> ChangePage:
     size = clamp_limit(limit)
-    position = decode_cursor(since, field="since")
-    after = int(position.get("seq", 0)) if position else 0
+    position = decode_cursor(since, AfterSeq, field="since")
+    after = position.seq if position else 0
     items = await events.changes_since(me.patient_id, after, size + 1)
     more = len(items) > size
     items = items[:size]
     last = items[-1].seq if items else after
-    return ChangePage(items=items, next=encode_cursor({"seq": last}), has_more=more)
+    return ChangePage(items=items, next=encode_cursor(AfterSeq(seq=last)), has_more=more)
 
 
 # --- clinician ----------------------------------------------------------------------------------------

@@ -566,7 +566,7 @@ def _require_open(card: asyncpg.Record, what: str) -> None:
     if card["status"] != ONGOING:
         raise Conflict(
             f"this pregnancy card is closed (status {card['status']}): a closed card takes no {what}",
-            extra={"status": card["status"]},
+            extra={"cardStatus": card["status"]},
         )
 
 
@@ -963,7 +963,7 @@ async def record_outcome(
                 return await _assemble(connection, card, on)  # the same PUT again changes nothing
             raise Conflict(
                 f"the outcome is already recorded (status {card['status']}); a closed card is not reopened",
-                extra={"status": card["status"]},
+                extra={"cardStatus": card["status"]},
             )
         due = await _due(connection, card)
         _check_entry_date(data.date, due.due_date, on, "date", "outcome")

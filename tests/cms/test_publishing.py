@@ -132,7 +132,7 @@ async def test_bad_input_names_the_field_and_stores_nothing(
 async def test_unknown_locale_on_reads_is_400(client: httpx.AsyncClient, app: Litestar) -> None:
     response = await client.get("/content/v1/pages/anything?locale=de")
     assert response.status_code == 400
-    assert response.json()["errors"][0]["key"] == "locale"
+    assert response.json()["errors"][0]["field"] == "locale"
     assert (await client.get("/content/v1/pages?locale=sv")).status_code == 400
 
 

@@ -116,7 +116,7 @@ async def test_context_gestational_week_picks_the_latest_consultation_at_or_befo
     assert await titles("gestational-week:10") == []
     bad = await client.get("/content/v1/pages", params={"context": "gestational-week:tjue"})
     assert bad.status_code == 400
-    assert bad.json()["errors"][0]["key"] == "context"
+    assert bad.json()["errors"][0]["field"] == "context"
 
 
 async def test_context_atc_matches_the_page_for_the_group_above_the_medicine(

@@ -74,6 +74,6 @@ async def test_a_past_or_invalid_publish_time_is_refused(client: httpx.AsyncClie
         for at in [(NOW - timedelta(minutes=1)).isoformat(), NOW.isoformat(), "2030-03-01T10:00:00", "i morgen"]:
             response = await client.post(url, json={"at": at}, headers=editor(app))
             assert response.status_code == 400, (at, response.text)
-            assert response.json()["errors"][0]["key"] == "at"
+            assert response.json()["errors"][0]["field"] == "at"
         preview = (await client.get(f"/content/v1/pages/{page['slug']}/preview", headers=editor(app))).json()
         assert (preview["status"], preview["publishAt"]) == ("draft", None)

@@ -26,7 +26,7 @@ async def test_lookup_rejects_bad_control_digits_without_echoing_them(client: ht
     bad = fnr[:-1] + str((int(fnr[-1]) + 1) % 10)
     response = await client.post("/clinician/v1/patients/lookup", json={"fnr": bad}, headers=new_clinician(app).headers)
     assert response.status_code == 400
-    assert response.json()["errors"][0]["key"] == "fnr"
+    assert response.json()["errors"][0]["field"] == "fnr"
     assert bad not in response.text
 
 
@@ -94,7 +94,7 @@ async def test_care_relation_end_time_is_validated(client: httpx.AsyncClient, ap
         headers=gp.headers,
     )
     assert response.status_code == 400
-    assert response.json()["errors"][0]["key"] == "until"
+    assert response.json()["errors"][0]["field"] == "until"
     listed = await client.get(f"/clinician/v1/patients/{citizen.patient_id}/care-relations", headers=gp.headers)
     assert listed.status_code == 404  # nothing was stored
 
@@ -207,7 +207,7 @@ async def test_unknown_consent_scope_and_bad_hpr_are_400(client: httpx.AsyncClie
     citizen = await new_citizen(client, app)
     scope = await client.put("/citizen/v1/me/consents/everything", headers=citizen.headers)
     assert scope.status_code == 400
-    assert scope.json()["errors"][0]["key"] == "scope"
+    assert scope.json()["errors"][0]["field"] == "scope"
     hpr = await client.put("/citizen/v1/me/blocks/not-a-number", headers=citizen.headers)
     assert hpr.status_code == 400
 

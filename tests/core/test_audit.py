@@ -68,7 +68,7 @@ async def test_bad_cursor_is_400(client: httpx.AsyncClient, app: Litestar) -> No
     citizen = await new_citizen(client, app)
     response = await client.get("/citizen/v1/me/access-log?cursor=%%%", headers=citizen.headers)
     assert response.status_code == 400
-    assert response.json()["errors"][0]["key"] == "cursor"
+    assert response.json()["errors"][0]["field"] == "cursor"
 
 
 @pytest.mark.parametrize(

@@ -77,7 +77,7 @@ async def test_domain_errors_map_to_problem_details(
     assert body["status"] == status
     assert body["detail"]
     if field:
-        assert body["errors"][0]["key"] == field
+        assert body["errors"][0]["field"] == field
     if status == 429:
         assert response.headers["retry-after"] == "7"
 

@@ -148,7 +148,7 @@ async def test_unmappable_fhir_is_a_400_naming_the_element_and_nothing_is_stored
             url, content=json.dumps(document).encode(), headers={**gp.headers, "Content-Type": FHIR_JSON}
         )
         assert response.status_code == 400, f"{name}: {response.text}"
-        assert response.json()["errors"][0]["key"] == field, f"{name}: {response.text}"
+        assert response.json()["errors"][0]["field"] == field, f"{name}: {response.text}"
 
     # Mapped but failing the catalogue: a haemoglobin in mmol/L.
     wrong_unit = as_json(report(haemoglobin()))
@@ -156,7 +156,7 @@ async def test_unmappable_fhir_is_a_400_naming_the_element_and_nothing_is_stored
     wrong_unit["contained"][0]["referenceRange"][0] = {"text": "7,3-9,5 mmol/L"}
     response = await post_report(client, gp, citizen.patient_id, wrong_unit, content_type=FHIR_JSON)
     assert response.status_code == 400, response.text
-    assert response.json()["errors"][0]["key"] == "observations[0].unit"
+    assert response.json()["errors"][0]["field"] == "observations[0].unit"
 
     broken = await client.post(url, content=b"{", headers={**gp.headers, "Content-Type": FHIR_JSON})
     assert broken.status_code == 400

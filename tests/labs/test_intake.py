@@ -105,7 +105,7 @@ async def test_laboratory_must_name_the_requester(
     response = await post_report(client, lab, citizen.patient_id, lab_report())
 
     assert response.status_code == 400
-    assert response.json()["errors"][0]["key"] == "requester"
+    assert response.json()["errors"][0]["field"] == "requester"
     assert (await _counts(db, citizen.patient_id))["reports"] == 0
 
 
@@ -136,7 +136,7 @@ async def test_clinician_cannot_name_someone_else_as_requester(client: httpx.Asy
     await relate(client, gp, citizen.patient_id)
     response = await post_report(client, gp, citizen.patient_id, lab_report(requester=new_clinician(app)))
     assert response.status_code == 400
-    assert response.json()["errors"][0]["key"] == "requester"
+    assert response.json()["errors"][0]["field"] == "requester"
 
 
 async def test_resending_the_same_report_gives_the_same_answer_and_changes_nothing(
@@ -275,7 +275,7 @@ async def test_bad_input_is_a_400_naming_the_field_and_nothing_is_stored(
         response = await post_report(client, gp, citizen.patient_id, body)
         assert response.status_code == 400, f"{name}: {response.status_code} {response.text}"
         assert response.headers["content-type"].startswith("application/problem+json")
-        assert response.json()["errors"][0]["key"] == field, f"{name}: {response.text}"
+        assert response.json()["errors"][0]["field"] == field, f"{name}: {response.text}"
     assert await _counts(db, citizen.patient_id) == {"reports": 0, "versions": 0, "observations": 0, "events": 0}
 
 
@@ -289,9 +289,9 @@ async def test_malformed_json_and_unknown_content_types_are_400(client: httpx.As
     xml = await client.post(url, content=b"<report/>", headers={**gp.headers, "Content-Type": "application/xml"})
 
     assert broken.status_code == 400
-    assert broken.json()["errors"][0]["key"] == "body"
-    assert xml.status_code == 400
-    assert xml.json()["errors"][0]["key"] == "Content-Type"
+    assert broken.json()["errors"][0]["field"] == "body"
+    assert xml.status_code == 415
+    assert xml.json()["status"] == 415
 
 
 async def test_a_panel_keeps_its_observations_together(client: httpx.AsyncClient, app: Litestar) -> None:
@@ -324,7 +324,7 @@ async def test_a_panel_naming_an_observation_not_in_the_report_is_a_400(
     panel = {"code": "58410-2", "system": "loinc", "display": "Blodstatus", "observationCodes": ["777-3"]}
     response = await post_report(client, gp, citizen.patient_id, lab_report(hb(), panels=[panel]))
     assert response.status_code == 400
-    assert response.json()["errors"][0]["key"] == "panels[0].observationCodes[0]"
+    assert response.json()["errors"][0]["field"] == "panels[0].observationCodes[0]"
 
 
 def test_the_release_job_is_registered_with_the_worker() -> None:

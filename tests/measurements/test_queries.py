@@ -126,7 +126,7 @@ async def test_bad_query_parameters_are_refused_naming_the_field(client: httpx.A
     for path, params, field in cases:
         response = await client.get(path, params=params, headers=citizen.headers)
         assert response.status_code == 400, (params, response.text)
-        keys = [error["key"] for error in response.json().get("errors", [])]
+        keys = [error["field"] for error in response.json().get("errors", [])]
         assert field in keys, (params, response.text)
 
 

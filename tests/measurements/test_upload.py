@@ -214,7 +214,7 @@ async def test_a_thousand_items_are_accepted_and_a_thousand_and_one_refused_whol
     problem = refused.json()
     assert problem["limit"] == 1000
     assert "1000" in problem["detail"]
-    assert problem["errors"][0]["key"] == "items"
+    assert problem["errors"][0]["field"] == "items"
     assert await count_rows(db, citizen.patient_id) == 0
     # Over the limit with a bad item too (the per-item path) is refused the same way.
     refused_again = await client.post(
@@ -246,7 +246,7 @@ async def test_a_body_that_is_not_a_batch_is_refused_naming_the_field(
         )
         assert response.status_code == 400, (body, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
-        assert response.json()["errors"][0]["key"] == field, (body, response.text)
+        assert response.json()["errors"][0]["field"] == field, (body, response.text)
     assert await count_rows(db, citizen.patient_id) == 0
 
 

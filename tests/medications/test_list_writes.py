@@ -162,7 +162,7 @@ async def test_atc_codes_are_checked_for_format_and_level(
         return
     assert response.status_code == 400
     body = response.json()
-    assert body["errors"][0]["key"] == "entries[3].atc"
+    assert body["errors"][0]["field"] == "entries[3].atc"
     assert "entries[3].atc" in body["detail"]
     assert (await read(client, patient.gp, patient.id)).json()["version"] == 0
 
@@ -192,7 +192,7 @@ async def test_bad_entries_get_400_naming_the_field_and_nothing_is_stored(
         client, patient.gp, patient.id, [*first["entries"], {**entry("Paracet", "N02BE01"), **change}], 1
     )
     assert response.status_code == 400, response.text
-    keys = [error["key"] for error in response.json()["errors"]]
+    keys = [error["field"] for error in response.json()["errors"]]
     assert any(key.startswith(field) for key in keys), keys
     assert await _versions(db, patient.id) == (1, 1)
 
@@ -202,7 +202,7 @@ async def test_the_same_entry_id_twice_in_one_write_is_refused(client: httpx.Asy
     levaxin = entry()
     response = await put(client, patient.gp, patient.id, [levaxin, {**levaxin, "dosage": "annen"}], 0)
     assert response.status_code == 400
-    assert response.json()["errors"][0]["key"] == "entries[1].id"
+    assert response.json()["errors"][0]["field"] == "entries[1].id"
 
 
 async def test_every_problem_of_a_write_is_named(client: httpx.AsyncClient, app: Litestar) -> None:
@@ -210,7 +210,7 @@ async def test_every_problem_of_a_write_is_named(client: httpx.AsyncClient, app:
     entries = [entry(atc="X"), entry(), {**entry(), "stoppedAt": "2026-02-01"}]
     response = await put(client, patient.gp, patient.id, entries, 0)
     assert response.status_code == 400
-    assert [error["key"] for error in response.json()["errors"]] == ["entries[0].atc", "entries[2].stopReason"]
+    assert [error["field"] for error in response.json()["errors"]] == ["entries[0].atc", "entries[2].stopReason"]
 
 
 async def test_duplicate_active_entries_of_the_same_atc_and_strength_are_flagged(

@@ -72,7 +72,7 @@ async def test_malformed_token_is_refused_naming_it_and_nothing_is_stored(
     response = await client.put(f"/citizen/v1/me/devices/{token}", json=DEVICE, headers=citizen.headers)
 
     assert response.status_code == 400
-    assert response.json()["errors"][0]["key"] == "deviceToken"
+    assert response.json()["errors"][0]["field"] == "deviceToken"
     assert await db.fetchval("SELECT count(*) FROM push_device WHERE patient = $1", citizen.patient_id) == 0
 
 
@@ -132,7 +132,7 @@ async def test_removing_a_malformed_token_names_it(client: httpx.AsyncClient, ap
     response = await client.delete("/citizen/v1/me/devices/not-a-token", headers=citizen.headers)
 
     assert response.status_code == 400
-    assert response.json()["errors"][0]["key"] == "deviceToken"
+    assert response.json()["errors"][0]["field"] == "deviceToken"
 
 
 async def test_following_topics_lists_them_with_titles(client: httpx.AsyncClient, app: Litestar) -> None:
@@ -173,6 +173,6 @@ async def test_unknown_topic_is_refused_naming_it_and_nothing_is_stored(
 
     assert response.status_code == 400
     body = response.json()
-    assert body["errors"][0]["key"] == "topic"
+    assert body["errors"][0]["field"] == "topic"
     assert "svangerskap" in body["detail"]
     assert await db.fetchval("SELECT count(*) FROM topic_subscription WHERE patient = $1", citizen.patient_id) == 0

@@ -69,7 +69,7 @@ async def test_implausible_consultation_is_400_naming_the_field_and_nothing_is_s
     assert response.status_code == 400, f"{case}: {response.text}"
     problem = response.json()
     assert response.headers["content-type"].startswith("application/problem+json")
-    assert field in {error["key"] for error in problem["errors"]} or field in problem["detail"], problem
+    assert field in {error["field"] for error in problem["errors"]} or field in problem["detail"], problem
     assert await db.fetchval("SELECT count(*) FROM pregnancy_consultation WHERE card = $1", card["id"]) == 0
     types = await db.fetch("SELECT type FROM event WHERE patient = $1", t.woman.patient_id)
     assert "pregnancy.consultation.added" not in {row["type"] for row in types}
@@ -123,7 +123,7 @@ async def test_implausible_card_is_400_and_no_card_exists(
     response = await client.post(card_path(t.woman.patient_id), json=body, headers=t.gp.headers)
     assert response.status_code == 400, f"{case}: {response.text}"
     problem = response.json()
-    assert field in {error["key"] for error in problem["errors"]} or field in problem["detail"], problem
+    assert field in {error["field"] for error in problem["errors"]} or field in problem["detail"], problem
     assert await db.fetchval("SELECT count(*) FROM pregnancy_card WHERE patient = $1", t.woman.patient_id) == 0
     assert await db.fetchval("SELECT count(*) FROM pregnancy_earlier WHERE patient = $1", t.woman.patient_id) == 0
 
@@ -164,7 +164,7 @@ async def test_implausible_test_result_is_400(
     )
     assert response.status_code == 400, response.text
     problem = response.json()
-    assert field in {error["key"] for error in problem["errors"]} or field in problem["detail"], problem
+    assert field in {error["field"] for error in problem["errors"]} or field in problem["detail"], problem
     assert await db.fetchval("SELECT count(*) FROM pregnancy_test WHERE card = $1", card["id"]) == 0
 
 
@@ -206,7 +206,7 @@ async def test_ultrasound_with_an_implausible_due_date_or_date_is_400(
         response = await client.post(path, json=body, headers=t.midwife.headers)
         assert response.status_code == 400, response.text
         problem = response.json()
-        assert field in {error["key"] for error in problem["errors"]} or field in problem["detail"], problem
+        assert field in {error["field"] for error in problem["errors"]} or field in problem["detail"], problem
     assert await db.fetchval("SELECT count(*) FROM pregnancy_ultrasound WHERE card = $1", card["id"]) == 0
 
 
@@ -226,12 +226,12 @@ async def test_a_new_dating_that_would_leave_entries_before_the_pregnancy_is_400
         headers=t.midwife.headers,
     )  # fmt: skip
     assert scan.status_code == 400, scan.text
-    assert scan.json()["errors"][0]["key"] == "dueDate"
+    assert scan.json()["errors"][0]["field"] == "dueDate"
     assert await db.fetchval("SELECT count(*) FROM pregnancy_ultrasound WHERE card = $1", card["id"]) == 0
     moved = await client.patch(
         path, json={"lastMenstrualPeriod": on_week(lmp, 2).isoformat()}, headers={**t.gp.headers, "If-Match": '"1"'}
     )
     assert moved.status_code == 400
-    assert moved.json()["errors"][0]["key"] == "lastMenstrualPeriod"
+    assert moved.json()["errors"][0]["field"] == "lastMenstrualPeriod"
     unchanged = (await client.get(path, headers=t.gp.headers)).json()
     assert (unchanged["version"], unchanged["lastMenstrualPeriod"]) == (1, lmp.isoformat())

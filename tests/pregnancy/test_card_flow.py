@@ -246,7 +246,7 @@ async def test_outcome_dated_before_the_pregnancy_or_in_the_future_is_400(
             f"{path}/outcome", json={"outcome": "delivered", "date": when.isoformat()}, headers=t.midwife.headers
         )
         assert response.status_code == 400, response.text
-        assert response.json()["errors"][0]["key"] == "date"
+        assert response.json()["errors"][0]["field"] == "date"
     unknown = await client.put(
         f"{path}/outcome", json={"outcome": "abortion", "date": today().isoformat()}, headers=t.midwife.headers
     )
@@ -310,7 +310,7 @@ async def test_header_patch_changes_only_what_is_sent_and_keeps_every_version(
     assert [(item["version"], item["author"]["hpr"]) for item in history] == [(2, t.gp.hpr), (1, t.midwife.hpr)]
     bad = await client.patch(path, json={"gravida": 1, "para": 1}, headers={**t.gp.headers, "If-Match": '"2"'})
     assert bad.status_code == 400
-    assert bad.json()["errors"][0]["key"] == "para"
+    assert bad.json()["errors"][0]["field"] == "para"
     empty = await client.patch(path, json={}, headers={**t.gp.headers, "If-Match": '"2"'})
     assert empty.status_code == 400
     unchanged = await client.get(path, headers=t.gp.headers)

@@ -99,7 +99,7 @@ async def test_the_womans_notes_are_on_her_card_for_her_midwife_too(
     ):
         response = await client.post(path, json=body, headers=t.woman.headers)
         assert response.status_code == 400, response.text
-        assert field in response.json()["detail"] or field in {e["key"] for e in response.json()["errors"]}
+        assert field in response.json()["detail"] or field in {e["field"] for e in response.json()["errors"]}
     assert await db.fetchval("SELECT count(*) FROM pregnancy_note WHERE card = $1", card["id"]) == 1
 
 
