@@ -53,6 +53,8 @@ def _lifespan(settings: Settings) -> Any:
             max_size=settings.db_pool_max,
             acquire_timeout=settings.db_acquire_timeout,
             statement_timeout_ms=settings.db_statement_timeout_ms,
+            connect_timeout=settings.db_connect_timeout,
+            command_timeout=settings.db_command_timeout,
         )
         try:
             yield

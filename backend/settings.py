@@ -56,8 +56,12 @@ class Settings:
     data_dir: Path = Path(".data")
     db_pool_min: int = 2
     db_pool_max: int = 10
-    db_acquire_timeout: float = 5.0
-    db_statement_timeout_ms: int = 15_000
+    # A stalled database must answer 503 within about a second: connect, acquire and every command are bounded.
+    db_connect_timeout: float = 1.0
+    db_acquire_timeout: float = 1.0
+    db_command_timeout: float = 1.0
+    # Below the command timeout, so a slow (not stalled) server cancels the statement itself first.
+    db_statement_timeout_ms: int = 900
     issuers: tuple[IssuerSettings, ...] = ()
     cors_origins: tuple[str, ...] = ()
     body_limit: int = 1024 * 1024
@@ -227,8 +231,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         data_dir=Path(env.get("HELSEKORT_DATA_DIR", ".data")),
         db_pool_min=_int(env, "HELSEKORT_DB_POOL_MIN", 2),
         db_pool_max=_int(env, "HELSEKORT_DB_POOL_MAX", 10),
-        db_acquire_timeout=_float(env, "HELSEKORT_DB_ACQUIRE_TIMEOUT", 5.0),
-        db_statement_timeout_ms=_int(env, "HELSEKORT_DB_STATEMENT_TIMEOUT_MS", 15_000),
+        db_connect_timeout=_float(env, "HELSEKORT_DB_CONNECT_TIMEOUT", 1.0),
+        db_acquire_timeout=_float(env, "HELSEKORT_DB_ACQUIRE_TIMEOUT", 1.0),
+        db_command_timeout=_float(env, "HELSEKORT_DB_COMMAND_TIMEOUT", 1.0),
+        db_statement_timeout_ms=_int(env, "HELSEKORT_DB_STATEMENT_TIMEOUT_MS", 900),
         issuers=_issuers(env.get("HELSEKORT_ISSUERS")),
         cors_origins=cors,
         body_limit=_int(env, "HELSEKORT_BODY_LIMIT", 1024 * 1024),

@@ -84,7 +84,17 @@ def data_dir() -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str, data_dir: Path) -> Settings:
-    return Settings(env="test", database_url=database_url, data_dir=data_dir, log_level="WARNING")
+    # Generous database timeouts: the test machine is shared and slow at times. The production defaults
+    # (about a second) are exercised against a frozen server in tests/reliability/test_stalled_database.py.
+    return Settings(
+        env="test",
+        database_url=database_url,
+        data_dir=data_dir,
+        log_level="WARNING",
+        db_acquire_timeout=5.0,
+        db_command_timeout=20.0,
+        db_statement_timeout_ms=15_000,
+    )
 
 
 @contextlib.asynccontextmanager
