@@ -159,7 +159,7 @@ class TokenVerifier:
             if time.time() < expires + LEEWAY_SECONDS:
                 return principal
             self._cache.pop(cache_key, None)
-            raise Unauthorized("the token has expired")
+            raise ClaimsRefused("the token has expired")
         principal, expires = await self._verify(token)
         self._cache[cache_key] = (principal, expires)
         if len(self._cache) > self._cache_size:
@@ -200,17 +200,21 @@ class TokenVerifier:
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "iat", "iss", "aud"]},
             )
+        # PyJWT checks the signature before the claims: these errors mean a correctly signed token.
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("the token has expired") from exc
+            raise ClaimsRefused("the token has expired") from exc
         except jwt.ImmatureSignatureError as exc:
-            raise Unauthorized("the token is not valid yet") from exc
+            raise ClaimsRefused("the token is not valid yet") from exc
         except jwt.InvalidAudienceError as exc:
-            raise Unauthorized("the token is for another audience") from exc
+            raise ClaimsRefused("the token is for another audience") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized("the token's signature or claims are invalid") from exc
         if float(claims["iat"]) > time.time() + LEEWAY_SECONDS:
-            raise Unauthorized("the token was issued in the future")
-        principal = self._principal(issuer.kind, claims)
+            raise ClaimsRefused("the token was issued in the future")
+        try:
+            principal = self._principal(issuer.kind, claims)
+        except Unauthorized as exc:
+            raise ClaimsRefused(exc.detail) from exc
         return principal, float(claims["exp"])
 
     def _identity(self, raw: object) -> str:
@@ -272,27 +276,46 @@ def _authorization(details: object) -> str | None:
     return None
 
 
+class ClaimsRefused(Unauthorized):
+    """The signature is the issuer's, but the token is refused (expired, another audience, too low a level)."""
+
+
 class AuthFailureLimiter:
-    """Counts failed authentications per client address; too many in a minute → 429 with Retry-After."""
+    """Failed authentications per (client address, issuer and key id the token names); over the limit → 429.
+
+    Tokens are verified before the limiter is asked, and only failures are ever answered 429: a correctly
+    signed token is never blocked, however many bad ones others behind the same address sent.
+    """
 
     def __init__(self, per_minute: int) -> None:
         self._limit = per_minute
-        self._window: dict[str, tuple[float, int]] = {}
+        self._window: dict[tuple[str, str], tuple[float, int]] = {}
 
-    def check(self, client: str) -> None:
-        started, count = self._window.get(client, (0.0, 0))
-        if count >= self._limit and time.monotonic() - started < 60:
-            retry = max(1, int(60 - (time.monotonic() - started)))
-            raise TooManyRequests("too many failed authentications", retry_after=retry)
-
-    def failed(self, client: str) -> None:
+    def failed(self, client: str, token_key: str) -> None:
+        """Count one failure; raise TooManyRequests when this address and key are over the limit."""
         now = time.monotonic()
-        started, count = self._window.get(client, (now, 0))
+        key = (client, token_key)
+        started, count = self._window.get(key, (now, 0))
         if now - started >= 60:
             started, count = now, 0
-        self._window[client] = (started, count + 1)
+        self._window[key] = (started, count + 1)
         if len(self._window) > 100_000:
             self._window.clear()
+        if count + 1 > self._limit:
+            retry = max(1, int(60 - (now - started)))
+            raise TooManyRequests("too many failed authentications", retry_after=retry)
+
+
+def token_key(token: str | None) -> str:
+    """The issuer and key id a (possibly forged) token names, unverified, bounded: the limiter's key."""
+    if not token:
+        return "no-token"
+    try:
+        kid = str(jwt.get_unverified_header(token).get("kid", ""))
+        issuer = str(jwt.decode(token, options={"verify_signature": False}).get("iss", ""))
+    except jwt.PyJWTError:
+        return "malformed"
+    return f"{issuer[:200]} {kid[:100]}"
 
 
 def bearer_token(scope: Scope) -> str:
@@ -326,11 +349,14 @@ class RequirePrincipal(ASGIMiddleware):
         verifier: TokenVerifier = state.token_verifier
         limiter: AuthFailureLimiter = state.auth_failure_limiter
         client = (scope.get("client") or ("unknown", 0))[0]
-        limiter.check(client)
+        token: str | None = None
         try:
-            principal = await verifier.verify(bearer_token(scope))
+            token = bearer_token(scope)
+            principal = await verifier.verify(token)
+        except ClaimsRefused:
+            raise
         except Unauthorized:
-            limiter.failed(client)
+            limiter.failed(client, token_key(token))
             raise
         if principal.kind != self.kind:
             raise Forbidden(f"this route is for {self.kind} tokens, not {principal.kind} tokens")
