@@ -78,7 +78,7 @@ class _TimedAcquire:
             self._connection = None
 
 
-async def _release(pool: asyncpg.Pool, connection: Any, timeout: float) -> None:
+async def _release(pool: asyncpg.Pool, connection: Any, budget: float) -> None:
     """Return a connection to the pool without ever waiting long on a stalled server.
 
     A command that timed out leaves asyncpg's cancel request in flight; release would wait for it (and
@@ -88,7 +88,7 @@ async def _release(pool: asyncpg.Pool, connection: Any, timeout: float) -> None:
     """
     if connection._protocol._is_cancelling():
         connection.terminate()
-    await pool.release(connection, timeout=timeout)
+    await pool.release(connection, timeout=budget)
 
 
 async def _keep_session(connection: Any) -> None:
