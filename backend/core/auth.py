@@ -148,9 +148,7 @@ class _IssuerKeys:
             return found
         async with self._lock:
             now = time.monotonic()
-            if now >= self._refresh_at or (
-                kid not in self._keys and now - self._fetched_at >= JWKS_REFETCH_SECONDS
-            ):
+            if now >= self._refresh_at or (kid not in self._keys and now - self._fetched_at >= JWKS_REFETCH_SECONDS):
                 await self._refresh()
             found = self._keys.get(kid)
         if found is None:
