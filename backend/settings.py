@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +15,7 @@ Environment = Literal["dev", "test", "production"]
 IssuerKind = Literal["citizen", "clinician", "editor"]
 
 DEV_ISSUER_PREFIX = "https://dev.helsekort.invalid/"
+METRICS_ALLOW_DEFAULT = ("127.0.0.1/32", "::1/128")
 
 
 class SettingsError(ValueError):
@@ -70,6 +72,8 @@ class Settings:
     quiet_hours: str = "22:00-07:00"
     worker_metrics_port: int | None = None
     log_level: str = "INFO"
+    # Client networks that may read /metrics on the public listener (others get 404).
+    metrics_allow: tuple[str, ...] = METRICS_ALLOW_DEFAULT
     rate_limit_writes_per_minute: int = 120
     rate_limit_auth_failures_per_minute: int = 30
     # ATC prefixes a midwife (JO) may prescribe on the medication list; None: the domain's default list.
@@ -78,6 +82,10 @@ class Settings:
     lab_release_delays: tuple[tuple[str, float | None], ...] = field(
         default_factory=lambda: tuple(LAB_RELEASE_DELAYS_DEFAULT.items())
     )
+
+    @property
+    def metrics_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(ip_network(network, strict=False) for network in self.metrics_allow)
 
     @property
     def is_production(self) -> bool:
@@ -186,6 +194,18 @@ def _lab_release_delays(raw: str | None) -> tuple[tuple[str, float | None], ...]
     return tuple(delays.items())
 
 
+def _networks(raw: str | None) -> tuple[str, ...]:
+    if raw is None or not raw.strip():
+        return METRICS_ALLOW_DEFAULT
+    networks = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for network in networks:
+        try:
+            ip_network(network, strict=False)
+        except ValueError as exc:
+            raise SettingsError(f"HELSEKORT_METRICS_ALLOW: {network!r} is not an address or network (CIDR)") from exc
+    return networks
+
+
 def _issuers(raw: str | None) -> tuple[IssuerSettings, ...]:
     if not raw:
         return ()
@@ -250,6 +270,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         quiet_hours=env.get("HELSEKORT_QUIET_HOURS", "22:00-07:00"),
         worker_metrics_port=_int(env, "HELSEKORT_WORKER_METRICS_PORT", 0) or None,
         log_level=env.get("HELSEKORT_LOG_LEVEL", "INFO").upper(),
+        metrics_allow=_networks(env.get("HELSEKORT_METRICS_ALLOW")),
         rate_limit_writes_per_minute=_int(env, "HELSEKORT_RATE_LIMIT_WRITES", 120),
         rate_limit_auth_failures_per_minute=_int(env, "HELSEKORT_RATE_LIMIT_AUTH_FAILURES", 30),
         jo_atc_prefixes=_atc_prefixes(env.get("HELSEKORT_JO_ATC_PREFIXES")),

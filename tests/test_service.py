@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from litestar import Litestar
 
 from backend.cli import openapi_document
 from backend.db.engine import DB
@@ -77,9 +78,12 @@ async def test_large_responses_are_compressed(client: httpx.AsyncClient) -> None
     assert response.json()["info"]["title"] == "Helsekort API"
 
 
-async def test_metrics_are_exposed_for_prometheus(client: httpx.AsyncClient) -> None:
+async def test_metrics_are_exposed_for_prometheus(client: httpx.AsyncClient, app: Litestar) -> None:
     await client.get("/health")
-    response = await client.get("/metrics")
+    # Served to the default allow-list (loopback) only: tests/security/test_headers.py.
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as loopback:
+        response = await loopback.get("/metrics")
     assert response.status_code == 200
     assert "helsekort_requests_total" in response.text
 
