@@ -86,8 +86,9 @@ async def _release(pool: asyncpg.Pool, connection: Any, budget: float) -> None:
     dropped instead, and the pool opens a fresh one when the server answers again. Any other release is
     bounded too: a reset that does not finish in time terminates the connection.
     """
-    if connection._protocol._is_cancelling():
-        connection.terminate()
+    raw = connection._con  # None once the pool detached it (a connection the server closed): release is a no-op
+    if raw is not None and raw._protocol._is_cancelling():
+        raw.terminate()
     await pool.release(connection, timeout=budget)
 
 
