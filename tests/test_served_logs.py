@@ -21,6 +21,7 @@ import pytest
 from litestar import Litestar
 
 from backend.app import create_app
+from backend.cli import WORKERS_KILL_SECONDS
 from backend.core.logs import JsonFormatter
 from backend.settings import Settings
 from tests.factories import bearer, citizen_token, new_clinician, synthetic_fnr
@@ -109,7 +110,8 @@ async def test_served_app_logs_scrubbed_json_access_lines(
     finally:
         process.send_signal(signal.SIGTERM)
         try:
-            await asyncio.to_thread(process.wait, 30)
+            # A stop always ends: a worker that ignores SIGTERM is killed after WORKERS_KILL_SECONDS.
+            await asyncio.to_thread(process.wait, WORKERS_KILL_SECONDS + 15)
         finally:
             stdout.close()
             stderr.close()
