@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -102,21 +101,23 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 WORKERS_KILL_SECONDS = 20
+# backend.core.logs.logging_config() as a file, for the servers' --log-config (tests/test_served_logs.py keeps them equal).
+SERVER_LOG_CONFIG = Path(__file__).resolve().parent / "core" / "server-logging.json"
 
 
-def _server_command(args: argparse.Namespace, log_config: Path) -> list[str]:
-    """The ASGI server's command line; `log_config` makes the server's own lines JSON and scrubbed too."""
+def _server_command(args: argparse.Namespace) -> list[str]:
+    """The ASGI server's command line; SERVER_LOG_CONFIG makes the server's own lines JSON and scrubbed too."""
     if args.server == "uvicorn":
         return [
             sys.executable, "-m", "uvicorn", "backend.app:app_factory", "--factory",
             "--host", args.host, "--port", str(args.port), "--workers", str(args.workers),
             "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--lifespan", "on",
-            "--log-config", str(log_config),
+            "--log-config", str(SERVER_LOG_CONFIG),
         ]  # fmt: skip
     return [
         sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "backend.app:app_factory",
         "--host", args.host, "--port", str(args.port), "--workers", str(args.workers),
-        "--loop", "uvloop", "--no-ws", "--log-level", "warning", "--log-config", str(log_config),
+        "--loop", "uvloop", "--no-ws", "--log-level", "warning", "--log-config", str(SERVER_LOG_CONFIG),
         # With several workers granian 2.8 sometimes leaves a worker serving after SIGTERM (reproduced about
         # one stop in three): kill it after a grace period so a stop always ends, within Kubernetes' 30 s.
         "--workers-kill-timeout", str(WORKERS_KILL_SECONDS),
@@ -124,11 +125,9 @@ def _server_command(args: argparse.Namespace, log_config: Path) -> list[str]:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from backend.core.logs import configure_logging, logging_config
     from backend.db.embedded import EmbeddedPostgres
 
     settings = _settings_or_exit()
-    configure_logging(settings.log_level)
     env = dict(os.environ)
     embedded: EmbeddedPostgres | None = None
     if not settings.database_url:
@@ -136,14 +135,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         embedded = EmbeddedPostgres(settings.data_dir)
         env["DATABASE_URL"] = embedded.uri
         settings = load_settings(env)
-    log_directory = tempfile.TemporaryDirectory(prefix="helsekort-serve-")
     try:
         if args.prepare:
             asyncio.run(_prepare(settings))
-        log_config = Path(log_directory.name) / "logging.json"
-        log_config.write_text(json.dumps(logging_config(settings.log_level)), encoding="utf-8")
-        command = _server_command(args, log_config)
-        child = subprocess.Popen(command, env=env)  # noqa: S603 - our own interpreter and args
+        child = subprocess.Popen(_server_command(args), env=env)  # noqa: S603 - our own interpreter and args
 
         def forward(signum: int, frame: object) -> None:
             child.send_signal(signum)
@@ -153,7 +148,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"helsekort: serving on http://{args.host}:{args.port} (API page at /schema)", flush=True)
         return child.wait()
     finally:
-        log_directory.cleanup()
         if embedded is not None:
             embedded.stop()
 

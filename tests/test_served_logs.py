@@ -21,8 +21,8 @@ import pytest
 from litestar import Litestar
 
 from backend.app import create_app
-from backend.cli import WORKERS_KILL_SECONDS
-from backend.core.logs import JsonFormatter
+from backend.cli import SERVER_LOG_CONFIG, WORKERS_KILL_SECONDS
+from backend.core.logs import JsonFormatter, logging_config
 from backend.settings import Settings
 from tests.factories import bearer, citizen_token, new_clinician, synthetic_fnr
 
@@ -34,6 +34,11 @@ def test_the_app_keeps_json_logging_instead_of_litestars_default(settings: Setti
     handlers = logging.getLogger().handlers
     assert handlers
     assert all(isinstance(handler.formatter, JsonFormatter) for handler in handlers)
+
+
+def test_the_servers_log_config_file_is_the_services_logging_config() -> None:
+    # The ASGI server's own process reads this file (--log-config); a drift would log plain, unscrubbed text.
+    assert json.loads(SERVER_LOG_CONFIG.read_text(encoding="utf-8")) == logging_config("INFO")
 
 
 def test_an_exception_text_is_scrubbed(caplog: pytest.LogCaptureFixture) -> None:
