@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Litestar, Request, Router, get
 from litestar.config.compression import CompressionConfig
@@ -24,9 +26,9 @@ from backend.core.devtokens import DevSigningKey, dev_issuers, load_dev_signing_
 from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.idempotency import IdempotencyMiddleware
 from backend.core.identity import configure_sealer, load_patient_secret, sealer
-from backend.core.inputs import edge_middleware, screen_request
+from backend.core.inputs import input_limits_middleware, screen_request
 from backend.core.logs import configure_logging
-from backend.core.middleware import request_id_middleware
+from backend.core.middleware import edge_middleware, metrics_client_allowed
 from backend.db.embedded import EmbeddedPostgres
 from backend.db.engine import DB
 from backend.health import HealthController
@@ -38,6 +40,7 @@ log = logging.getLogger("helsekort.app")
 class MetricsController(PrometheusController):
     path = "/metrics"
     include_in_schema = False
+    guards = [metrics_client_allowed]
 
 
 def _lifespan(settings: Settings) -> Any:
@@ -54,6 +57,8 @@ def _lifespan(settings: Settings) -> Any:
             max_size=settings.db_pool_max,
             acquire_timeout=settings.db_acquire_timeout,
             statement_timeout_ms=settings.db_statement_timeout_ms,
+            connect_timeout=settings.db_connect_timeout,
+            command_timeout=settings.db_command_timeout,
         )
         try:
             yield
@@ -200,22 +205,47 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
         route_handlers=[*route_handlers(settings), *extra_route_handlers],
         openapi_config=openapi,
         exception_handlers=EXCEPTION_HANDLERS,
-        # Outermost after the request id: NUL in path/query refused and body bytes counted before any middleware
-        # (authentication, idempotency) can store or buffer them.
-        middleware=[request_id_middleware, edge_middleware(settings.body_limit)],
+        # Outermost inside Litestar: NUL in path/query refused and body bytes counted before any middleware
+        # (authentication, idempotency) can store or buffer them. Request id, headers and the access log wrap
+        # the whole app (edge_middleware below), so these refusals get them too.
+        middleware=[input_limits_middleware(settings.body_limit)],
         before_request=screen_request,
+        # No Litestar logging config: it would replace the JSON, scrubbed logging set up above.
+        logging_config=None,
         compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=1024),
-        cors_config=CORSConfig(allow_origins=list(settings.cors_origins)) if settings.cors_origins else None,
+        cors_config=CORSConfig(
+            allow_origins=list(settings.cors_origins),
+            # Browser clients read these to send If-Match, honour Retry-After and follow a created resource.
+            expose_headers=["ETag", "Retry-After", "Location", "X-Request-ID"],
+        )
+        if settings.cors_origins
+        else None,
         request_max_body_size=settings.body_limit,
         lifespan=[_lifespan(settings)],
         state=None,
         debug=False,
     )
+    # Outside Litestar's exception handling, so error answers and unmatched routes get the same treatment.
+    app.asgi_handler = edge_middleware(app.asgi_handler, schema_asset_origins=_asset_origins(openapi))
     app.state.settings = settings
     app.state.token_verifier = verifier
     app.state.dev_signing_key = dev_key
     app.state.auth_failure_limiter = AuthFailureLimiter(settings.rate_limit_auth_failures_per_minute)
     return app
+
+
+def _asset_origins(openapi: OpenAPIConfig) -> list[str]:
+    """Origins the API page's renderer loads its script, styles and icon from (none once they are served locally)."""
+    urls: list[str] = []
+    for plugin in openapi.render_plugins:
+        urls += [str(getattr(plugin, name, "") or "") for name in ("js_url", "css_url")]
+        urls += re.findall(r"href=['\"]([^'\"]+)", str(getattr(plugin, "favicon", "") or ""))
+    origins = []
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme == "https" and parts.netloc:
+            origins.append(f"https://{parts.netloc}")
+    return origins
 
 
 def app_factory() -> Litestar:

@@ -9,6 +9,10 @@ from litestar.datastructures import State
 from backend.core.errors import ServiceUnavailable
 from backend.db.engine import DB
 
+# A probe must answer before the orchestrator's own probe timeout (commonly 1 s), stalled database or not.
+READY_ACQUIRE_SECONDS = 0.4
+READY_QUERY_SECONDS = 0.4
+
 
 class HealthStatus(msgspec.Struct, kw_only=True, rename="camel"):
     status: str
@@ -25,10 +29,10 @@ class HealthController(Controller):
     @get("/ready", operation_id="ready", summary="200 only when the database answers")
     async def ready(self, request: Request[object, object, State]) -> HealthStatus:
         try:
-            async with DB.connection() as connection:
-                await connection.fetchval("SELECT 1", timeout=2)
+            async with DB.connection(acquire_timeout=READY_ACQUIRE_SECONDS) as connection:
+                await connection.fetchval("SELECT 1", timeout=READY_QUERY_SECONDS)
         except ServiceUnavailable:
             raise
         except Exception as exc:
-            raise ServiceUnavailable("the database does not answer") from exc
+            raise ServiceUnavailable("the database does not answer", retry_after=1) from exc
         return HealthStatus(status="ready")

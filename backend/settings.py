@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
@@ -14,6 +15,7 @@ Environment = Literal["dev", "test", "production"]
 IssuerKind = Literal["citizen", "clinician", "editor"]
 
 DEV_ISSUER_PREFIX = "https://dev.helsekort.invalid/"
+METRICS_ALLOW_DEFAULT = ("127.0.0.1/32", "::1/128")
 
 
 class SettingsError(ValueError):
@@ -56,8 +58,12 @@ class Settings:
     data_dir: Path = Path(".data")
     db_pool_min: int = 2
     db_pool_max: int = 10
-    db_acquire_timeout: float = 5.0
-    db_statement_timeout_ms: int = 15_000
+    # A stalled database must answer 503 within about a second: connect, acquire and every command are bounded.
+    db_connect_timeout: float = 1.0
+    db_acquire_timeout: float = 1.0
+    db_command_timeout: float = 1.0
+    # Below the command timeout, so a slow (not stalled) server cancels the statement itself first.
+    db_statement_timeout_ms: int = 900
     issuers: tuple[IssuerSettings, ...] = ()
     cors_origins: tuple[str, ...] = ()
     body_limit: int = 1024 * 1024
@@ -66,6 +72,8 @@ class Settings:
     quiet_hours: str = "22:00-07:00"
     worker_metrics_port: int | None = None
     log_level: str = "INFO"
+    # Client networks that may read /metrics on the public listener (others get 404).
+    metrics_allow: tuple[str, ...] = METRICS_ALLOW_DEFAULT
     rate_limit_writes_per_minute: int = 120
     rate_limit_auth_failures_per_minute: int = 30
     # ATC codes or groups (level 3 or finer) a midwife (JO) may prescribe; None: the domain's default list.
@@ -74,6 +82,10 @@ class Settings:
     lab_release_delays: tuple[tuple[str, float | None], ...] = field(
         default_factory=lambda: tuple(LAB_RELEASE_DELAYS_DEFAULT.items())
     )
+
+    @property
+    def metrics_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return tuple(ip_network(network, strict=False) for network in self.metrics_allow)
 
     @property
     def is_production(self) -> bool:
@@ -189,6 +201,18 @@ def _lab_release_delays(raw: str | None) -> tuple[tuple[str, float | None], ...]
     return tuple(delays.items())
 
 
+def _networks(raw: str | None) -> tuple[str, ...]:
+    if raw is None or not raw.strip():
+        return METRICS_ALLOW_DEFAULT
+    networks = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for network in networks:
+        try:
+            ip_network(network, strict=False)
+        except ValueError as exc:
+            raise SettingsError(f"HELSEKORT_METRICS_ALLOW: {network!r} is not an address or network (CIDR)") from exc
+    return networks
+
+
 def _issuers(raw: str | None) -> tuple[IssuerSettings, ...]:
     if not raw:
         return ()
@@ -234,8 +258,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         data_dir=Path(env.get("HELSEKORT_DATA_DIR", ".data")),
         db_pool_min=_int(env, "HELSEKORT_DB_POOL_MIN", 2),
         db_pool_max=_int(env, "HELSEKORT_DB_POOL_MAX", 10),
-        db_acquire_timeout=_float(env, "HELSEKORT_DB_ACQUIRE_TIMEOUT", 5.0),
-        db_statement_timeout_ms=_int(env, "HELSEKORT_DB_STATEMENT_TIMEOUT_MS", 15_000),
+        db_connect_timeout=_float(env, "HELSEKORT_DB_CONNECT_TIMEOUT", 1.0),
+        db_acquire_timeout=_float(env, "HELSEKORT_DB_ACQUIRE_TIMEOUT", 1.0),
+        db_command_timeout=_float(env, "HELSEKORT_DB_COMMAND_TIMEOUT", 1.0),
+        db_statement_timeout_ms=_int(env, "HELSEKORT_DB_STATEMENT_TIMEOUT_MS", 900),
         issuers=_issuers(env.get("HELSEKORT_ISSUERS")),
         cors_origins=cors,
         body_limit=_int(env, "HELSEKORT_BODY_LIMIT", 1024 * 1024),
@@ -251,6 +277,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         quiet_hours=env.get("HELSEKORT_QUIET_HOURS", "22:00-07:00"),
         worker_metrics_port=_int(env, "HELSEKORT_WORKER_METRICS_PORT", 0) or None,
         log_level=env.get("HELSEKORT_LOG_LEVEL", "INFO").upper(),
+        metrics_allow=_networks(env.get("HELSEKORT_METRICS_ALLOW")),
         rate_limit_writes_per_minute=_int(env, "HELSEKORT_RATE_LIMIT_WRITES", 120),
         rate_limit_auth_failures_per_minute=_int(env, "HELSEKORT_RATE_LIMIT_AUTH_FAILURES", 30),
         jo_atc_prefixes=_atc_prefixes(env.get("HELSEKORT_JO_ATC_PREFIXES")),

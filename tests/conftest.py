@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -25,6 +27,44 @@ from backend.settings import Settings
 
 # The app, the embedded server and migrations are imported inside the fixtures, so that pure unit
 # tests (NEWS2, dating, validators) collect and run without touching the database layer.
+
+
+_ELEVEN_DIGITS = re.compile(r"(?<!\d)\d{6}[ -]?\d{5}(?!\d)")
+_TOKEN = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_identifiers_in_any_log_record() -> Iterator[None]:
+    """Issue 12: every record the whole run logs, before scrubbing, holds no token and no test fødselsnummer.
+
+    Scrubbing is the last line of defence; this checks that the code never needed it. The factories
+    register every synthetic number they issue (tests.factories.ISSUED_NUMBERS).
+    """
+    from backend.core.logs import JsonFormatter
+    from tests.factories import ISSUED_NUMBERS
+
+    render = JsonFormatter().render
+    offenders: list[str] = []
+    original = logging.Logger.callHandlers
+
+    def checked(self: logging.Logger, record: logging.LogRecord) -> None:
+        try:
+            line = render(record)
+        except Exception:  # a record that cannot be rendered is the formatter's test's business
+            line = ""
+        numbers = {match.replace(" ", "").replace("-", "") for match in _ELEVEN_DIGITS.findall(line)}
+        if numbers & ISSUED_NUMBERS or _TOKEN.search(line):
+            offenders.append(line[:500])
+        original(self, record)
+
+    logging.Logger.callHandlers = checked  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        logging.Logger.callHandlers = original  # type: ignore[method-assign]
+        # pgserver logs from an atexit thread, after pytest closed the stream the handlers write to.
+        logging.getLogger().handlers.clear()
+    assert offenders == [], "log records with a token or a test fødselsnummer:\n" + "\n".join(offenders[:20])
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +124,18 @@ def data_dir() -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str, data_dir: Path) -> Settings:
-    return Settings(env="test", database_url=database_url, data_dir=data_dir, log_level="WARNING")
+    # Generous database timeouts: the test machine is shared and slow at times. The production defaults
+    # (about a second) are exercised against a frozen server in tests/reliability/test_stalled_database.py.
+    return Settings(
+        env="test",
+        database_url=database_url,
+        data_dir=data_dir,
+        # INFO: every access line and info record passes the whole-run identifier check below.
+        log_level="INFO",
+        db_acquire_timeout=5.0,
+        db_command_timeout=20.0,
+        db_statement_timeout_ms=15_000,
+    )
 
 
 @contextlib.asynccontextmanager

@@ -15,6 +15,8 @@ from backend.core.devtokens import DevSigningKey, citizen_claims, clinician_clai
 from backend.core.identity import with_control_digits
 
 _random = random.SystemRandom()
+# Every number issued in this run: tests/conftest.py checks that none of them ever reaches a log record.
+ISSUED_NUMBERS: set[str] = set()
 
 
 def synthetic_fnr() -> str:
@@ -26,6 +28,7 @@ def synthetic_fnr() -> str:
         individual = _random.randint(0, 499)
         number = with_control_digits(f"{day:02d}{month:02d}{year:02d}{individual:03d}")
         if number is not None:
+            ISSUED_NUMBERS.add(number)
             return number
 
 

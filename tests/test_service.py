@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from litestar import Litestar
 
 from backend.cli import openapi_document
 from backend.db.engine import DB
@@ -68,6 +69,23 @@ async def test_every_response_carries_a_request_id(client: httpx.AsyncClient) ->
     assert echoed.headers["x-request-id"] == "trace-0123456789"
     forged = await client.get("/health", headers={"X-Request-ID": "<script>alert(1)</script>"})
     assert forged.headers["x-request-id"] != "<script>alert(1)</script>"
+    # An id shaped like a fødselsnummer would be scrubbed in the log: it is replaced, not echoed.
+    identity = await client.get("/health", headers={"X-Request-ID": "trace-01017012345"})
+    assert "01017012345" not in identity.headers["x-request-id"]
+
+
+def test_generated_request_ids_survive_the_log_scrubber() -> None:
+    import itertools
+
+    from backend.core.logs import scrub
+    from backend.core.middleware import _RequestIds
+
+    ids = _RequestIds()
+    # Counters whose hex digits run long: zero-padded, 0x24A was "00000000024a", scrubbed as a fødselsnummer.
+    for start in (0x24, 0x24A, 0x99999, 0x1234567890, 0x9999999999):
+        ids._counter = itertools.count(start)
+        request_id = ids.next()
+        assert scrub(request_id) == request_id, request_id
 
 
 async def test_large_responses_are_compressed(client: httpx.AsyncClient) -> None:
@@ -77,9 +95,12 @@ async def test_large_responses_are_compressed(client: httpx.AsyncClient) -> None
     assert response.json()["info"]["title"] == "Helsekort API"
 
 
-async def test_metrics_are_exposed_for_prometheus(client: httpx.AsyncClient) -> None:
+async def test_metrics_are_exposed_for_prometheus(client: httpx.AsyncClient, app: Litestar) -> None:
     await client.get("/health")
-    response = await client.get("/metrics")
+    # Served to the default allow-list (loopback) only: tests/security/test_headers.py.
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as loopback:
+        response = await loopback.get("/metrics")
     assert response.status_code == 200
     assert "helsekort_requests_total" in response.text
 

@@ -27,6 +27,10 @@ log = logging.getLogger("helsekort.auth")
 ALLOWED_ALGORITHMS = ("RS256", "ES256", "PS256")
 LEEWAY_SECONDS = 30
 JWKS_REFETCH_SECONDS = 60.0
+# An issuer's JWKS is fetched again when its Cache-Control max-age ends, never sooner than 5 min, never later than 24 h.
+JWKS_MIN_LIFETIME = 300.0
+JWKS_DEFAULT_LIFETIME = 3600.0
+JWKS_MAX_LIFETIME = 86_400.0
 CITIZEN_ACR = "idporten-loa-high"
 
 # HelseID claim names (the org kind is added by the HelseID client configuration of each organisation).
@@ -76,55 +80,83 @@ class EditorPrincipal:
 Principal = CitizenPrincipal | ClinicianPrincipal | EditorPrincipal
 
 
+def jwks_lifetime(cache_control: str | None) -> float:
+    """Seconds until an issuer's JWKS is fetched again: its Cache-Control max-age, within 5 min and 24 h."""
+    max_age: float = JWKS_DEFAULT_LIFETIME
+    for directive in (cache_control or "").split(","):
+        name, _, value = directive.strip().partition("=")
+        if name.lower() in ("no-cache", "no-store"):
+            max_age = 0
+        elif name.lower() == "max-age" and value.strip().strip('"').isdigit():
+            max_age = int(value.strip().strip('"'))
+            break
+    return min(max(max_age, JWKS_MIN_LIFETIME), JWKS_MAX_LIFETIME)
+
+
 class _IssuerKeys:
-    """One issuer's JWKS, refetched for an unknown kid at most once a minute."""
+    """One issuer's JWKS: refreshed when its lifetime ends (a removed key stops being trusted), and for an
+    unknown kid at most once a minute. If the issuer cannot be reached, the keys are kept at most 24 h."""
 
     def __init__(self, issuer: IssuerSettings, http: httpx.AsyncClient | None, static: dict[str, Any] | None) -> None:
         self.issuer = issuer
         self._http = http
         self._static = static
         self._keys: dict[str, tuple[jwt.PyJWK, str | None]] = {}
-        self._fetched_at = float("-inf")
+        self._fetched_at = float("-inf")  # last attempt, for the once-a-minute unknown-kid refetch
+        self._refresh_at = float("-inf")
+        self._trusted_until = float("-inf")
         self._lock = asyncio.Lock()
 
-    async def _load(self) -> dict[str, Any]:
+    async def _load(self) -> tuple[dict[str, Any], float]:
+        """The JWKS document and how long it may be used before it is fetched again."""
         if self._static is not None:
-            return self._static
+            return self._static, float("inf")
         if self.issuer.jwks_file:
             text = await asyncio.to_thread(Path(self.issuer.jwks_file).read_text, encoding="utf-8")
-            return dict(json.loads(text))
+            return dict(json.loads(text)), jwks_lifetime(None)
         if self._http is None or not self.issuer.jwks_url:
             raise Unauthorized("the issuer's keys are not available")
         response = await self._http.get(self.issuer.jwks_url, timeout=5.0)
         response.raise_for_status()
-        return dict(response.json())
+        return dict(response.json()), jwks_lifetime(response.headers.get("cache-control"))
+
+    async def _refresh(self) -> None:
+        now = time.monotonic()
+        self._fetched_at = now
+        try:
+            document, lifetime = await self._load()
+        except (httpx.HTTPError, OSError, ValueError) as exc:
+            log.warning("jwks fetch failed", extra={"issuer": self.issuer.issuer, "error": type(exc).__name__})
+            self._refresh_at = now + JWKS_REFETCH_SECONDS
+            if now >= self._trusted_until:
+                self._keys = {}
+            return
+        keys: dict[str, tuple[jwt.PyJWK, str | None]] = {}
+        for item in document.get("keys", []):
+            if isinstance(item, dict) and item.get("kid") and item.get("use", "sig") == "sig":
+                if item.get("kty") not in ("RSA", "EC"):
+                    continue
+                try:
+                    keys[str(item["kid"])] = (jwt.PyJWK(item), item.get("alg"))
+                except jwt.PyJWKError:
+                    continue
+        self._keys = keys
+        self._refresh_at = now + lifetime
+        self._trusted_until = now + max(lifetime, JWKS_MAX_LIFETIME)
 
     async def key(self, kid: str) -> tuple[jwt.PyJWK, str | None]:
         """The key for `kid` and the algorithm its JWK declares (None when it declares none)."""
         found = self._keys.get(kid)
-        if found is not None:
+        if found is not None and time.monotonic() < self._refresh_at:
             return found
         async with self._lock:
+            now = time.monotonic()
+            if now >= self._refresh_at or (kid not in self._keys and now - self._fetched_at >= JWKS_REFETCH_SECONDS):
+                await self._refresh()
             found = self._keys.get(kid)
-            if found is None and time.monotonic() - self._fetched_at >= JWKS_REFETCH_SECONDS:
-                self._fetched_at = time.monotonic()
-                try:
-                    document = await self._load()
-                except (httpx.HTTPError, OSError, ValueError) as exc:
-                    log.warning("jwks fetch failed", extra={"issuer": self.issuer.issuer, "error": type(exc).__name__})
-                    raise Unauthorized("the token's signing key cannot be fetched") from exc
-                keys: dict[str, tuple[jwt.PyJWK, str | None]] = {}
-                for item in document.get("keys", []):
-                    if isinstance(item, dict) and item.get("kid") and item.get("use", "sig") == "sig":
-                        if item.get("kty") not in ("RSA", "EC"):
-                            continue
-                        try:
-                            keys[str(item["kid"])] = (jwt.PyJWK(item), item.get("alg"))
-                        except jwt.PyJWKError:
-                            continue
-                self._keys = keys
-                found = keys.get(kid)
         if found is None:
+            if not self._keys:
+                raise Unauthorized("the token's signing key cannot be fetched")
             raise Unauthorized("the token's key id is unknown")
         return found
 
@@ -147,7 +179,7 @@ class TokenVerifier:
         }
         self._sealer = sealer
         self._allow_synthetic = allow_synthetic_numbers
-        self._cache: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[Principal, float, _IssuerKeys, str]] = OrderedDict()
         self._cache_size = cache_size
 
     async def close(self) -> None:
@@ -158,18 +190,24 @@ class TokenVerifier:
         cache_key = hashlib.sha256(token.encode()).hexdigest()
         cached = self._cache.get(cache_key)
         if cached is not None:
-            principal, expires = cached
-            if time.time() < expires + LEEWAY_SECONDS:
-                return principal
-            self._cache.pop(cache_key, None)
-            raise Unauthorized("the token has expired")
-        principal, expires = await self._verify(token)
-        self._cache[cache_key] = (principal, expires)
+            principal, expires, issuer_keys, kid = cached
+            if time.time() >= expires + LEEWAY_SECONDS:
+                self._cache.pop(cache_key, None)
+                raise ClaimsRefused("the token has expired")
+            try:
+                # The signing key must still be published: a key the issuer removed ends its tokens too.
+                await issuer_keys.key(kid)
+            except Unauthorized:
+                self._cache.pop(cache_key, None)
+                raise
+            return principal
+        principal, expires, issuer_keys, kid = await self._verify(token)
+        self._cache[cache_key] = (principal, expires, issuer_keys, kid)
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return principal
 
-    async def _verify(self, token: str) -> tuple[Principal, float]:
+    async def _verify(self, token: str) -> tuple[Principal, float, _IssuerKeys, str]:
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -203,18 +241,22 @@ class TokenVerifier:
                 leeway=LEEWAY_SECONDS,
                 options={"require": ["exp", "iat", "iss", "aud"]},
             )
+        # PyJWT checks the signature before the claims: these errors mean a correctly signed token.
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("the token has expired") from exc
+            raise ClaimsRefused("the token has expired") from exc
         except jwt.ImmatureSignatureError as exc:
-            raise Unauthorized("the token is not valid yet") from exc
+            raise ClaimsRefused("the token is not valid yet") from exc
         except jwt.InvalidAudienceError as exc:
-            raise Unauthorized("the token is for another audience") from exc
+            raise ClaimsRefused("the token is for another audience") from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized("the token's signature or claims are invalid") from exc
         if float(claims["iat"]) > time.time() + LEEWAY_SECONDS:
-            raise Unauthorized("the token was issued in the future")
-        principal = self._principal(issuer.kind, claims)
-        return principal, float(claims["exp"])
+            raise ClaimsRefused("the token was issued in the future")
+        try:
+            principal = self._principal(issuer.kind, claims)
+        except Unauthorized as exc:
+            raise ClaimsRefused(exc.detail) from exc
+        return principal, float(claims["exp"]), issuer_keys, kid
 
     def _identity(self, raw: object) -> str:
         try:
@@ -295,27 +337,46 @@ def _authorization(details: object) -> str | None:
     return None
 
 
+class ClaimsRefused(Unauthorized):
+    """The signature is the issuer's, but the token is refused (expired, another audience, too low a level)."""
+
+
 class AuthFailureLimiter:
-    """Counts failed authentications per client address; too many in a minute → 429 with Retry-After."""
+    """Failed authentications per (client address, issuer and key id the token names); over the limit → 429.
+
+    Tokens are verified before the limiter is asked, and only failures are ever answered 429: a correctly
+    signed token is never blocked, however many bad ones others behind the same address sent.
+    """
 
     def __init__(self, per_minute: int) -> None:
         self._limit = per_minute
-        self._window: dict[str, tuple[float, int]] = {}
+        self._window: dict[tuple[str, str], tuple[float, int]] = {}
 
-    def check(self, client: str) -> None:
-        started, count = self._window.get(client, (0.0, 0))
-        if count >= self._limit and time.monotonic() - started < 60:
-            retry = max(1, int(60 - (time.monotonic() - started)))
-            raise TooManyRequests("too many failed authentications", retry_after=retry)
-
-    def failed(self, client: str) -> None:
+    def failed(self, client: str, token_key: str) -> None:
+        """Count one failure; raise TooManyRequests when this address and key are over the limit."""
         now = time.monotonic()
-        started, count = self._window.get(client, (now, 0))
+        key = (client, token_key)
+        started, count = self._window.get(key, (now, 0))
         if now - started >= 60:
             started, count = now, 0
-        self._window[client] = (started, count + 1)
+        self._window[key] = (started, count + 1)
         if len(self._window) > 100_000:
             self._window.clear()
+        if count + 1 > self._limit:
+            retry = max(1, int(60 - (now - started)))
+            raise TooManyRequests("too many failed authentications", retry_after=retry)
+
+
+def token_key(token: str | None) -> str:
+    """The issuer and key id a (possibly forged) token names, unverified, bounded: the limiter's key."""
+    if not token:
+        return "no-token"
+    try:
+        kid = str(jwt.get_unverified_header(token).get("kid", ""))
+        issuer = str(jwt.decode(token, options={"verify_signature": False}).get("iss", ""))
+    except jwt.PyJWTError:
+        return "malformed"
+    return f"{issuer[:200]} {kid[:100]}"
 
 
 def bearer_token(scope: Scope) -> str:
@@ -349,11 +410,14 @@ class RequirePrincipal(ASGIMiddleware):
         verifier: TokenVerifier = state.token_verifier
         limiter: AuthFailureLimiter = state.auth_failure_limiter
         client = (scope.get("client") or ("unknown", 0))[0]
-        limiter.check(client)
+        token: str | None = None
         try:
-            principal = await verifier.verify(bearer_token(scope))
+            token = bearer_token(scope)
+            principal = await verifier.verify(token)
+        except ClaimsRefused:
+            raise
         except Unauthorized:
-            limiter.failed(client)
+            limiter.failed(client, token_key(token))
             raise
         if principal.kind != self.kind:
             raise Forbidden(f"this route is for {self.kind} tokens, not {principal.kind} tokens")

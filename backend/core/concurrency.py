@@ -13,6 +13,11 @@ def _tags(header: str) -> list[str]:
     return [part.strip().removeprefix("W/").strip('"') for part in header.split(",") if part.strip()]
 
 
+def _strong_tags(header: str) -> list[str]:
+    """If-Match compares strongly (RFC 9110 §13.1.1): a weak tag never matches, so it is left out."""
+    return [part.strip().strip('"') for part in header.split(",") if part.strip() and not part.strip().startswith("W/")]
+
+
 def require_if_match(if_match: str | None, current_version: int | str, *, resource: str = "resource") -> None:
     """Refuse a write that was not built on the current version: missing → 428, stale → 412."""
     if if_match is None or not if_match.strip():
@@ -20,7 +25,7 @@ def require_if_match(if_match: str | None, current_version: int | str, *, resour
             f"send If-Match with the ETag of the {resource} you read",
             extra={"currentVersion": current_version},
         )
-    tags = _tags(if_match)
+    tags = _strong_tags(if_match)
     if "*" in tags:
         raise BadRequest("If-Match: * is not accepted; send the ETag you read", field="If-Match")
     if str(current_version) not in tags:

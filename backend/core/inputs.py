@@ -1,6 +1,6 @@
 """Hostile input stopped at the edge, once for every route: body size, media type, JSON, text PostgreSQL can hold.
 
-- `edge_middleware` (outermost ASGI, before authentication and the idempotency step, which stores the path)
+- `input_limits_middleware` (outermost Litestar middleware, before authentication and the idempotency step, which stores the path)
   refuses NUL characters in the path or the query (PostgreSQL text cannot hold U+0000), and counts request
   bytes as they stream, answering 413 before anything can buffer more than the limit.
 - `screen_request` (the app's before_request hook) refuses, before any handler runs, a JSON route's body that is
@@ -55,7 +55,7 @@ def _screen_path_and_query(scope: Scope) -> None:
         raise BadRequest(summary(errors), field=errors[0]["field"], errors=errors)
 
 
-def edge_middleware(limit: int) -> Callable[[ASGIApp], ASGIApp]:
+def input_limits_middleware(limit: int) -> Callable[[ASGIApp], ASGIApp]:
     """400 for a NUL in the path or query; 413 for a body over `limit` bytes: at once for a Content-Length over
     it, else as the chunks stream in."""
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import logging.config
 import re
-import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +17,8 @@ _FNR = re.compile(r"(?<!\d)\d{6}[ -]?\d{5}(?!\d)")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)bearer\s+[A-Za-z0-9._~+/=-]+")
 
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# uvicorn adds an ANSI-coloured copy of its message: noise in a JSON line.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
 
 
 def scrub(text: str) -> str:
@@ -28,7 +29,13 @@ def scrub(text: str) -> str:
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object per line; the whole line (message, extras, exception text) is scrubbed."""
+
     def format(self, record: logging.LogRecord) -> str:
+        return scrub(self.render(record))
+
+    def render(self, record: logging.LogRecord) -> str:
+        """The line before scrubbing (the test suite checks that nothing needed scrubbing in the first place)."""
         entry: dict[str, Any] = {
             "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
@@ -43,14 +50,31 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value if isinstance(value, int | float | bool) or value is None else str(value)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return scrub(json.dumps(entry, ensure_ascii=False))
+        elif record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+# The servers' own loggers: their lines go through the root's JSON handler; their access logs are replaced
+# by ours (helsekort.access: route template, status, duration, request id, caller kind).
+_SERVER_LOGGERS = ("_granian", "granian", "uvicorn", "uvicorn.error")
+_SERVER_ACCESS_LOGGERS = ("granian.access", "uvicorn.access")
+
+
+def logging_config(level: str = "INFO") -> dict[str, Any]:
+    """logging.config.dictConfig for the service, the worker and the ASGI servers' own processes."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "backend.core.logs.JsonFormatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "json"}},
+        "root": {"level": level, "handlers": ["stderr"]},
+        "loggers": {
+            **{name: {"handlers": [], "propagate": True} for name in _SERVER_LOGGERS},
+            **{name: {"handlers": [], "propagate": False, "level": "CRITICAL"} for name in _SERVER_ACCESS_LOGGERS},
+        },
+    }
 
 
 def configure_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    for noisy in ("uvicorn.access", "granian.access"):
-        logging.getLogger(noisy).disabled = True
+    logging.config.dictConfig(logging_config(level))

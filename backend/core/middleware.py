@@ -1,4 +1,4 @@
-"""ASGI middleware shared by every route: a request id on every response, one JSON access-log line, and metrics.
+"""The edge of the service, around every request: request id, security headers, metrics, one JSON access-log line.
 
 The request metrics are recorded here with prometheus_client rather than by Litestar's Prometheus
 middleware: that middleware builds a Request, label dicts and a wrapped send per request, which
@@ -12,13 +12,19 @@ import itertools
 import logging
 import re
 import secrets
+import string
 import time
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Any
 
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Counter, Gauge, Histogram
 
-from backend.core.logs import request_id_var
+from backend.core.errors import NotFound
+from backend.core.logs import request_id_var, scrub
 
 access_log = logging.getLogger("helsekort.access")
 
@@ -35,20 +41,79 @@ _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 class _RequestIds:
     """Unique, not secret: a random per-process prefix and a counter (uuid4's getrandom call per request was
-    a fifth of the citizen route's CPU under load, measured with py-spy)."""
+    a fifth of the citizen route's CPU under load, measured with py-spy).
+
+    The prefix is letters only and the counter unpadded hex, so an id never holds eleven digits in a row:
+    the log scrubber would otherwise take it for a fødselsnummer and the logged id would not match the header.
+    """
 
     def __init__(self) -> None:
-        self._prefix = secrets.token_hex(8)
+        self._prefix = "".join(secrets.choice(string.ascii_lowercase) for _ in range(16))
         self._counter = itertools.count(1)
 
     def next(self) -> str:
-        return f"{self._prefix}{next(self._counter):012x}"
+        return f"{self._prefix}{next(self._counter):x}"
 
 
 _request_ids = _RequestIds()
 
 
-def request_id_middleware(app: ASGIApp) -> ASGIApp:
+# Answers that carry patient data (and their errors) are never stored by a browser, proxy or app cache.
+_NO_STORE_PREFIXES = ("/citizen/", "/clinician/")
+_ALWAYS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+# HTML is only the editor UI (/admin) and the API page (/schema): scripts and styles from this origin only.
+STRICT_HTML_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+_STRICT_HTML_POLICY = STRICT_HTML_POLICY.encode()
+# The editor UI (piccolo-admin, a Vue app) sets inline styles; its scripts still come from this origin only.
+_ADMIN_HTML_POLICY = STRICT_HTML_POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'").encode()
+
+
+def schema_page_policy(asset_origins: Sequence[str]) -> str:
+    """The API page's policy: its renderer's asset origins, and inline styles (the renderer injects them)."""
+    sources = " ".join(["'self'", *sorted(set(asset_origins))])
+    return (
+        f"default-src 'none'; script-src {sources}; style-src {sources} 'unsafe-inline'; "
+        f"img-src {sources} data:; font-src {sources} data:; connect-src 'self'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    )
+
+
+def _security_headers(path: str, headers: list[Any], schema_policy: bytes) -> list[Any]:
+    html = False
+    kept: list[Any] = []
+    no_store = path.startswith(_NO_STORE_PREFIXES)
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == b"content-type":
+            html = value.startswith(b"text/html")
+        elif no_store and lowered == b"cache-control":
+            continue
+        kept.append((name, value))
+    kept.extend(_ALWAYS)
+    if no_store:
+        kept.append((b"cache-control", b"no-store"))
+    if html:
+        if path == "/schema" or path.startswith("/schema/"):
+            policy = schema_policy
+        elif path == "/admin" or path.startswith("/admin/"):
+            policy = _ADMIN_HTML_POLICY
+        else:
+            policy = _STRICT_HTML_POLICY
+        kept.append((b"content-security-policy", policy))
+    return kept
+
+
+def edge_middleware(app: ASGIApp, *, schema_asset_origins: Sequence[str] = ()) -> ASGIApp:
+    """Wrap the whole application (outside Litestar's exception handling, so errors and unmatched routes are
+    covered too): request id, security headers, request metrics and one JSON access-log line per request."""
+    schema_policy = schema_page_policy(schema_asset_origins).encode()
+
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # type: ignore[comparison-overlap]
             await app(scope, receive, send)
@@ -58,41 +123,58 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        request_id = incoming if incoming and _VALID_ID.match(incoming) else _request_ids.next()
+        # A client's id is echoed and logged only if it is well-formed and holds nothing the scrubber would hide.
+        valid = incoming and _VALID_ID.match(incoming) and scrub(incoming) == incoming
+        request_id = incoming if valid else _request_ids.next()
         scope.setdefault("state", {})["request_id"] = request_id
+        path = scope["path"]
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status: dict[str, int] = {"code": 500}
 
-        async def send_with_id(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
-                headers: list[Any] = list(message.get("headers", []))
+                headers = _security_headers(path, list(message.get("headers", [])), schema_policy)
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
             await send(message)
 
         IN_PROGRESS.inc()
         try:
-            await app(scope, receive, send_with_id)
+            await app(scope, receive, send_with_headers)
         finally:
             IN_PROGRESS.dec()
             elapsed = time.perf_counter() - started
-            # The route template (not the path) keeps patient ids out of the metric labels.
-            template = scope.get("path_template", "unmatched")
+            # The route template (not the path) keeps patient ids out of the metric labels and the log.
+            template = scope.get("path_template") or "unmatched"
             method = scope.get("method", "")
             REQUESTS.labels(method, template, status["code"]).inc()
             REQUEST_SECONDS.labels(method, template).observe(elapsed)
-            if scope["path"] not in ("/health", "/metrics"):
+            if path not in ("/health", "/metrics"):
+                user = scope.get("user")
                 access_log.info(
                     "request",
                     extra={
-                        "method": scope.get("method", ""),
-                        "path": scope["path"],
+                        "method": method,
+                        "route": template,
                         "status": status["code"],
-                        "ms": round(elapsed * 1000, 2),
+                        "durationMs": round(elapsed * 1000, 2),
+                        "caller": getattr(user, "kind", None) or "anonymous",
                     },
                 )
             request_id_var.reset(token)
 
     return middleware
+
+
+def metrics_client_allowed(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard of /metrics: only clients in HELSEKORT_METRICS_ALLOW (default loopback) see it; others get 404."""
+    client = connection.client.host if connection.client else ""
+    allowed: tuple[IPv4Network | IPv6Network, ...] = connection.app.state.settings.metrics_networks
+    try:
+        address = ip_address(client)
+    except ValueError:
+        raise NotFound("no such route") from None
+    if not any(address in network for network in allowed):
+        raise NotFound("no such route")

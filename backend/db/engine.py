@@ -1,4 +1,9 @@
-"""The one Piccolo engine every table uses, with a bounded pool whose exhaustion fails fast."""
+"""The one Piccolo engine every table uses, with a bounded pool whose exhaustion or stall fails fast.
+
+Three timeouts make a stalled server (frozen, partitioned) a quick 503 instead of a hung request:
+connecting, acquiring a pooled connection, and every command on a connection (asyncpg's
+command_timeout; it also bounds the cancel request and the reset on release).
+"""
 
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ class _BoundedPool:
         return _TimedAcquire(self._pool, timeout if timeout is not None else self._timeout)
 
     async def release(self, connection: Any) -> None:
-        await self._pool.release(connection)
+        await _release(self._pool, connection, self._timeout)
 
     async def close(self) -> None:
         await self._pool.close()
@@ -69,8 +74,22 @@ class _TimedAcquire:
 
     async def __aexit__(self, *exc: object) -> None:
         if self._connection is not None:
-            await self._pool.release(self._connection)
+            await _release(self._pool, self._connection, self._timeout)
             self._connection = None
+
+
+async def _release(pool: asyncpg.Pool, connection: Any, budget: float) -> None:
+    """Return a connection to the pool without ever waiting long on a stalled server.
+
+    A command that timed out leaves asyncpg's cancel request in flight; release would wait for it (and
+    then reset the session), doubling the time a stalled server holds the request. Such a connection is
+    dropped instead, and the pool opens a fresh one when the server answers again. Any other release is
+    bounded too: a reset that does not finish in time terminates the connection.
+    """
+    raw = connection._con  # None once the pool detached it (a connection the server closed): release is a no-op
+    if raw is not None and raw._protocol._is_cancelling():
+        raw.terminate()
+    await pool.release(connection, timeout=budget)
 
 
 async def _keep_session(connection: Any) -> None:
@@ -93,8 +112,16 @@ class HelsekortEngine(PostgresEngine):
         self.config = {"dsn": dsn}
 
     async def open_pool(
-        self, *, min_size: int, max_size: int, acquire_timeout: float, statement_timeout_ms: int
+        self,
+        *,
+        min_size: int,
+        max_size: int,
+        acquire_timeout: float,
+        statement_timeout_ms: int,
+        connect_timeout: float = 10.0,
+        command_timeout: float | None = None,
     ) -> None:
+        """Open the pool; `command_timeout` None: the statement timeout plus a margin (batch commands)."""
         if self.pool is not None:
             return
         self.acquire_timeout = acquire_timeout
@@ -102,7 +129,8 @@ class HelsekortEngine(PostgresEngine):
             "dsn": self.config["dsn"],
             "max_size": max_size,
             "reset": _keep_session,
-            "command_timeout": max(statement_timeout_ms / 1000 + 5, 10),
+            "timeout": connect_timeout,
+            "command_timeout": command_timeout if command_timeout is not None else statement_timeout_ms / 1000 + 5,
             "server_settings": {
                 "statement_timeout": str(statement_timeout_ms),
                 "timezone": "UTC",
@@ -123,7 +151,7 @@ class HelsekortEngine(PostgresEngine):
             self.pool = None
 
     @contextlib.asynccontextmanager
-    async def connection(self) -> AsyncIterator[Any]:
+    async def connection(self, *, acquire_timeout: float | None = None) -> AsyncIterator[Any]:
         """The current transaction's connection, or a pooled one: for the measured raw-asyncpg paths."""
         current = self.current_transaction.get()
         if current is not None:
@@ -131,7 +159,7 @@ class HelsekortEngine(PostgresEngine):
             return
         if self.pool is None:
             raise ServiceUnavailable("the database pool is not open")
-        async with self.pool.acquire() as connection:
+        async with self.pool.acquire(timeout=acquire_timeout) as connection:
             yield connection
 
 

@@ -80,6 +80,12 @@ async def test_an_editor_logs_in_edits_a_draft_in_the_browser_and_the_api_previe
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             tab = await browser.new_page()
+            # The editor UI must work under the service's Content-Security-Policy (issue 12): no violations.
+            violations: list[str] = []
+            tab.on(
+                "console",
+                lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+            )
             await tab.goto(f"{served}/admin/")
             await tab.fill("input[name=username]", DEV_EDITOR_USERNAME)
             await tab.fill("input[name=password]", DEV_EDITOR_PASSWORD)
@@ -98,6 +104,7 @@ async def test_an_editor_logs_in_edits_a_draft_in_the_browser_and_the_api_previe
                 await tab.click("button:has-text('Save')")
             response = await patched.value
             assert response.status == 200, await response.text()
+            assert violations == [], violations
         finally:
             await browser.close()
 

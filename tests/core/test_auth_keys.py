@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +80,103 @@ async def test_unknown_kid_refetches_at_most_once_a_minute(
     clock = time.monotonic()
     monkeypatch.setattr(auth.time, "monotonic", lambda: clock + 61)
     assert isinstance(await verifier.verify(_token(second, "k2")), CitizenPrincipal)
+
+
+@pytest.mark.parametrize(
+    ("cache_control", "seconds"),
+    [("public, max-age=600", 600), ("max-age=10", 300), ("max-age=9999999", 86_400), (None, 3600),
+     ("no-store", 300), ("max-age=abc", 3600)],
+)  # fmt: skip
+def test_jwks_lifetime_follows_cache_control_within_5_minutes_and_24_hours(
+    cache_control: str | None, seconds: float
+) -> None:
+    assert auth.jwks_lifetime(cache_control) == seconds
+
+
+class _Issuer:
+    """A local HTTP issuer publishing a JWKS with a Cache-Control header; counts the fetches."""
+
+    def __init__(self) -> None:
+        self.document: dict[str, Any] = {"keys": []}
+        self.cache_control = "max-age=600"
+        self.status = 200
+        self.fetches = 0
+        issuer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                issuer.fetches += 1
+                body = json.dumps(issuer.document).encode()
+                self.send_response(issuer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Cache-Control", issuer.cache_control)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/jwks.json"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+async def http_issuer() -> AsyncIterator[tuple[_Issuer, TokenVerifier]]:
+    published = _Issuer()
+    settings = IssuerSettings(kind="citizen", issuer=ISSUER, audience="helsekort", jwks_url=published.url)
+    verifier = TokenVerifier([settings], sealer=IdentitySealer(b"s" * 32), allow_synthetic_numbers=True)
+    try:
+        yield published, verifier
+    finally:
+        await verifier.close()
+        published.close()
+
+
+async def test_a_key_removed_at_the_issuer_stops_being_trusted_when_its_max_age_ends(
+    http_issuer: tuple[_Issuer, TokenVerifier], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published, verifier = http_issuer
+    old, new = rsa.generate_private_key(65537, 2048), rsa.generate_private_key(65537, 2048)
+    published.document = {"keys": [_jwk(old, "old", "RS256")]}
+    signed_by_old = _token(old, "old")
+    assert isinstance(await verifier.verify(signed_by_old), CitizenPrincipal)
+    # The issuer rotates and withdraws the old key; within max-age=600 the published set is not refetched.
+    published.document = {"keys": [_jwk(new, "new", "RS256")]}
+    clock = time.monotonic()
+    monkeypatch.setattr(auth.time, "monotonic", lambda: clock + 590)
+    assert isinstance(await verifier.verify(signed_by_old), CitizenPrincipal)
+    assert published.fetches == 1
+    monkeypatch.setattr(auth.time, "monotonic", lambda: clock + 610)
+    # Neither the token seen before (cached) nor a fresh one signed by the withdrawn key is trusted now.
+    with pytest.raises(Unauthorized):
+        await verifier.verify(signed_by_old)
+    with pytest.raises(Unauthorized):
+        await verifier.verify(_token(old, "old"))
+    assert isinstance(await verifier.verify(_token(new, "new")), CitizenPrincipal)
+    assert published.fetches == 2
+
+
+async def test_keys_of_an_unreachable_issuer_are_kept_at_most_24_hours(
+    http_issuer: tuple[_Issuer, TokenVerifier], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published, verifier = http_issuer
+    key = rsa.generate_private_key(65537, 2048)
+    published.document = {"keys": [_jwk(key, "k1", "RS256")]}
+    assert isinstance(await verifier.verify(_token(key, "k1")), CitizenPrincipal)
+    published.status = 503
+    clock = time.monotonic()
+    # An outage at the issuer does not lock every citizen out at the next refresh ...
+    monkeypatch.setattr(auth.time, "monotonic", lambda: clock + 4000)
+    assert isinstance(await verifier.verify(_token(key, "k1")), CitizenPrincipal)
+    assert published.fetches == 2
+    # ... but keys that could not be confirmed for a day are no longer trusted.
+    monkeypatch.setattr(auth.time, "monotonic", lambda: clock + 86_401)
+    with pytest.raises(Unauthorized):
+        await verifier.verify(_token(key, "k1"))

@@ -10,8 +10,14 @@ from backend.core.errors import BadRequest, PreconditionFailed, PreconditionRequ
 
 def test_matching_version_passes() -> None:
     require_if_match(etag(7), 7)
-    require_if_match('W/"7"', 7)
     require_if_match('"6", "7"', 7)
+    require_if_match('W/"7", "7"', 7)
+
+
+def test_a_weak_etag_never_matches_if_match() -> None:
+    # RFC 9110 §13.1.1: If-Match uses the strong comparison function.
+    with pytest.raises(PreconditionFailed):
+        require_if_match('W/"7"', 7)
 
 
 def test_missing_if_match_is_428_with_the_current_version() -> None:

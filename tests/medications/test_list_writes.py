@@ -281,9 +281,14 @@ async def test_clinician_reads_and_writes_of_the_list_are_in_the_citizens_access
     ]
 
 
-async def test_a_weak_etag_of_the_current_version_is_accepted(client: httpx.AsyncClient, app: Litestar) -> None:
+async def test_a_weak_etag_never_matches_if_match(client: httpx.AsyncClient, app: Litestar) -> None:
+    # RFC 9110 §13.1.1: If-Match uses the strong comparison, so W/"0" is not the current version "0" (issue 12).
     patient = await patient_with_gp(client, app)
     headers = {**patient.gp.headers, "If-Match": 'W/"0"'}
     response = await client.put(list_url(patient.id), json={"entries": [entry()]}, headers=headers)
+    assert response.status_code == 412, response.text
+    assert response.json()["currentVersion"] == 0
+    strong = {**patient.gp.headers, "If-Match": '"0"'}
+    response = await client.put(list_url(patient.id), json={"entries": [entry()]}, headers=strong)
     assert response.status_code == 200, response.text
     assert response.headers["etag"] == '"1"'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -13,14 +14,18 @@ from backend.db.engine import DB
 from tests.factories import new_citizen
 
 
-async def test_killed_connections_are_replaced(client: httpx.AsyncClient, app: Litestar, server_url: str) -> None:
+async def test_killed_connections_are_replaced(
+    client: httpx.AsyncClient, app: Litestar, server_url: str, database_url: str
+) -> None:
     citizen = await new_citizen(client, app)
     assert (await client.get("/ready")).status_code == 200
     admin = await asyncpg.connect(server_url)
     try:
+        # Only this session's database: other test sessions may share the server.
         killed = await admin.fetchval(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name = 'helsekort' AND pid <> pg_backend_pid()"
+            "WHERE application_name = 'helsekort' AND datname = $1 AND pid <> pg_backend_pid()",
+            urlsplit(database_url).path.lstrip("/"),
         )
     finally:
         await admin.close()

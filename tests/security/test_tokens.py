@@ -210,3 +210,44 @@ async def test_repeated_authentication_failures_are_rate_limited(app: Litestar) 
         response = await client.get(ME, headers={"Authorization": "Bearer nope"})
         assert response.status_code == 429
         assert int(response.headers["retry-after"]) > 0
+
+
+def _forged(app: Litestar) -> str:
+    """A token naming the dev citizen issuer and key, signed by someone else's key."""
+    stranger = rsa.generate_private_key(65537, 2048)
+    now = int(time.time())
+    claims = {**citizen_claims(synthetic_fnr()), "iss": dev_issuer_url("citizen"), "aud": "helsekort",
+              "iat": now, "exp": now + 600}  # fmt: skip
+    return jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": DEV_KID, "typ": "at+jwt"})
+
+
+async def test_failures_of_others_behind_one_address_never_block_a_valid_token(app: Litestar) -> None:
+    # Issue 12: a valid token got 429 after 35 bad ones from the same address (a clinic's NAT, a mobile carrier).
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.77", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        limit = app.state.settings.rate_limit_auth_failures_per_minute
+        forged = _forged(app)
+        statuses = [(await _status(client, forged)).status_code for _ in range(limit + 5)]
+        assert statuses[:limit] == [401] * limit
+        assert set(statuses[limit:]) == {429}
+        assert (await _status(client, _citizen(app))).status_code == 200
+        # Still limited for the failing key, and a correctly signed but expired token is told 401, not 429.
+        assert (await _status(client, forged)).status_code == 429
+        expired = _citizen(app, iat=int(time.time()) - 3600, exp=int(time.time()) - 600)
+        assert (await _status(client, expired)).status_code == 401
+
+
+async def test_failures_are_counted_per_address_and_named_key(app: Litestar) -> None:
+    limit = app.state.settings.rate_limit_auth_failures_per_minute
+    first = httpx.ASGITransport(app=app, client=("203.0.113.78", 5000))
+    other = httpx.ASGITransport(app=app, client=("203.0.113.79", 5000))
+    async with (
+        httpx.AsyncClient(transport=first, base_url="http://testserver") as client,
+        httpx.AsyncClient(transport=other, base_url="http://testserver") as neighbour,
+    ):
+        for _ in range(limit):
+            await client.get(ME, headers={"Authorization": "Bearer nope"})
+        assert (await client.get(ME, headers={"Authorization": "Bearer nope"})).status_code == 429
+        # The same garbage from another address, and a forged token naming a key from this one, still get 401.
+        assert (await neighbour.get(ME, headers={"Authorization": "Bearer nope"})).status_code == 401
+        assert (await _status(client, _forged(app))).status_code == 401
