@@ -24,12 +24,17 @@ from backend.cms.schemas import (
 )
 from backend.core.access import Editor, provide_editor
 from backend.core.auth import RequirePrincipal
-from backend.core.concurrency import etag, if_none_match_hits
+from backend.core.concurrency import ETAG_HEADER, etag, if_none_match_hits
 
 PUBLIC_CACHE = service.PUBLIC_CACHE_CONTROL
 NO_STORE = "no-store"
 
-IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", description="ETag of the draft version you read")]
+IfMatch = Annotated[
+    str | None, HeaderParameter(name="If-Match", description="ETag of the draft version you read", required=True)
+]
+OptionalIfMatch = Annotated[
+    str | None, HeaderParameter(name="If-Match", description="ETag of the draft version you read, checked when sent")
+]
 IfNoneMatch = Annotated[str | None, HeaderParameter(name="If-None-Match", description="ETag of your cached copy")]
 
 
@@ -120,12 +125,22 @@ class EditorPagesController(Controller):
     middleware = [RequirePrincipal("editor")]
     dependencies = {"editor": Provide(provide_editor, sync_to_thread=False)}
 
-    @post("", operation_id="contentCreatePage", summary="A new page in one locale, as a draft (201)")
+    @post(
+        "",
+        operation_id="contentCreatePage",
+        response_headers=ETAG_HEADER,
+        summary="A new page in one locale, as a draft (201)",
+    )
     async def create_page(self, editor: Editor, data: JSONBody[PageIn]) -> Response[EditorPage]:
         page = await service.create_page(service.editor_author(editor), data)
         return _editor_response(page, 201)
 
-    @put("/{slug:str}/draft", operation_id="contentSaveDraft", summary="Replace the draft (If-Match); a new revision")
+    @put(
+        "/{slug:str}/draft",
+        operation_id="contentSaveDraft",
+        response_headers=ETAG_HEADER,
+        summary="Replace the draft (If-Match); a new revision",
+    )
     async def save_draft(
         self,
         editor: Editor,
@@ -142,6 +157,7 @@ class EditorPagesController(Controller):
     @post(
         "/{slug:str}/publish",
         operation_id="contentPublishPage",
+        response_headers=ETAG_HEADER,
         status_code=200,
         summary="Publish the current revision now, or at `at`",
     )
@@ -159,6 +175,7 @@ class EditorPagesController(Controller):
     @post(
         "/{slug:str}/unpublish",
         operation_id="contentUnpublishPage",
+        response_headers=ETAG_HEADER,
         status_code=200,
         summary="Take the page off the site now, or at `at`",
     )
@@ -187,6 +204,7 @@ class EditorPagesController(Controller):
     @post(
         "/{slug:str}/revisions/{n:int}/restore",
         operation_id="contentRestoreRevision",
+        response_headers=ETAG_HEADER,
         status_code=200,
         summary="Make an old revision the draft again (a new revision; If-Match checked when sent)",
     )
@@ -196,14 +214,19 @@ class EditorPagesController(Controller):
         slug: FromPath[str],
         n: FromPath[int],
         locale: FromQuery[str | None] = None,
-        if_match: IfMatch = None,
+        if_match: OptionalIfMatch = None,
     ) -> Response[EditorPage]:
         page = await service.restore_revision(
             service.editor_author(editor), slug, service.parse_locale(locale), n, if_match=if_match
         )
         return _editor_response(page)
 
-    @get("/{slug:str}/preview", operation_id="contentPreviewPage", summary="The draft as it would be published")
+    @get(
+        "/{slug:str}/preview",
+        operation_id="contentPreviewPage",
+        response_headers=ETAG_HEADER,
+        summary="The draft as it would be published",
+    )
     async def preview(
         self, editor: Editor, slug: FromPath[str], locale: FromQuery[str | None] = None
     ) -> Response[EditorPage]:

@@ -26,7 +26,12 @@ from backend.medications.schemas import (
     ReconciliationOut,
 )
 
-IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", description="ETag of the list version you read")]
+IfMatch = Annotated[
+    str | None, HeaderParameter(name="If-Match", description="ETag of the list version you read", required=True)
+]
+OptionalIfMatch = Annotated[
+    str | None, HeaderParameter(name="If-Match", description="ETag of the list version you read, checked when sent")
+]
 FromVersion = Annotated[int | None, QueryParameter(name="from", description="compare from this version", ge=0)]
 ToVersion = Annotated[int | None, QueryParameter(name="to", description="compare to this version", ge=0)]
 ETAG_HEADER = [
@@ -104,7 +109,7 @@ class ClinicianMedicationController(Controller):
         clinician: Clinician,
         patient_id: FromPath[uuid.UUID],
         data: JSONBody[ReconciliationIn],
-        if_match: IfMatch = None,
+        if_match: OptionalIfMatch = None,
     ) -> ReconciliationOut:
         return await service.reconcile(clinician, patient_id, if_match, data)
 

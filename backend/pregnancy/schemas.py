@@ -200,7 +200,7 @@ class NoteIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields
 # --- outputs -----------------------------------------------------------------------------------------
 
 
-class Author(msgspec.Struct, kw_only=True, rename="camel"):
+class EntryAuthor(msgspec.Struct, kw_only=True, rename="camel"):
     """Who wrote an entry: name, HPR number, role (HPR authorization: LE, JO, SP), organisation, time."""
 
     name: str | None
@@ -224,7 +224,7 @@ class EarlierPregnancyOut(msgspec.Struct, kw_only=True, rename="camel"):
     birth_weight_g: int | None
     mode: str | None
     complications: str | None
-    author: Author
+    author: EntryAuthor
 
 
 class TestOut(msgspec.Struct, kw_only=True, rename="camel"):
@@ -237,7 +237,7 @@ class TestOut(msgspec.Struct, kw_only=True, rename="camel"):
     unit: str | None
     result: str | None
     note: str | None
-    author: Author
+    author: EntryAuthor
 
 
 class ConsultationOut(msgspec.Struct, kw_only=True, rename="camel"):
@@ -260,7 +260,7 @@ class ConsultationOut(msgspec.Struct, kw_only=True, rename="camel"):
     fetal_movements: bool | None
     oedema: bool | None
     note: str | None
-    author: Author
+    author: EntryAuthor
     corrected: bool
     correction_reason: str | None = None
 
@@ -283,7 +283,7 @@ class UltrasoundOut(msgspec.Struct, kw_only=True, rename="camel"):
     fetuses: int | None
     placenta: str | None
     findings: str | None
-    author: Author
+    author: EntryAuthor
 
 
 class VaccineOut(msgspec.Struct, kw_only=True, rename="camel"):
@@ -291,7 +291,7 @@ class VaccineOut(msgspec.Struct, kw_only=True, rename="camel"):
     vaccine: str
     given_on: dt.date
     note: str | None
-    author: Author
+    author: EntryAuthor
 
 
 class NoteOut(msgspec.Struct, kw_only=True, rename="camel"):
@@ -305,7 +305,7 @@ class OutcomeOut(msgspec.Struct, kw_only=True, rename="camel"):
     outcome: str
     date: dt.date
     note: str | None
-    author: Author
+    author: EntryAuthor
 
 
 class PregnancyCard(msgspec.Struct, kw_only=True, rename="camel"):
@@ -329,7 +329,7 @@ class PregnancyCard(msgspec.Struct, kw_only=True, rename="camel"):
     next_due: DueItem | None
     overdue: list[DueItem]
     outcome: OutcomeOut | None
-    created_by: Author
+    created_by: EntryAuthor
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -353,7 +353,7 @@ class HeaderVersionOut(msgspec.Struct, kw_only=True, rename="camel"):
     version: int
     last_menstrual_period: dt.date
     header: CardHeader
-    author: Author
+    author: EntryAuthor
 
 
 class HeaderHistory(msgspec.Struct, kw_only=True, rename="camel"):

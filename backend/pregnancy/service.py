@@ -54,7 +54,6 @@ from backend.pregnancy.schedule import (
     schedule_status,
 )
 from backend.pregnancy.schemas import (
-    Author,
     CardHeader,
     CardHeaderPatch,
     CardIn,
@@ -67,6 +66,7 @@ from backend.pregnancy.schemas import (
     ConsultationVersionOut,
     EarlierPregnancyIn,
     EarlierPregnancyOut,
+    EntryAuthor,
     GestationalAgeOut,
     HeaderHistory,
     HeaderOut,
@@ -236,8 +236,8 @@ def _age(due: date, on: date) -> GestationalAgeOut | None:
     return GestationalAgeOut(weeks=age.weeks, days=age.days)
 
 
-def _author(row: asyncpg.Record, prefix: str = "author_", at: str = "recorded_at") -> Author:
-    return Author(
+def _author(row: asyncpg.Record, prefix: str = "author_", at: str = "recorded_at") -> EntryAuthor:
+    return EntryAuthor(
         name=row[f"{prefix}name"],
         hpr=row[f"{prefix}hpr"],
         role=row[f"{prefix}role"],
@@ -1250,7 +1250,7 @@ VACCINE_NB = {
 MODE_NB = {"vaginal": "vaginal", "assisted-vaginal": "assistert vaginal", "caesarean": "keisersnitt"}
 
 
-def _print_author(author: Author) -> pdf.Author:
+def _print_author(author: EntryAuthor) -> pdf.Author:
     return pdf.Author(
         name=author.name or f"HPR {author.hpr}",
         role=ROLE_NB.get(author.role, author.role),
