@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 
 from litestar import Controller, Response, Router, get, post, put
 from litestar.di import Provide
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -106,6 +107,8 @@ class PublicPagesController(Controller):
         operation_id="contentGetPage",
         summary="One published page (falls back to nb); ETag, Last-Modified, 304 on If-None-Match",
         middleware=[answer_304_from_cache],
+        response_headers=ETAG_HEADER,
+        responses={304: ResponseSpec(None, description="Not modified: the copy named in If-None-Match is current")},
     )
     async def get_page(
         self,

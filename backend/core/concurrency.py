@@ -43,6 +43,8 @@ def if_none_match_hits(if_none_match: str | None, current: str) -> bool:
 # Documentation of the headers above, for route handlers (`response_headers=ETAG_HEADER`).
 ETAG_HEADER = [
     ResponseHeader(
-        name="ETag", description="The version of the resource; send it back as If-Match", documentation_only=True
+        name="ETag",
+        description="The version of the resource, for If-Match (writes) and If-None-Match (reads)",
+        documentation_only=True,
     )
 ]

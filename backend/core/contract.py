@@ -2,7 +2,7 @@
 
 Litestar documents the success answer and the request. The answers every route can also give come from
 the mechanisms around it, so they are derived here from the route, never listed by hand per handler:
-RequirePrincipal → 401/403/429, a path parameter → 404, any input → 400, a body → 413/415, If-Match →
+RequirePrincipal → 401/403/429 (and 409 on writes), a path parameter → 404, any input → 400, a body → 413/415, If-Match →
 412 (and 428 where the write requires it), Idempotency-Key on POSTs behind IdempotencyMiddleware →
 409/422, the database → 503 (unless the handler says `opt={"database": False}`). Every error answer is
 the one shared `Problem` component. Struct docstrings are for developers: component descriptions come
@@ -63,7 +63,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 _HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
-    "ETag": {"description": "The version of the resource; send it back as If-Match", "schema": {"type": "string"}},
+    "ETag": {
+        "description": "The version of the resource, for If-Match (writes) and If-None-Match (reads)",
+        "schema": {"type": "string"},
+    },
     "Retry-After": {"description": "Seconds to wait before trying again", "schema": {"type": "integer"}},
     "WWW-Authenticate": {"description": "`Bearer`, with the error", "schema": {"type": "string"}},
 }
@@ -164,6 +167,8 @@ def _complete_operation(operation: dict[str, Any], method: str, handler: HTTPRou
         ):
             parameters.append(dict(IDEMPOTENCY_KEY_PARAMETER))
             statuses |= {409, 422}
+        if method != "get":
+            statuses.add(409)  # a write the resource's state forbids (a closed card, an existing slug, ...)
     if parameters:
         statuses.add(400)
     if any(p["in"] == "path" for p in parameters):
@@ -190,6 +195,9 @@ def _complete_operation(operation: dict[str, Any], method: str, handler: HTTPRou
         for name, header in response.get("headers", {}).items():
             if name in _HEADER_SCHEMAS:
                 header.setdefault("schema", _HEADER_SCHEMAS[name]["schema"])
+    if "304" in responses:
+        # Not Modified repeats the validators of the 200 it stands for.
+        responses["304"].setdefault("headers", {}).update(responses.get("200", {}).get("headers", {}))
     if not operation["parameters"]:
         del operation["parameters"]
 
