@@ -3,7 +3,7 @@
 Litestar documents the success answer and the request. The answers every route can also give come from
 the mechanisms around it, so they are derived here from the route, never listed by hand per handler:
 RequirePrincipal → 401/403/429 (and 409 on writes), a path parameter → 404, any input → 400, a body → 413/415, If-Match →
-412 (and 428 where the write requires it), Idempotency-Key on POSTs behind IdempotencyMiddleware →
+412/428 (required on guarded writes: `HeaderParameter(required=True)`), Idempotency-Key on POSTs behind IdempotencyMiddleware →
 409/422, the database → 503 (unless the handler says `opt={"database": False}`). Every error answer is
 the one shared `Problem` component. Struct docstrings are for developers: component descriptions come
 only from `backend.api_descriptions`, so the document does not change with msgspec's docstring handling.
@@ -176,9 +176,7 @@ def _complete_operation(operation: dict[str, Any], method: str, handler: HTTPRou
     if "requestBody" in operation:
         statuses |= {400, 413, 415}
     if "If-Match" in names:
-        statuses.add(412)
-        if "If-Match" in required_kwargs:
-            statuses.add(428)
+        statuses |= {412, 428}  # 428 also where If-Match is optional: sent empty, it names no version
     if handler.opt.get("database", True):
         statuses.add(503)
     responses: dict[str, Any] = operation["responses"]
