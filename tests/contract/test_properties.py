@@ -1,4 +1,4 @@
-"""Property-based run over every operation of openapi/openapi.json (schemathesis), against the real app.
+"""Property-based run over every operation of openapi/openapi.json (schemathesis), against the app on a port.
 
 Each operation gets a bounded number of generated requests (valid and invalid), sent with real dev tokens of
 the audience its path is for, and each answer must be documented: its status, media type, headers and body.
@@ -8,10 +8,13 @@ reproducible and CI time bounded.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import dataclasses
+import os
 import socket
-import threading
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +22,6 @@ import httpx
 import hypothesis
 import pytest
 import schemathesis
-import uvicorn
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -28,40 +30,14 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from backend.core.devtokens import citizen_claims, clinician_claims, editor_claims, load_dev_signing_key, mint
 from backend.settings import Settings
 from tests.contract.conformance import DOCUMENT
-from tests.factories import bearer, citizen_token, editor_token, new_clinician, synthetic_fnr
+from tests.factories import bearer, random_hpr, random_org, synthetic_fnr
 
 EXAMPLES_PER_OPERATION = 12
 
 schema = schemathesis.openapi.from_path(DOCUMENT)
-
-
-class _Server:
-    """The app on a local port, in a thread of its own (the generated test is synchronous)."""
-
-    def __init__(self, settings: Settings) -> None:
-        from backend.app import create_app
-
-        self.app = create_app(settings)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, lifespan="on", log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
-
-    def __enter__(self) -> _Server:
-        self.thread.start()
-        while not self.server.started:
-            if not self.thread.is_alive():
-                raise RuntimeError("the app did not start")
-            self.thread.join(0.02)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 @dataclasses.dataclass
@@ -71,29 +47,58 @@ class Served:
     patient_id: str  # the citizen's, in care of the clinician: patient routes reach real data
 
 
+@contextlib.contextmanager
+def _serving(settings: Settings) -> Iterator[str]:
+    """The app in a process of its own (its database pool is a process-wide one), on a free local port."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "HELSEKORT_ENV": "test",
+        "DATABASE_URL": settings.database_url or "",
+        "HELSEKORT_DATA_DIR": str(settings.data_dir),  # the same dev keys: tokens minted here are trusted there
+        "HELSEKORT_LOG_LEVEL": "ERROR",
+        # Generated requests without a token would soon trip the per-address limits and hide everything else.
+        "HELSEKORT_RATE_LIMIT_AUTH_FAILURES": "1000000",
+        "HELSEKORT_RATE_LIMIT_WRITES": "1000000",
+    }
+    command = [sys.executable, "-m", "uvicorn", "--factory", "backend.app:app_factory", "--host", "127.0.0.1"]
+    server = subprocess.Popen([*command, "--port", str(port), "--log-level", "warning"], env=env)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the app did not start")
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
 @pytest.fixture(scope="module")
 def served(settings: Settings) -> Iterator[Served]:
-    # Generated requests without a token would soon trip the per-address limits and hide everything else.
-    unlimited = dataclasses.replace(
-        settings, rate_limit_auth_failures_per_minute=1_000_000, rate_limit_writes_per_minute=1_000_000
-    )
-    with _Server(unlimited) as server:
-        base_url = f"http://127.0.0.1:{server.port}"
-        citizen = bearer(citizen_token(server.app, synthetic_fnr()))
-        clinician = new_clinician(server.app, org_kind="fastlege")
+    key = load_dev_signing_key(settings)
+    with _serving(settings) as base_url:
+        citizen = bearer(mint(key, "citizen", citizen_claims(synthetic_fnr())))
+        clinician_claims_ = clinician_claims(
+            hpr=random_hpr(), pid=synthetic_fnr(), authorization="LE", org=random_org(), org_kind="fastlege"
+        )
+        clinician = bearer(mint(key, "clinician", clinician_claims_))
         patient_id = httpx.get(f"{base_url}/citizen/v1/me", headers=citizen).json()["patientId"]
         related = httpx.post(
-            f"{base_url}/clinician/v1/patients/{patient_id}/care-relations",
-            json={"kind": "gp"},
-            headers=clinician.headers,
+            f"{base_url}/clinician/v1/patients/{patient_id}/care-relations", json={"kind": "gp"}, headers=clinician
         )
         assert related.status_code == 201, related.text
-        headers = {
-            "/citizen/": citizen,
-            "/clinician/": clinician.headers,
-            "/content/": bearer(editor_token(server.app)),
-        }
-        yield Served(base_url, headers, patient_id)
+        editor = bearer(mint(key, "editor", editor_claims("contract-editor")))
+        yield Served(base_url, {"/citizen/": citizen, "/clinician/": clinician, "/content/": editor}, patient_id)
 
 
 @schema.parametrize()
