@@ -35,7 +35,7 @@ from backend.settings import Settings
 from tests.contract.conformance import DOCUMENT
 from tests.factories import bearer, random_hpr, random_org, synthetic_fnr
 
-EXAMPLES_PER_OPERATION = 12
+EXAMPLES_PER_OPERATION = 10
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
