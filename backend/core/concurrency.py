@@ -45,6 +45,7 @@ ETAG_HEADER = [
     ResponseHeader(
         name="ETag",
         description="The version of the resource, for If-Match (writes) and If-None-Match (reads)",
+        required=True,
         documentation_only=True,
     )
 ]
