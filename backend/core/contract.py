@@ -95,7 +95,7 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
     "schema": {"type": "string", "maxLength": 255},
 }
 
-_DOCSTRING_FREE_TYPES: list[type[msgspec.Struct]] = []
+_RAW_BODY_TYPES: list[type[msgspec.Struct]] = []
 
 
 def raw_body_types(*types: type[msgspec.Struct]) -> list[str]:
@@ -103,7 +103,7 @@ def raw_body_types(*types: type[msgspec.Struct]) -> list[str]:
 
     Litestar does not see these types, so the document gets them as components from msgspec's own schema.
     """
-    _DOCSTRING_FREE_TYPES.extend(t for t in types if t not in _DOCSTRING_FREE_TYPES)
+    _RAW_BODY_TYPES.extend(t for t in types if t not in _RAW_BODY_TYPES)
     return [f"{SCHEMAS}{t.__name__}" for t in types]
 
 
@@ -114,7 +114,7 @@ def contract_document(app: Litestar) -> dict[str, Any]:
     schemas: dict[str, Any] = components.setdefault("schemas", {})
     _add_raw_body_components(schemas)
     _strip_docstrings(schemas)
-    schemas["Problem"] = PROBLEM_SCHEMA
+    schemas["Problem"] = copy.deepcopy(PROBLEM_SCHEMA)
     components["responses"] = {
         name: {
             "description": description,
@@ -186,10 +186,16 @@ def _complete_operation(operation: dict[str, Any], method: str, handler: HTTPRou
         code = int(key)
         if code >= 400 and "$ref" not in response:
             # Declared on the handler (responses={409: ResponseSpec(...)}): the shared shape, its own description.
-            responses[key] = {
-                "$ref": f"{RESPONSES}{ERROR_RESPONSES[code][0]}",
-                "description": response["description"],
-            }
+            if code in ERROR_RESPONSES:
+                responses[key] = {
+                    "$ref": f"{RESPONSES}{ERROR_RESPONSES[code][0]}",
+                    "description": response["description"],
+                }
+            else:
+                responses[key] = {
+                    "description": response["description"],
+                    "content": {PROBLEM_JSON: {"schema": {"$ref": f"{SCHEMAS}Problem"}}},
+                }
         for name, header in response.get("headers", {}).items():
             if name in _HEADER_SCHEMAS:
                 header.setdefault("schema", _HEADER_SCHEMAS[name]["schema"])
@@ -226,9 +232,9 @@ def _without_null(schema: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _add_raw_body_components(schemas: dict[str, Any]) -> None:
-    if not _DOCSTRING_FREE_TYPES:
+    if not _RAW_BODY_TYPES:
         return
-    _, definitions = msgspec.json.schema_components(_DOCSTRING_FREE_TYPES, ref_template=SCHEMAS + "{name}")
+    _, definitions = msgspec.json.schema_components(_RAW_BODY_TYPES, ref_template=SCHEMAS + "{name}")
     for name, definition in definitions.items():
         known = schemas.get(name)
         # The same Struct seen by Litestar elsewhere has the same fields: msgspec's schema of it is as good
@@ -249,6 +255,6 @@ def _strip_docstrings(schemas: dict[str, Any]) -> None:
 
 def _refuse_module_prefixed_names(schemas: Mapping[str, Any]) -> None:
     """Litestar prefixes the module when two types share a name; the API names each type once."""
-    prefixed = sorted(name for name in schemas if re.search(r"_", name))
+    prefixed = sorted(name for name in schemas if re.fullmatch(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*_[A-Z]\w*", name))
     if prefixed:
         raise ValueError(f"schema components named after their module: {prefixed}; give the types distinct names")

@@ -6,10 +6,14 @@ import importlib
 import inspect
 import json
 import pkgutil
+import uuid
+from pathlib import Path
+from typing import Annotated
 
 import httpx
 import msgspec
-from litestar import Litestar
+from litestar import Litestar, Router, get, post
+from litestar.params import FromPath, HeaderParameter, JSONBody
 
 import backend
 from tests.contract.conformance import DOCUMENT
@@ -77,3 +81,49 @@ async def test_the_served_document_is_the_committed_one(app: Litestar, client: h
     response = await client.get("/schema/openapi.json")
     assert response.status_code == 200
     assert response.json() == json.loads(DOCUMENT.read_text(encoding="utf-8"))
+
+
+class ProbeIn(msgspec.Struct):
+    """A developer's note that must not reach the document."""
+
+    name: str
+
+
+def test_a_new_route_gets_its_error_answers_from_its_mechanisms(data_dir: Path) -> None:
+    """Derived, not listed: auth → 401/403/429, writes → 409, Idempotency-Key → 422, path → 404, body → 400/413/415,
+    If-Match → 412/428 (required when declared so), the database → 503 unless the route says it uses none."""
+    from backend.app import create_app
+    from backend.core.auth import RequirePrincipal
+    from backend.core.contract import contract_document
+    from backend.core.idempotency import IdempotencyMiddleware
+    from backend.settings import Settings
+
+    @post("/things/{thing_id:uuid}", operation_id="probeWrite")
+    async def write(
+        thing_id: FromPath[uuid.UUID],
+        data: JSONBody[ProbeIn],
+        if_match: Annotated[str | None, HeaderParameter(name="If-Match", required=True)] = None,
+    ) -> None:
+        return None
+
+    @get("/open", operation_id="probeOpen", security=[{}], opt={"database": False})
+    async def open_route() -> None:
+        return None
+
+    probe = Router(
+        "/probe",
+        route_handlers=[write],
+        middleware=[RequirePrincipal("citizen", writes=[IdempotencyMiddleware().handle])],
+    )
+    app = create_app(Settings(env="dev", data_dir=data_dir), extra_route_handlers=[probe, open_route])
+    document = contract_document(app)
+
+    written = document["paths"]["/probe/things/{thing_id}"]["post"]
+    assert set(written["responses"]) == {
+        "201", "400", "401", "403", "404", "409", "412", "413", "415", "422", "428", "429", "503"
+    }  # fmt: skip
+    parameters = {p["name"]: p for p in written["parameters"]}
+    assert parameters["If-Match"]["required"] is True
+    assert parameters["Idempotency-Key"]["required"] is False
+    assert set(document["paths"]["/open"]["get"]["responses"]) == {"200"}
+    assert "developer's note" not in json.dumps(document)
