@@ -22,6 +22,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from backend.apidocs import LocalSwaggerPlugin
 from backend.core.access import provide_clinician, provide_me
 from backend.core.auth import AuthFailureLimiter, RequirePrincipal, TokenVerifier, WriteStep
+from backend.core.contract import serve_contract_document
 from backend.core.devtokens import DevSigningKey, dev_issuers, load_dev_signing_key
 from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.idempotency import IdempotencyMiddleware
@@ -150,7 +151,7 @@ def route_handlers(settings: Settings) -> list[Any]:
 
 
 @get("/.well-known/jwks.json", operation_id="devJwks", summary="Dev issuers' public keys (dev mode only)",
-     tags=["service"], security=[{}])  # fmt: skip
+     tags=["service"], security=[{}], opt={"database": False})  # fmt: skip
 async def dev_jwks(request: Request[Any, Any, Any]) -> dict[str, Any]:
     key: DevSigningKey = request.app.state.dev_signing_key
     return key.jwks
@@ -231,6 +232,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
     app.state.token_verifier = verifier
     app.state.dev_signing_key = dev_key
     app.state.auth_failure_limiter = AuthFailureLimiter(settings.rate_limit_auth_failures_per_minute)
+    serve_contract_document(app)
     return app
 
 

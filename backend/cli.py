@@ -182,11 +182,11 @@ async def _prepare(settings: Any) -> None:
 
 def openapi_document() -> str:
     from backend.app import create_app
+    from backend.core.contract import contract_document
     from backend.settings import Settings
 
     app = create_app(Settings(env="dev"))
-    schema = app.openapi_schema.to_schema()
-    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps(contract_document(app), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:

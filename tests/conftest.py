@@ -185,3 +185,32 @@ async def db(app: Litestar) -> AsyncIterator[asyncpg.Connection]:
 
     async with DB.connection() as connection:
         yield connection
+
+
+# --- the contract: every response of the suite against openapi/openapi.json --------------------------------
+
+_exchanges: list[httpx.Response] = []
+_handle_async_request = httpx.ASGITransport.handle_async_request
+
+
+async def _recording_handle_async_request(self: httpx.ASGITransport, request: httpx.Request) -> httpx.Response:
+    response = await _handle_async_request(self, request)
+    _exchanges.append(response)
+    return response
+
+
+@pytest.fixture(autouse=True)
+def conforms_to_openapi() -> Iterator[None]:
+    """Fails the test when a response it received contradicts the committed OpenAPI document."""
+    _exchanges.clear()
+    httpx.ASGITransport.handle_async_request = _recording_handle_async_request  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        httpx.ASGITransport.handle_async_request = _handle_async_request  # type: ignore[method-assign]
+    from tests.contract.conformance import contradictions
+
+    found = list(contradictions([r for r in _exchanges if r.is_closed]))
+    _exchanges.clear()
+    if found:
+        pytest.fail("responses contradict openapi/openapi.json:\n" + "\n".join(found), pytrace=False)

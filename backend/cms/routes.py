@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 
 from litestar import Controller, Response, Router, get, post, put
 from litestar.di import Provide
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, PathParameter
 from litestar.types import ASGIApp, Receive, Scope, Send
 
@@ -25,12 +26,17 @@ from backend.cms.schemas import (
 )
 from backend.core.access import Editor, provide_editor
 from backend.core.auth import RequirePrincipal
-from backend.core.concurrency import etag, if_none_match_hits
+from backend.core.concurrency import ETAG_HEADER, etag, if_none_match_hits
 
 PUBLIC_CACHE = service.PUBLIC_CACHE_CONTROL
 NO_STORE = "no-store"
 
-IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", description="ETag of the draft version you read")]
+IfMatch = Annotated[
+    str | None, HeaderParameter(name="If-Match", description="ETag of the draft version you read", required=True)
+]
+OptionalIfMatch = Annotated[
+    str | None, HeaderParameter(name="If-Match", description="ETag of the draft version you read, checked when sent")
+]
 IfNoneMatch = Annotated[str | None, HeaderParameter(name="If-None-Match", description="ETag of your cached copy")]
 
 # The slug column's own rule at the edge: a longer slug would overflow the audit log's resource id.
@@ -105,6 +111,8 @@ class PublicPagesController(Controller):
         operation_id="contentGetPage",
         summary="One published page (falls back to nb); ETag, Last-Modified, 304 on If-None-Match",
         middleware=[answer_304_from_cache],
+        response_headers=ETAG_HEADER,
+        responses={304: ResponseSpec(None, description="Not modified: the copy named in If-None-Match is current")},
     )
     async def get_page(
         self,
@@ -124,12 +132,22 @@ class EditorPagesController(Controller):
     middleware = [RequirePrincipal("editor")]
     dependencies = {"editor": Provide(provide_editor, sync_to_thread=False)}
 
-    @post("", operation_id="contentCreatePage", summary="A new page in one locale, as a draft (201)")
+    @post(
+        "",
+        operation_id="contentCreatePage",
+        response_headers=ETAG_HEADER,
+        summary="A new page in one locale, as a draft (201)",
+    )
     async def create_page(self, editor: Editor, data: JSONBody[PageIn]) -> Response[EditorPage]:
         page = await service.create_page(service.editor_author(editor), data)
         return _editor_response(page, 201)
 
-    @put("/{slug:str}/draft", operation_id="contentSaveDraft", summary="Replace the draft (If-Match); a new revision")
+    @put(
+        "/{slug:str}/draft",
+        operation_id="contentSaveDraft",
+        response_headers=ETAG_HEADER,
+        summary="Replace the draft (If-Match); a new revision",
+    )
     async def save_draft(
         self,
         editor: Editor,
@@ -146,6 +164,7 @@ class EditorPagesController(Controller):
     @post(
         "/{slug:str}/publish",
         operation_id="contentPublishPage",
+        response_headers=ETAG_HEADER,
         status_code=200,
         summary="Publish the current revision now, or at `at`",
     )
@@ -163,6 +182,7 @@ class EditorPagesController(Controller):
     @post(
         "/{slug:str}/unpublish",
         operation_id="contentUnpublishPage",
+        response_headers=ETAG_HEADER,
         status_code=200,
         summary="Take the page off the site now, or at `at`",
     )
@@ -191,6 +211,7 @@ class EditorPagesController(Controller):
     @post(
         "/{slug:str}/revisions/{n:int}/restore",
         operation_id="contentRestoreRevision",
+        response_headers=ETAG_HEADER,
         status_code=200,
         summary="Make an old revision the draft again (a new revision; If-Match checked when sent)",
     )
@@ -200,14 +221,19 @@ class EditorPagesController(Controller):
         slug: SlugInPath,
         n: FromPath[int],
         locale: FromQuery[str | None] = None,
-        if_match: IfMatch = None,
+        if_match: OptionalIfMatch = None,
     ) -> Response[EditorPage]:
         page = await service.restore_revision(
             service.editor_author(editor), slug, service.parse_locale(locale), n, if_match=if_match
         )
         return _editor_response(page)
 
-    @get("/{slug:str}/preview", operation_id="contentPreviewPage", summary="The draft as it would be published")
+    @get(
+        "/{slug:str}/preview",
+        operation_id="contentPreviewPage",
+        response_headers=ETAG_HEADER,
+        summary="The draft as it would be published",
+    )
     async def preview(
         self, editor: Editor, slug: SlugInPath, locale: FromQuery[str | None] = None
     ) -> Response[EditorPage]:

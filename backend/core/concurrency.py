@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from litestar.datastructures import ResponseHeader
+
 from backend.core.errors import BadRequest, PreconditionFailed, PreconditionRequired
 
 
@@ -41,3 +43,14 @@ def if_none_match_hits(if_none_match: str | None, current: str) -> bool:
         return False
     tags = _tags(if_none_match)
     return "*" in tags or current.strip('"') in tags
+
+
+# Documentation of the headers above, for route handlers (`response_headers=ETAG_HEADER`).
+ETAG_HEADER = [
+    ResponseHeader(
+        name="ETag",
+        description="The version of the resource, for If-Match (writes) and If-None-Match (reads)",
+        required=True,
+        documentation_only=True,
+    )
+]

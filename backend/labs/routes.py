@@ -6,12 +6,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 from litestar import Controller, Request, get, post
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 from litestar.params import FromPath, FromQuery, RawBody
 
 from backend.core.access import Clinician, MeGrant
+from backend.core.contract import raw_body_types
 from backend.labs import service
 from backend.labs.schemas import (
     CitizenLabResult,
@@ -33,19 +33,7 @@ content and status `corrected` (or replacing a `preliminary` version) it becomes
 """
 
 
-def _inline(schema: Any, definitions: dict[str, Any]) -> Any:
-    """msgspec's JSON Schema with its `$defs` references resolved in place (the report has no cycles)."""
-    if isinstance(schema, dict):
-        reference = schema.get("$ref")
-        if isinstance(reference, str):
-            return _inline(definitions[reference.rsplit("/", 1)[-1]], definitions)
-        return {key: _inline(value, definitions) for key, value in schema.items() if key != "$defs"}
-    if isinstance(schema, list):
-        return [_inline(item, definitions) for item in schema]
-    return schema
-
-
-_REPORT_SCHEMA = msgspec.json.schema(LabReportIn)
+(_REPORT_SCHEMA,) = raw_body_types(LabReportIn)
 _FHIR_SCHEMA = {
     "type": "object",
     "description": "FHIR R4 DiagnosticReport with contained Observations, or a collection/transaction Bundle",
@@ -61,7 +49,7 @@ class _PostLabReportOperation(Operation):
     def __post_init__(self) -> None:
         # Litestar writes plain dicts through unchanged; the Schema type is only what it builds itself.
         schemas: dict[str, Any] = {
-            service.JSON_MEDIA_TYPE: _inline(_REPORT_SCHEMA, _REPORT_SCHEMA["$defs"]),
+            service.JSON_MEDIA_TYPE: {"$ref": _REPORT_SCHEMA},
             service.FHIR_MEDIA_TYPE: _FHIR_SCHEMA,
         }
         self.request_body = RequestBody(

@@ -32,6 +32,7 @@ PeriodTo = Annotated[
     str | None, QueryParameter(name="to", format="date-time", description="up to this time (inclusive, RFC 3339)")
 ]
 CodeFilter = Annotated[str | None, QueryParameter(name="code", description="LOINC code, e.g. 85354-9")]
+SeriesCode = Annotated[str | None, QueryParameter(name="code", description="LOINC code, e.g. 85354-9", required=True)]
 
 RESOURCE = "measurement"
 
@@ -69,7 +70,7 @@ class CitizenMeasurementsController(Controller):
     async def series(
         self,
         me: MeGrant,
-        code: CodeFilter = None,
+        code: SeriesCode = None,
         start: PeriodFrom = None,
         end: PeriodTo = None,
     ) -> Series:
@@ -121,7 +122,7 @@ class ClinicianMeasurementsController(Controller):
         *,
         clinician: Clinician,
         patient_id: FromPath[uuid.UUID],
-        code: CodeFilter = None,
+        code: SeriesCode = None,
         start: PeriodFrom = None,
         end: PeriodTo = None,
     ) -> Series:

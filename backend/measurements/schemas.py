@@ -30,7 +30,7 @@ UploadStatus = Literal["created", "duplicate", "rejected"]
 ShortText = Annotated[str, Meta(min_length=1, max_length=64)]
 
 
-class DeviceIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True, gc=False):
+class MeasuringDevice(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True, gc=False):
     serial: ShortText | None = None
     model: Annotated[str, Meta(max_length=100)] | None = None
 
@@ -47,7 +47,7 @@ class UploadItem(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fi
     unit: Annotated[str, Meta(max_length=32)] | None = None
     effective_at: datetime
     components: Annotated[list[ReadingComponent], Meta(max_length=8)] | None = None
-    device: DeviceIn | None = None
+    device: MeasuringDevice | None = None
 
 
 class UploadIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):

@@ -6,11 +6,10 @@ import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
-from litestar.datastructures import ResponseHeader
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from backend.core.access import Clinician, MeGrant
-from backend.core.concurrency import etag
+from backend.core.concurrency import ETAG_HEADER, etag
 from backend.medications import service
 from backend.medications.prescribing import jo_prefixes
 from backend.medications.schemas import (
@@ -26,12 +25,14 @@ from backend.medications.schemas import (
     ReconciliationOut,
 )
 
-IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", description="ETag of the list version you read")]
+IfMatch = Annotated[
+    str | None, HeaderParameter(name="If-Match", description="ETag of the list version you read", required=True)
+]
+OptionalIfMatch = Annotated[
+    str | None, HeaderParameter(name="If-Match", description="ETag of the list version you read, checked when sent")
+]
 FromVersion = Annotated[int | None, QueryParameter(name="from", description="compare from this version", ge=0)]
 ToVersion = Annotated[int | None, QueryParameter(name="to", description="compare to this version", ge=0)]
-ETAG_HEADER = [
-    ResponseHeader(name="ETag", description="the list version; send it back as If-Match", documentation_only=True)
-]
 
 
 def _with_etag(body: MedicationListOut) -> Response[MedicationListOut]:
@@ -104,7 +105,7 @@ class ClinicianMedicationController(Controller):
         clinician: Clinician,
         patient_id: FromPath[uuid.UUID],
         data: JSONBody[ReconciliationIn],
-        if_match: IfMatch = None,
+        if_match: OptionalIfMatch = None,
     ) -> ReconciliationOut:
         return await service.reconcile(clinician, patient_id, if_match, data)
 

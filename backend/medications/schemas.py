@@ -74,7 +74,7 @@ class MedicationListIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unkn
     entries: Annotated[list[MedicationEntry], msgspec.Meta(max_length=MAX_ENTRIES)]
 
 
-class Author(msgspec.Struct, kw_only=True, rename="camel"):
+class ListAuthor(msgspec.Struct, kw_only=True, rename="camel"):
     hpr: str
     name: str | None
     authorization: str
@@ -99,7 +99,7 @@ class ReconciliationOut(msgspec.Struct, kw_only=True, rename="camel"):
     id: uuid.UUID
     version: int
     reconciled_at: datetime
-    by: Author
+    by: ListAuthor
     sources: list[str]
     note: str | None
 
@@ -133,7 +133,7 @@ class VersionChange(msgspec.Struct, kw_only=True, rename="camel"):
 class ListVersionOut(msgspec.Struct, kw_only=True, rename="camel"):
     version: int
     at: datetime
-    by: Author
+    by: ListAuthor
     changes: list[VersionChange]
 
 
@@ -142,7 +142,7 @@ class ListVersionDetail(msgspec.Struct, kw_only=True, rename="camel"):
 
     version: int
     at: datetime | None
-    by: Author | None
+    by: ListAuthor | None
     entries: list[MedicationEntry]
 
 

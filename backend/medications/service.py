@@ -28,7 +28,6 @@ from backend.db.engine import DB
 from backend.medications.atc import InvalidAtcCode, validate_entry_atc, within
 from backend.medications.prescribing import rights_of
 from backend.medications.schemas import (
-    Author,
     CitizenMedicationList,
     DiscrepancyIn,
     DiscrepancyOut,
@@ -37,6 +36,7 @@ from backend.medications.schemas import (
     EntryChangeKind,
     EntryDiff,
     FieldChange,
+    ListAuthor,
     ListDiff,
     ListVersionDetail,
     ListVersionOut,
@@ -249,7 +249,7 @@ async def _read_list(connection: Any, patient_id: uuid.UUID) -> StoredList:
             id=first["reconciliation_id"],
             version=first["list_version"],
             reconciled_at=first["reconciled_at"],
-            by=Author(
+            by=ListAuthor(
                 hpr=first["hpr"],
                 name=first["reconciler_name"],
                 authorization=first["profession"],
@@ -290,8 +290,8 @@ async def _head(connection: Any, patient_id: uuid.UUID) -> tuple[int, datetime |
     return (row["version"], row["updated_at"]) if row is not None else (0, None)
 
 
-def _author(row: Mapping[str, Any]) -> Author:
-    return Author(
+def _author(row: Mapping[str, Any]) -> ListAuthor:
+    return ListAuthor(
         hpr=row["hpr"],
         name=row["name"],
         authorization=row["profession"],

@@ -9,7 +9,7 @@ from litestar import Controller, Response, get, patch, post, put
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from backend.core.access import Clinician, MeGrant
-from backend.core.concurrency import etag
+from backend.core.concurrency import ETAG_HEADER, etag
 from backend.pregnancy import service
 from backend.pregnancy.schemas import (
     CardHeaderPatch,
@@ -36,7 +36,9 @@ from backend.pregnancy.schemas import (
     VaccineOut,
 )
 
-IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", description="ETag of the version you read")]
+IfMatch = Annotated[
+    str | None, HeaderParameter(name="If-Match", description="ETag of the version you read", required=True)
+]
 
 CARD = "/{patient_id:uuid}/pregnancies/{pregnancy_id:uuid}"
 
@@ -49,7 +51,12 @@ class ClinicianPregnancyController(Controller):
     path = "/patients"
     tags = ["clinician: pregnancy card"]
 
-    @post("/{patient_id:uuid}/pregnancies", operation_id="clinicianCreatePregnancyCard", summary="Create the card")
+    @post(
+        "/{patient_id:uuid}/pregnancies",
+        operation_id="clinicianCreatePregnancyCard",
+        summary="Create the card",
+        response_headers=ETAG_HEADER,
+    )
     async def create(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], data: JSONBody[CardIn]
     ) -> Response[PregnancyCard]:
@@ -59,13 +66,23 @@ class ClinicianPregnancyController(Controller):
     async def list_cards(self, clinician: Clinician, patient_id: FromPath[uuid.UUID]) -> CardList:
         return await service.list_cards(clinician, patient_id)
 
-    @get(CARD, operation_id="clinicianGetPregnancyCard", summary="The whole card, with its ETag")
+    @get(
+        CARD,
+        operation_id="clinicianGetPregnancyCard",
+        summary="The whole card, with its ETag",
+        response_headers=ETAG_HEADER,
+    )
     async def get_card(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], pregnancy_id: FromPath[uuid.UUID]
     ) -> Response[PregnancyCard]:
         return _with_etag(await service.read_card(clinician, patient_id, pregnancy_id))
 
-    @patch(CARD, operation_id="clinicianUpdatePregnancyHeader", summary="Change the card header (If-Match)")
+    @patch(
+        CARD,
+        operation_id="clinicianUpdatePregnancyHeader",
+        summary="Change the card header (If-Match)",
+        response_headers=ETAG_HEADER,
+    )
     async def update_header(
         self,
         *,
@@ -98,6 +115,7 @@ class ClinicianPregnancyController(Controller):
         f"{CARD}/consultations/{{consultation_id:uuid}}",
         operation_id="clinicianCorrectPregnancyConsultation",
         summary="Correct a consultation (If-Match); the old version is kept",
+        response_headers=ETAG_HEADER,
     )
     async def correct_consultation(
         self,
@@ -177,7 +195,12 @@ class ClinicianPregnancyController(Controller):
     ) -> EarlierPregnancyOut:
         return await service.add_earlier_pregnancy(clinician, patient_id, pregnancy_id, data)
 
-    @put(f"{CARD}/outcome", operation_id="clinicianRecordPregnancyOutcome", summary="Record the outcome; closes")
+    @put(
+        f"{CARD}/outcome",
+        operation_id="clinicianRecordPregnancyOutcome",
+        summary="Record the outcome; closes",
+        response_headers=ETAG_HEADER,
+    )
     async def record_outcome(
         self,
         *,

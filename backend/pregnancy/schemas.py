@@ -219,7 +219,7 @@ class SelfRegistrationIn(msgspec.Struct, kw_only=True, rename="camel", forbid_un
 # --- outputs -----------------------------------------------------------------------------------------
 
 
-class Author(msgspec.Struct, kw_only=True, rename="camel"):
+class EntryAuthor(msgspec.Struct, kw_only=True, rename="camel"):
     """Who wrote an entry: name, HPR number, role (HPR authorization: LE, JO, SP), organisation, time."""
 
     name: str | None
@@ -251,7 +251,7 @@ class EarlierPregnancyOut(msgspec.Struct, kw_only=True, rename="camel"):
     birth_weight_g: int | None
     mode: str | None
     complications: str | None
-    author: Author
+    author: EntryAuthor
 
 
 class TestOut(msgspec.Struct, kw_only=True, rename="camel"):
@@ -264,7 +264,7 @@ class TestOut(msgspec.Struct, kw_only=True, rename="camel"):
     unit: str | None
     result: str | None
     note: str | None
-    author: Author
+    author: EntryAuthor
 
 
 class ConsultationOut(msgspec.Struct, kw_only=True, rename="camel"):
@@ -287,7 +287,7 @@ class ConsultationOut(msgspec.Struct, kw_only=True, rename="camel"):
     fetal_movements: bool | None
     oedema: bool | None
     note: str | None
-    author: Author
+    author: EntryAuthor
     corrected: bool
     correction_reason: str | None = None
 
@@ -315,7 +315,7 @@ class UltrasoundOut(msgspec.Struct, kw_only=True, rename="camel"):
     fetuses: int | None
     placenta: str | None
     findings: str | None
-    author: Author
+    author: EntryAuthor
 
 
 class VaccineOut(msgspec.Struct, kw_only=True, rename="camel"):
@@ -323,7 +323,7 @@ class VaccineOut(msgspec.Struct, kw_only=True, rename="camel"):
     vaccine: str
     given_on: dt.date
     note: str | None
-    author: Author
+    author: EntryAuthor
 
 
 class NoteOut(msgspec.Struct, kw_only=True, rename="camel"):
@@ -352,7 +352,7 @@ class OutcomeOut(msgspec.Struct, kw_only=True, rename="camel"):
     outcome: str
     date: dt.date
     note: str | None
-    author: Author
+    author: EntryAuthor
 
 
 class PregnancyCard(msgspec.Struct, kw_only=True, rename="camel"):
@@ -379,7 +379,7 @@ class PregnancyCard(msgspec.Struct, kw_only=True, rename="camel"):
     overdue: list[DueItem]
     vaccines_due: list[DueItem]
     outcome: OutcomeOut | None
-    created_by: Author
+    created_by: EntryAuthor
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -403,7 +403,7 @@ class HeaderVersionOut(msgspec.Struct, kw_only=True, rename="camel"):
     version: int
     last_menstrual_period: dt.date
     header: CardHeader
-    author: Author
+    author: EntryAuthor
 
 
 class HeaderHistory(msgspec.Struct, kw_only=True, rename="camel"):

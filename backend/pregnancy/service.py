@@ -60,7 +60,6 @@ from backend.pregnancy.schedule import (
     week_24_rhd_item_done,
 )
 from backend.pregnancy.schemas import (
-    Author,
     CardHeader,
     CardHeaderPatch,
     CardIn,
@@ -74,6 +73,7 @@ from backend.pregnancy.schemas import (
     ConsultationVersionOut,
     EarlierPregnancyIn,
     EarlierPregnancyOut,
+    EntryAuthor,
     GestationalAgeOut,
     HeaderHistory,
     HeaderOut,
@@ -249,8 +249,8 @@ def _age(due: date, on: date) -> GestationalAgeOut | None:
     return GestationalAgeOut(weeks=age.weeks, days=age.days)
 
 
-def _author(row: asyncpg.Record, prefix: str = "author_", at: str = "recorded_at") -> Author:
-    return Author(
+def _author(row: asyncpg.Record, prefix: str = "author_", at: str = "recorded_at") -> EntryAuthor:
+    return EntryAuthor(
         name=row[f"{prefix}name"],
         hpr=row[f"{prefix}hpr"],
         role=row[f"{prefix}role"],
@@ -1408,7 +1408,7 @@ VACCINE_NB = {
 MODE_NB = {"vaginal": "vaginal", "assisted-vaginal": "assistert vaginal", "caesarean": "keisersnitt"}
 
 
-def _print_author(author: Author) -> pdf.Author:
+def _print_author(author: EntryAuthor) -> pdf.Author:
     return pdf.Author(
         name=author.name or f"HPR {author.hpr}",
         role=ROLE_NB.get(author.role, author.role),

@@ -1,0 +1,53 @@
+"""What API users read about each schema component of openapi.json, written for them and kept in one place.
+
+Struct docstrings are notes for developers (and msgspec's handling of them changes between versions), so
+backend.core.contract strips them and puts these descriptions in their place. A component not named here
+has no description; add one here, not in a docstring.
+"""
+
+from __future__ import annotations
+
+SCHEMA_DESCRIPTIONS: dict[str, str] = {
+    # patients and the core mechanisms
+    "Me": "The signed-in citizen: her opaque patient id and the consents she has given",
+    "AccessLogEntry": "One access to the citizen's data: who (name, HPR, organisation), when, what and on which basis",
+    "ChangePage": "The citizen's change feed since a sequence number; `next` is the `since` of the next call",
+    "LookupIn": "A fødselsnummer or D-nummer to find the patient by (sent in the body, never in a URL)",
+    "LookupOut": "The patient's opaque id, to use in every patient URL",
+    "CareRelationIn": "A care relation the clinician's organisation attests (its kind must be one it may attest)",
+    "EmergencyAccessIn": "Why the clinician needs emergency access; logged and told to the citizen",
+    "EmergencyAccessOut": "Emergency access is open until `until`",
+    "HealthStatus": "The service's state",
+    # measurements
+    "UploadIn": "A batch of home measurements, at most 1,000 items; each is checked and answered on its own",
+    "UploadItem": "One reading: a LOINC `code` with `value` and `unit`, or `components` for a panel such as blood pressure",
+    "ReadingComponent": "One part of a panel reading (e.g. the systolic value of a blood pressure)",
+    "MeasuringDevice": "The device that measured, as the app knows it",
+    "UploadOut": "One result per uploaded item, in the order sent",
+    "UploadResult": "The answer for one item: created, duplicate or rejected (with the reason)",
+    "Series": "One code's values in a period, oldest first, for charts",
+    "News2RecordIn": "A set of vital signs to store and score; `spo2Scale: 2` only for a recorded 88-92 % target",
+    "News2Result": "The NEWS2 score and its sub-scores (Royal College of Physicians, NEWS2, 2017)",
+    # lab results
+    "LabReportIn": "A lab report as JSON: requester, performing laboratory, observations and optional panels",
+    "ObservationIn": "One observed value with its unit and reference range",
+    "Panel": "Observations that belong together (a blood count, a liver panel) and are shown as a group",
+    "PerformingLab": "The laboratory that performed the analyses",
+    "Requester": "The clinician who requested the analyses",
+    "ReferenceRange": "The reference range of a value, as numbers or as text",
+    "LabReportReceipt": "The stored report: its id, version, release state (when the citizen will see it) and content",
+    "CitizenLabResult": "A released lab result as the citizen sees it",
+    # medications
+    "MedicationListIn": "The whole list as read at the version named in If-Match, with the caller's changes",
+    "MedicationListOut": "The patient's medication list at its current version (also the ETag)",
+    "ListAuthor": "The clinician who wrote a version of the medication list",
+    "DiscrepancyIn": "The citizen's report that an entry of her list is wrong",
+    # pregnancy card
+    "PregnancyCard": "The whole pregnancy card (Helsekort for gravide); its `version` is the ETag",
+    "EntryAuthor": "Who wrote an entry: name, HPR number, role (LE, JO, SP), organisation and time",
+    # content
+    "Page": "A published page of the CMS in one locale",
+    "PageIn": "A new page, saved as a draft",
+    "DraftIn": "The new draft of a page, built on the version named in If-Match",
+    "EditorPage": "A page as editors see it: draft, publication state and version (the ETag)",
+}
