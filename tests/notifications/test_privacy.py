@@ -76,12 +76,12 @@ async def test_every_notification_type_and_locale_reaches_the_phone_without_heal
         assert len(received) == len(resources), [item.payload for item in received]
         for item in received:
             assert item.status == 200
-            kind = item.payload["kind"]
-            event_type = next(
-                t for t in resources if rule_for(t).kind == kind and resources[t] == item.payload["resourceId"]
-            )  # type: ignore[union-attr]
+            event_type = next(t for t in resources if resources[t] == item.payload["resourceId"])
+            rule = rule_for(event_type)
+            assert rule is not None
+            assert item.payload["kind"] == rule.kind
             _assert_content_free(item.payload, forbidden=forbidden, resource_id=resources[event_type])
-            assert item.payload["aps"]["alert"]["body"] == rule_for(event_type).text(locale)  # type: ignore[union-attr]
+            assert item.payload["aps"]["alert"]["body"] == rule.text(locale)
             assert str(citizen.patient_id) not in json.dumps(dict(item.headers))
             seen.add((event_type, locale))
     assert seen == {(event_type, locale) for event_type in resources for locale in LOCALES}
