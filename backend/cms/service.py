@@ -35,7 +35,7 @@ from backend.core.auth import EditorPrincipal
 from backend.core.clock import utcnow
 from backend.core.concurrency import etag, require_if_match
 from backend.core.errors import BadRequest, Conflict, NotFound
-from backend.core.events import append_topic_event
+from backend.core.events import EventType, append_topic_event
 from backend.core.paging import AtOffset, BeforeNumber, clamp_limit, decode_cursor, encode_cursor
 from backend.core.topics import is_topic
 from backend.db.engine import DB
@@ -832,7 +832,7 @@ async def _publish_revision(connection: Any, page_id: uuid.UUID, slug: str, loca
     )
     for tag in tags or []:
         if is_topic(tag):
-            await append_topic_event(tag, "page.published", "page", slug)
+            await append_topic_event(tag, EventType.PAGE_PUBLISHED, slug)
     forget_cached_pages()
 
 

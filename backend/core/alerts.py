@@ -92,7 +92,7 @@ async def raise_alert(
             str(resource_id),
             requires_consent,
         )
-    await events.append_event(patient_id, "alert.raised", RESOURCE, alert_id)
+    await events.append_event(patient_id, events.EventType.ALERT_RAISED, alert_id)
     return alert_id
 
 
@@ -293,5 +293,5 @@ async def acknowledge_alert(principal: ClinicianPrincipal, alert_id: uuid.UUID, 
             author.org_kind,
             data.note,
         )
-        await events.append_event(grant.patient_id, "alert.acknowledged", RESOURCE, alert_id)
+        await events.append_event(grant.patient_id, events.EventType.ALERT_ACKNOWLEDGED, alert_id)
     return _alert_out(updated)

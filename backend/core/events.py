@@ -8,11 +8,30 @@ from datetime import datetime
 import msgspec
 
 from backend.core.errors import HelsekortError
+from backend.core.event_types import EVENT_TYPES, Audience, EventSpec, EventType, Visibility
 from backend.db.engine import DB
+
+__all__ = [  # EventType is re-exported: domains write `events.EventType.X`
+    "ChangeItem",
+    "ClaimedEvent",
+    "EventOutsideTransaction",
+    "EventType",
+    "UnregisteredEventType",
+    "ack_events",
+    "append_event",
+    "append_topic_event",
+    "changes_since",
+    "claim_events",
+    "defer_event",
+]
 
 
 class EventOutsideTransaction(HelsekortError):
     """A domain tried to append an event outside its write transaction (a bug, not bad input)."""
+
+
+class UnregisteredEventType(HelsekortError):
+    """A domain tried to append a type that is not a member of `EventType`, or in the wrong way (a bug)."""
 
 
 class ChangeItem(msgspec.Struct, kw_only=True, rename="camel", frozen=True):
@@ -32,6 +51,17 @@ class ClaimedEvent(msgspec.Struct, kw_only=True, frozen=True):
     resource_id: str
     at: datetime
     attempts: int
+    citizen_visible: bool
+
+
+def _spec(event_type: EventType, audience: Audience) -> EventSpec:
+    # A plain string passes no type check at runtime; refuse it so a misspelt type can never be stored.
+    if not isinstance(event_type, EventType):
+        raise UnregisteredEventType(f"{event_type!r} is not an EventType member; register it in core/event_types.py")
+    spec = EVENT_TYPES[event_type]
+    if spec.audience is not audience:
+        raise UnregisteredEventType(f"{event_type} is a {spec.audience.value} event, not a {audience.value} event")
+    return spec
 
 
 def _transaction_connection() -> object:
@@ -43,20 +73,31 @@ def _transaction_connection() -> object:
 
 async def append_event(
     patient_id: uuid.UUID,
-    type: str,
-    resource_type: str,
+    type: EventType,
     resource_id: str | uuid.UUID,
     *,
     available_at: datetime | None = None,
-    citizen_visible: bool = True,
+    citizen_visible: bool | None = None,
 ) -> int:
     """Append one event for the patient in the current transaction; returns its per-patient seq.
 
+    The resource type and whether the event is in her change feed come from the type's registration in
+    core/event_types.py. Only a type registered as `Visibility.WRITER_DECIDES` takes (and needs)
+    `citizen_visible`. An event she may not see is kept out of her feed and never pushed; the feed's
+    `seq` then has a gap, which the cursor handles.
+
     The patient row's counter is incremented in the same statement, which also serialises
-    concurrent writers for one patient so `seq` never has gaps or duplicates. An event that is not
-    `citizen_visible` (about something she may not see yet) is kept out of her change feed; the
-    feed's `seq` then has a gap, which the cursor handles.
+    concurrent writers for one patient so `seq` never has gaps or duplicates.
     """
+    spec = _spec(type, Audience.PATIENT)
+    if spec.visibility is Visibility.WRITER_DECIDES:
+        if citizen_visible is None:
+            raise UnregisteredEventType(f"{type} needs citizen_visible: its writer decides whether she sees it")
+        visible = citizen_visible
+    elif citizen_visible is not None:
+        raise UnregisteredEventType(f"{type} is registered as {spec.visibility.value}; the writer may not override it")
+    else:
+        visible = spec.visibility is Visibility.CITIZEN
     connection = _transaction_connection()
     seq: int = await connection.fetchval(  # type: ignore[attr-defined]
         """
@@ -69,17 +110,18 @@ async def append_event(
         RETURNING seq
         """,
         patient_id,
-        type,
-        resource_type,
+        type.value,
+        spec.resource_type,
         str(resource_id),
         available_at,
-        citizen_visible,
+        visible,
     )
     return seq
 
 
-async def append_topic_event(topic: str, type: str, resource_type: str, resource_id: str) -> None:
+async def append_topic_event(topic: str, type: EventType, resource_id: str) -> None:
     """An event for everyone following a CMS topic (no patient)."""
+    spec = _spec(type, Audience.TOPIC)
     connection = _transaction_connection()
     await connection.execute(  # type: ignore[attr-defined]
         """
@@ -87,8 +129,8 @@ async def append_topic_event(topic: str, type: str, resource_type: str, resource
         VALUES ($1, $2, $3, $4, now(), now(), 0, true)
         """,
         topic,
-        type,
-        resource_type,
+        type.value,
+        spec.resource_type,
         resource_id,
     )
 
@@ -132,7 +174,7 @@ async def claim_events(worker_id: str, *, limit: int, lease_seconds: float) -> l
                 LIMIT $2
                 FOR UPDATE SKIP LOCKED
             )
-            RETURNING id, patient, topic, type, resource_type, resource_id, at, attempts
+            RETURNING id, patient, topic, type, resource_type, resource_id, at, attempts, citizen_visible
             """,
             worker_id,
             limit,
@@ -149,6 +191,7 @@ async def claim_events(worker_id: str, *, limit: int, lease_seconds: float) -> l
                 resource_id=row["resource_id"],
                 at=row["at"],
                 attempts=row["attempts"],
+                citizen_visible=row["citizen_visible"],
             )
             for row in rows
         ),

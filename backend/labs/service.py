@@ -62,7 +62,6 @@ from backend.labs.schemas import (
 from backend.settings import Settings
 
 RESOURCE_TYPE = "lab-report"
-CITIZEN_RESOURCE_TYPE = "lab-result"
 JSON_MEDIA_TYPE = "application/json"
 FHIR_MEDIA_TYPE = "application/fhir+json"
 # Clocks of labs and record systems drift; a result issued further ahead than this is a wrong clock or a typo.
@@ -236,7 +235,7 @@ async def store_lab_report(
                 connection, patient_id, report, shown=shown, version=1, digest=digest, sender=sender, now=now
             )
             # Not in the citizen's feed: she learns of the result only when it is released.
-            await events.append_event(patient_id, "lab-result.new", RESOURCE_TYPE, report.id, citizen_visible=False)
+            await events.append_event(patient_id, events.EventType.LAB_RESULT_NEW, report.id)
             await _announce_if_visible(connection, patient_id, report.id, now)
             version = 1
         else:
@@ -308,12 +307,14 @@ async def _store_known_report(
         now,
         release_due_at(status=report.status, issued_at=report.issued_at, received_at=now, delay=delay),
     )
-    kind = "lab-result.corrected" if report.status == "corrected" else "lab-result.updated"
+    kind = (
+        events.EventType.LAB_RESULT_CORRECTED if report.status == "corrected" else events.EventType.LAB_RESULT_UPDATED
+    )
     already_announced = await connection.fetchval(
         "SELECT release_announced_at IS NOT NULL FROM lab_report WHERE id = $1 AND patient = $2", report.id, patient_id
     )
     # A correction of a result she has seen is news to her; of one she has not, it is not (yet).
-    await events.append_event(patient_id, kind, RESOURCE_TYPE, report.id, citizen_visible=bool(already_announced))
+    await events.append_event(patient_id, kind, report.id, citizen_visible=bool(already_announced))
     await _announce_if_visible(connection, patient_id, report.id, now)
     return version
 
@@ -431,7 +432,7 @@ async def _announce_if_visible(connection: Any, patient_id: uuid.UUID, report_id
     )
     if announced is None:
         return False
-    await events.append_event(patient_id, "lab-result.released", CITIZEN_RESOURCE_TYPE, report_id)
+    await events.append_event(patient_id, events.EventType.LAB_RESULT_RELEASED, report_id)
     return True
 
 

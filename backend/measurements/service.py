@@ -336,7 +336,7 @@ async def upload_measurements(
             )
             created = {row[0] for row in rows}
             if created:
-                await events.append_event(patient_id, "measurements.uploaded", "measurement-batch", uuid.uuid4())
+                await events.append_event(patient_id, events.EventType.MEASUREMENTS_UPLOADED, uuid.uuid4())
                 if source == "citizen":
                     await _alert_on_pregnancy_blood_pressure(patient_id, columns, created)
     return UploadOut(results=_results(planned, columns, created))
@@ -719,7 +719,7 @@ async def record_news2(grant: Grant, data: News2RecordIn, *, recorded_by_hpr: st
             reason,
             target_id,
         )
-        await events.append_event(patient_id, "news2.recorded", "news2-score", score_id)
+        await events.append_event(patient_id, events.EventType.NEWS2_RECORDED, score_id)
         severity = _NEWS2_ALERT_SEVERITY.get(result.risk)
         if valid and severity is not None:
             red = ", a single parameter scored 3" if result.single_parameter_red else ""
@@ -851,7 +851,7 @@ async def prescribe_spo2_target(grant: Grant, principal: ClinicianPrincipal, dat
             author.org_kind,
             now,
         )
-        await events.append_event(patient_id, "spo2-target.prescribed", SPO2_TARGET_RESOURCE, target_id)
+        await events.append_event(patient_id, events.EventType.SPO2_TARGET_PRESCRIBED, target_id)
         current = await connection.fetchrow(_TARGET_IN_FORCE, patient_id)
     return _target_out(current)
 
@@ -878,4 +878,4 @@ async def clear_spo2_target(grant: Grant, principal: ClinicianPrincipal) -> None
         await connection.execute("SELECT 1 FROM patient WHERE id = $1 FOR NO KEY UPDATE", grant.patient_id)
         cleared = await _clear(connection, grant.patient_id, Author.of(principal), utcnow())
         if cleared is not None:
-            await events.append_event(grant.patient_id, "spo2-target.cleared", SPO2_TARGET_RESOURCE, cleared)
+            await events.append_event(grant.patient_id, events.EventType.SPO2_TARGET_CLEARED, cleared)

@@ -379,7 +379,7 @@ async def _store_version(
         author.org_number,
         author.org_kind,
     )
-    await events.append_event(patient_id, "medications.updated", RESOURCE_LIST, list_id)
+    await events.append_event(patient_id, events.EventType.MEDICATIONS_UPDATED, list_id)
 
 
 def _require_prescriber(principal: ClinicianPrincipal) -> None:
@@ -679,7 +679,7 @@ async def _insert_reconciliation(
         note,
     )
     reconciliation = _reconciliation_from_row(row)
-    await events.append_event(patient_id, "medications.reconciled", RESOURCE_RECONCILIATION, reconciliation.id)
+    await events.append_event(patient_id, events.EventType.MEDICATIONS_RECONCILED, reconciliation.id)
     return reconciliation
 
 
@@ -871,7 +871,5 @@ async def report_discrepancy(me: Grant, entry_id: uuid.UUID, data: DiscrepancyIn
             entry["name"],
             entry["atc"],
         )
-        await events.append_event(
-            me.patient_id, "medications.discrepancy-reported", RESOURCE_DISCREPANCY, discrepancy_id
-        )
+        await events.append_event(me.patient_id, events.EventType.MEDICATIONS_DISCREPANCY_REPORTED, discrepancy_id)
     return _discrepancy_from_row(row)

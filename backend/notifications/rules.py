@@ -2,7 +2,9 @@
 
 A notification never says more than "something of this kind changed": no value, test name, medicine,
 name, identity number or patient id. The app fetches the details after the citizen has logged in.
-To make another event type notify, add a `NotificationRule` to `RULES` (exact type, or `prefix.*`).
+Which event types notify is a product decision made per member of core's `EventType`, in `RULES`; a type
+not there does not notify (tests/notifications/test_end_to_end_pushes.py holds the decision for every
+member, so a new member cannot be added without deciding). An event she may not see (yet) never notifies.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
 
 from backend.core.clock import OSLO
+from backend.core.event_types import EventType, registered
 from backend.settings import SettingsError
 
 Locale = Literal["nb", "nn", "en"]
@@ -83,23 +86,36 @@ TOPIC_NEWS = NotificationRule(
     lifetime=timedelta(days=1),
 )
 
-# Event type (exact, or `prefix.*`) → rule. Types not listed here do not notify.
-RULES: dict[str, NotificationRule] = {
-    "lab-result.released": LAB_RESULT,
-    "card.*": HEALTH_CARD,
-    "consultation.added": HEALTH_CARD,
-    "ultrasound.added": HEALTH_CARD,
-    "medications.updated": MEDICATIONS,
-    "emergency-access.opened": EMERGENCY_ACCESS,
-    "page.published": TOPIC_NEWS,
+# Event type → rule; a type not listed does not notify. What a clinician writes on the card is told; what
+# she writes herself (a note, a self-registration) is not: she made it.
+RULES: dict[EventType, NotificationRule] = {
+    EventType.PREGNANCY_CARD_CREATED: HEALTH_CARD,
+    EventType.PREGNANCY_CARD_UPDATED: HEALTH_CARD,
+    EventType.PREGNANCY_CARD_CLOSED: HEALTH_CARD,
+    EventType.PREGNANCY_CONSULTATION_ADDED: HEALTH_CARD,
+    EventType.PREGNANCY_CONSULTATION_CORRECTED: HEALTH_CARD,
+    EventType.PREGNANCY_ULTRASOUND_ADDED: HEALTH_CARD,
+    EventType.PREGNANCY_VACCINE_ADDED: HEALTH_CARD,
+    EventType.PREGNANCY_TEST_ADDED: HEALTH_CARD,
+    EventType.PREGNANCY_EARLIER_PREGNANCY_ADDED: HEALTH_CARD,
+    EventType.LAB_RESULT_RELEASED: LAB_RESULT,
+    # A new version of a result she has already been told of (a correction, a final after a preliminary) is
+    # a new result to read; one she has not been told of is in her feed only once released (citizen_visible).
+    EventType.LAB_RESULT_UPDATED: LAB_RESULT,
+    EventType.LAB_RESULT_CORRECTED: LAB_RESULT,
+    EventType.MEDICATIONS_UPDATED: MEDICATIONS,
+    EventType.EMERGENCY_ACCESS_OPENED: EMERGENCY_ACCESS,
+    EventType.PAGE_PUBLISHED: TOPIC_NEWS,
 }
 
 
-def rule_for(event_type: str) -> NotificationRule | None:
-    rule = RULES.get(event_type)
-    if rule is None and "." in event_type:
-        rule = RULES.get(event_type.split(".", 1)[0] + ".*")
-    return rule
+def rule_for(event_type: EventType | str, *, citizen_visible: bool = True) -> NotificationRule | None:
+    """The rule for an event (a stored type this version does not know notifies nobody); none for an event
+    she may not see, so a push never tells of a result before its release."""
+    member = registered(event_type)
+    if member is None or not citizen_visible:
+        return None
+    return RULES.get(member)
 
 
 def collapse_id(rule: NotificationRule, resource_type: str, resource_id: str) -> str:
@@ -108,8 +124,12 @@ def collapse_id(rule: NotificationRule, resource_type: str, resource_id: str) ->
     return f"{rule.kind}:{digest}"
 
 
-def render(rule: NotificationRule, locale: str, resource_type: str, resource_id: str) -> dict[str, Any]:
-    """The APNs payload: a fixed text per kind and locale, and the opaque resource id for the app to open."""
+def render(rule: NotificationRule, locale: str, resource_id: str) -> dict[str, Any]:
+    """The APNs payload: a fixed text per kind and locale, and the opaque resource id for the app to open.
+
+    No resource type: the kind says what to open, and a type such as `pregnancy-card` would tell whoever
+    handles the payload that she is pregnant, which the kind `health-card` is there to hide.
+    """
     return {
         "aps": {
             "alert": {"title": APP_TITLE, "body": rule.text(locale)},
@@ -117,7 +137,6 @@ def render(rule: NotificationRule, locale: str, resource_type: str, resource_id:
             "thread-id": rule.kind,
         },
         "kind": rule.kind,
-        "resourceType": resource_type,
         "resourceId": resource_id,
     }
 

@@ -67,8 +67,8 @@ async def register_device(me: Grant, token: str, data: DeviceIn) -> None:
             utcnow(),
         )
         if previous is not None and previous != me.patient_id:
-            await events.append_event(previous, "device.removed", "push-device", device_id)
-        await events.append_event(me.patient_id, "device.registered", "push-device", device_id)
+            await events.append_event(previous, events.EventType.DEVICE_REMOVED, device_id)
+        await events.append_event(me.patient_id, events.EventType.DEVICE_REGISTERED, device_id)
 
 
 async def remove_device(me: Grant, token: str) -> None:
@@ -79,7 +79,7 @@ async def remove_device(me: Grant, token: str) -> None:
         )
         if device_id is None:
             raise NotFound("no such device registered to you")
-        await events.append_event(me.patient_id, "device.removed", "push-device", device_id)
+        await events.append_event(me.patient_id, events.EventType.DEVICE_REMOVED, device_id)
 
 
 async def list_devices(me: Grant) -> DeviceList:
@@ -124,7 +124,7 @@ async def subscribe(me: Grant, topic: str) -> None:
             utcnow(),
         )
         if inserted is not None:
-            await events.append_event(me.patient_id, "subscription.added", "topic-subscription", topic)
+            await events.append_event(me.patient_id, events.EventType.SUBSCRIPTION_ADDED, topic)
 
 
 async def unsubscribe(me: Grant, topic: str) -> None:
@@ -134,7 +134,7 @@ async def unsubscribe(me: Grant, topic: str) -> None:
             "DELETE FROM topic_subscription WHERE patient = $1 AND topic = $2", me.patient_id, topic
         )
         if removed != "DELETE 0":
-            await events.append_event(me.patient_id, "subscription.removed", "topic-subscription", topic)
+            await events.append_event(me.patient_id, events.EventType.SUBSCRIPTION_REMOVED, topic)
 
 
 async def list_subscriptions(me: Grant) -> SubscriptionList:

@@ -130,7 +130,7 @@ class PushDispatcher:
         deferred: list[tuple[int, datetime]] = []
         due: list[tuple[ClaimedEvent, NotificationRule]] = []
         for event in claimed:
-            rule = rule_for(event.type)
+            rule = rule_for(event.type, citizen_visible=event.citizen_visible)
             if rule is None:
                 done.append(event.id)
                 continue
@@ -188,7 +188,7 @@ class PushDispatcher:
             return await self.sender.send(
                 send.recipient.token,
                 "sandbox" if send.recipient.environment == "sandbox" else "production",
-                render(rule, send.recipient.locale, event.resource_type, event.resource_id),
+                render(rule, send.recipient.locale, event.resource_id),
                 collapse_id=collapse_id(rule, event.resource_type, event.resource_id),
                 priority=rule.priority,
                 expiration=event.at + rule.lifetime,

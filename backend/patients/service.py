@@ -83,7 +83,7 @@ async def block_clinician(me: Grant, hpr: str) -> None:
                 hpr,
             )
         if inserted is not None:
-            await events.append_event(me.patient_id, "block.added", "clinician-block", hpr)
+            await events.append_event(me.patient_id, events.EventType.BLOCK_ADDED, hpr)
 
 
 async def unblock_clinician(me: Grant, hpr: str) -> None:
@@ -94,7 +94,7 @@ async def unblock_clinician(me: Grant, hpr: str) -> None:
                 "DELETE FROM clinician_block WHERE patient = $1 AND hpr = $2", me.patient_id, hpr
             )
         if removed != "DELETE 0":
-            await events.append_event(me.patient_id, "block.removed", "clinician-block", hpr)
+            await events.append_event(me.patient_id, events.EventType.BLOCK_REMOVED, hpr)
 
 
 def _valid_scope(scope: str) -> str:
@@ -117,7 +117,7 @@ async def give_consent(me: Grant, scope: str) -> None:
                 scope,
             )
         if inserted is not None:
-            await events.append_event(me.patient_id, "consent.given", "consent", scope)
+            await events.append_event(me.patient_id, events.EventType.CONSENT_GIVEN, scope)
 
 
 async def withdraw_consent(me: Grant, scope: str) -> None:
@@ -128,7 +128,7 @@ async def withdraw_consent(me: Grant, scope: str) -> None:
                 "DELETE FROM consent WHERE patient = $1 AND scope = $2", me.patient_id, scope
             )
         if removed != "DELETE 0":
-            await events.append_event(me.patient_id, "consent.withdrawn", "consent", scope)
+            await events.append_event(me.patient_id, events.EventType.CONSENT_WITHDRAWN, scope)
 
 
 async def changes(me: Grant, since: str | None, limit: int | None) -> ChangePage:
@@ -219,7 +219,7 @@ async def attest_care_relation(
                 principal.name,
                 data.until,
             )
-        await events.append_event(patient_id, "care-relation.attested", "care-relation", row["id"])
+        await events.append_event(patient_id, events.EventType.CARE_RELATION_ATTESTED, row["id"])
     await audit.record_clinician_action(
         principal, patient_id=patient_id, action="attest", resource_type="care-relation",
         resource_id=str(row["id"]), basis="care-relation",
@@ -267,7 +267,7 @@ async def open_emergency_access(
                 until,
             )
         # The citizen is told through her change feed and a push (the push capability reads this event).
-        await events.append_event(patient_id, "emergency-access.opened", "emergency-access", access_id)
+        await events.append_event(patient_id, events.EventType.EMERGENCY_ACCESS_OPENED, access_id)
     await audit.record_clinician_action(
         principal, patient_id=patient_id, action="emergency-access", resource_type="patient",
         resource_id=str(access_id), basis="emergency",

@@ -95,7 +95,6 @@ from backend.pregnancy.schemas import (
 
 RESOURCE = "pregnancy"
 CONSENT = "pregnancy-card"
-EVENT_RESOURCE = "pregnancy-card"
 
 # Who may create and write a card (issue 4): midwives and doctors at these kinds of organisation.
 WRITING_AUTHORIZATIONS = frozenset({"JO", "LE"})
@@ -740,7 +739,7 @@ async def create_card(principal: ClinicianPrincipal, patient_id: uuid.UUID, data
             for item in data.earlier_pregnancies:
                 await _insert_earlier(connection, grant.patient_id, card_id, item, writer=writer, now=now)
             await set_context(grant.patient_id, PREGNANCY, ONGOING)
-            await events.append_event(grant.patient_id, "pregnancy.card.created", EVENT_RESOURCE, card_id)
+            await events.append_event(grant.patient_id, events.EventType.PREGNANCY_CARD_CREATED, card_id)
     except asyncpg.UniqueViolationError as exc:
         # Two creations raced past the check above; the partial unique index kept one.
         raise Conflict("this patient already has an ongoing pregnancy card") from exc
@@ -898,7 +897,7 @@ async def update_header(
             writer=writer,
             now=now,
         )
-        await events.append_event(grant.patient_id, "pregnancy.card.updated", EVENT_RESOURCE, card_id)
+        await events.append_event(grant.patient_id, events.EventType.PREGNANCY_CARD_UPDATED, card_id)
     return await _read(grant.patient_id, card_id)
 
 
@@ -984,7 +983,7 @@ async def record_outcome(
         )
         # Measurements read this (no pregnancy BP alerts; NEWS2 valid again 6 weeks after the outcome date).
         await record_pregnancy_outcome(grant.patient_id, data.outcome, data.date)
-        await events.append_event(grant.patient_id, "pregnancy.card.closed", EVENT_RESOURCE, card_id)
+        await events.append_event(grant.patient_id, events.EventType.PREGNANCY_CARD_CLOSED, card_id)
     return await _read(grant.patient_id, card_id)
 
 
@@ -1020,7 +1019,7 @@ async def add_consultation(
             writer=writer,
             now=now,
         )
-        await events.append_event(grant.patient_id, "pregnancy.consultation.added", EVENT_RESOURCE, card_id)
+        await events.append_event(grant.patient_id, events.EventType.PREGNANCY_CONSULTATION_ADDED, card_id)
     return _consultation_out(row, due.due_date)
 
 
@@ -1117,7 +1116,7 @@ async def correct_consultation(
             writer=writer,
             now=now,
         )
-        await events.append_event(grant.patient_id, "pregnancy.consultation.corrected", EVENT_RESOURCE, card_id)
+        await events.append_event(grant.patient_id, events.EventType.PREGNANCY_CONSULTATION_CORRECTED, card_id)
     return _consultation_out(row, due.due_date)
 
 
@@ -1187,7 +1186,7 @@ async def add_ultrasound(
         )
         # Rolled back with the scan if it would date the pregnancy after entries already on the card.
         await _check_nothing_predates(connection, card, due.due_date, field="dueDate")
-        await events.append_event(grant.patient_id, "pregnancy.ultrasound.added", EVENT_RESOURCE, card_id)
+        await events.append_event(grant.patient_id, events.EventType.PREGNANCY_ULTRASOUND_ADDED, card_id)
     return _ultrasound_out(row, due.due_date, dating_id)
 
 
@@ -1216,7 +1215,7 @@ async def add_vaccine(
             data.note,
             *writer.values(now),
         )
-        await events.append_event(grant.patient_id, "pregnancy.vaccine.added", EVENT_RESOURCE, card_id)
+        await events.append_event(grant.patient_id, events.EventType.PREGNANCY_VACCINE_ADDED, card_id)
     return _vaccine_out(row)
 
 
@@ -1248,7 +1247,7 @@ async def add_test(principal: ClinicianPrincipal, patient_id: uuid.UUID, card_id
             data.note,
             *writer.values(now),
         )
-        await events.append_event(grant.patient_id, "pregnancy.test.added", EVENT_RESOURCE, card_id)
+        await events.append_event(grant.patient_id, events.EventType.PREGNANCY_TEST_ADDED, card_id)
     return _test_out(row)
 
 
@@ -1263,7 +1262,7 @@ async def add_earlier_pregnancy(
     async with DB.transaction(), DB.connection() as connection:
         await _open_card_for_entry(connection, grant.patient_id, card_id, "new entries")
         row = await _insert_earlier(connection, grant.patient_id, card_id, data, writer=writer, now=now)
-        await events.append_event(grant.patient_id, "pregnancy.earlier-pregnancy.added", EVENT_RESOURCE, card_id)
+        await events.append_event(grant.patient_id, events.EventType.PREGNANCY_EARLIER_PREGNANCY_ADDED, card_id)
     return _earlier_out(row)
 
 
@@ -1296,7 +1295,7 @@ async def add_note(me: Grant, card_id: uuid.UUID, data: NoteIn) -> NoteOut:
             text,
             utcnow(),
         )
-        await events.append_event(me.patient_id, "pregnancy.note.added", EVENT_RESOURCE, card_id)
+        await events.append_event(me.patient_id, events.EventType.PREGNANCY_NOTE_ADDED, card_id)
     return _note_out(row)
 
 
@@ -1346,7 +1345,7 @@ async def add_self_registration(me: Grant, card_id: uuid.UUID, data: SelfRegistr
             data.fetal_movements,
             now,
         )
-        await events.append_event(me.patient_id, "pregnancy.self-registration.added", EVENT_RESOURCE, card_id)
+        await events.append_event(me.patient_id, events.EventType.PREGNANCY_SELF_REGISTRATION_ADDED, card_id)
         if data.systolic is not None:
             await _alert_on_home_blood_pressure(me.patient_id, row)
     return _self_registration_out(row, due.due_date)

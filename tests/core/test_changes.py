@@ -62,7 +62,7 @@ async def test_events_about_what_she_cannot_see_stay_out_of_her_feed(client: htt
 
     citizen = await new_citizen(client, app)
     async with DB.transaction():
-        await events.append_event(citizen.patient_id, "lab-result.new", "lab-report", "r1", citizen_visible=False)
-        await events.append_event(citizen.patient_id, "lab-result.released", "lab-result", "r1")
+        await events.append_event(citizen.patient_id, events.EventType.LAB_RESULT_NEW, "r1")
+        await events.append_event(citizen.patient_id, events.EventType.LAB_RESULT_RELEASED, "r1")
     items = (await client.get("/citizen/v1/me/changes", headers=citizen.headers)).json()["items"]
     assert [(item["type"], item["seq"]) for item in items] == [("lab-result.released", 2)]

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend.core import events
+from backend.core.events import EventType
 from backend.db.engine import DB
 from backend.notifications.apns import ApnsSender
 from backend.notifications.mock_apns import MockApns, ReceivedNotification
@@ -105,11 +106,17 @@ async def register(
     return token
 
 
-async def append(patient_id: uuid.UUID, type: str, resource_type: str, resource_id: str | None = None) -> int:
-    """Append a patient event as a domain would, in its own transaction; returns the event's id."""
+async def append(
+    patient_id: uuid.UUID, type: EventType, resource_id: str | None = None, *, citizen_visible: bool | None = None
+) -> int:
+    """Append a patient event as a domain would, in its own transaction; returns the event's id.
+
+    For the worker's mechanics (retries, tokens, quiet hours); that real writes reach the phone is
+    tests/notifications/test_end_to_end_pushes.py.
+    """
     resource = resource_id or str(uuid.uuid4())
     async with DB.transaction():
-        seq = await events.append_event(patient_id, type, resource_type, resource)
+        seq = await events.append_event(patient_id, type, resource, citizen_visible=citizen_visible)
     async with DB.connection() as connection:
         event_id: int = await connection.fetchval(
             "SELECT id FROM event WHERE patient = $1 AND seq = $2", patient_id, seq
@@ -117,9 +124,9 @@ async def append(patient_id: uuid.UUID, type: str, resource_type: str, resource_
     return event_id
 
 
-async def append_topic(topic: str, type: str = "page.published", resource_id: str = "some-page") -> int:
+async def append_topic(topic: str, resource_id: str = "some-page") -> int:
     async with DB.transaction():
-        await events.append_topic_event(topic, type, "page", resource_id)
+        await events.append_topic_event(topic, EventType.PAGE_PUBLISHED, resource_id)
     async with DB.connection() as connection:
         event_id: int = await connection.fetchval("SELECT max(id) FROM event WHERE topic = $1", topic)
     return event_id

@@ -11,6 +11,7 @@ from litestar import Litestar
 from prometheus_client import REGISTRY
 
 from backend.core.clock import frozen_at
+from backend.core.events import EventType
 from backend.notifications.mock_apns import MockApns
 from backend.notifications.rules import HEALTH_CARD, LAB_RESULT, MEDICATIONS, TOPIC_NEWS, collapse_id
 from backend.notifications.worker import RetryPolicy
@@ -38,9 +39,9 @@ async def test_a_released_result_a_card_entry_and_a_medication_change_each_reach
     token = await register(client, citizen, locale="nb")
     report, card, medication_list = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     ids = [
-        await append(citizen.patient_id, "lab-result.released", "lab-report", report),
-        await append(citizen.patient_id, "consultation.added", "pregnancy", card),
-        await append(citizen.patient_id, "medications.updated", "medication-list", medication_list),
+        await append(citizen.patient_id, EventType.LAB_RESULT_RELEASED, report),
+        await append(citizen.patient_id, EventType.PREGNANCY_CONSULTATION_ADDED, card),
+        await append(citizen.patient_id, EventType.MEDICATIONS_UPDATED, medication_list),
     ]
     sent_before = REGISTRY.get_sample_value("helsekort_push_sent_total") or 0.0
 
@@ -54,8 +55,8 @@ async def test_a_released_result_a_card_entry_and_a_medication_change_each_reach
     ]
     assert [item.payload["resourceId"] for item in received] == [report, card, medication_list]
     assert [item.collapse_id for item in received] == [
-        collapse_id(LAB_RESULT, "lab-report", report),
-        collapse_id(HEALTH_CARD, "pregnancy", card),
+        collapse_id(LAB_RESULT, "lab-result", report),
+        collapse_id(HEALTH_CARD, "pregnancy-card", card),
         collapse_id(MEDICATIONS, "medication-list", medication_list),
     ]
     assert all(item.status == 200 for item in received)
@@ -74,7 +75,7 @@ async def test_each_device_gets_the_text_in_its_own_locale(
 ) -> None:
     citizen = await new_citizen(client, app)
     tokens = {locale: await register(client, citizen, locale=locale) for locale in ("nb", "nn", "en")}
-    await append(citizen.patient_id, "lab-result.released", "lab-report")
+    await append(citizen.patient_id, EventType.LAB_RESULT_RELEASED)
 
     await make_dispatcher().drain()
 
@@ -93,7 +94,7 @@ async def test_sandbox_devices_are_sent_to_as_well(
 ) -> None:
     citizen = await new_citizen(client, app)
     token = await register(client, citizen, environment="sandbox")
-    await append(citizen.patient_id, "medications.updated", "medication-list")
+    await append(citizen.patient_id, EventType.MEDICATIONS_UPDATED)
 
     await make_dispatcher().drain()
 
@@ -109,7 +110,7 @@ async def test_events_no_rule_notifies_are_acknowledged_without_a_push(
 ) -> None:
     citizen = await new_citizen(client, app)
     token = await register(client, citizen)
-    event_id = await append(citizen.patient_id, "block.added", "clinician-block", "12345")
+    event_id = await append(citizen.patient_id, EventType.BLOCK_ADDED, "12345")
 
     await make_dispatcher().drain()
 
@@ -122,7 +123,7 @@ async def test_an_event_of_a_citizen_without_devices_is_acknowledged(
     client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection, make_dispatcher: MakeDispatcher
 ) -> None:
     citizen = await new_citizen(client, app)
-    event_id = await append(citizen.patient_id, "lab-result.released", "lab-report")
+    event_id = await append(citizen.patient_id, EventType.LAB_RESULT_RELEASED)
 
     await make_dispatcher().drain()
 
@@ -158,7 +159,7 @@ async def test_unregistered_token_is_disabled_and_not_sent_to_again(
     citizen = await new_citizen(client, app)
     token = await register(client, citizen)
     apns_mock.respond(token, 410)  # timestamp: now, after the registration
-    first = await append(citizen.patient_id, "medications.updated", "medication-list")
+    first = await append(citizen.patient_id, EventType.MEDICATIONS_UPDATED)
     dispatcher = make_dispatcher()
 
     await dispatcher.drain()
@@ -169,7 +170,7 @@ async def test_unregistered_token_is_disabled_and_not_sent_to_again(
     [device] = (await client.get("/citizen/v1/me/devices", headers=citizen.headers)).json()["items"]
     assert device["active"] is False
 
-    second = await append(citizen.patient_id, "medications.updated", "medication-list")
+    second = await append(citizen.patient_id, EventType.MEDICATIONS_UPDATED)
     await dispatcher.drain()
 
     assert len(received_by(apns_mock, token)) == 1
@@ -186,7 +187,7 @@ async def test_bad_device_token_is_disabled(
     citizen = await new_citizen(client, app)
     token = await register(client, citizen)
     apns_mock.respond(token, 400)  # BadDeviceToken
-    event_id = await append(citizen.patient_id, "emergency-access.opened", "emergency-access")
+    event_id = await append(citizen.patient_id, EventType.EMERGENCY_ACCESS_OPENED)
 
     await make_dispatcher().drain()
 
@@ -207,7 +208,7 @@ async def test_token_registered_again_after_apns_timestamp_stays_active(
     # APNs learned the token was invalid an hour ago; the app has registered it since.
     an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
     apns_mock.respond(token, 410, timestamp_ms=int(an_hour_ago.timestamp() * 1000))
-    event_id = await append(citizen.patient_id, "lab-result.released", "lab-report")
+    event_id = await append(citizen.patient_id, EventType.LAB_RESULT_RELEASED)
 
     await make_dispatcher().drain()
 
@@ -224,12 +225,12 @@ async def test_registering_a_disabled_token_again_reactivates_it(
     citizen = await new_citizen(client, app)
     token = await register(client, citizen)
     apns_mock.respond(token, 410, times=1, timestamp_ms=int(datetime.now(UTC).timestamp() * 1000) + 1000)
-    await append(citizen.patient_id, "medications.updated", "medication-list")
+    await append(citizen.patient_id, EventType.MEDICATIONS_UPDATED)
     dispatcher = make_dispatcher()
     await dispatcher.drain()
 
     await register(client, citizen, token)
-    await append(citizen.patient_id, "medications.updated", "medication-list")
+    await append(citizen.patient_id, EventType.MEDICATIONS_UPDATED)
     await dispatcher.drain()
 
     assert [item.status for item in received_by(apns_mock, token)] == [410, 200]
@@ -245,7 +246,7 @@ async def test_too_many_requests_is_retried_after_a_backoff_then_delivered(
     citizen = await new_citizen(client, app)
     token = await register(client, citizen)
     apns_mock.respond(token, 429, times=1)
-    event_id = await append(citizen.patient_id, "lab-result.released", "lab-report")
+    event_id = await append(citizen.patient_id, EventType.LAB_RESULT_RELEASED)
     dispatcher = make_dispatcher(retry=RetryPolicy(base_seconds=60, cap_seconds=3600, max_attempts=5))
 
     await dispatcher.drain()
@@ -287,7 +288,7 @@ async def test_server_errors_are_retried_until_the_attempts_run_out(
     citizen = await new_citizen(client, app)
     token = await register(client, citizen)
     apns_mock.respond(token, 500)
-    event_id = await append(citizen.patient_id, "medications.updated", "medication-list")
+    event_id = await append(citizen.patient_id, EventType.MEDICATIONS_UPDATED)
     dispatcher = make_dispatcher(retry=RetryPolicy(base_seconds=30, cap_seconds=60, max_attempts=3))
 
     for _ in range(3):
@@ -317,7 +318,7 @@ async def test_a_retry_is_sent_only_to_the_devices_that_need_it(
     citizen = await new_citizen(client, app)
     phone, tablet = await register(client, citizen), await register(client, citizen)
     apns_mock.respond(tablet, 503, times=1)
-    event_id = await append(citizen.patient_id, "card.updated", "pregnancy")
+    event_id = await append(citizen.patient_id, EventType.PREGNANCY_CARD_UPDATED)
     dispatcher = make_dispatcher()
 
     await dispatcher.drain()
@@ -339,7 +340,7 @@ async def test_other_client_errors_fail_without_retry(
     citizen = await new_citizen(client, app)
     token = await register(client, citizen)
     apns_mock.respond(token, 400, reason="DeviceTokenNotForTopic")
-    event_id = await append(citizen.patient_id, "medications.updated", "medication-list")
+    event_id = await append(citizen.patient_id, EventType.MEDICATIONS_UPDATED)
 
     await make_dispatcher().drain()
 
@@ -356,7 +357,7 @@ async def test_the_same_resource_always_has_the_same_collapse_id(
     token = await register(client, citizen)
     card, other_card = str(uuid.uuid4()), str(uuid.uuid4())
     for resource in (card, card, other_card):
-        await append(citizen.patient_id, "card.updated", "pregnancy", resource)
+        await append(citizen.patient_id, EventType.PREGNANCY_CARD_UPDATED, resource)
 
     await make_dispatcher().drain()
 
@@ -376,8 +377,8 @@ async def test_a_result_released_at_night_waits_until_quiet_hours_end(
 ) -> None:
     citizen = await new_citizen(client, app)
     token = await register(client, citizen)
-    result = await append(citizen.patient_id, "lab-result.released", "lab-report")
-    medication = await append(citizen.patient_id, "medications.updated", "medication-list")
+    result = await append(citizen.patient_id, EventType.LAB_RESULT_RELEASED)
+    medication = await append(citizen.patient_id, EventType.MEDICATIONS_UPDATED)
     dispatcher = make_dispatcher(quiet_hours="22:00-07:00")
 
     # 23:30 in Oslo on a January night (22:30 UTC).
@@ -407,7 +408,7 @@ async def test_an_event_older_than_its_notification_lifetime_is_not_sent(
 ) -> None:
     citizen = await new_citizen(client, app)
     token = await register(client, citizen)
-    stale = await append(citizen.patient_id, "lab-result.released", "lab-report")
+    stale = await append(citizen.patient_id, EventType.LAB_RESULT_RELEASED)
     await db.execute("UPDATE event SET at = now() - interval '4 days' WHERE id = $1", stale)
 
     await make_dispatcher().drain()
@@ -426,7 +427,7 @@ async def test_expiration_header_follows_the_rule_lifetime(
 ) -> None:
     citizen = await new_citizen(client, app)
     token = await register(client, citizen)
-    event_id = await append(citizen.patient_id, "lab-result.released", "lab-report")
+    event_id = await append(citizen.patient_id, EventType.LAB_RESULT_RELEASED)
     at = (await event_row(db, event_id))["at"]
 
     await make_dispatcher().drain()
@@ -444,7 +445,7 @@ async def test_unreachable_apns_is_retried_later(
 ) -> None:
     citizen = await new_citizen(client, app)
     token = await register(client, citizen)
-    event_id = await append(citizen.patient_id, "medications.updated", "medication-list")
+    event_id = await append(citizen.patient_id, EventType.MEDICATIONS_UPDATED)
     dispatcher = make_dispatcher()
     await apns_mock.stop()
 

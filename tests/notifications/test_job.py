@@ -12,6 +12,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from backend.core.events import EventType
 from backend.jobs import WORKER_JOBS, Job
 from backend.notifications import worker
 from backend.notifications.mock_apns import MockApns
@@ -37,7 +38,7 @@ async def test_without_apns_configuration_nothing_is_claimed_and_the_error_is_lo
 ) -> None:
     citizen = await new_citizen(client, app)
     await register(client, citizen)
-    event_id = await append(citizen.patient_id, "lab-result.released", "lab-report")
+    event_id = await append(citizen.patient_id, EventType.LAB_RESULT_RELEASED)
     worker._reported.discard("unconfigured")
 
     with caplog.at_level(logging.ERROR, logger="helsekort.notifications.worker"):
@@ -69,7 +70,7 @@ async def test_with_apns_configured_the_job_sends_what_is_due_and_serves_its_met
 ) -> None:
     citizen = await new_citizen(client, app)
     token = await register(client, citizen, locale="en")
-    event_id = await append(citizen.patient_id, "emergency-access.opened", "emergency-access")
+    event_id = await append(citizen.patient_id, EventType.EMERGENCY_ACCESS_OPENED)
 
     port = _free_port()
     worker._reported.discard("metrics")

@@ -9,6 +9,7 @@ import uuid
 import httpx
 from litestar import Litestar
 
+from backend.core.event_types import EVENT_TYPES, EventType, Visibility
 from backend.notifications.mock_apns import MockApns
 from backend.notifications.rules import APP_TITLE, LOCALES, RULES, render, rule_for
 from tests.factories import new_citizen
@@ -25,13 +26,13 @@ SENSITIVE = (
 )  # fmt: skip
 
 
-def _patient_event_types() -> list[str]:
-    """Every type the rules notify for a patient, with wildcards made concrete."""
-    return [t.replace("*", "updated") for t in RULES if t != "page.published"]
+def _patient_event_types() -> list[EventType]:
+    """Every type the rules notify for a patient."""
+    return [t for t in RULES if t is not EventType.PAGE_PUBLISHED]
 
 
 def _assert_content_free(payload: dict[str, object], *, forbidden: list[str], resource_id: str) -> None:
-    assert set(payload) == {"aps", "kind", "resourceType", "resourceId"}
+    assert set(payload) == {"aps", "kind", "resourceId"}
     aps = payload["aps"]
     assert isinstance(aps, dict)
     assert set(aps) == {"alert", "sound", "thread-id"}
@@ -57,28 +58,30 @@ async def test_every_notification_type_and_locale_reaches_the_phone_without_heal
     tokens = [await register(client, citizen, locale=locale) for locale in LOCALES]
     for topic in ("svangerskap", "legemidler"):
         await client.put(f"/citizen/v1/me/subscriptions/{topic}", headers=citizen.headers)
-    resources: dict[str, str] = {}
+    resources: dict[EventType, str] = {}
     for event_type in _patient_event_types():
         resources[event_type] = str(uuid.uuid4())
-        await append(citizen.patient_id, event_type, "record", resources[event_type])
-    resources["page.published"] = "svangerskapsomsorg"
-    await append_topic("svangerskap", resource_id=resources["page.published"])
+        # Types whose writer decides visibility notify only when she may see them: here she may.
+        decides = EVENT_TYPES[event_type].visibility is Visibility.WRITER_DECIDES
+        await append(citizen.patient_id, event_type, resources[event_type], citizen_visible=True if decides else None)
+    resources[EventType.PAGE_PUBLISHED] = "svangerskapsomsorg"
+    await append_topic("svangerskap", resource_id=resources[EventType.PAGE_PUBLISHED])
 
     await make_dispatcher().drain()
 
     forbidden = [citizen.fnr, str(citizen.patient_id), citizen.patient_id.hex, "svangerskap"]
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[EventType, str]] = set()
     for token, locale in zip(tokens, LOCALES, strict=True):
         received = received_by(apns_mock, token)
         assert len(received) == len(resources), [item.payload for item in received]
         for item in received:
             assert item.status == 200
-            kind = item.payload["kind"]
-            event_type = next(
-                t for t in resources if rule_for(t).kind == kind and resources[t] == item.payload["resourceId"]
-            )  # type: ignore[union-attr]
+            event_type = next(t for t in resources if resources[t] == item.payload["resourceId"])
+            rule = rule_for(event_type)
+            assert rule is not None
+            assert item.payload["kind"] == rule.kind
             _assert_content_free(item.payload, forbidden=forbidden, resource_id=resources[event_type])
-            assert item.payload["aps"]["alert"]["body"] == rule_for(event_type).text(locale)  # type: ignore[union-attr]
+            assert item.payload["aps"]["alert"]["body"] == rule.text(locale)
             assert str(citizen.patient_id) not in json.dumps(dict(item.headers))
             seen.add((event_type, locale))
     assert seen == {(event_type, locale) for event_type in resources for locale in LOCALES}
@@ -88,4 +91,4 @@ def test_every_rule_renders_content_free_texts_in_every_locale() -> None:
     resource = str(uuid.uuid4())
     for rule in {rule.kind: rule for rule in RULES.values()}.values():
         for locale in (*LOCALES, "se"):
-            _assert_content_free(render(rule, locale, "record", resource), forbidden=[], resource_id=resource)
+            _assert_content_free(render(rule, locale, resource), forbidden=[], resource_id=resource)

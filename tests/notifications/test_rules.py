@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from backend.core.event_types import EventType
 from backend.notifications.rules import (
     LAB_RESULT,
     LOCALES,
@@ -25,17 +26,18 @@ def oslo_winter(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 1, day, hour, minute, tzinfo=UTC) - timedelta(hours=1)
 
 
-def test_the_event_types_of_the_record_notify_and_others_do_not() -> None:
-    assert rule_for("lab-result.released") is LAB_RESULT
-    for event_type in ("card.created", "card.updated", "card.outcome-set", "consultation.added"):
-        rule = rule_for(event_type)
-        assert rule is not None
-        assert rule.kind == "health-card"
-    assert rule_for("medications.updated").kind == "medications"  # type: ignore[union-attr]
-    assert rule_for("emergency-access.opened").kind == "emergency-access"  # type: ignore[union-attr]
-    assert rule_for("page.published").kind == "topic"  # type: ignore[union-attr]
-    for silent in ("lab-result.held", "block.added", "consent.given", "device.registered", "card", ""):
-        assert rule_for(silent) is None
+def test_stored_types_are_matched_through_the_vocabulary_and_unknown_ones_notify_nobody() -> None:
+    # The worker reads types back from the event table as strings; they match the same members.
+    assert rule_for("lab-result.released") is rule_for(EventType.LAB_RESULT_RELEASED) is LAB_RESULT
+    # The names the rules once listened for, which no domain ever appended, and other non-members.
+    for unknown in ("card.created", "card.updated", "consultation.added", "ultrasound.added", "card", ""):
+        assert rule_for(unknown) is None
+
+
+def test_an_event_she_may_not_see_never_notifies() -> None:
+    """A new version of a result she has not been told of must not announce it before its release (CLINICAL.md)."""
+    assert rule_for(EventType.LAB_RESULT_CORRECTED) is LAB_RESULT
+    assert rule_for(EventType.LAB_RESULT_CORRECTED, citizen_visible=False) is None
 
 
 def test_only_result_notifications_wait_for_quiet_hours() -> None:
@@ -70,7 +72,7 @@ def test_collapse_id_is_stable_per_resource_short_and_opaque() -> None:
 
 
 def test_rendered_payload_holds_a_fixed_text_and_the_opaque_resource_only() -> None:
-    payload = render(LAB_RESULT, "en", "lab-report", "r-1")
+    payload = render(LAB_RESULT, "en", "r-1")
 
     assert payload == {
         "aps": {
@@ -79,7 +81,6 @@ def test_rendered_payload_holds_a_fixed_text_and_the_opaque_resource_only() -> N
             "thread-id": "lab-result",
         },
         "kind": "lab-result",
-        "resourceType": "lab-report",
         "resourceId": "r-1",
     }
 
