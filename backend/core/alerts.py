@@ -178,15 +178,7 @@ def _alert_out(row: Any) -> AlertOut:
         resource_id=row["resource_id"],
         created_at=row["created_at"],
         status="acknowledged" if acknowledged else "open",
-        acknowledged_by=Author(
-            hpr=row["acknowledged_by_hpr"],
-            name=row["acknowledged_by_name"],
-            authorization=row["acknowledged_by_authorization"],
-            organisation=row["acknowledged_by_org"],
-            org_kind=row["acknowledged_by_org_kind"],
-        )
-        if acknowledged
-        else None,
+        acknowledged_by=Author.from_row(row, "acknowledged_by_") if acknowledged else None,
         acknowledged_at=row["acknowledged_at"],
         note=row["acknowledged_note"],
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -47,6 +49,17 @@ class Author(msgspec.Struct, kw_only=True, rename="camel"):
             authorization=principal.authorization,
             organisation=principal.org_number,
             org_kind=principal.org_kind,
+        )
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any], prefix: str) -> Author:
+        """From the columns a table stores an author in: `{prefix}hpr`, `{prefix}name`, … `{prefix}org_kind`."""
+        return cls(
+            hpr=row[f"{prefix}hpr"],
+            name=row[f"{prefix}name"],
+            authorization=row[f"{prefix}authorization"],
+            organisation=row[f"{prefix}org"],
+            org_kind=row[f"{prefix}org_kind"],
         )
 
 

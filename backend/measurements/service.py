@@ -803,13 +803,7 @@ def _target_out(row: Any) -> Spo2TargetOut:
         return Spo2TargetOut(target=None, prescribed_by=None, prescribed_at=None)
     return Spo2TargetOut(
         target=row["target"],
-        prescribed_by=Author(
-            hpr=row["prescribed_by_hpr"],
-            name=row["prescribed_by_name"],
-            authorization=row["prescribed_by_authorization"],
-            organisation=row["prescribed_by_org"],
-            org_kind=row["prescribed_by_org_kind"],
-        ),
+        prescribed_by=Author.from_row(row, "prescribed_by_"),
         prescribed_at=row["prescribed_at"],
     )
 

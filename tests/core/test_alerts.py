@@ -125,7 +125,7 @@ async def test_bad_input_is_400_naming_the_field(client: httpx.AsyncClient, app:
     for params, field in (({"status": "closed"}, "status"), ({"cursor": "not-a-cursor"}, "cursor")):
         response = await client.get(ALERTS, params=params, headers=legevakt.headers)
         assert response.status_code == 400, response.text
-        assert response.json()["errors"][0]["key"] == field
+        assert response.json()["errors"][0]["field"] == field
     for body in ({"note": ""}, {"note": "x" * 2001}, {"reason": "seen"}):
         response = await acknowledge(client, legevakt, alert_id, body)
         assert response.status_code == 400, (body, response.text)

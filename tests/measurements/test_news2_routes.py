@@ -158,7 +158,7 @@ async def test_scale_2_only_under_a_recorded_target_rcp_news2_2017_clinical_v1_1
     # No target: the request's word is not enough, and nothing is stored.
     refused = await client.post(path, json={**vitals, "spo2Scale": 2}, headers=nurse.headers)
     assert refused.status_code == 400, refused.text
-    assert refused.json()["errors"][0]["key"] == "spo2Scale"
+    assert refused.json()["errors"][0]["field"] == "spo2Scale"
     assert await db.fetchval("SELECT count(*) FROM news2_score WHERE patient = $1", citizen.patient_id) == 0
     default = (await client.post(path, json=vitals, headers=nurse.headers)).json()
     assert (default["spo2Scale"], default["subscores"]["spo2"]) == (1, 3)
@@ -181,7 +181,7 @@ async def test_scale_2_only_under_a_recorded_target_rcp_news2_2017_clinical_v1_1
     assert (asked["spo2Scale"], asked["subscores"]["spo2"]) == (2, 0)
     wrong = await client.post(path, json={**vitals, "spo2Scale": 1}, headers=nurse.headers)
     assert wrong.status_code == 400
-    assert wrong.json()["errors"][0]["key"] == "spo2Scale"
+    assert wrong.json()["errors"][0]["field"] == "spo2Scale"
     target_id = await db.fetchval("SELECT id FROM spo2_target WHERE patient = $1", citizen.patient_id)
     rows = await db.fetch(
         "SELECT spo2_scale, spo2_score, spo2_target FROM news2_score WHERE patient = $1 ORDER BY created_at",
@@ -200,7 +200,9 @@ async def test_scale_2_only_under_a_recorded_target_rcp_news2_2017_clinical_v1_1
     }  # fmt: skip
     after = (await client.post(path, json=vitals, headers=nurse.headers)).json()
     assert (after["spo2Scale"], after["subscores"]["spo2"]) == (1, 3)
-    kept = await db.fetchrow("SELECT prescribed_by_hpr, cleared_by_hpr, cleared_at FROM spo2_target")
+    kept = await db.fetchrow(
+        "SELECT prescribed_by_hpr, cleared_by_hpr, cleared_at FROM spo2_target WHERE patient = $1", citizen.patient_id
+    )
     assert (kept["prescribed_by_hpr"], kept["cleared_by_hpr"]) == (doctor.hpr, doctor.hpr)
     assert kept["cleared_at"] is not None
     audited = await db.fetch(

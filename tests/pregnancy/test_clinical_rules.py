@@ -120,7 +120,7 @@ async def test_recording_immunisation_in_the_header_removes_anti_d_and_needs_an_
         headers=t.gp.headers,
     )
     assert positive.status_code == 400
-    assert positive.json()["errors"][0]["key"] == "rhdImmunised"
+    assert positive.json()["errors"][0]["field"] == "rhdImmunised"
 
 
 # --- week 24: fetal RhD typing and antibody screening ----------------------------------------------------
@@ -253,7 +253,7 @@ async def test_sf_height_is_accepted_from_week_24(
     )
     assert response.status_code == status, response.text
     if status == 400:
-        assert response.json()["errors"][0]["key"] == "sfCm"
+        assert response.json()["errors"][0]["field"] == "sfCm"
         assert await db.fetchval("SELECT count(*) FROM pregnancy_consultation WHERE card = $1", card["id"]) == 0
 
 
@@ -298,8 +298,8 @@ async def test_an_earlier_pregnancy_ending_at_22_0_or_later_is_a_birth_not_a_mis
     # The woman already has an ongoing card: a valid list gets 409, an invalid one is refused first.
     assert with_card.status_code == (409 if status == 201 else 400), with_card.text
     if field is not None:
-        assert added.json()["errors"][0]["key"] == field
-        assert with_card.json()["errors"][0]["key"] == f"earlierPregnancies[0].{field}"
+        assert added.json()["errors"][0]["field"] == field
+        assert with_card.json()["errors"][0]["field"] == f"earlierPregnancies[0].{field}"
         assert await db.fetchval("SELECT count(*) FROM pregnancy_earlier WHERE card = $1", card["id"]) == 0
 
 
@@ -339,7 +339,7 @@ async def test_the_outcome_must_fit_the_gestational_age_by_the_due_date_in_force
     assert response.status_code == status, f"{case}: {response.text}"
     now = (await client.get(path, headers=t.midwife.headers)).json()
     if status == 400:
-        assert response.json()["errors"][0]["key"] == "outcome"
+        assert response.json()["errors"][0]["field"] == "outcome"
         assert now["status"] == "ongoing"
     else:
         assert now["status"] == outcome

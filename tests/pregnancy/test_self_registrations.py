@@ -107,7 +107,7 @@ async def test_implausible_registration_is_400_naming_the_field_and_nothing_is_s
     assert response.status_code == 400, f"{case}: {response.text}"
     assert response.headers["content-type"].startswith("application/problem+json")
     problem = response.json()
-    assert field in {error["key"] for error in problem["errors"]} or field in problem["detail"], problem
+    assert field in {error["field"] for error in problem["errors"]} or field in problem["detail"], problem
     assert await db.fetchval("SELECT count(*) FROM pregnancy_self_registration WHERE card = $1", card["id"]) == 0
     types = {row["type"] for row in await db.fetch("SELECT type FROM event WHERE patient = $1", t.woman.patient_id)}
     assert "pregnancy.self-registration.added" not in types

@@ -319,13 +319,14 @@ async def test_a_closed_card_answers_409_with_an_integer_status(client: httpx.As
     card = await _card(client, world)
     base = f"/clinician/v1/patients/{world.owner.patient_id}/pregnancies/{card['id']}"
     closed = await client.put(
-        base + "/outcome", json={"outcome": "miscarriage", "date": _consultation(world, {})["date"]},
+        # A loss after 22+0 is a stillbirth, not a miscarriage (CLINICAL.md v1.1); any outcome closes the card.
+        base + "/outcome", json={"outcome": "stillbirth", "date": _consultation(world, {})["date"]},
         headers=world.related.headers,
     )  # fmt: skip
     assert closed.status_code == 200, closed.text
     response = await client.post(base + "/consultations", json=_consultation(world, {}), headers=world.related.headers)
     problem = assert_problem(response, 409)
-    assert problem["cardStatus"] == "miscarriage"
+    assert problem["cardStatus"] == "stillbirth"
 
 
 async def test_a_validation_problem_lists_every_invalid_field(client: httpx.AsyncClient, app: Litestar) -> None:
