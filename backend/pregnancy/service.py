@@ -479,6 +479,14 @@ def conditions_of(header: CardHeader, on: date, *, fetal_rhd: str | None = None)
     return conditions
 
 
+def _influenza_offered_from(item: DueItem, on: date) -> DueItem:
+    """The influenza vaccine is offered from the later of its window (2nd trimester) and this season's 1 October."""
+    if item.key != "influenza-vaccine":
+        return item
+    season_start = date(on.year if on.month >= 10 else on.year - 1, 10, 1)
+    return msgspec.structs.replace(item, starts_on=max(item.starts_on, season_start))
+
+
 async def _assemble(connection: Any, card: asyncpg.Record, on: date) -> PregnancyCard:
     patient_id, card_id = card["patient"], card["id"]
     args = (patient_id, card_id)
@@ -522,6 +530,7 @@ async def _assemble(connection: Any, card: asyncpg.Record, on: date) -> Pregnanc
         conditions=conditions_of(header, on, fetal_rhd=latest_fetal_rhd(test_facts)),
         status=card["status"],
     )
+    vaccines_due = [_influenza_offered_from(item, on) for item in status.vaccines_due]
     outcome = None
     if card["status"] != ONGOING:
         outcome = OutcomeOut(
@@ -550,7 +559,7 @@ async def _assemble(connection: Any, card: asyncpg.Record, on: date) -> Pregnanc
         self_registrations=[_self_registration_out(row, due.due_date) for row in self_registrations],
         next_due=status.next_due,
         overdue=status.overdue,
-        vaccines_due=status.vaccines_due,
+        vaccines_due=vaccines_due,
         outcome=outcome,
         created_by=_author(card, prefix="created_by_", at="created_at"),
         created_at=card["created_at"],

@@ -426,11 +426,24 @@ async def test_in_the_influenza_season_the_vaccine_is_due_from_the_second_trimes
     client: httpx.AsyncClient, app: Litestar
 ) -> None:
     t = await team(client, app)
+    with frozen_at(datetime(2026, 12, 2, 10, 0, tzinfo=UTC)):
+        # 24+0 on 2 December: the second trimester began in September, before the season opened on 1 October.
+        earlier = await create_card(client, t.midwife, t.woman.patient_id, weeks=24)
+        offered = {item["key"]: item["startsOn"] for item in earlier["vaccinesDue"]}
+        assert offered["influenza-vaccine"] == "2026-10-01"
+        closed = await client.put(
+            f"{card_path(t.woman.patient_id, earlier['id'])}/outcome",
+            json={"outcome": "stillbirth", "date": today().isoformat()},
+            headers=t.midwife.headers,
+        )
+        assert closed.status_code == 200, closed.text
     with frozen_at(datetime(2026, 11, 2, 10, 0, tzinfo=UTC)):
         card = await create_card(client, t.midwife, t.woman.patient_id, weeks=14)
         # CLINICAL.md v1.1: the vaccine is listed beside the next examination, not instead of it.
         assert card["nextDue"]["key"] == "routine-ultrasound"
         assert [item["key"] for item in card["vaccinesDue"]] == ["influenza-vaccine"]
+        # Offered from the later of the season's start and 13+0, here 13+0 on 26 October.
+        assert card["vaccinesDue"][0]["startsOn"] == "2026-10-26"
         given = await client.post(
             f"{card_path(t.woman.patient_id, card['id'])}/vaccines",
             json={"vaccine": "influenza", "givenOn": today().isoformat()},
