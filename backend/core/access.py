@@ -63,7 +63,7 @@ WITH decision AS (
 ), verdict AS (
     SELECT CASE
         WHEN NOT patient_exists THEN 'denied'
-        WHEN emergency THEN 'emergency'
+        WHEN emergency AND $15 THEN 'emergency'
         WHEN $14 AND $9 = 'write' THEN 'laboratory'
         WHEN blocked THEN 'denied'
         WHEN related AND consented THEN 'care-relation'
@@ -143,6 +143,7 @@ async def authorize(
             request_id_var.get(),
             consent,
             lab_write,
+            may_open_emergency_access(principal),
         )
     if basis == "denied":
         raise NotFound("no such patient")
@@ -165,6 +166,20 @@ async def grant_passes_consent(grant: Grant, scope: str) -> bool:
             "SELECT EXISTS (SELECT 1 FROM consent WHERE patient = $1 AND scope = $2)", grant.patient_id, scope
         )
     return given
+
+
+def may_open_emergency_access(principal: ClinicianPrincipal) -> bool:
+    """A laboratory posts results for anyone but treats no one: it has no emergency to open access for."""
+    return principal.org_kind != "laboratorium"
+
+
+async def is_blocked(principal: ClinicianPrincipal, patient_id: uuid.UUID) -> bool:
+    """Whether the patient has blocked this clinician's HPR number (then he may not attest a relation either)."""
+    async with DB.connection() as connection:
+        blocked: bool = await connection.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM clinician_block WHERE patient = $1 AND hpr = $2)", patient_id, principal.hpr
+        )
+    return blocked
 
 
 def may_attest(principal: ClinicianPrincipal, kind: str) -> bool:

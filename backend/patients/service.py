@@ -6,7 +6,15 @@ import uuid
 from datetime import timedelta
 
 from backend.core import audit, events
-from backend.core.access import Grant, authorize, grant_passes_consent, may_attest, patient_for_identity_number
+from backend.core.access import (
+    Grant,
+    authorize,
+    grant_passes_consent,
+    is_blocked,
+    may_attest,
+    may_open_emergency_access,
+    patient_for_identity_number,
+)
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
 from backend.core.context import PREGNANCY_CONSENT
@@ -158,6 +166,14 @@ async def lookup_patient(principal: ClinicianPrincipal, fnr: str, *, allow_synth
     return patient_id
 
 
+async def _refuse(principal: ClinicianPrincipal, patient_id: uuid.UUID, *, action: str, resource_type: str) -> None:
+    """A refusal is an access attempt like any other: one audit row with basis `denied`, outside any transaction."""
+    await audit.record_clinician_action(
+        principal, patient_id=patient_id, action=action, resource_type=resource_type, resource_id=None,
+        basis="denied",
+    )  # fmt: skip
+
+
 async def _require_patient(
     principal: ClinicianPrincipal, patient_id: uuid.UUID, *, action: str, resource_type: str
 ) -> None:
@@ -165,10 +181,7 @@ async def _require_patient(
     async with DB.connection() as connection:
         exists = await connection.fetchval("SELECT 1 FROM patient WHERE id = $1", patient_id)
     if exists is None:
-        await audit.record_clinician_action(
-            principal, patient_id=patient_id, action=action, resource_type=resource_type, resource_id=None,
-            basis="denied",
-        )  # fmt: skip
+        await _refuse(principal, patient_id, action=action, resource_type=resource_type)
         raise NotFound("no such patient")
 
 
@@ -191,6 +204,7 @@ async def attest_care_relation(
     principal: ClinicianPrincipal, patient_id: uuid.UUID, data: CareRelationIn
 ) -> CareRelationOut:
     if not may_attest(principal, data.kind):
+        await _refuse(principal, patient_id, action="attest", resource_type="care-relation")
         raise Forbidden(f"an organisation of kind {principal.org_kind} may not attest a {data.kind} care relation")
     now = utcnow()
     if data.until is not None:
@@ -201,6 +215,10 @@ async def attest_care_relation(
         if data.until > now + timedelta(days=MAX_CARE_RELATION_DAYS):
             raise BadRequest(f"until may be at most {MAX_CARE_RELATION_DAYS} days ahead", field="until")
     await _require_patient(principal, patient_id, action="attest", resource_type="care-relation")
+    if await is_blocked(principal, patient_id):
+        # A clinician she has blocked must not open the door for his colleagues; out of scope is 404.
+        await _refuse(principal, patient_id, action="attest", resource_type="care-relation")
+        raise NotFound("no such patient")
     async with DB.transaction():
         async with DB.connection() as connection:
             row = await connection.fetchrow(
@@ -250,6 +268,9 @@ async def open_emergency_access(
 ) -> EmergencyAccessOut:
     if not data.reason.strip() or len(data.reason.strip()) < 10:
         raise BadRequest("give the reason for emergency access in at least 10 characters", field="reason")
+    if not may_open_emergency_access(principal):
+        await _refuse(principal, patient_id, action="emergency-access", resource_type="patient")
+        raise Forbidden(f"an organisation of kind {principal.org_kind} may not open emergency access")
     until = utcnow() + timedelta(hours=EMERGENCY_ACCESS_HOURS)
     await _require_patient(principal, patient_id, action="emergency-access", resource_type="patient")
     async with DB.transaction():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import asyncpg
 import httpx
 import pytest
 from litestar import Litestar
@@ -224,3 +225,62 @@ async def test_blocks_are_listed_and_lifted(client: httpx.AsyncClient, app: Lite
     assert (await client.get("/citizen/v1/me/blocks", headers=citizen.headers)).json()["items"] == []
     path = f"/clinician/v1/patients/{citizen.patient_id}/care-relations"
     assert (await client.get(path, headers=gp.headers)).status_code == 200
+
+
+async def _audit_bases(db: asyncpg.Connection, patient_id: uuid.UUID, hpr: str, action: str) -> list[str]:
+    rows = await db.fetch(
+        "SELECT basis FROM audit_log WHERE patient_id = $1 AND hpr = $2 AND action = $3 ORDER BY id",
+        patient_id,
+        hpr,
+        action,
+    )
+    return [row["basis"] for row in rows]
+
+
+async def test_a_blocked_clinician_cannot_attest_a_relation_that_lets_his_colleagues_in(
+    client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection
+) -> None:
+    """Issue 13: a block must not be sidestepped by the blocked clinician attesting for his organisation."""
+    citizen = await new_citizen(client, app)
+    blocked = new_clinician(app, org_kind="fastlege")
+    colleague = new_clinician(app, org_kind="fastlege", org=blocked.org)
+    await block(client, citizen, blocked)
+    path = f"/clinician/v1/patients/{citizen.patient_id}/care-relations"
+    refused = await client.post(path, json={"kind": "gp"}, headers=blocked.headers)
+    missing = await client.post(f"/clinician/v1/patients/{uuid.uuid4()}/care-relations", json={"kind": "gp"},
+                                headers=blocked.headers)  # fmt: skip
+    assert refused.status_code == missing.status_code == 404  # exactly as for a patient that does not exist
+    assert (await client.get(path, headers=colleague.headers)).status_code == 404
+    assert await db.fetchval("SELECT count(*) FROM care_relation WHERE patient = $1", citizen.patient_id) == 0
+    assert await _audit_bases(db, citizen.patient_id, blocked.hpr, "attest") == ["denied"]
+    # The colleague, whom she has not blocked, may still attest for the practice.
+    await relate(client, colleague, citizen.patient_id)
+
+
+async def test_a_laboratory_may_not_open_emergency_access_nor_read_through_one(
+    client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection
+) -> None:
+    """Issue 13: a laboratory posts lab reports and nothing else; emergency access is for those who treat."""
+    citizen = await new_citizen(client, app)
+    lab = new_clinician(app, org_kind="laboratorium", authorization="SP")
+    response = await client.post(
+        f"/clinician/v1/patients/{citizen.patient_id}/emergency-access",
+        json={"reason": "unconscious patient in the lab's waiting room"},
+        headers=lab.headers,
+    )
+    assert response.status_code == 403, response.text
+    assert await db.fetchval("SELECT count(*) FROM emergency_access WHERE patient = $1", citizen.patient_id) == 0
+    assert await _audit_bases(db, citizen.patient_id, lab.hpr, "emergency-access") == ["denied"]
+    # An emergency access row a laboratory already holds (opened before this rule) gives it no reading either.
+    await db.execute(
+        """
+        INSERT INTO emergency_access (id, patient, hpr, org_number, reason, valid_from, valid_until)
+        VALUES ($1, $2, $3, $4, 'opened before the rule', now(), now() + interval '1 hour')
+        """,
+        uuid.uuid4(),
+        citizen.patient_id,
+        lab.hpr,
+        lab.org,
+    )
+    medications = await client.get(f"/clinician/v1/patients/{citizen.patient_id}/medications", headers=lab.headers)
+    assert medications.status_code == 404
