@@ -9,7 +9,7 @@ refusal case; her consent and block cases are tested in tests/pregnancy/test_car
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -137,6 +137,14 @@ PREGNANCY_ROUTES = [
         ok=(201,),
         setup=_card,
         body=lambda w, p: {"kind": "question", "text": "Kan jeg trene som før?"},
+    ),
+    PatientRoute(
+        "POST",
+        "/citizen/v1/me/pregnancies/{id}/self-registrations",
+        "citizen",
+        ok=(201,),
+        setup=_card,
+        body=lambda w, p: {"effectiveAt": datetime.now(UTC).isoformat(), "weightKg": 70.5, "fetalMovements": True},
     ),
     PatientRoute("GET", "/citizen/v1/me/pregnancies/{id}/card.pdf", "citizen", setup=_card),
 ]
