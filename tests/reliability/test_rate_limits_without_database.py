@@ -1,50 +1,31 @@
 """The rate limits when their counters cannot be reached (core/ratelimit.py): a citizen write is refused with a
 quick 503 and Retry-After (it could not be stored anyway); a failed authentication is still a plain 401, never a
-500 and never a 429 it cannot know; a valid token still reaches its handler."""
+500 and never a 429 it cannot know. Both within the production timeouts."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 import time
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from litestar import Litestar
 
 from backend.core.ratelimit import RateLimit, RateLimitUnavailable
-from backend.db.engine import DB
-from backend.settings import Settings
 from tests.factories import citizen_token, synthetic_fnr
+from tests.reliability.test_stalled_database import pool_on
 
 # The production timeouts answer within about a second; the margin covers a loaded test machine.
 ANSWER_SECONDS = 2.5
 
 
-@contextlib.asynccontextmanager
-async def database_down() -> AsyncIterator[None]:
-    """Point the one engine at a port where no server listens (production timeouts), then restore the session's."""
+def database_down() -> contextlib.AbstractAsyncContextManager[None]:
+    """The one engine on a port where no server listens (production timeouts): every connection is refused."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again before use: connections are refused
-    defaults = Settings()
-    saved_pool, saved_config = DB.pool, DB.config
-    DB.pool = None
-    DB.configure(f"postgresql://helsekort@127.0.0.1:{port}/nothing")
-    try:
-        await DB.open_pool(
-            min_size=defaults.db_pool_min,
-            max_size=defaults.db_pool_max,
-            acquire_timeout=defaults.db_acquire_timeout,
-            statement_timeout_ms=defaults.db_statement_timeout_ms,
-            connect_timeout=defaults.db_connect_timeout,
-            command_timeout=defaults.db_command_timeout,
-        )
-        yield
-    finally:
-        await DB.close_pool()
-        DB.pool, DB.config = saved_pool, saved_config
+        port = sock.getsockname()[1]  # closed again before use
+    return pool_on(f"postgresql://helsekort@127.0.0.1:{port}/nothing", migrated=False)
 
 
 async def _timed(client: httpx.AsyncClient, method: str, path: str, headers: dict[str, str]) -> httpx.Response:
