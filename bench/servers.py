@@ -121,8 +121,6 @@ def server_env(*, database_url: str, data_dir: Path) -> dict[str, str]:
         HELSEKORT_DATA_DIR=str(data_dir),
         PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
         PYTHONUNBUFFERED="1",
-        # The write limit's cost is measured, not its refusals: one bench citizen sends thousands of writes a minute.
-        HELSEKORT_RATE_LIMIT_WRITES="1000000000",
     )
     env[DSN_VARIABLE] = database_url
     if level := os.environ.get("HELSEKORT_LOG_LEVEL"):
