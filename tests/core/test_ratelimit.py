@@ -17,7 +17,7 @@ from backend.core.ratelimit import RateLimit
 from backend.jobs import WORKER_JOBS
 from backend.settings import Settings
 
-MIGRATION = "backend.core.migrations.core_2026_12_01t02_30_00_000000"
+MIGRATION = "backend.core.migrations.core_2026_12_01t03_31_17_000000"
 
 
 def _key() -> str:

@@ -5,7 +5,7 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
 from backend.db.migrate import execute_in_migration
 
-ID = "2026-12-01T02:30:00:000000"
+ID = "2026-12-01T03:31:17:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "rate_limit_window: UNLOGGED fixed-window counters"
 
