@@ -54,12 +54,12 @@ WITH decision AS (
     SELECT
         EXISTS (SELECT 1 FROM patient WHERE id = $8) AS patient_exists,
         EXISTS (SELECT 1 FROM emergency_access
-                WHERE patient = $8 AND hpr = $3 AND valid_from <= now() AND valid_until > now()) AS emergency,
+                WHERE patient_id = $8 AND hpr = $3 AND valid_from <= now() AND valid_until > now()) AS emergency,
         EXISTS (SELECT 1 FROM care_relation
-                WHERE patient = $8 AND org_number = $6 AND valid_from <= now()
+                WHERE patient_id = $8 AND org_number = $6 AND valid_from <= now()
                   AND (valid_until IS NULL OR valid_until > now())) AS related,
-        EXISTS (SELECT 1 FROM clinician_block WHERE patient = $8 AND hpr = $3) AS blocked,
-        ($13::text IS NULL OR EXISTS (SELECT 1 FROM consent WHERE patient = $8 AND scope = $13)) AS consented
+        EXISTS (SELECT 1 FROM clinician_block WHERE patient_id = $8 AND hpr = $3) AS blocked,
+        ($13::text IS NULL OR EXISTS (SELECT 1 FROM consent WHERE patient_id = $8 AND scope = $13)) AS consented
 ), verdict AS (
     SELECT CASE
         WHEN NOT patient_exists THEN 'denied'
@@ -163,7 +163,7 @@ async def grant_passes_consent(grant: Grant, scope: str) -> bool:
         return False
     async with DB.connection() as connection:
         given: bool = await connection.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM consent WHERE patient = $1 AND scope = $2)", grant.patient_id, scope
+            "SELECT EXISTS (SELECT 1 FROM consent WHERE patient_id = $1 AND scope = $2)", grant.patient_id, scope
         )
     return given
 
@@ -177,7 +177,9 @@ async def is_blocked(principal: ClinicianPrincipal, patient_id: uuid.UUID) -> bo
     """Whether the patient has blocked this clinician's HPR number (then he may not attest a relation either)."""
     async with DB.connection() as connection:
         blocked: bool = await connection.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM clinician_block WHERE patient = $1 AND hpr = $2)", patient_id, principal.hpr
+            "SELECT EXISTS (SELECT 1 FROM clinician_block WHERE patient_id = $1 AND hpr = $2)",
+            patient_id,
+            principal.hpr,
         )
     return blocked
 
@@ -195,10 +197,10 @@ async def relation_is_missing(
     async with DB.connection() as connection:
         missing: bool | None = await connection.fetchval(
             """
-            SELECT ($3::text IS NULL OR EXISTS (SELECT 1 FROM consent WHERE patient = p.id AND scope = $3))
-               AND NOT EXISTS (SELECT 1 FROM clinician_block WHERE patient = p.id AND hpr = $4)
+            SELECT ($3::text IS NULL OR EXISTS (SELECT 1 FROM consent WHERE patient_id = p.id AND scope = $3))
+               AND NOT EXISTS (SELECT 1 FROM clinician_block WHERE patient_id = p.id AND hpr = $4)
                AND NOT EXISTS (SELECT 1 FROM care_relation
-                               WHERE patient = p.id AND org_number = $2 AND kind = $5
+                               WHERE patient_id = p.id AND org_number = $2 AND kind = $5
                                  AND valid_from <= now() AND (valid_until IS NULL OR valid_until > now()))
             FROM patient p WHERE p.id = $1
             """,
