@@ -51,8 +51,8 @@ async def load_core_demo(settings: Settings) -> str:
     async with DB.transaction(), DB.connection() as connection:
         await connection.execute(
             """
-            INSERT INTO consent (id, patient, scope, given_at) VALUES ($1, $2, 'pregnancy-card', now())
-            ON CONFLICT (patient, scope) DO NOTHING
+            INSERT INTO consent (id, patient_id, scope, given_at) VALUES ($1, $2, 'pregnancy-card', now())
+            ON CONFLICT (patient_id, scope) DO NOTHING
             """,
             uuid.uuid4(),
             patient_id,
@@ -61,7 +61,7 @@ async def load_core_demo(settings: Settings) -> str:
             if clinician.relation is None:
                 continue
             exists = await connection.fetchval(
-                "SELECT 1 FROM care_relation WHERE patient = $1 AND org_number = $2 AND kind = $3",
+                "SELECT 1 FROM care_relation WHERE patient_id = $1 AND org_number = $2 AND kind = $3",
                 patient_id,
                 clinician.org_number,
                 clinician.relation,
@@ -69,7 +69,7 @@ async def load_core_demo(settings: Settings) -> str:
             if not exists:
                 await connection.execute(
                     """
-                    INSERT INTO care_relation (id, patient, kind, org_number, org_kind, attested_by_hpr,
+                    INSERT INTO care_relation (id, patient_id, kind, org_number, org_kind, attested_by_hpr,
                                                attested_by_name, valid_from, valid_until)
                     VALUES ($1, $2, $3, $4, $5, $6, $7, now(), NULL)
                     """,

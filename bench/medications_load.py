@@ -277,8 +277,8 @@ async def _measure(args: argparse.Namespace) -> int:
             connection = await asyncpg.connect(dsn)
             try:
                 stored = {
-                    str(row["patient"]): row["version"]
-                    for row in await connection.fetch("SELECT patient, version FROM medication_list")
+                    str(row["patient_id"]): row["version"]
+                    for row in await connection.fetch("SELECT patient_id, version FROM medication_list")
                 }
                 versions = int(await connection.fetchval("SELECT count(*) FROM medication_list_version"))
             finally:

@@ -66,7 +66,7 @@ async def fill_backlog(dsn: str, citizens: int, per_citizen: int) -> None:
             ]
             await connection.execute(
                 """
-                INSERT INTO push_device (id, patient, token, platform, environment, bundle_id, locale, registered_at)
+                INSERT INTO push_device (id, patient_id, token, platform, environment, bundle_id, locale, registered_at)
                 SELECT gen_random_uuid(), p, encode(sha256(p::text::bytea), 'hex'), 'ios', 'production',
                        'no.helsekort.app', (ARRAY['nb', 'nn', 'en'])[1 + (random() * 2)::int], now()
                 FROM unnest($1::uuid[]) AS p
@@ -75,7 +75,7 @@ async def fill_backlog(dsn: str, citizens: int, per_citizen: int) -> None:
             )
             await connection.execute(
                 """
-                INSERT INTO event (patient, seq, type, resource_type, resource_id, at, available_at, attempts)
+                INSERT INTO event (patient_id, seq, type, resource_type, resource_id, at, available_at, attempts)
                 SELECT p, n, 'medications.updated', 'medication-list', gen_random_uuid()::text, now(), now(), 0
                 FROM generate_series(1, $2) AS n, unnest($1::uuid[]) AS p
                 """,

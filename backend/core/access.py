@@ -125,17 +125,17 @@ WITH decision AS (
     SELECT
         EXISTS (SELECT 1 FROM patient WHERE id = $8) AS patient_exists,
         EXISTS (SELECT 1 FROM emergency_access
-                WHERE patient = $8 AND hpr = $3 AND valid_from <= now() AND valid_until > now()) AS emergency,
+                WHERE patient_id = $8 AND hpr = $3 AND valid_from <= now() AND valid_until > now()) AS emergency,
         EXISTS (SELECT 1 FROM care_relation
-                WHERE patient = $8 AND org_number = $6 AND valid_from <= now()
+                WHERE patient_id = $8 AND org_number = $6 AND valid_from <= now()
                   AND (valid_until IS NULL OR valid_until > now())) AS related,
         ($16::text IS NOT NULL AND NOT EXISTS (
             SELECT 1 FROM care_relation
-            WHERE patient = $8 AND org_number = $6 AND kind = $16 AND valid_from <= now()
+            WHERE patient_id = $8 AND org_number = $6 AND kind = $16 AND valid_from <= now()
               AND (valid_until IS NULL OR valid_until > now()))
          {attest_unless}) AS attests,
-        EXISTS (SELECT 1 FROM clinician_block WHERE patient = $8 AND hpr = $3) AS blocked,
-        ($13::text IS NULL OR EXISTS (SELECT 1 FROM consent WHERE patient = $8 AND scope = $13)) AS consented
+        EXISTS (SELECT 1 FROM clinician_block WHERE patient_id = $8 AND hpr = $3) AS blocked,
+        ($13::text IS NULL OR EXISTS (SELECT 1 FROM consent WHERE patient_id = $8 AND scope = $13)) AS consented
 ), verdict AS (
     SELECT CASE
         WHEN NOT patient_exists THEN 'denied'
@@ -167,7 +167,7 @@ RETURNING basis, (SELECT attests FROM verdict) AS attests
 @functools.cache
 def _decide_and_audit(attest_unless: str | None) -> str:
     """The decision statement; `attest_unless` is a validated constant of a domain's `Need`, never input."""
-    clause = f"AND NOT EXISTS (SELECT 1 FROM {attest_unless} AND patient = $8)" if attest_unless else ""  # noqa: S608 (a validated constant)
+    clause = f"AND NOT EXISTS (SELECT 1 FROM {attest_unless} AND patient_id = $8)" if attest_unless else ""  # noqa: S608 (a validated constant)
     return _DECIDE_AND_AUDIT_TEMPLATE.replace("{attest_unless}", clause)
 
 
@@ -378,7 +378,7 @@ async def open_emergency_access(principal: ClinicianPrincipal, patient_id: uuid.
     async with DB.transaction(), DB.connection() as connection:
         access_id = await connection.fetchval(
             """
-            INSERT INTO emergency_access (id, patient, hpr, org_number, reason, valid_from, valid_until)
+            INSERT INTO emergency_access (id, patient_id, hpr, org_number, reason, valid_from, valid_until)
             SELECT $1, p.id, $3, $4, $5, now(), $6 FROM patient p WHERE p.id = $2
             RETURNING id
             """,
@@ -419,7 +419,7 @@ async def grant_passes_consent(grant: Grant, scope: str) -> bool:
         return False
     async with DB.connection() as connection:
         given: bool = await connection.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM consent WHERE patient = $1 AND scope = $2)", grant.patient_id, scope
+            "SELECT EXISTS (SELECT 1 FROM consent WHERE patient_id = $1 AND scope = $2)", grant.patient_id, scope
         )
     return given
 

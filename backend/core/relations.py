@@ -46,7 +46,7 @@ async def insert_relation(
     """
     row = await connection.fetchrow(
         """
-        INSERT INTO care_relation (id, patient, kind, org_number, org_kind, attested_by_hpr,
+        INSERT INTO care_relation (id, patient_id, kind, org_number, org_kind, attested_by_hpr,
                                    attested_by_name, valid_from, valid_until)
         VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8)
         RETURNING id, kind, org_number, org_kind, attested_by_hpr, attested_by_name, valid_from, valid_until

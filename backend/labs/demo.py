@@ -105,7 +105,7 @@ async def load_labs_demo(settings: Settings) -> str:
     for report in _reports(now, requester, lab):
         async with DB.connection() as connection:
             exists = await connection.fetchval(
-                "SELECT 1 FROM lab_report WHERE id = $1 AND patient = $2", report.id, patient_id
+                "SELECT 1 FROM lab_report WHERE id = $1 AND patient_id = $2", report.id, patient_id
             )
         if exists:
             continue

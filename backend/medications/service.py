@@ -204,7 +204,7 @@ async def _entries_as_of(connection: Any, patient_id: uuid.UUID, version: int) -
     rows = await connection.fetch(
         f"""
         SELECT {_ENTRY_COLUMNS} FROM medication_entry_version
-        WHERE patient = $1 AND from_version <= $2 AND (to_version IS NULL OR to_version > $2)
+        WHERE patient_id = $1 AND from_version <= $2 AND (to_version IS NULL OR to_version > $2)
         """,  # noqa: S608 - a constant column list
         patient_id,
         version,
@@ -228,12 +228,12 @@ SELECT l.version, l.updated_at, {", ".join("e." + column.strip() for column in _
        r.org_number, r.org_kind, r.sources, r.note
 FROM medication_list l
 LEFT JOIN medication_entry_version e
-       ON e.patient = l.patient AND e.from_version <= l.version AND (e.to_version IS NULL OR e.to_version > l.version)
+       ON e.patient_id = l.patient_id AND e.from_version <= l.version AND (e.to_version IS NULL OR e.to_version > l.version)
 LEFT JOIN LATERAL (
     SELECT * FROM medication_reconciliation
-    WHERE patient = l.patient ORDER BY reconciled_at DESC, id LIMIT 1
+    WHERE patient_id = l.patient_id ORDER BY reconciled_at DESC, id LIMIT 1
 ) r ON true
-WHERE l.patient = $1
+WHERE l.patient_id = $1
 """  # noqa: S608 - constant column names
 
 
@@ -269,24 +269,26 @@ async def _read_list(connection: Any, patient_id: uuid.UUID) -> StoredList:
 
 async def _lock_list(connection: Any, patient_id: uuid.UUID) -> tuple[uuid.UUID, int]:
     """Lock the patient's list row for this transaction (creating it at version 0): writers queue here."""
-    row = await connection.fetchrow("SELECT id, version FROM medication_list WHERE patient = $1 FOR UPDATE", patient_id)
+    row = await connection.fetchrow(
+        "SELECT id, version FROM medication_list WHERE patient_id = $1 FOR UPDATE", patient_id
+    )
     if row is None:
         await connection.execute(
             """
-            INSERT INTO medication_list (id, patient, version, updated_at) VALUES ($1, $2, 0, NULL)
-            ON CONFLICT (patient) DO NOTHING
+            INSERT INTO medication_list (id, patient_id, version, updated_at) VALUES ($1, $2, 0, NULL)
+            ON CONFLICT (patient_id) DO NOTHING
             """,
             uuid.uuid4(),
             patient_id,
         )
         row = await connection.fetchrow(
-            "SELECT id, version FROM medication_list WHERE patient = $1 FOR UPDATE", patient_id
+            "SELECT id, version FROM medication_list WHERE patient_id = $1 FOR UPDATE", patient_id
         )
     return row["id"], row["version"]
 
 
 async def _head(connection: Any, patient_id: uuid.UUID) -> tuple[int, datetime | None]:
-    row = await connection.fetchrow("SELECT version, updated_at FROM medication_list WHERE patient = $1", patient_id)
+    row = await connection.fetchrow("SELECT version, updated_at FROM medication_list WHERE patient_id = $1", patient_id)
     return (row["version"], row["updated_at"]) if row is not None else (0, None)
 
 
@@ -314,13 +316,13 @@ def _reconciliation_from_row(row: Mapping[str, Any]) -> ReconciliationOut:
 _STORE_VERSION = """
 WITH closed AS (
     UPDATE medication_entry_version SET to_version = $2
-    WHERE patient = $1 AND entry_id = ANY($3::uuid[]) AND to_version IS NULL
+    WHERE patient_id = $1 AND entry_id = ANY($3::uuid[]) AND to_version IS NULL
     RETURNING 1
 ), closed_count AS (
     -- Aggregating `closed` makes the old rows close before any new row is inserted (one current row per entry).
     SELECT count(*) AS n FROM closed
 ), added AS (
-    INSERT INTO medication_entry_version (patient, entry_id, from_version, to_version, name, atc, form, strength,
+    INSERT INTO medication_entry_version (patient_id, entry_id, from_version, to_version, name, atc, form, strength,
                                           dosage, dose, reason, kind, started_at, stopped_at, stop_reason,
                                           prescriber_hpr, prescriber_name)
     SELECT $1, u.entry_id, $2, NULL, u.name, u.atc, u.form, u.strength, u.dosage, u.dose::jsonb, u.reason,
@@ -332,12 +334,12 @@ WITH closed AS (
               stop_reason, prescriber_hpr, prescriber_name)
     RETURNING 1
 ), author AS (
-    INSERT INTO medication_list_version (patient, version, created_at, hpr, name, profession, org_number, org_kind)
+    INSERT INTO medication_list_version (patient_id, version, created_at, hpr, name, profession, org_number, org_kind)
     VALUES ($1, $2, $18, $19, $20, $21, $22, $23)
     RETURNING 1
 )
 UPDATE medication_list SET version = $2, updated_at = $18
-WHERE patient = $1 AND (SELECT count(*) FROM added) >= 0 AND (SELECT count(*) FROM author) = 1
+WHERE patient_id = $1 AND (SELECT count(*) FROM added) >= 0 AND (SELECT count(*) FROM author) = 1
 """
 
 
@@ -562,7 +564,7 @@ async def history(
         rows = await connection.fetch(
             """
             SELECT version, created_at, hpr, name, profession, org_number, org_kind FROM medication_list_version
-            WHERE patient = $1 AND ($2::int IS NULL OR version < $2) ORDER BY version DESC LIMIT $3
+            WHERE patient_id = $1 AND ($2::int IS NULL OR version < $2) ORDER BY version DESC LIMIT $3
             """,
             patient_id,
             before,
@@ -575,8 +577,8 @@ async def history(
                    p.stopped_at AS stopped_before
             FROM medication_entry_version e
             LEFT JOIN medication_entry_version p
-                   ON p.patient = e.patient AND p.entry_id = e.entry_id AND p.to_version = e.from_version
-            WHERE e.patient = $1 AND e.from_version = ANY($2::int[])
+                   ON p.patient_id = e.patient_id AND p.entry_id = e.entry_id AND p.to_version = e.from_version
+            WHERE e.patient_id = $1 AND e.from_version = ANY($2::int[])
             ORDER BY e.from_version, lower(e.name), e.entry_id
             """,
             patient_id,
@@ -624,7 +626,7 @@ async def list_version(patient_id: uuid.UUID, version: int) -> ListVersionDetail
         row = await connection.fetchrow(
             """
             SELECT version, created_at, hpr, name, profession, org_number, org_kind FROM medication_list_version
-            WHERE patient = $1 AND version = $2
+            WHERE patient_id = $1 AND version = $2
             """,
             patient_id,
             version,
@@ -670,7 +672,7 @@ async def _insert_reconciliation(
 ) -> ReconciliationOut:
     row = await connection.fetchrow(
         """
-        INSERT INTO medication_reconciliation (id, patient, list_version, reconciled_at, hpr, name, profession,
+        INSERT INTO medication_reconciliation (id, patient_id, list_version, reconciled_at, hpr, name, profession,
                                                org_number, org_kind, sources, note)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
         RETURNING id, list_version, reconciled_at, hpr, name, profession, org_number, org_kind, sources, note
@@ -779,8 +781,8 @@ async def discrepancies(
             SELECT d.id, d.entry_id, e.name AS entry_name, e.atc, d.kind, d.note, d.reported_at, d.list_version
             FROM medication_discrepancy d
             LEFT JOIN medication_entry_version e
-                   ON e.patient = d.patient AND e.entry_id = d.entry_id AND e.to_version IS NULL
-            WHERE d.patient = $1 AND ($2::timestamptz IS NULL OR (d.reported_at, d.id) < ($2, $3))
+                   ON e.patient_id = d.patient_id AND e.entry_id = d.entry_id AND e.to_version IS NULL
+            WHERE d.patient_id = $1 AND ($2::timestamptz IS NULL OR (d.reported_at, d.id) < ($2, $3))
             ORDER BY d.reported_at DESC, d.id DESC
             LIMIT $4
             """,
@@ -844,8 +846,8 @@ async def report_discrepancy(me: Grant, entry_id: uuid.UUID, data: DiscrepancyIn
         entry = await connection.fetchrow(
             """
             SELECT e.name, e.atc, l.version FROM medication_entry_version e
-            JOIN medication_list l ON l.patient = e.patient
-            WHERE e.patient = $1 AND e.entry_id = $2 AND e.to_version IS NULL
+            JOIN medication_list l ON l.patient_id = e.patient_id
+            WHERE e.patient_id = $1 AND e.entry_id = $2 AND e.to_version IS NULL
             """,
             me.patient_id,
             entry_id,
@@ -864,7 +866,7 @@ async def report_discrepancy(me: Grant, entry_id: uuid.UUID, data: DiscrepancyIn
         )
         row = await connection.fetchrow(
             """
-            INSERT INTO medication_discrepancy (id, patient, entry_id, list_version, kind, note, reported_at, alert_id)
+            INSERT INTO medication_discrepancy (id, patient_id, entry_id, list_version, kind, note, reported_at, alert_id)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
             RETURNING id, entry_id, $9::text AS entry_name, $10::text AS atc, kind, note, reported_at, list_version
             """,

@@ -36,7 +36,7 @@ from backend.patients.schemas import (
 
 async def describe_me(me: Grant) -> Me:
     async with DB.connection() as connection:
-        scopes = await connection.fetch("SELECT scope FROM consent WHERE patient = $1 ORDER BY scope", me.patient_id)
+        scopes = await connection.fetch("SELECT scope FROM consent WHERE patient_id = $1 ORDER BY scope", me.patient_id)
     return Me(patient_id=me.patient_id, consents=[row["scope"] for row in scopes])
 
 
@@ -58,7 +58,7 @@ def _valid_hpr(hpr: str) -> str:
 async def list_blocks(me: Grant) -> BlockList:
     async with DB.connection() as connection:
         rows = await connection.fetch(
-            "SELECT hpr, created_at FROM clinician_block WHERE patient = $1 ORDER BY created_at", me.patient_id
+            "SELECT hpr, created_at FROM clinician_block WHERE patient_id = $1 ORDER BY created_at", me.patient_id
         )
     return BlockList(items=[Block(hpr=row["hpr"], created_at=row["created_at"]) for row in rows])
 
@@ -69,8 +69,8 @@ async def block_clinician(me: Grant, hpr: str) -> None:
         async with DB.connection() as connection:
             inserted = await connection.fetchval(
                 """
-                INSERT INTO clinician_block (id, patient, hpr, created_at) VALUES ($1, $2, $3, now())
-                ON CONFLICT (patient, hpr) DO NOTHING RETURNING id
+                INSERT INTO clinician_block (id, patient_id, hpr, created_at) VALUES ($1, $2, $3, now())
+                ON CONFLICT (patient_id, hpr) DO NOTHING RETURNING id
                 """,
                 uuid.uuid4(),
                 me.patient_id,
@@ -85,7 +85,7 @@ async def unblock_clinician(me: Grant, hpr: str) -> None:
     async with DB.transaction():
         async with DB.connection() as connection:
             removed = await connection.execute(
-                "DELETE FROM clinician_block WHERE patient = $1 AND hpr = $2", me.patient_id, hpr
+                "DELETE FROM clinician_block WHERE patient_id = $1 AND hpr = $2", me.patient_id, hpr
             )
         if removed != "DELETE 0":
             await events.append_event(me.patient_id, events.EventType.BLOCK_REMOVED, hpr)
@@ -103,8 +103,8 @@ async def give_consent(me: Grant, scope: str) -> None:
         async with DB.connection() as connection:
             inserted = await connection.fetchval(
                 """
-                INSERT INTO consent (id, patient, scope, given_at) VALUES ($1, $2, $3, now())
-                ON CONFLICT (patient, scope) DO NOTHING RETURNING id
+                INSERT INTO consent (id, patient_id, scope, given_at) VALUES ($1, $2, $3, now())
+                ON CONFLICT (patient_id, scope) DO NOTHING RETURNING id
                 """,
                 uuid.uuid4(),
                 me.patient_id,
@@ -119,7 +119,7 @@ async def withdraw_consent(me: Grant, scope: str) -> None:
     async with DB.transaction():
         async with DB.connection() as connection:
             removed = await connection.execute(
-                "DELETE FROM consent WHERE patient = $1 AND scope = $2", me.patient_id, scope
+                "DELETE FROM consent WHERE patient_id = $1 AND scope = $2", me.patient_id, scope
             )
         if removed != "DELETE 0":
             await events.append_event(me.patient_id, events.EventType.CONSENT_WITHDRAWN, scope)
@@ -172,7 +172,7 @@ async def list_care_relations(grant: Grant) -> CareRelationList:
         rows = await connection.fetch(
             """
             SELECT id, kind, org_number, org_kind, attested_by_hpr, attested_by_name, valid_from, valid_until
-            FROM care_relation WHERE patient = $1 AND (valid_until IS NULL OR valid_until > now())
+            FROM care_relation WHERE patient_id = $1 AND (valid_until IS NULL OR valid_until > now())
             ORDER BY valid_from
             """,
             grant.patient_id,

@@ -103,7 +103,7 @@ async def test_a_blocked_clinician_cannot_attest_and_the_refusal_is_audited(
         f"/clinician/v1/patients/{woman.patient_id}/care-relations", json={"kind": "gp"}, headers=gp.headers
     )
     assert response.status_code == 404
-    assert await db.fetchval("SELECT count(*) FROM care_relation WHERE patient = $1", woman.patient_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM care_relation WHERE patient_id = $1", woman.patient_id) == 0
     assert await _audit_rows(db, gp) == [
         {"action": "attest", "resource_type": "care-relation", "basis": "denied", "refusal": "blocked"}
     ]
@@ -120,7 +120,7 @@ async def test_a_refused_card_creation_attests_no_relation(client: httpx.AsyncCl
     )
     assert response.status_code == 404  # her ongoing card is not reached by creating a second one
     relations = await db.fetchval(
-        "SELECT count(*) FROM care_relation WHERE patient = $1 AND org_number = $2",
+        "SELECT count(*) FROM care_relation WHERE patient_id = $1 AND org_number = $2",
         people.woman.patient_id,
         people.midwife.org,
     )
@@ -136,7 +136,7 @@ async def test_a_midwife_creating_the_card_attests_her_relation_with_it(
     people = await team(client, app)
     await create_card(client, people.midwife, people.woman.patient_id)
     kinds = await db.fetch(
-        "SELECT kind FROM care_relation WHERE patient = $1 AND org_number = $2",
+        "SELECT kind FROM care_relation WHERE patient_id = $1 AND org_number = $2",
         people.woman.patient_id,
         people.midwife.org,
     )

@@ -37,4 +37,4 @@ async def test_loading_twice_stores_the_demo_once(app: Litestar, settings: Setti
     from backend.demo import demo_patient_id
 
     patient_id = await demo_patient_id()
-    assert await db.fetchval("SELECT count(*) FROM measurement WHERE patient = $1", patient_id) == 45
+    assert await db.fetchval("SELECT count(*) FROM measurement WHERE patient_id = $1", patient_id) == 45

@@ -119,7 +119,7 @@ async def append(
         seq = await events.append_event(patient_id, type, resource, citizen_visible=citizen_visible)
     async with DB.connection() as connection:
         event_id: int = await connection.fetchval(
-            "SELECT id FROM event WHERE patient = $1 AND seq = $2", patient_id, seq
+            "SELECT id FROM event WHERE patient_id = $1 AND seq = $2", patient_id, seq
         )
     return event_id
 

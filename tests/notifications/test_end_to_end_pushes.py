@@ -149,7 +149,7 @@ def assert_one_content_free(received: list[ReceivedNotification], kind: str, res
 
 async def event_resource(db: asyncpg.Connection, patient_id: uuid.UUID, event_type: EventType) -> str:
     resource_id: str = await db.fetchval(
-        "SELECT resource_id FROM event WHERE patient = $1 AND type = $2 ORDER BY seq DESC LIMIT 1",
+        "SELECT resource_id FROM event WHERE patient_id = $1 AND type = $2 ORDER BY seq DESC LIMIT 1",
         patient_id,
         event_type.value,
     )
@@ -245,7 +245,7 @@ async def test_emergency_access_pushes_once(
     assert opened.status_code == 201, opened.text
     await push_job(settings)
 
-    access_id = await db.fetchval("SELECT id FROM emergency_access WHERE patient = $1", citizen.patient_id)
+    access_id = await db.fetchval("SELECT id FROM emergency_access WHERE patient_id = $1", citizen.patient_id)
     assert_one_content_free(phone.new(), "emergency-access", str(access_id))
 
 
