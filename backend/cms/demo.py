@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from backend.settings import Settings
+from backend.core.settings import Settings
 
 # piccolo's user table finds its engine through PICCOLO_CONF: the shared one.
 os.environ.setdefault("PICCOLO_CONF", "backend.db.piccolo_conf")

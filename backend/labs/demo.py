@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime, time, timedelta
 
 from backend.core.clock import OSLO, utcnow
-from backend.db.engine import DB
+from backend.core.db import DB
+from backend.core.settings import Settings
 from backend.labs import service
 from backend.labs.schemas import LabReportIn, ObservationIn, PerformingLab, ReferenceRange, Requester
-from backend.settings import Settings
 
 # Fixed ids make the loader idempotent: a report already there is left as it is.
 DEMO_NAMESPACE = uuid.UUID("5b0c3a52-8a3e-4c7e-9a4f-2f1d6c0b7e11")

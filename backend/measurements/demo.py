@@ -10,9 +10,9 @@ from typing import Any
 import msgspec
 
 from backend.core.clock import OSLO, oslo_now
+from backend.core.settings import Settings
 from backend.measurements.codes import BLOOD_PRESSURE_PANEL, DIASTOLIC, SYSTOLIC
 from backend.measurements.service import upload_measurements
-from backend.settings import Settings
 
 # Fixed ids (uuid5 of the slot) make the loader idempotent: a second run answers `duplicate` for each.
 _DEMO_NAMESPACE = uuid.UUID("6f1d2a55-8a36-4e0e-9a53-5b8f0f7c2d11")

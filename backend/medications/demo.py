@@ -9,9 +9,9 @@ import msgspec
 
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
+from backend.core.settings import Settings
 from backend.medications.schemas import Dose, MedicationEntry, Prescriber
 from backend.medications.service import seed_list, today
-from backend.settings import Settings
 
 # Stable entry ids, so that loading twice is recognisably the same list.
 _NAMESPACE = uuid.UUID("5b1f3f52-7c0e-4f57-9a53-2f0d5c1e6a10")

@@ -18,10 +18,10 @@ from backend.core.access import (
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
 from backend.core.context import PREGNANCY_CONSENT
+from backend.core.db import DB
 from backend.core.errors import BadRequest, Forbidden, NotFound
 from backend.core.identity import InvalidIdentityNumber, parse_identity_number
 from backend.core.paging import AfterSeq, BeforeId, clamp_limit, decode_cursor, encode_cursor
-from backend.db.engine import DB
 from backend.patients.schemas import (
     CONSENT_SCOPES,
     AccessLogPage,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import oslo_now
+from backend.core.settings import Settings
 from backend.pregnancy import service
 from backend.pregnancy.schemas import (
     CardIn,
@@ -18,7 +19,6 @@ from backend.pregnancy.schemas import (
     UltrasoundIn,
     VaccineIn,
 )
-from backend.settings import Settings
 
 if TYPE_CHECKING:
     from backend.demo import DemoClinician

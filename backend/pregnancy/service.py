@@ -32,8 +32,8 @@ from backend.core.auth import CitizenPrincipal, ClinicianPrincipal
 from backend.core.clock import OSLO, oslo_now, utcnow
 from backend.core.concurrency import require_if_match
 from backend.core.context import PREGNANCY, record_pregnancy_outcome, set_context
+from backend.core.db import DB
 from backend.core.errors import BadRequest, Conflict, Forbidden, NotFound
-from backend.db.engine import DB
 from backend.patients.schemas import CareRelationIn
 from backend.patients.service import attest_care_relation
 from backend.pregnancy import pdf
