@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from backend.core.clock import OSLO, oslo_now
+from backend.core.demo import demo_loader, demo_patient_id
 from backend.core.settings import Settings
 from backend.measurements.codes import BLOOD_PRESSURE_PANEL, DIASTOLIC, SYSTOLIC
 from backend.measurements.service import upload_measurements
@@ -60,9 +61,9 @@ def demo_items(today: datetime) -> list[dict[str, Any]]:
     return items
 
 
+# After the pregnancy card, so the pregnancy context applies to the home readings.
+@demo_loader("measurements", after=("core", "pregnancy"))
 async def load_measurements_demo(settings: Settings) -> str:
-    from backend.demo import demo_patient_id  # backend.demo imports this module to list its loader
-
     patient_id = await demo_patient_id()
     body = msgspec.json.encode({"items": demo_items(oslo_now())})
     answer = await upload_measurements(patient_id, body, source="citizen")
