@@ -96,6 +96,8 @@ class AuditLog(Table, tablename="audit_log", db=DB):
     resource_id = Varchar(length=64, null=True, default=None)
     basis = Varchar(length=16)
     request_id = Varchar(length=64, null=True, default=None)
+    # Why a `denied` row was denied: role, no-patient, blocked, no-consent, no-relation (core/access.py).
+    refusal = Varchar(length=16, null=True, default=None)
 
 
 class Event(Table, tablename="event", db=DB):
