@@ -31,7 +31,7 @@ from bench.database import bench_database, server_dsn
 from bench.servers import HOST, PROJECT_ROOT, ServerProcess, app_command, free_port, server_env
 
 COLUMNS = (
-    "id", "patient", "client_id", "code", "value", "systolic", "diastolic", "unit", "effective_at",
+    "id", "patient_id", "client_id", "code", "value", "systolic", "diastolic", "unit", "effective_at",
     "device_serial", "device_model", "source", "recorded_by_hpr", "created_at",
 )  # fmt: skip
 
@@ -140,7 +140,7 @@ def _synthetic_fnr(rng: random.Random) -> str:
 
 
 def _tokens(data_dir: Path, count: int) -> list[str]:
-    from backend.core.devtokens import citizen_claims, load_dev_signing_key, mint
+    from backend.dev.tokens import citizen_claims, load_dev_signing_key, mint
     from backend.settings import Settings
 
     key = load_dev_signing_key(Settings(data_dir=data_dir))

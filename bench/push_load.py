@@ -66,7 +66,7 @@ async def fill_backlog(dsn: str, citizens: int, per_citizen: int) -> None:
             ]
             await connection.execute(
                 """
-                INSERT INTO push_device (id, patient, token, platform, environment, bundle_id, locale, registered_at)
+                INSERT INTO push_device (id, patient_id, token, platform, environment, bundle_id, locale, registered_at)
                 SELECT gen_random_uuid(), p, encode(sha256(p::text::bytea), 'hex'), 'ios', 'production',
                        'no.helsekort.app', (ARRAY['nb', 'nn', 'en'])[1 + (random() * 2)::int], now()
                 FROM unnest($1::uuid[]) AS p
@@ -75,7 +75,7 @@ async def fill_backlog(dsn: str, citizens: int, per_citizen: int) -> None:
             )
             await connection.execute(
                 """
-                INSERT INTO event (patient, seq, type, resource_type, resource_id, at, available_at, attempts)
+                INSERT INTO event (patient_id, seq, type, resource_type, resource_id, at, available_at, attempts)
                 SELECT p, n, 'medications.updated', 'medication-list', gen_random_uuid()::text, now(), now(), 0
                 FROM generate_series(1, $2) AS n, unnest($1::uuid[]) AS p
                 """,
@@ -89,7 +89,7 @@ async def fill_backlog(dsn: str, citizens: int, per_citizen: int) -> None:
 
 async def start_mock(cert_dir: Path) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "backend.notifications.mock_apns", "--cert-dir", str(cert_dir), "--port", "0",
+        sys.executable, "-m", "tests.support.mock_apns", "--cert-dir", str(cert_dir), "--port", "0",
         cwd=str(ROOT), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     assert process.stdout is not None

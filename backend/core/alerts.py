@@ -22,7 +22,7 @@ from backend.core.audit import Author
 from backend.core.auth import ClinicianPrincipal
 from backend.core.context import PREGNANCY_CONSENT
 from backend.core.errors import BadRequest, Conflict, NotFound
-from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, encode_cursor
+from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, keyset_page
 from backend.db.engine import DB
 
 Severity = Literal["info", "warning", "urgent"]
@@ -78,7 +78,7 @@ async def raise_alert(
     async with DB.connection() as connection:
         await connection.execute(
             """
-            INSERT INTO alert (id, patient, kind, severity, message, relation_kinds, resource_type, resource_id,
+            INSERT INTO alert (id, patient_id, kind, severity, message, relation_kinds, resource_type, resource_id,
                                requires_consent, created_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
             """,
@@ -150,17 +150,17 @@ async def raise_pregnancy_blood_pressure_alert(
 _VISIBLE = """
     EXISTS (
         SELECT 1 FROM care_relation r
-        WHERE r.patient = a.patient AND r.org_number = $1
+        WHERE r.patient_id = a.patient_id AND r.org_number = $1
           AND r.valid_from <= now() AND (r.valid_until IS NULL OR r.valid_until > now())
           AND r.kind = ANY(string_to_array(a.relation_kinds, ','))
     )
-    AND NOT EXISTS (SELECT 1 FROM clinician_block b WHERE b.patient = a.patient AND b.hpr = $2)
+    AND NOT EXISTS (SELECT 1 FROM clinician_block b WHERE b.patient_id = a.patient_id AND b.hpr = $2)
     AND (a.requires_consent IS NULL
-         OR EXISTS (SELECT 1 FROM consent c WHERE c.patient = a.patient AND c.scope = a.requires_consent))
+         OR EXISTS (SELECT 1 FROM consent c WHERE c.patient_id = a.patient_id AND c.scope = a.requires_consent))
 """
 
 _COLUMNS = """
-    a.id, a.patient, a.kind, a.severity, a.message, a.resource_type, a.resource_id, a.created_at,
+    a.id, a.patient_id, a.kind, a.severity, a.message, a.resource_type, a.resource_id, a.created_at,
     a.acknowledged_at, a.acknowledged_by_hpr, a.acknowledged_by_name, a.acknowledged_by_authorization,
     a.acknowledged_by_org, a.acknowledged_by_org_kind, a.acknowledged_note
 """
@@ -170,7 +170,7 @@ def _alert_out(row: Any) -> AlertOut:
     acknowledged = row["acknowledged_at"] is not None
     return AlertOut(
         id=row["id"],
-        patient_id=row["patient"],
+        patient_id=row["patient_id"],
         kind=row["kind"],
         severity=row["severity"],
         message=row["message"],
@@ -219,12 +219,12 @@ async def alerts_for(
             before_id,
             size + 1,
         )
-    items = [_alert_out(row) for row in rows[:size]]
-    more = len(rows) > size
-    return AlertPage(
-        items=items,
-        next=encode_cursor(BeforeTimeAndId(at=items[-1].created_at, id=items[-1].id)) if more else None,
-    )
+    items, following = keyset_page([_alert_out(row) for row in rows], size, _alert_position)
+    return AlertPage(items=items, next=following)
+
+
+def _alert_position(alert: AlertOut) -> BeforeTimeAndId:
+    return BeforeTimeAndId(at=alert.created_at, id=alert.id)
 
 
 async def acknowledge_alert(principal: ClinicianPrincipal, alert_id: uuid.UUID, data: AcknowledgeIn) -> AlertOut:
@@ -235,12 +235,12 @@ async def acknowledge_alert(principal: ClinicianPrincipal, alert_id: uuid.UUID, 
     the first clinician's note is never overwritten, and a retry is safe with an Idempotency-Key.
     """
     async with DB.connection() as connection:
-        target = await connection.fetchrow("SELECT patient, requires_consent FROM alert WHERE id = $1", alert_id)
+        target = await connection.fetchrow("SELECT patient_id, requires_consent FROM alert WHERE id = $1", alert_id)
     if target is None:
         raise NotFound("no such alert")
     grant = await authorize(
         principal,
-        target["patient"],
+        target["patient_id"],
         action="write",
         resource_type=RESOURCE,
         resource_id=str(alert_id),

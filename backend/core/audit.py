@@ -15,8 +15,8 @@ from backend.db.engine import DB
 
 INSERT_SQL = """
 INSERT INTO audit_log (actor_kind, actor, hpr, name, "authorization", org_number, org_kind,
-                       patient_id, action, resource_type, resource_id, basis, request_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                       patient_id, action, resource_type, resource_id, basis, request_id, refusal)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 """
 
 
@@ -71,7 +71,9 @@ async def record_clinician_action(
     resource_type: str,
     resource_id: str | None,
     basis: str,
+    refusal: str | None = None,
 ) -> None:
+    """One row; `basis` is how access was allowed, or `denied` with the `refusal` reason."""
     async with DB.connection() as connection:
         await connection.execute(
             INSERT_SQL,
@@ -82,6 +84,7 @@ async def record_clinician_action(
             resource_id,
             basis,
             request_id_var.get(),
+            refusal,
         )
 
 
@@ -104,6 +107,7 @@ async def record_editor_action(
             resource_id,
             "editor",
             request_id_var.get(),
+            None,
         )
 
 

@@ -21,12 +21,12 @@ async def set_context(patient_id: uuid.UUID, key: str, value: str | None) -> Non
     """Set or clear a fact; runs in the caller's transaction when there is one."""
     async with DB.connection() as connection:
         if value is None:
-            await connection.execute("DELETE FROM patient_context WHERE patient = $1 AND key = $2", patient_id, key)
+            await connection.execute("DELETE FROM patient_context WHERE patient_id = $1 AND key = $2", patient_id, key)
             return
         await connection.execute(
             """
-            INSERT INTO patient_context (id, patient, key, value, updated_at) VALUES ($1, $2, $3, $4, now())
-            ON CONFLICT (patient, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
+            INSERT INTO patient_context (id, patient_id, key, value, updated_at) VALUES ($1, $2, $3, $4, now())
+            ON CONFLICT (patient_id, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
             """,
             uuid.uuid4(),
             patient_id,
@@ -38,7 +38,7 @@ async def set_context(patient_id: uuid.UUID, key: str, value: str | None) -> Non
 async def get_context(patient_id: uuid.UUID, key: str) -> str | None:
     async with DB.connection() as connection:
         value: str | None = await connection.fetchval(
-            "SELECT value FROM patient_context WHERE patient = $1 AND key = $2", patient_id, key
+            "SELECT value FROM patient_context WHERE patient_id = $1 AND key = $2", patient_id, key
         )
     return value
 
@@ -68,7 +68,7 @@ async def pregnancy_facts(patient_id: uuid.UUID) -> PregnancyFacts:
     """
     async with DB.connection() as connection:
         rows = await connection.fetch(
-            "SELECT key, value, updated_at FROM patient_context WHERE patient = $1 AND key = ANY($2::text[])",
+            "SELECT key, value, updated_at FROM patient_context WHERE patient_id = $1 AND key = ANY($2::text[])",
             patient_id,
             [PREGNANCY, PREGNANCY_ENDED_ON],
         )

@@ -104,7 +104,7 @@ async def append_event(
         WITH next AS (
             UPDATE patient SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq
         )
-        INSERT INTO event (patient, seq, type, resource_type, resource_id, at, available_at, attempts,
+        INSERT INTO event (patient_id, seq, type, resource_type, resource_id, at, available_at, attempts,
                            citizen_visible)
         SELECT $1, next.event_seq, $2, $3, $4, now(), COALESCE($5, now()), 0, $6 FROM next
         RETURNING seq
@@ -140,7 +140,7 @@ async def changes_since(patient_id: uuid.UUID, since: int, limit: int) -> list[C
         rows = await connection.fetch(
             """
             SELECT seq, type, resource_type, resource_id, at FROM event
-            WHERE patient = $1 AND seq > $2 AND citizen_visible ORDER BY seq LIMIT $3
+            WHERE patient_id = $1 AND seq > $2 AND citizen_visible ORDER BY seq LIMIT $3
             """,
             patient_id,
             since,
@@ -174,7 +174,7 @@ async def claim_events(worker_id: str, *, limit: int, lease_seconds: float) -> l
                 LIMIT $2
                 FOR UPDATE SKIP LOCKED
             )
-            RETURNING id, patient, topic, type, resource_type, resource_id, at, attempts, citizen_visible
+            RETURNING id, patient_id, topic, type, resource_type, resource_id, at, attempts, citizen_visible
             """,
             worker_id,
             limit,
@@ -184,7 +184,7 @@ async def claim_events(worker_id: str, *, limit: int, lease_seconds: float) -> l
         (
             ClaimedEvent(
                 id=row["id"],
-                patient_id=row["patient"],
+                patient_id=row["patient_id"],
                 topic=row["topic"],
                 type=row["type"],
                 resource_type=row["resource_type"],

@@ -39,7 +39,7 @@ class CareRelation(Table, tablename="care_relation", db=DB):
     """An organisation's documented reason to treat the patient (tjenstlig behov)."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
     kind = Varchar(length=16)
     org_number = Varchar(length=9)
     org_kind = Varchar(length=32)
@@ -53,7 +53,7 @@ class EmergencyAccess(Table, tablename="emergency_access", db=DB):
     """A clinician's time-limited access without a care relation (nødrett), with the reason given."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
     hpr = Varchar(length=12)
     org_number = Varchar(length=9)
     reason = Text()
@@ -65,14 +65,14 @@ class ClinicianBlock(Table, tablename="clinician_block", db=DB):
     """A citizen's refusal to let a named clinician see her data (emergency access still works)."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
     hpr = Varchar(length=12)
     created_at = Timestamptz(default=TimestamptzNow())
 
 
 class Consent(Table, tablename="consent", db=DB):
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
     scope = Varchar(length=32)
     given_at = Timestamptz(default=TimestamptzNow())
 
@@ -96,13 +96,15 @@ class AuditLog(Table, tablename="audit_log", db=DB):
     resource_id = Varchar(length=64, null=True, default=None)
     basis = Varchar(length=16)
     request_id = Varchar(length=64, null=True, default=None)
+    # Why a `denied` row was denied: role, no-patient, blocked, no-consent, no-relation (core/access.py).
+    refusal = Varchar(length=16, null=True, default=None)
 
 
 class Event(Table, tablename="event", db=DB):
     """Per-patient change feed and push outbox (topic events have no patient)."""
 
     id = BigSerial(primary_key=True)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, null=True, default=None)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=True, default=None)
     seq = BigInt(null=True, default=None)
     topic = Varchar(length=64, null=True, default=None)
     # Events about things the citizen cannot see yet (an unreleased lab result) stay out of her feed.
@@ -137,7 +139,7 @@ class PatientContext(Table, tablename="patient_context", db=DB):
     """Facts one domain publishes for others to read (e.g. pregnancy → `pregnancy: ongoing`)."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
     key = Varchar(length=48)
     value = Varchar(length=200)
     updated_at = Timestamptz(default=TimestamptzNow())
@@ -147,7 +149,7 @@ class Alert(Table, tablename="alert", db=DB):
     """A clinical alert for the clinicians of the patient's care relations of the named kinds."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
     kind = Varchar(length=48)
     severity = Varchar(length=16)
     message = Text()

@@ -29,9 +29,10 @@ from backend.core import events
 from backend.core.access import Grant, authorize
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
+from backend.core.db import DB
 from backend.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from backend.core.paging import Instant, Position, clamp_limit, decode_cursor, encode_cursor
-from backend.db.engine import DB
+from backend.core.settings import Settings
 from backend.labs.catalogue import CATALOGUE, validate_report
 from backend.labs.fhir import FhirMappingError, from_fhir
 from backend.labs.release import PRELIMINARY, citizen_sees, release_columns, release_due_at
@@ -59,7 +60,6 @@ from backend.labs.schemas import (
     TrendPoint,
     build_report_out,
 )
-from backend.settings import Settings
 
 RESOURCE_TYPE = "lab-report"
 JSON_MEDIA_TYPE = "application/json"
@@ -71,7 +71,7 @@ TREND_MAX_POINTS = 1000
 RELEASE_BATCH = 200
 # One report ($1, of patient $2) with its release state at $3, as backend.labs.release defines it.
 _REPORT_WITH_RELEASE_STATE = (
-    f"SELECT r.*, {release_columns('r', '$3')} FROM lab_report r WHERE r.id = $1 AND r.patient = $2"  # noqa: S608 - fixed fragments only
+    f"SELECT r.*, {release_columns('r', '$3')} FROM lab_report r WHERE r.id = $1 AND r.patient_id = $2"  # noqa: S608 - fixed fragments only
 )
 _ERROR_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
 _NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `(?P<name>[^`]+)`")
@@ -211,7 +211,7 @@ async def store_lab_report(
     async with DB.transaction(), DB.connection() as connection:
         inserted = await connection.fetchval(
             """
-            INSERT INTO lab_report (id, patient, category, current_version, status, specimen_at, issued_at,
+            INSERT INTO lab_report (id, patient_id, category, current_version, status, specimen_at, issued_at,
                                     requester_hpr, requester_org, sender_org, release_due_at, held,
                                     received_at, created_at, updated_at)
             VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, false, $11, $11, $11)
@@ -269,10 +269,10 @@ async def _store_known_report(
     # The id is known: serialise with other writers of this report and decide what the post is.
     row = await connection.fetchrow("SELECT r.* FROM lab_report r WHERE r.id = $1 FOR UPDATE", report.id)
     assert row is not None
-    if row["patient"] != patient_id:
+    if row["patient_id"] != patient_id:
         raise Conflict("this report id is already used for another report; a new report needs a new id")
     same: int | None = await connection.fetchval(
-        "SELECT max(version) FROM lab_report_version WHERE report = $1 AND patient = $2 AND body_digest = $3",
+        "SELECT max(version) FROM lab_report_version WHERE report = $1 AND patient_id = $2 AND body_digest = $3",
         report.id,
         patient_id,
         digest,
@@ -282,7 +282,7 @@ async def _store_known_report(
     _check_new_version(row, report, requester, sender)
     version = int(row["current_version"]) + 1
     await connection.execute(
-        "UPDATE lab_observation SET current = false WHERE report = $1 AND patient = $2 AND current",
+        "UPDATE lab_observation SET current = false WHERE report = $1 AND patient_id = $2 AND current",
         report.id,
         patient_id,
     )
@@ -296,7 +296,7 @@ async def _store_known_report(
         UPDATE lab_report r SET current_version = $3, status = $4, specimen_at = $5, issued_at = $6, updated_at = $7,
                                 received_at = $7,
                                 release_due_at = CASE WHEN {citizen_sees("r", "$7")} THEN r.release_due_at ELSE $8 END
-        WHERE r.id = $1 AND r.patient = $2
+        WHERE r.id = $1 AND r.patient_id = $2
         """,  # noqa: S608 - fixed fragments only
         report.id,
         patient_id,
@@ -311,7 +311,9 @@ async def _store_known_report(
         events.EventType.LAB_RESULT_CORRECTED if report.status == "corrected" else events.EventType.LAB_RESULT_UPDATED
     )
     already_announced = await connection.fetchval(
-        "SELECT release_announced_at IS NOT NULL FROM lab_report WHERE id = $1 AND patient = $2", report.id, patient_id
+        "SELECT release_announced_at IS NOT NULL FROM lab_report WHERE id = $1 AND patient_id = $2",
+        report.id,
+        patient_id,
     )
     # A correction of a result she has seen is news to her; of one she has not, it is not (yet).
     await events.append_event(patient_id, kind, report.id, citizen_visible=bool(already_announced))
@@ -347,7 +349,7 @@ async def _insert_version(
     assert report.requester is not None
     await connection.execute(
         """
-        INSERT INTO lab_report_version (id, report, patient, version, status, specimen_at, issued_at, lab_name,
+        INSERT INTO lab_report_version (id, report, patient_id, version, status, specimen_at, issued_at, lab_name,
                                         lab_org, requester_hpr, requester_org, panels, body_digest, sent_by_hpr,
                                         sent_by_org, received_at)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15, $16)
@@ -371,7 +373,7 @@ async def _insert_version(
     )
     await connection.executemany(
         """
-        INSERT INTO lab_observation (patient, report, version, position, current, code, system, display, value_type,
+        INSERT INTO lab_observation (patient_id, report, version, position, current, code, system, display, value_type,
                                      value_quantity, value_comparator, value_string, value_code, value_display, unit,
                                      reference_low, reference_high, reference_text, flag, comment, panel,
                                      specimen_at, issued_at)
@@ -423,7 +425,7 @@ async def _announce_if_visible(connection: Any, patient_id: uuid.UUID, report_id
     announced = await connection.fetchval(
         f"""
         UPDATE lab_report r SET release_announced_at = $2
-        WHERE r.id = $1 AND r.patient = $3 AND r.release_announced_at IS NULL AND {citizen_sees("r", "$2")}
+        WHERE r.id = $1 AND r.patient_id = $3 AND r.release_announced_at IS NULL AND {citizen_sees("r", "$2")}
         RETURNING r.id
         """,  # noqa: S608 - fixed fragments only
         report_id,
@@ -442,7 +444,7 @@ async def announce_due_releases(settings: Settings) -> int:
     async with DB.transaction(), DB.connection() as connection:
         rows = await connection.fetch(
             f"""
-            SELECT r.id, r.patient FROM lab_report r
+            SELECT r.id, r.patient_id FROM lab_report r
             WHERE r.release_announced_at IS NULL AND {citizen_sees("r", "$1")}
             ORDER BY r.release_due_at, r.id
             LIMIT $2
@@ -453,7 +455,7 @@ async def announce_due_releases(settings: Settings) -> int:
         )
         announced = 0
         for row in rows:
-            if await _announce_if_visible(connection, row["patient"], row["id"], now):
+            if await _announce_if_visible(connection, row["patient_id"], row["id"], now):
                 announced += 1
     return announced
 
@@ -542,14 +544,14 @@ async def _release(connection: Any, row: Mapping[str, Any], *, released_by_hpr: 
             """
             UPDATE lab_report SET released_at = $3, released_by_hpr = $4, held = false, held_at = NULL,
                                   held_by_hpr = NULL, updated_at = $3
-            WHERE id = $1 AND patient = $2
+            WHERE id = $1 AND patient_id = $2
             """,
             row["id"],
-            row["patient"],
+            row["patient_id"],
             now,
             released_by_hpr,
         )
-    await _announce_if_visible(connection, row["patient"], row["id"], now)
+    await _announce_if_visible(connection, row["patient_id"], row["id"], now)
 
 
 async def hold_lab_report(
@@ -575,7 +577,7 @@ async def hold_lab_report(
                 """
                 UPDATE lab_report SET held = true, held_at = $3, held_by_hpr = $4, released_at = NULL,
                                       released_by_hpr = NULL, updated_at = $3
-                WHERE id = $1 AND patient = $2
+                WHERE id = $1 AND patient_id = $2
                 """,
                 report_id,
                 patient_id,
@@ -641,8 +643,8 @@ async def _current_versions(
     versions = await connection.fetch(
         """
         SELECT v.*, v.version = r.current_version AS shown
-        FROM lab_report_version v JOIN lab_report r ON r.id = v.report AND r.patient = v.patient
-        WHERE v.patient = $1 AND v.report = ANY($2::uuid[])
+        FROM lab_report_version v JOIN lab_report r ON r.id = v.report AND r.patient_id = v.patient_id
+        WHERE v.patient_id = $1 AND v.report = ANY($2::uuid[])
         ORDER BY v.report, v.version
         """,
         patient_id,
@@ -651,7 +653,7 @@ async def _current_versions(
     observations = await connection.fetch(
         """
         SELECT * FROM lab_observation
-        WHERE patient = $1 AND report = ANY($2::uuid[]) AND current
+        WHERE patient_id = $1 AND report = ANY($2::uuid[]) AND current
         ORDER BY report, position
         """,
         patient_id,
@@ -682,12 +684,12 @@ async def _clinician_reports(
         FROM lab_observation o
         CROSS JOIN LATERAL (
             SELECT * FROM lab_observation p
-            WHERE p.patient = $1 AND p.code = o.code AND p.current AND p.specimen_at < o.specimen_at
+            WHERE p.patient_id = $1 AND p.code = o.code AND p.current AND p.specimen_at < o.specimen_at
               AND p.report <> o.report
             ORDER BY p.specimen_at DESC, p.id DESC
             LIMIT $3
         ) p
-        WHERE o.patient = $1 AND o.report = ANY($2::uuid[]) AND o.current
+        WHERE o.patient_id = $1 AND o.report = ANY($2::uuid[]) AND o.current
         ORDER BY o.report, o.code, p.specimen_at DESC, p.id DESC
         """,
         patient_id,
@@ -777,7 +779,7 @@ async def list_for_clinician(
         rows = await connection.fetch(
             f"""
             SELECT r.*, {release_columns("r", "$5")} FROM lab_report r
-            WHERE r.patient = $1 AND ($2::timestamptz IS NULL OR (r.specimen_at, r.id) < ($2, $3))
+            WHERE r.patient_id = $1 AND ($2::timestamptz IS NULL OR (r.specimen_at, r.id) < ($2, $3))
             ORDER BY r.specimen_at DESC, r.id DESC
             LIMIT $4
             """,  # noqa: S608 - fixed fragments only
@@ -824,17 +826,17 @@ async def versions_for_clinician(
     )
     async with DB.connection() as connection:
         category = await connection.fetchval(
-            "SELECT category FROM lab_report WHERE id = $1 AND patient = $2", report_id, grant.patient_id
+            "SELECT category FROM lab_report WHERE id = $1 AND patient_id = $2", report_id, grant.patient_id
         )
         if category is None:
             raise NotFound("no such lab report")
         versions = await connection.fetch(
-            "SELECT v.* FROM lab_report_version v WHERE v.patient = $1 AND v.report = $2 ORDER BY v.version",
+            "SELECT v.* FROM lab_report_version v WHERE v.patient_id = $1 AND v.report = $2 ORDER BY v.version",
             grant.patient_id,
             report_id,
         )
         observations = await connection.fetch(
-            "SELECT * FROM lab_observation WHERE patient = $1 AND report = $2 ORDER BY version, position",
+            "SELECT * FROM lab_observation WHERE patient_id = $1 AND report = $2 ORDER BY version, position",
             grant.patient_id,
             report_id,
         )
@@ -909,7 +911,7 @@ async def list_for_citizen(me: Grant, cursor: str | None, limit: int | None) -> 
         rows = await connection.fetch(
             f"""
             SELECT r.*, {release_columns("r", "$2")} FROM lab_report r
-            WHERE r.patient = $1 AND {citizen_sees("r", "$2")}
+            WHERE r.patient_id = $1 AND {citizen_sees("r", "$2")}
               AND ($3::timestamptz IS NULL OR (r.specimen_at, r.id) < ($3, $4))
             ORDER BY r.specimen_at DESC, r.id DESC
             LIMIT $5
@@ -929,7 +931,7 @@ async def get_for_citizen(me: Grant, report_id: uuid.UUID) -> CitizenLabResult:
     async with DB.connection() as connection:
         row = await connection.fetchrow(
             f"SELECT r.*, {release_columns('r', '$2')} FROM lab_report r"  # noqa: S608 - fixed fragments only
-            f" WHERE r.patient = $1 AND {citizen_sees('r', '$2')} AND r.id = $3",
+            f" WHERE r.patient_id = $1 AND {citizen_sees('r', '$2')} AND r.id = $3",
             me.patient_id,
             now,
             report_id,
@@ -949,8 +951,8 @@ async def trend_for_citizen(me: Grant, code: str) -> LabTrend:
         rows = await connection.fetch(
             f"""
             SELECT o.* FROM lab_observation o
-            JOIN lab_report r ON r.id = o.report AND r.patient = o.patient
-            WHERE o.patient = $1 AND o.code = $3 AND o.current AND {citizen_sees("r", "$2")}
+            JOIN lab_report r ON r.id = o.report AND r.patient_id = o.patient_id
+            WHERE o.patient_id = $1 AND o.code = $3 AND o.current AND {citizen_sees("r", "$2")}
             ORDER BY o.specimen_at DESC, o.id DESC
             LIMIT $4
             """,  # noqa: S608 - fixed fragments only

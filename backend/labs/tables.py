@@ -22,8 +22,8 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from backend.core.db import DB
 from backend.core.tables import Patient
-from backend.db.engine import DB
 
 
 class LabReport(Table, tablename="lab_report", db=DB):
@@ -36,7 +36,7 @@ class LabReport(Table, tablename="lab_report", db=DB):
     """
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
     category = Varchar(length=32)
     current_version = Integer(default=1)
     status = Varchar(length=16)
@@ -61,8 +61,8 @@ class LabReportVersion(Table, tablename="lab_report_version", db=DB):
     """Every version a sender posted; a correction adds one and the report points at it."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    report = ForeignKey(LabReport, on_delete=OnDelete.restrict, index=True)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    report = ForeignKey(LabReport, on_delete=OnDelete.restrict, index=True, null=False)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
     version = Integer()
     status = Varchar(length=16)
     specimen_at = Timestamptz()
@@ -83,8 +83,8 @@ class LabObservation(Table, tablename="lab_observation", db=DB):
     """One result of one version; `current` marks the shown version's rows, so a trend is one indexed query."""
 
     id = BigSerial(primary_key=True)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict)
-    report = ForeignKey(LabReport, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=False)
+    report = ForeignKey(LabReport, on_delete=OnDelete.restrict, index=True, null=False)
     version = Integer()
     position = SmallInt()
     current = Boolean(default=True)

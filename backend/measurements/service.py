@@ -39,9 +39,10 @@ from backend.core.context import (
     has_ongoing_pregnancy,
     pregnancy_facts,
 )
+from backend.core.db import DB
 from backend.core.errors import BadRequest, Forbidden, PayloadTooLarge
 from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, encode_cursor
-from backend.db.engine import DB
+from backend.core.relations import RELATION_KINDS
 from backend.measurements.codes import (
     BLOOD_PRESSURE_PANEL,
     DIASTOLIC,
@@ -84,7 +85,7 @@ BODY_TEMPERATURE = "8310-5"
 MM_HG = "mm[Hg]"
 
 MAX_SERIES_POINTS = 5000
-ALL_CARE_RELATIONS = ("gp", "midwife", "hospital", "legevakt", "homecare")
+ALL_CARE_RELATIONS = RELATION_KINDS
 # CLINICAL.md: home blood pressure in pregnancy goes to the midwife and the GP.
 
 
@@ -222,7 +223,7 @@ def decode_batch(body: bytes) -> list[UploadItem | _Rejected]:
 
 
 _INSERT_MEASUREMENTS = """
-INSERT INTO measurement (id, patient, client_id, code, value, systolic, diastolic, unit, effective_at,
+INSERT INTO measurement (id, patient_id, client_id, code, value, systolic, diastolic, unit, effective_at,
                          device_serial, device_model, source, recorded_by_hpr, created_at)
 SELECT r.id, $1, r.client_id, r.code, r.value, r.systolic, r.diastolic, r.unit, r.effective_at,
        r.device_serial, r.device_model, $12, $13, $14
@@ -391,7 +392,7 @@ class _Filter:
 
     def __init__(self, patient_id: uuid.UUID) -> None:
         self.args: list[Any] = [patient_id]
-        self.conditions = ["patient = $1"]
+        self.conditions = ["patient_id = $1"]
 
     def arg(self, value: Any) -> str:
         self.args.append(value)
@@ -602,7 +603,7 @@ def _effective_time(moment: datetime | None, now: datetime) -> datetime:
 async def _target_in_force(connection: Any, patient_id: uuid.UUID) -> uuid.UUID | None:
     # FOR SHARE: a target cleared while a score is being recorded waits for it (and the other way round).
     target: uuid.UUID | None = await connection.fetchval(
-        "SELECT id FROM spo2_target WHERE patient = $1 AND cleared_at IS NULL FOR SHARE", patient_id
+        "SELECT id FROM spo2_target WHERE patient_id = $1 AND cleared_at IS NULL FOR SHARE", patient_id
     )
     return target
 
@@ -660,7 +661,7 @@ async def record_news2(grant: Grant, data: News2RecordIn, *, recorded_by_hpr: st
         valid = reason is None
         await connection.execute(
             """
-            INSERT INTO measurement (id, patient, client_id, code, value, systolic, diastolic, unit, effective_at,
+            INSERT INTO measurement (id, patient_id, client_id, code, value, systolic, diastolic, unit, effective_at,
                                      device_serial, device_model, source, recorded_by_hpr, created_at)
             SELECT r.id, $1, NULL, r.code, r.value, r.systolic, r.diastolic, r.unit, $7, NULL, NULL,
                    'clinician', $8, $9
@@ -681,7 +682,7 @@ async def record_news2(grant: Grant, data: News2RecordIn, *, recorded_by_hpr: st
         subscores = result.subscores
         await connection.execute(
             """
-            INSERT INTO news2_score (id, patient, effective_at, total, risk, single_parameter_red,
+            INSERT INTO news2_score (id, patient_id, effective_at, total, risk, single_parameter_red,
                                      valid_for_patient, spo2_scale, on_oxygen, consciousness,
                                      respiration_rate_score, spo2_score, on_oxygen_score, systolic_score,
                                      pulse_score, consciousness_score, temperature_score,
@@ -794,7 +795,7 @@ def require_spo2_target_prescriber(principal: ClinicianPrincipal) -> None:
 _TARGET_IN_FORCE = """
 SELECT target, prescribed_by_hpr, prescribed_by_name, prescribed_by_authorization, prescribed_by_org,
        prescribed_by_org_kind, prescribed_at
-FROM spo2_target WHERE patient = $1 AND cleared_at IS NULL
+FROM spo2_target WHERE patient_id = $1 AND cleared_at IS NULL
 """
 
 
@@ -830,7 +831,7 @@ async def prescribe_spo2_target(grant: Grant, principal: ClinicianPrincipal, dat
         target_id = uuid.uuid4()
         await connection.execute(
             """
-            INSERT INTO spo2_target (id, patient, target, prescribed_by_hpr, prescribed_by_name,
+            INSERT INTO spo2_target (id, patient_id, target, prescribed_by_hpr, prescribed_by_name,
                                      prescribed_by_authorization, prescribed_by_org, prescribed_by_org_kind,
                                      prescribed_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -854,7 +855,7 @@ async def _clear(connection: Any, patient_id: uuid.UUID, author: Author, now: da
     cleared: uuid.UUID | None = await connection.fetchval(
         """
         UPDATE spo2_target SET cleared_at = $2, cleared_by_hpr = $3, cleared_by_name = $4, cleared_by_org = $5
-        WHERE patient = $1 AND cleared_at IS NULL
+        WHERE patient_id = $1 AND cleared_at IS NULL
         RETURNING id
         """,
         patient_id,

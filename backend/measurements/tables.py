@@ -18,19 +18,19 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from backend.core.db import DB
 from backend.core.tables import Patient
-from backend.db.engine import DB
 
 
 class Measurement(Table, tablename="measurement", db=DB):
     """One reading. The blood-pressure panel keeps systolic and diastolic as columns, so series are plain scans.
 
-    Dedupe is the database's: unique (patient, client_id) and, for devices that resend without ids,
-    unique (patient, device_serial, code, effective_at) where a serial is given (second migration).
+    Dedupe is the database's: unique (patient_id, client_id) and, for devices that resend without ids,
+    unique (patient_id, device_serial, code, effective_at) where a serial is given (second migration).
     """
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=False)
     client_id = UUID(null=True, default=None)
     code = Varchar(length=16)
     value = DoublePrecision(null=True, default=None)
@@ -52,7 +52,7 @@ class Spo2Target(Table, tablename="spo2_target", db=DB):
     """
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=False)
     target = Varchar(length=8)
     prescribed_by_hpr = Varchar(length=12)
     prescribed_by_name = Varchar(length=200, null=True, default=None)
@@ -70,7 +70,7 @@ class News2Score(Table, tablename="news2_score", db=DB):
     """A NEWS2 total (SNOMED CT 1104051000000101) with its sub-scores and the measurements it was scored from."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=False)
     effective_at = Timestamptz()
     total = SmallInt()
     risk = Varchar(length=16)
@@ -90,11 +90,11 @@ class News2Score(Table, tablename="news2_score", db=DB):
     pulse_score = SmallInt()
     consciousness_score = SmallInt()
     temperature_score = SmallInt()
-    respiration_rate_measurement = ForeignKey(Measurement, on_delete=OnDelete.restrict)
-    spo2_measurement = ForeignKey(Measurement, on_delete=OnDelete.restrict)
-    blood_pressure_measurement = ForeignKey(Measurement, on_delete=OnDelete.restrict)
-    pulse_measurement = ForeignKey(Measurement, on_delete=OnDelete.restrict)
-    temperature_measurement = ForeignKey(Measurement, on_delete=OnDelete.restrict)
+    respiration_rate_measurement = ForeignKey(Measurement, on_delete=OnDelete.restrict, null=False)
+    spo2_measurement = ForeignKey(Measurement, on_delete=OnDelete.restrict, null=False)
+    blood_pressure_measurement = ForeignKey(Measurement, on_delete=OnDelete.restrict, null=False)
+    pulse_measurement = ForeignKey(Measurement, on_delete=OnDelete.restrict, null=False)
+    temperature_measurement = ForeignKey(Measurement, on_delete=OnDelete.restrict, null=False)
     recorded_by_hpr = Varchar(length=12)
     org_number = Varchar(length=9)
     created_at = Timestamptz(default=TimestamptzNow())

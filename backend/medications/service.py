@@ -18,13 +18,13 @@ from typing import Any
 import msgspec
 
 from backend.core import alerts, events
-from backend.core.access import Grant, authorize
-from backend.core.auth import ClinicianPrincipal
+from backend.core.access import Grant, Need, Role, authorize, refuse
+from backend.core.auth import AUTHORIZATIONS, ClinicianPrincipal
 from backend.core.clock import OSLO, utcnow
 from backend.core.concurrency import require_if_match
-from backend.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.core.db import DB
+from backend.core.errors import BadRequest, Conflict, NotFound
 from backend.core.paging import BeforeTimeAndId, Int32, Position, clamp_limit, decode_cursor, encode_cursor
-from backend.db.engine import DB
 from backend.medications.atc import InvalidAtcCode, validate_entry_atc, within
 from backend.medications.prescribing import rights_of
 from backend.medications.schemas import (
@@ -204,7 +204,7 @@ async def _entries_as_of(connection: Any, patient_id: uuid.UUID, version: int) -
     rows = await connection.fetch(
         f"""
         SELECT {_ENTRY_COLUMNS} FROM medication_entry_version
-        WHERE patient = $1 AND from_version <= $2 AND (to_version IS NULL OR to_version > $2)
+        WHERE patient_id = $1 AND from_version <= $2 AND (to_version IS NULL OR to_version > $2)
         """,  # noqa: S608 - a constant column list
         patient_id,
         version,
@@ -228,12 +228,12 @@ SELECT l.version, l.updated_at, {", ".join("e." + column.strip() for column in _
        r.org_number, r.org_kind, r.sources, r.note
 FROM medication_list l
 LEFT JOIN medication_entry_version e
-       ON e.patient = l.patient AND e.from_version <= l.version AND (e.to_version IS NULL OR e.to_version > l.version)
+       ON e.patient_id = l.patient_id AND e.from_version <= l.version AND (e.to_version IS NULL OR e.to_version > l.version)
 LEFT JOIN LATERAL (
     SELECT * FROM medication_reconciliation
-    WHERE patient = l.patient ORDER BY reconciled_at DESC, id LIMIT 1
+    WHERE patient_id = l.patient_id ORDER BY reconciled_at DESC, id LIMIT 1
 ) r ON true
-WHERE l.patient = $1
+WHERE l.patient_id = $1
 """  # noqa: S608 - constant column names
 
 
@@ -269,24 +269,26 @@ async def _read_list(connection: Any, patient_id: uuid.UUID) -> StoredList:
 
 async def _lock_list(connection: Any, patient_id: uuid.UUID) -> tuple[uuid.UUID, int]:
     """Lock the patient's list row for this transaction (creating it at version 0): writers queue here."""
-    row = await connection.fetchrow("SELECT id, version FROM medication_list WHERE patient = $1 FOR UPDATE", patient_id)
+    row = await connection.fetchrow(
+        "SELECT id, version FROM medication_list WHERE patient_id = $1 FOR UPDATE", patient_id
+    )
     if row is None:
         await connection.execute(
             """
-            INSERT INTO medication_list (id, patient, version, updated_at) VALUES ($1, $2, 0, NULL)
-            ON CONFLICT (patient) DO NOTHING
+            INSERT INTO medication_list (id, patient_id, version, updated_at) VALUES ($1, $2, 0, NULL)
+            ON CONFLICT (patient_id) DO NOTHING
             """,
             uuid.uuid4(),
             patient_id,
         )
         row = await connection.fetchrow(
-            "SELECT id, version FROM medication_list WHERE patient = $1 FOR UPDATE", patient_id
+            "SELECT id, version FROM medication_list WHERE patient_id = $1 FOR UPDATE", patient_id
         )
     return row["id"], row["version"]
 
 
 async def _head(connection: Any, patient_id: uuid.UUID) -> tuple[int, datetime | None]:
-    row = await connection.fetchrow("SELECT version, updated_at FROM medication_list WHERE patient = $1", patient_id)
+    row = await connection.fetchrow("SELECT version, updated_at FROM medication_list WHERE patient_id = $1", patient_id)
     return (row["version"], row["updated_at"]) if row is not None else (0, None)
 
 
@@ -314,13 +316,13 @@ def _reconciliation_from_row(row: Mapping[str, Any]) -> ReconciliationOut:
 _STORE_VERSION = """
 WITH closed AS (
     UPDATE medication_entry_version SET to_version = $2
-    WHERE patient = $1 AND entry_id = ANY($3::uuid[]) AND to_version IS NULL
+    WHERE patient_id = $1 AND entry_id = ANY($3::uuid[]) AND to_version IS NULL
     RETURNING 1
 ), closed_count AS (
     -- Aggregating `closed` makes the old rows close before any new row is inserted (one current row per entry).
     SELECT count(*) AS n FROM closed
 ), added AS (
-    INSERT INTO medication_entry_version (patient, entry_id, from_version, to_version, name, atc, form, strength,
+    INSERT INTO medication_entry_version (patient_id, entry_id, from_version, to_version, name, atc, form, strength,
                                           dosage, dose, reason, kind, started_at, stopped_at, stop_reason,
                                           prescriber_hpr, prescriber_name)
     SELECT $1, u.entry_id, $2, NULL, u.name, u.atc, u.form, u.strength, u.dosage, u.dose::jsonb, u.reason,
@@ -332,12 +334,12 @@ WITH closed AS (
               stop_reason, prescriber_hpr, prescriber_name)
     RETURNING 1
 ), author AS (
-    INSERT INTO medication_list_version (patient, version, created_at, hpr, name, profession, org_number, org_kind)
+    INSERT INTO medication_list_version (patient_id, version, created_at, hpr, name, profession, org_number, org_kind)
     VALUES ($1, $2, $18, $19, $20, $21, $22, $23)
     RETURNING 1
 )
 UPDATE medication_list SET version = $2, updated_at = $18
-WHERE patient = $1 AND (SELECT count(*) FROM added) >= 0 AND (SELECT count(*) FROM author) = 1
+WHERE patient_id = $1 AND (SELECT count(*) FROM added) >= 0 AND (SELECT count(*) FROM author) = 1
 """
 
 
@@ -382,9 +384,15 @@ async def _store_version(
     await events.append_event(patient_id, events.EventType.MEDICATIONS_UPDATED, list_id)
 
 
-def _require_prescriber(principal: ClinicianPrincipal) -> None:
-    if rights_of(principal.authorization) == "none":
-        raise Forbidden(f"HPR authorization {principal.authorization} may read the medication list but not change it")
+# Who may change the list by HPR authorization (prescribing.rights_of): LE everything, JO her list, others read.
+PRESCRIBER = Role(
+    "only doctors (LE) and, within the midwives' list, midwives (JO) may change the medication list",
+    authorizations=frozenset(a for a in AUTHORIZATIONS if rights_of(a) != "none"),
+)
+READ_LIST = Need(action="read", resource_type=RESOURCE_LIST)
+WRITE_LIST = Need(action="write", resource_type=RESOURCE_LIST, role=PRESCRIBER)
+RECONCILE = Need(action="write", resource_type=RESOURCE_RECONCILIATION, role=PRESCRIBER)
+READ_DISCREPANCIES = Need(action="read", resource_type=RESOURCE_DISCREPANCY)
 
 
 # --- clinician ----------------------------------------------------------------------------------------
@@ -408,7 +416,7 @@ def _clinician_view(
 
 
 async def read_list(principal: ClinicianPrincipal, patient_id: uuid.UUID) -> MedicationListOut:
-    grant = await authorize(principal, patient_id, action="read", resource_type=RESOURCE_LIST)
+    grant = await authorize(principal, patient_id, READ_LIST)
     on = today()
     async with DB.connection() as connection:
         stored = await _read_list(connection, grant.patient_id)
@@ -429,8 +437,7 @@ async def replace_list(
     unchanged lists need no transaction. A change then locks the list row (FOR UPDATE) and writes only
     when the version is still the one compared against; otherwise another writer won and this one gets 412.
     """
-    grant = await authorize(principal, patient_id, action="write", resource_type=RESOURCE_LIST)
-    _require_prescriber(principal)
+    grant = await authorize(principal, patient_id, WRITE_LIST)
     on = today()
     submitted = normalise_entries(data.entries, on)
     async with DB.connection() as connection:
@@ -460,7 +467,7 @@ async def replace_list(
             written.append(entry)
             closed.append(entry.id)
     if rights_of(principal.authorization) == "listed":
-        _require_midwife_rights(written, current, jo_prefixes)
+        await _require_midwife_rights(grant, written, current, jo_prefixes)
     if not written:
         return _clinician_view(version, stored.updated_at, current.values(), stored.last_reconciled, on)
     now = utcnow()
@@ -482,8 +489,11 @@ async def replace_list(
     return _clinician_view(version + 1, now, merged.values(), stored.last_reconciled, on)
 
 
-def _require_midwife_rights(
-    written: Sequence[MedicationEntry], current: Mapping[uuid.UUID, MedicationEntry], prefixes: tuple[str, ...]
+async def _require_midwife_rights(
+    grant: Grant,
+    written: Sequence[MedicationEntry],
+    current: Mapping[uuid.UUID, MedicationEntry],
+    prefixes: tuple[str, ...],
 ) -> None:
     """A midwife (JO) may add, change or stop only entries whose ATC code, before and after, is on her list."""
     outside = sorted(
@@ -494,7 +504,8 @@ def _require_midwife_rights(
         }
     )
     if outside:
-        raise Forbidden(
+        await refuse(
+            grant,
             "a midwife (JO) may add, change or stop only entries whose ATC code is on the midwives' list; "
             f"outside it: {', '.join(outside)}",
             extra={"entryIds": outside},
@@ -553,7 +564,7 @@ async def history(
         rows = await connection.fetch(
             """
             SELECT version, created_at, hpr, name, profession, org_number, org_kind FROM medication_list_version
-            WHERE patient = $1 AND ($2::int IS NULL OR version < $2) ORDER BY version DESC LIMIT $3
+            WHERE patient_id = $1 AND ($2::int IS NULL OR version < $2) ORDER BY version DESC LIMIT $3
             """,
             patient_id,
             before,
@@ -566,8 +577,8 @@ async def history(
                    p.stopped_at AS stopped_before
             FROM medication_entry_version e
             LEFT JOIN medication_entry_version p
-                   ON p.patient = e.patient AND p.entry_id = e.entry_id AND p.to_version = e.from_version
-            WHERE e.patient = $1 AND e.from_version = ANY($2::int[])
+                   ON p.patient_id = e.patient_id AND p.entry_id = e.entry_id AND p.to_version = e.from_version
+            WHERE e.patient_id = $1 AND e.from_version = ANY($2::int[])
             ORDER BY e.from_version, lower(e.name), e.entry_id
             """,
             patient_id,
@@ -615,7 +626,7 @@ async def list_version(patient_id: uuid.UUID, version: int) -> ListVersionDetail
         row = await connection.fetchrow(
             """
             SELECT version, created_at, hpr, name, profession, org_number, org_kind FROM medication_list_version
-            WHERE patient = $1 AND version = $2
+            WHERE patient_id = $1 AND version = $2
             """,
             patient_id,
             version,
@@ -632,7 +643,7 @@ async def list_version(patient_id: uuid.UUID, version: int) -> ListVersionDetail
 async def clinician_list_version(
     principal: ClinicianPrincipal, patient_id: uuid.UUID, version: int
 ) -> ListVersionDetail:
-    grant = await authorize(principal, patient_id, action="read", resource_type=RESOURCE_LIST)
+    grant = await authorize(principal, patient_id, READ_LIST)
     return await list_version(grant.patient_id, version)
 
 
@@ -645,7 +656,7 @@ async def clinician_history(
     from_version: int | None,
     to_version: int | None,
 ) -> MedicationHistory:
-    grant = await authorize(principal, patient_id, action="read", resource_type=RESOURCE_LIST)
+    grant = await authorize(principal, patient_id, READ_LIST)
     return await history(grant.patient_id, cursor=cursor, limit=limit, from_version=from_version, to_version=to_version)
 
 
@@ -661,7 +672,7 @@ async def _insert_reconciliation(
 ) -> ReconciliationOut:
     row = await connection.fetchrow(
         """
-        INSERT INTO medication_reconciliation (id, patient, list_version, reconciled_at, hpr, name, profession,
+        INSERT INTO medication_reconciliation (id, patient_id, list_version, reconciled_at, hpr, name, profession,
                                                org_number, org_kind, sources, note)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
         RETURNING id, list_version, reconciled_at, hpr, name, profession, org_number, org_kind, sources, note
@@ -721,8 +732,7 @@ async def reconcile(
     principal: ClinicianPrincipal, patient_id: uuid.UUID, if_match: str | None, data: ReconciliationIn
 ) -> ReconciliationOut:
     """Record a samstemming of the current list (If-Match optional: when sent, it must be the current version)."""
-    grant = await authorize(principal, patient_id, action="write", resource_type=RESOURCE_RECONCILIATION)
-    _require_prescriber(principal)
+    grant = await authorize(principal, patient_id, RECONCILE)
     if len(set(data.sources)) != len(data.sources):
         raise BadRequest("sources: name each source once", field="sources")
     note = _clean(data.note)
@@ -760,7 +770,7 @@ async def discrepancies(
     principal: ClinicianPrincipal, patient_id: uuid.UUID, *, cursor: str | None, limit: int | None
 ) -> DiscrepancyPage:
     """The citizen's reports on her entries, newest first: the GP's discrepancy list."""
-    grant = await authorize(principal, patient_id, action="read", resource_type=RESOURCE_DISCREPANCY)
+    grant = await authorize(principal, patient_id, READ_DISCREPANCIES)
     size = clamp_limit(limit)
     position = decode_cursor(cursor, BeforeTimeAndId)
     before_at = position.at if position else None
@@ -771,8 +781,8 @@ async def discrepancies(
             SELECT d.id, d.entry_id, e.name AS entry_name, e.atc, d.kind, d.note, d.reported_at, d.list_version
             FROM medication_discrepancy d
             LEFT JOIN medication_entry_version e
-                   ON e.patient = d.patient AND e.entry_id = d.entry_id AND e.to_version IS NULL
-            WHERE d.patient = $1 AND ($2::timestamptz IS NULL OR (d.reported_at, d.id) < ($2, $3))
+                   ON e.patient_id = d.patient_id AND e.entry_id = d.entry_id AND e.to_version IS NULL
+            WHERE d.patient_id = $1 AND ($2::timestamptz IS NULL OR (d.reported_at, d.id) < ($2, $3))
             ORDER BY d.reported_at DESC, d.id DESC
             LIMIT $4
             """,
@@ -836,8 +846,8 @@ async def report_discrepancy(me: Grant, entry_id: uuid.UUID, data: DiscrepancyIn
         entry = await connection.fetchrow(
             """
             SELECT e.name, e.atc, l.version FROM medication_entry_version e
-            JOIN medication_list l ON l.patient = e.patient
-            WHERE e.patient = $1 AND e.entry_id = $2 AND e.to_version IS NULL
+            JOIN medication_list l ON l.patient_id = e.patient_id
+            WHERE e.patient_id = $1 AND e.entry_id = $2 AND e.to_version IS NULL
             """,
             me.patient_id,
             entry_id,
@@ -856,7 +866,7 @@ async def report_discrepancy(me: Grant, entry_id: uuid.UUID, data: DiscrepancyIn
         )
         row = await connection.fetchrow(
             """
-            INSERT INTO medication_discrepancy (id, patient, entry_id, list_version, kind, note, reported_at, alert_id)
+            INSERT INTO medication_discrepancy (id, patient_id, entry_id, list_version, kind, note, reported_at, alert_id)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
             RETURNING id, entry_id, $9::text AS entry_name, $10::text AS atc, kind, note, reported_at, list_version
             """,

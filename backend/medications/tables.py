@@ -30,15 +30,15 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from backend.core.db import DB
 from backend.core.tables import Patient
-from backend.db.engine import DB
 
 
 class MedicationList(Table, tablename="medication_list", db=DB):
     """One row per patient: the current version, locked (FOR UPDATE) by every writer."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, unique=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, unique=True, null=False)
     version = Integer(default=0)
     updated_at = Timestamptz(null=True, default=None)
 
@@ -47,7 +47,7 @@ class MedicationListVersion(Table, tablename="medication_list_version", db=DB):
     """Who made list version N of a patient, and when (version 0 is the empty list and has no row)."""
 
     id = BigSerial(primary_key=True)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=False)
     version = Integer()
     created_at = Timestamptz(default=TimestamptzNow())
     hpr = Varchar(length=12)
@@ -61,7 +61,7 @@ class MedicationEntryVersion(Table, tablename="medication_entry_version", db=DB)
     """One entry as it was from list version `from_version` until (not including) `to_version`."""
 
     id = BigSerial(primary_key=True)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=False)
     entry_id = UUID()
     from_version = Integer()
     to_version = Integer(null=True, default=None)
@@ -84,7 +84,7 @@ class MedicationReconciliation(Table, tablename="medication_reconciliation", db=
     """A samstemming: who compared the list with which sources, and which list version they confirmed."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=False)
     list_version = Integer()
     reconciled_at = Timestamptz(default=TimestamptzNow())
     hpr = Varchar(length=12)
@@ -100,7 +100,7 @@ class MedicationDiscrepancy(Table, tablename="medication_discrepancy", db=DB):
     """A citizen's report on one entry ("I don't take this", a side effect); it never changes the list."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=False)
     entry_id = UUID()
     list_version = Integer()
     kind = Varchar(length=16)

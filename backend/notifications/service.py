@@ -13,9 +13,9 @@ import asyncpg
 from backend.core import events
 from backend.core.access import Grant
 from backend.core.clock import utcnow
+from backend.core.db import DB
 from backend.core.errors import BadRequest, NotFound
 from backend.core.topics import TOPICS, is_topic
-from backend.db.engine import DB
 from backend.notifications.schemas import Device, DeviceIn, DeviceList, Subscription, SubscriptionList
 
 _DEVICE_TOKEN = re.compile(r"[0-9a-fA-F]{64}")
@@ -45,14 +45,14 @@ async def register_device(me: Grant, token: str, data: DeviceIn) -> None:
     """
     token = _valid_token(token)
     async with DB.transaction(), DB.connection() as connection:
-        previous = await connection.fetchval("SELECT patient FROM push_device WHERE token = $1 FOR UPDATE", token)
+        previous = await connection.fetchval("SELECT patient_id FROM push_device WHERE token = $1 FOR UPDATE", token)
         device_id = await connection.fetchval(
             """
-            INSERT INTO push_device (id, patient, token, platform, environment, bundle_id, locale,
+            INSERT INTO push_device (id, patient_id, token, platform, environment, bundle_id, locale,
                                      registered_at, disabled_at, disabled_reason)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)
             ON CONFLICT (token) DO UPDATE SET
-                patient = EXCLUDED.patient, platform = EXCLUDED.platform, environment = EXCLUDED.environment,
+                patient_id = EXCLUDED.patient_id, platform = EXCLUDED.platform, environment = EXCLUDED.environment,
                 bundle_id = EXCLUDED.bundle_id, locale = EXCLUDED.locale, registered_at = EXCLUDED.registered_at,
                 disabled_at = NULL, disabled_reason = NULL
             RETURNING id
@@ -75,7 +75,7 @@ async def remove_device(me: Grant, token: str) -> None:
     token = _valid_token(token)
     async with DB.transaction(), DB.connection() as connection:
         device_id = await connection.fetchval(
-            "DELETE FROM push_device WHERE token = $1 AND patient = $2 RETURNING id", token, me.patient_id
+            "DELETE FROM push_device WHERE token = $1 AND patient_id = $2 RETURNING id", token, me.patient_id
         )
         if device_id is None:
             raise NotFound("no such device registered to you")
@@ -87,7 +87,7 @@ async def list_devices(me: Grant) -> DeviceList:
         rows = await connection.fetch(
             """
             SELECT token, platform, environment, bundle_id, locale, registered_at, disabled_at
-            FROM push_device WHERE patient = $1 ORDER BY registered_at, token
+            FROM push_device WHERE patient_id = $1 ORDER BY registered_at, token
             """,
             me.patient_id,
         )
@@ -115,8 +115,8 @@ async def subscribe(me: Grant, topic: str) -> None:
     async with DB.transaction(), DB.connection() as connection:
         inserted = await connection.fetchval(
             """
-            INSERT INTO topic_subscription (id, patient, topic, created_at) VALUES ($1, $2, $3, $4)
-            ON CONFLICT (patient, topic) DO NOTHING RETURNING id
+            INSERT INTO topic_subscription (id, patient_id, topic, created_at) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (patient_id, topic) DO NOTHING RETURNING id
             """,
             uuid.uuid4(),
             me.patient_id,
@@ -131,7 +131,7 @@ async def unsubscribe(me: Grant, topic: str) -> None:
     topic = _valid_topic(topic)
     async with DB.transaction(), DB.connection() as connection:
         removed = await connection.execute(
-            "DELETE FROM topic_subscription WHERE patient = $1 AND topic = $2", me.patient_id, topic
+            "DELETE FROM topic_subscription WHERE patient_id = $1 AND topic = $2", me.patient_id, topic
         )
         if removed != "DELETE 0":
             await events.append_event(me.patient_id, events.EventType.SUBSCRIPTION_REMOVED, topic)
@@ -140,7 +140,7 @@ async def unsubscribe(me: Grant, topic: str) -> None:
 async def list_subscriptions(me: Grant) -> SubscriptionList:
     async with DB.connection() as connection:
         rows = await connection.fetch(
-            "SELECT topic, created_at FROM topic_subscription WHERE patient = $1 ORDER BY topic", me.patient_id
+            "SELECT topic, created_at FROM topic_subscription WHERE patient_id = $1 ORDER BY topic", me.patient_id
         )
     return SubscriptionList(
         items=[Subscription(topic=row["topic"], title=TOPICS[row["topic"]], since=row["created_at"]) for row in rows]
@@ -179,7 +179,7 @@ class AttemptRecord:
 def _recipient(row: asyncpg.Record) -> Recipient:
     return Recipient(
         device_id=row["id"],
-        patient_id=row["patient"],
+        patient_id=row["patient_id"],
         token=row["token"],
         environment=row["environment"],
         locale=row["locale"],
@@ -194,14 +194,14 @@ async def devices_of_patients(patient_ids: Iterable[uuid.UUID]) -> dict[uuid.UUI
     async with DB.connection() as connection:
         rows = await connection.fetch(
             """
-            SELECT id, patient, token, environment, locale, registered_at FROM push_device
-            WHERE patient = ANY($1::uuid[]) AND disabled_at IS NULL
+            SELECT id, patient_id, token, environment, locale, registered_at FROM push_device
+            WHERE patient_id = ANY($1::uuid[]) AND disabled_at IS NULL
             """,
             ids,
         )
     found: dict[uuid.UUID, list[Recipient]] = {}
     for row in rows:
-        found.setdefault(row["patient"], []).append(_recipient(row))
+        found.setdefault(row["patient_id"], []).append(_recipient(row))
     return found
 
 
@@ -213,8 +213,8 @@ async def devices_following(topics: Iterable[str]) -> dict[str, list[Recipient]]
     async with DB.connection() as connection:
         rows = await connection.fetch(
             """
-            SELECT s.topic, d.id, d.patient, d.token, d.environment, d.locale, d.registered_at
-            FROM topic_subscription s JOIN push_device d ON d.patient = s.patient
+            SELECT s.topic, d.id, d.patient_id, d.token, d.environment, d.locale, d.registered_at
+            FROM topic_subscription s JOIN push_device d ON d.patient_id = s.patient_id
             WHERE s.topic = ANY($1::text[]) AND d.disabled_at IS NULL
             """,
             names,
@@ -246,7 +246,7 @@ async def record_attempts(attempts: Sequence[AttemptRecord]) -> None:
     async with DB.connection() as connection:
         await connection.execute(
             """
-            INSERT INTO push_attempt (event_id, event_type, device_id, patient, outcome, status, reason, apns_id,
+            INSERT INTO push_attempt (event_id, event_type, device_id, patient_id, outcome, status, reason, apns_id,
                                       worker, at)
             SELECT * FROM unnest($1::bigint[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::int[],
                                  $7::text[], $8::text[], $9::text[], $10::timestamptz[])
@@ -270,7 +270,7 @@ async def disable_device(recipient: Recipient, reason: str, invalid_since: datet
         result: str = await connection.execute(
             """
             UPDATE push_device SET disabled_at = $4, disabled_reason = $3
-            WHERE id = $1 AND patient = $2 AND registered_at < $5 AND disabled_at IS NULL
+            WHERE id = $1 AND patient_id = $2 AND registered_at < $5 AND disabled_at IS NULL
             """,
             recipient.device_id,
             recipient.patient_id,

@@ -9,15 +9,15 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from backend.core.db import DB
 from backend.core.tables import Patient
-from backend.db.engine import DB
 
 
 class PushDevice(Table, tablename="push_device", db=DB):
     """An APNs device token; it belongs to one citizen at a time (registering it elsewhere moves it)."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
     token = Varchar(length=64, unique=True)
     platform = Varchar(length=8)
     environment = Varchar(length=16)
@@ -33,7 +33,7 @@ class TopicSubscription(Table, tablename="topic_subscription", db=DB):
     """A citizen follows a CMS topic (backend.core.topics.TOPICS)."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
     topic = Varchar(length=64)
     created_at = Timestamptz(default=TimestamptzNow())
 
@@ -48,7 +48,7 @@ class PushAttempt(Table, tablename="push_attempt", db=DB):
     id = BigSerial(primary_key=True)
     event_id = BigInt()
     device_id = UUID()
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, null=True, default=None)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=True, default=None)
     event_type = Varchar(length=64)
     outcome = Varchar(length=16)
     status = Integer()

@@ -21,8 +21,8 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from backend.core.db import DB
 from backend.core.tables import Patient
-from backend.db.engine import DB
 
 
 class _Authored:
@@ -40,7 +40,7 @@ class PregnancyCard(Table, tablename="pregnancy_card", db=DB):
     """The card header in force; every version of it is kept in `pregnancy_card_version`."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
     status = Varchar(length=16, default="ongoing")
     version = Integer(default=1)
     last_menstrual_period = Date()
@@ -67,8 +67,8 @@ class PregnancyCardVersion(_Authored, Table, tablename="pregnancy_card_version",
     """One version of the header as it was written: the header history clinicians see."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
-    card = ForeignKey(PregnancyCard, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
+    card = ForeignKey(PregnancyCard, on_delete=OnDelete.restrict, index=True, null=False)
     version = Integer()
     last_menstrual_period = Date()
     header = JSONB(default="{}")
@@ -78,8 +78,8 @@ class PregnancyEarlier(_Authored, Table, tablename="pregnancy_earlier", db=DB):
     """An earlier birth or spontaneous miscarriage. There is deliberately no kind for induced abortions."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
-    card = ForeignKey(PregnancyCard, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
+    card = ForeignKey(PregnancyCard, on_delete=OnDelete.restrict, index=True, null=False)
     year = SmallInt()
     kind = Varchar(length=16)
     week = SmallInt(null=True, default=None)
@@ -92,8 +92,8 @@ class PregnancyTest(_Authored, Table, tablename="pregnancy_test", db=DB):
     """A test on the card: the first-trimester tests and the conditional ones (fetal RhD, glucose tolerance)."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
-    card = ForeignKey(PregnancyCard, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
+    card = ForeignKey(PregnancyCard, on_delete=OnDelete.restrict, index=True, null=False)
     test = Varchar(length=32)
     taken_on = Date()
     value = DoublePrecision(null=True, default=None)
@@ -106,8 +106,8 @@ class PregnancyConsultation(_Authored, Table, tablename="pregnancy_consultation"
     """One version of one consultation row; a correction adds a version and marks the old one superseded."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
-    card = ForeignKey(PregnancyCard, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
+    card = ForeignKey(PregnancyCard, on_delete=OnDelete.restrict, index=True, null=False)
     entry_id = UUID(index=True)
     version = Integer(default=1)
     superseded_at = Timestamptz(null=True, default=None)
@@ -132,8 +132,8 @@ class PregnancyUltrasound(_Authored, Table, tablename="pregnancy_ultrasound", db
     """An ultrasound; the earliest one with a due date dates the pregnancy."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
-    card = ForeignKey(PregnancyCard, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
+    card = ForeignKey(PregnancyCard, on_delete=OnDelete.restrict, index=True, null=False)
     date = Date()
     kind = Varchar(length=16)
     due_date = Date(null=True, default=None)
@@ -146,8 +146,8 @@ class PregnancyVaccine(_Authored, Table, tablename="pregnancy_vaccine", db=DB):
     """A vaccine or prophylaxis given in pregnancy (whooping cough, influenza, anti-D …)."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
-    card = ForeignKey(PregnancyCard, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
+    card = ForeignKey(PregnancyCard, on_delete=OnDelete.restrict, index=True, null=False)
     vaccine = Varchar(length=32)
     given_on = Date()
     note = Text(null=True, default=None)
@@ -157,8 +157,8 @@ class PregnancyNote(Table, tablename="pregnancy_note", db=DB):
     """The woman's own registrations on her card: questions, symptoms, notes."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
-    card = ForeignKey(PregnancyCard, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
+    card = ForeignKey(PregnancyCard, on_delete=OnDelete.restrict, index=True, null=False)
     kind = Varchar(length=16)
     text = Text()
     created_at = Timestamptz(default=TimestamptzNow())
@@ -168,8 +168,8 @@ class PregnancySelfRegistration(Table, tablename="pregnancy_self_registration", 
     """The woman's own structured registrations: weight, home blood pressure, fetal movements felt."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    patient = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True)
-    card = ForeignKey(PregnancyCard, on_delete=OnDelete.restrict, index=True)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
+    card = ForeignKey(PregnancyCard, on_delete=OnDelete.restrict, index=True, null=False)
     effective_at = Timestamptz()
     weight_kg = DoublePrecision(null=True, default=None)
     systolic = SmallInt(null=True, default=None)

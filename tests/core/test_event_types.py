@@ -115,7 +115,7 @@ async def test_append_event_refuses_a_plain_string_and_stores_nothing(
         async with DB.transaction():
             await events.append_topic_event("svangerskap", "page.published", "side")  # type: ignore[arg-type]
     assert await _seq(db, citizen.patient_id) == before
-    assert await db.fetchval("SELECT count(*) FROM event WHERE patient = $1", citizen.patient_id) == before
+    assert await db.fetchval("SELECT count(*) FROM event WHERE patient_id = $1", citizen.patient_id) == before
 
 
 async def test_patient_and_topic_events_are_not_interchangeable(client: httpx.AsyncClient, app: Litestar) -> None:
@@ -145,7 +145,7 @@ async def test_visibility_is_the_registrys_unless_the_type_leaves_it_to_the_writ
         await events.append_event(citizen.patient_id, EventType.LAB_RESULT_RELEASED, "r1")
         await events.append_event(citizen.patient_id, EventType.LAB_RESULT_CORRECTED, "r1", citizen_visible=True)
     rows = await db.fetch(
-        "SELECT type, resource_type, citizen_visible FROM event WHERE patient = $1 ORDER BY seq", citizen.patient_id
+        "SELECT type, resource_type, citizen_visible FROM event WHERE patient_id = $1 ORDER BY seq", citizen.patient_id
     )
     assert [tuple(row) for row in rows] == [
         ("lab-result.new", "lab-report", False),

@@ -24,7 +24,7 @@ async def test_replay_returns_the_first_response_and_executes_once(
     assert first.status_code == second.status_code == 201
     assert first.json() == second.json()
     assert second.headers["idempotency-replayed"] == "true"
-    assert await db.fetchval("SELECT count(*) FROM care_relation WHERE patient = $1", citizen.patient_id) == 1
+    assert await db.fetchval("SELECT count(*) FROM care_relation WHERE patient_id = $1", citizen.patient_id) == 1
 
 
 async def test_same_key_with_another_body_is_422(client: httpx.AsyncClient, app: Litestar) -> None:
@@ -45,7 +45,7 @@ async def test_keys_are_scoped_to_the_caller(client: httpx.AsyncClient, app: Lit
     key = {"Idempotency-Key": "shared-" + uuid.uuid4().hex}
     assert (await client.post(path, json={"kind": "gp"}, headers={**first.headers, **key})).status_code == 201
     assert (await client.post(path, json={"kind": "gp"}, headers={**second.headers, **key})).status_code == 201
-    assert await db.fetchval("SELECT count(*) FROM care_relation WHERE patient = $1", citizen.patient_id) == 2
+    assert await db.fetchval("SELECT count(*) FROM care_relation WHERE patient_id = $1", citizen.patient_id) == 2
 
 
 async def test_concurrent_requests_with_one_key_execute_exactly_once(
@@ -59,7 +59,7 @@ async def test_concurrent_requests_with_one_key_execute_exactly_once(
     statuses = sorted(response.status_code for response in responses)
     assert set(statuses) <= {201, 409}
     assert 201 in statuses
-    assert await db.fetchval("SELECT count(*) FROM care_relation WHERE patient = $1", citizen.patient_id) == 1
+    assert await db.fetchval("SELECT count(*) FROM care_relation WHERE patient_id = $1", citizen.patient_id) == 1
     created = {response.json()["id"] for response in responses if response.status_code == 201}
     assert len(created) == 1
 

@@ -109,7 +109,7 @@ async def test_a_fhir_resend_is_the_same_report(
 
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
-    assert await db.fetchval("SELECT count(*) FROM lab_report_version WHERE patient = $1", citizen.patient_id) == 1
+    assert await db.fetchval("SELECT count(*) FROM lab_report_version WHERE patient_id = $1", citizen.patient_id) == 1
 
 
 async def test_a_clinician_posts_a_contained_diagnostic_report(client: httpx.AsyncClient, app: Litestar) -> None:
@@ -160,4 +160,4 @@ async def test_unmappable_fhir_is_a_400_naming_the_element_and_nothing_is_stored
 
     broken = await client.post(url, content=b"{", headers={**gp.headers, "Content-Type": FHIR_JSON})
     assert broken.status_code == 400
-    assert await db.fetchval("SELECT count(*) FROM lab_report WHERE patient = $1", citizen.patient_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM lab_report WHERE patient_id = $1", citizen.patient_id) == 0

@@ -16,10 +16,10 @@ from tests.labs.reports import ferritin, hb, lab_report, post_report, posted
 async def _counts(db: asyncpg.Connection, patient_id: uuid.UUID) -> dict[str, int]:
     row = await db.fetchrow(
         """
-        SELECT (SELECT count(*) FROM lab_report WHERE patient = $1) AS reports,
-               (SELECT count(*) FROM lab_report_version WHERE patient = $1) AS versions,
-               (SELECT count(*) FROM lab_observation WHERE patient = $1) AS observations,
-               (SELECT count(*) FROM event WHERE patient = $1 AND type LIKE 'lab-result.%') AS events
+        SELECT (SELECT count(*) FROM lab_report WHERE patient_id = $1) AS reports,
+               (SELECT count(*) FROM lab_report_version WHERE patient_id = $1) AS versions,
+               (SELECT count(*) FROM lab_observation WHERE patient_id = $1) AS observations,
+               (SELECT count(*) FROM event WHERE patient_id = $1 AND type LIKE 'lab-result.%') AS events
         """,
         patient_id,
     )
@@ -45,7 +45,7 @@ async def test_related_clinician_posts_a_report_and_is_its_requester(
     assert [obs["flag"] for obs in receipt["report"]["observations"]] == ["low", "low"]
     assert receipt["release"]["state"] == "scheduled"
     assert receipt["release"]["visibleToCitizen"] is False
-    types = await db.fetch("SELECT type FROM event WHERE patient = $1 ORDER BY seq", citizen.patient_id)
+    types = await db.fetch("SELECT type FROM event WHERE patient_id = $1 ORDER BY seq", citizen.patient_id)
     assert [row["type"] for row in types if row["type"].startswith("lab-result")] == ["lab-result.new"]
 
 
@@ -86,9 +86,13 @@ async def test_laboratory_posts_for_any_patient_naming_the_requester_but_reads_n
     report_id = await posted(client, lab, citizen.patient_id, lab_report(requester=gp))
 
     base = f"/clinician/v1/patients/{citizen.patient_id}/lab-reports"
-    assert (await client.get(base, headers=lab.headers)).status_code == 404
-    assert (await client.get(f"{base}/{report_id}", headers=lab.headers)).status_code == 404
-    assert (await client.post(f"{base}/{report_id}/release", headers=lab.headers)).status_code == 404
+    assert (await client.get(base, headers=lab.headers)).status_code == 403  # by role: a laboratory reads nothing
+    assert (
+        await client.get(f"{base}/{report_id}", headers=lab.headers)
+    ).status_code == 403  # by role: a laboratory reads nothing
+    assert (
+        await client.post(f"{base}/{report_id}/release", headers=lab.headers)
+    ).status_code == 403  # by role: a laboratory reads nothing
     # The requester the lab named sees it and may release it.
     shown = await client.get(f"{base}/{report_id}", headers=gp.headers)
     assert shown.status_code == 200
@@ -196,10 +200,10 @@ async def test_a_corrected_report_becomes_a_new_version_and_keeps_the_old_one(
     versions = (await client.get(f"{base}/versions", headers=gp.headers)).json()["items"]
     assert [item["report"]["observations"][0]["value"] for item in versions] == [11.2, 12.2]
     assert (
-        await db.fetchval("SELECT count(*) FROM lab_observation WHERE patient = $1 AND current", citizen.patient_id)
+        await db.fetchval("SELECT count(*) FROM lab_observation WHERE patient_id = $1 AND current", citizen.patient_id)
         == 1
     )
-    types = await db.fetch("SELECT type FROM event WHERE patient = $1 ORDER BY seq", citizen.patient_id)
+    types = await db.fetch("SELECT type FROM event WHERE patient_id = $1 ORDER BY seq", citizen.patient_id)
     assert [row["type"] for row in types if row["type"].startswith("lab-result")] == [
         "lab-result.new",
         "lab-result.corrected",

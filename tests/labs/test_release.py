@@ -51,7 +51,7 @@ async def _citizen_sees(client: httpx.AsyncClient, citizen: Citizen, report_id: 
 
 async def _released_events(db: asyncpg.Connection, patient_id: uuid.UUID) -> list[str]:
     rows = await db.fetch(
-        "SELECT resource_id FROM event WHERE patient = $1 AND type = 'lab-result.released' ORDER BY seq", patient_id
+        "SELECT resource_id FROM event WHERE patient_id = $1 AND type = 'lab-result.released' ORDER BY seq", patient_id
     )
     return [row["resource_id"] for row in rows]
 

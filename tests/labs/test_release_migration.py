@@ -15,6 +15,10 @@ from tests.labs.reports import lab_report, posted
 
 MIGRATION = importlib.import_module("backend.labs.migrations.labs_2026_11_30t23_20_01_000000")
 WEEK = timedelta(days=7)
+RENAMED_SINCE = """
+ALTER TABLE lab_report RENAME COLUMN {new} TO {old};
+ALTER TABLE lab_report_version RENAME COLUMN {new} TO {old};
+"""
 
 
 async def test_backfill_moves_unseen_reports_to_the_window_from_arrival_and_leaves_seen_ones_alone(
@@ -48,7 +52,10 @@ async def test_backfill_moves_unseen_reports_to_the_window_from_arrival_and_leav
             [unseen, preliminary, seen],
             arrived,
         )
+        # The migration was written for the schema of its day, before the patient column was `patient_id`.
+        await db.execute(RENAMED_SINCE.format(new="patient_id", old="patient"))
         await db.execute(MIGRATION.SQL.replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS"))
+        await db.execute(RENAMED_SINCE.format(new="patient", old="patient_id"))
         rows = {
             row["id"]: row
             for row in await db.fetch(

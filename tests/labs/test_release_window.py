@@ -50,7 +50,7 @@ async def _post_at(
 
 async def _announced(db: asyncpg.Connection, citizen: Citizen) -> list[str]:
     rows = await db.fetch(
-        "SELECT resource_id FROM event WHERE patient = $1 AND type = 'lab-result.released' ORDER BY seq",
+        "SELECT resource_id FROM event WHERE patient_id = $1 AND type = 'lab-result.released' ORDER BY seq",
         citizen.patient_id,
     )
     return [row["resource_id"] for row in rows]

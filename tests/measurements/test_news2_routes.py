@@ -113,7 +113,7 @@ async def test_recording_stores_the_vital_set_as_measurements_and_links_the_scor
     links = recorded["measurementIds"]
     rows = await db.fetch(
         "SELECT id, code, value, systolic, diastolic, unit, source, recorded_by_hpr, effective_at "
-        "FROM measurement WHERE patient = $1",
+        "FROM measurement WHERE patient_id = $1",
         citizen.patient_id,
     )
     by_code = {row["code"]: row for row in rows}
@@ -128,13 +128,13 @@ async def test_recording_stores_the_vital_set_as_measurements_and_links_the_scor
     assert (by_code["8310-5"]["value"], by_code["8310-5"]["unit"]) == (37.0, "Cel")
     assert {(row["source"], row["recorded_by_hpr"]) for row in rows} == {("clinician", doctor.hpr)}
     score = await db.fetchrow("SELECT * FROM news2_score WHERE id = $1", uuid.UUID(recorded["id"]))
-    assert score["patient"] == citizen.patient_id
+    assert score["patient_id"] == citizen.patient_id
     assert (score["total"], score["risk"], score["valid_for_patient"], score["spo2_scale"]) == (5, "medium", True, 1)
     assert (score["on_oxygen"], score["consciousness"]) == (False, "A")
     assert str(score["blood_pressure_measurement"]) == links["bloodPressure"]
     assert score["respiration_rate_score"] == 2
     event = await db.fetchrow(
-        "SELECT resource_type, resource_id FROM event WHERE patient = $1 AND type = 'news2.recorded'",
+        "SELECT resource_type, resource_id FROM event WHERE patient_id = $1 AND type = 'news2.recorded'",
         citizen.patient_id,
     )
     assert (event["resource_type"], event["resource_id"]) == ("news2-score", recorded["id"])
@@ -159,7 +159,7 @@ async def test_scale_2_only_under_a_recorded_target_rcp_news2_2017_clinical_v1_1
     refused = await client.post(path, json={**vitals, "spo2Scale": 2}, headers=nurse.headers)
     assert refused.status_code == 400, refused.text
     assert refused.json()["errors"][0]["field"] == "spo2Scale"
-    assert await db.fetchval("SELECT count(*) FROM news2_score WHERE patient = $1", citizen.patient_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM news2_score WHERE patient_id = $1", citizen.patient_id) == 0
     default = (await client.post(path, json=vitals, headers=nurse.headers)).json()
     assert (default["spo2Scale"], default["subscores"]["spo2"]) == (1, 3)
     # A nurse may not prescribe the target; a doctor may.
@@ -182,9 +182,9 @@ async def test_scale_2_only_under_a_recorded_target_rcp_news2_2017_clinical_v1_1
     wrong = await client.post(path, json={**vitals, "spo2Scale": 1}, headers=nurse.headers)
     assert wrong.status_code == 400
     assert wrong.json()["errors"][0]["field"] == "spo2Scale"
-    target_id = await db.fetchval("SELECT id FROM spo2_target WHERE patient = $1", citizen.patient_id)
+    target_id = await db.fetchval("SELECT id FROM spo2_target WHERE patient_id = $1", citizen.patient_id)
     rows = await db.fetch(
-        "SELECT spo2_scale, spo2_score, spo2_target FROM news2_score WHERE patient = $1 ORDER BY created_at",
+        "SELECT spo2_scale, spo2_score, spo2_target FROM news2_score WHERE patient_id = $1 ORDER BY created_at",
         citizen.patient_id,
     )
     assert [(row["spo2_scale"], row["spo2_score"], row["spo2_target"]) for row in rows] == [
@@ -201,7 +201,8 @@ async def test_scale_2_only_under_a_recorded_target_rcp_news2_2017_clinical_v1_1
     after = (await client.post(path, json=vitals, headers=nurse.headers)).json()
     assert (after["spo2Scale"], after["subscores"]["spo2"]) == (1, 3)
     kept = await db.fetchrow(
-        "SELECT prescribed_by_hpr, cleared_by_hpr, cleared_at FROM spo2_target WHERE patient = $1", citizen.patient_id
+        "SELECT prescribed_by_hpr, cleared_by_hpr, cleared_at FROM spo2_target WHERE patient_id = $1",
+        citizen.patient_id,
     )
     assert (kept["prescribed_by_hpr"], kept["cleared_by_hpr"]) == (doctor.hpr, doctor.hpr)
     assert kept["cleared_at"] is not None
@@ -300,5 +301,5 @@ async def test_recording_refuses_bad_input_and_stores_nothing(
         response = await client.post(record_path(citizen.patient_id), json=body, headers=gp.headers)
         assert response.status_code == 400, (body, response.text)
         assert field in response.text
-    assert await db.fetchval("SELECT count(*) FROM measurement WHERE patient = $1", citizen.patient_id) == 0
-    assert await db.fetchval("SELECT count(*) FROM news2_score WHERE patient = $1", citizen.patient_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM measurement WHERE patient_id = $1", citizen.patient_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM news2_score WHERE patient_id = $1", citizen.patient_id) == 0

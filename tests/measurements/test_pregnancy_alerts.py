@@ -59,7 +59,7 @@ async def test_a_batch_alerts_once_for_its_worst_reading_to_midwife_and_gp(
     items = [bp_item(142, 85), bp_item(165, 100), bp_item(120, 80)]
     response = await client.post(UPLOAD, json={"items": items}, headers=citizen.headers)
     worst_id = await db.fetchval(
-        "SELECT id FROM measurement WHERE patient = $1 AND client_id = $2",
+        "SELECT id FROM measurement WHERE patient_id = $1 AND client_id = $2",
         citizen.patient_id,
         uuid.UUID(response.json()["results"][1]["id"]),
     )

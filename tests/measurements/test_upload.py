@@ -18,13 +18,13 @@ UPLOAD = "/citizen/v1/me/measurements"
 
 
 async def count_rows(db: asyncpg.Connection, patient_id: uuid.UUID) -> int:
-    return int(await db.fetchval("SELECT count(*) FROM measurement WHERE patient = $1", patient_id))
+    return int(await db.fetchval("SELECT count(*) FROM measurement WHERE patient_id = $1", patient_id))
 
 
 async def count_events(db: asyncpg.Connection, patient_id: uuid.UUID) -> int:
     return int(
         await db.fetchval(
-            "SELECT count(*) FROM event WHERE patient = $1 AND type = 'measurements.uploaded'", patient_id
+            "SELECT count(*) FROM event WHERE patient_id = $1 AND type = 'measurements.uploaded'", patient_id
         )
     )
 
@@ -61,7 +61,7 @@ async def test_mixed_batch_answers_each_item_in_order_and_stores_the_valid_ones(
     assert "plausible range" in reasons[6]
     assert "colour" in reasons[7]
     stored = await db.fetch(
-        "SELECT client_id, code, value, systolic, diastolic FROM measurement WHERE patient = $1 ORDER BY code",
+        "SELECT client_id, code, value, systolic, diastolic FROM measurement WHERE patient_id = $1 ORDER BY code",
         citizen.patient_id,
     )
     assert [(str(row["client_id"]), row["code"]) for row in stored] == [
@@ -119,13 +119,15 @@ async def test_resending_the_same_batch_answers_duplicate_and_stores_nothing_new
     items = [bp_item(120 + index, 80) for index in range(5)]
     first = await client.post(UPLOAD, json={"items": items}, headers=citizen.headers)
     assert [result["status"] for result in first.json()["results"]] == ["created"] * 5
-    before = await db.fetch("SELECT id, systolic FROM measurement WHERE patient = $1 ORDER BY id", citizen.patient_id)
+    before = await db.fetch(
+        "SELECT id, systolic FROM measurement WHERE patient_id = $1 ORDER BY id", citizen.patient_id
+    )
     # The resend carries other values under the same ids: "nothing changes".
     changed = [{**item, "components": bp_item(150, 95)["components"]} for item in items]
     second = await client.post(UPLOAD, json={"items": changed}, headers=citizen.headers)
     assert second.status_code == 200
     assert second.json()["results"] == [{"id": item["id"], "status": "duplicate", "reason": None} for item in items]
-    after = await db.fetch("SELECT id, systolic FROM measurement WHERE patient = $1 ORDER BY id", citizen.patient_id)
+    after = await db.fetch("SELECT id, systolic FROM measurement WHERE patient_id = $1 ORDER BY id", citizen.patient_id)
     assert after == before
     assert await count_events(db, citizen.patient_id) == 1
 
@@ -294,7 +296,7 @@ async def test_clinician_records_readings_in_the_same_format(
     )
     assert response.status_code == 200, response.text
     assert [result["status"] for result in response.json()["results"]] == ["created", "rejected"]
-    row = await db.fetchrow("SELECT source, recorded_by_hpr FROM measurement WHERE patient = $1", citizen.patient_id)
+    row = await db.fetchrow("SELECT source, recorded_by_hpr FROM measurement WHERE patient_id = $1", citizen.patient_id)
     assert (row["source"], row["recorded_by_hpr"]) == ("clinician", nurse.hpr)
     listed = await client.get("/citizen/v1/me/measurements", headers=citizen.headers)
     assert [item["source"] for item in listed.json()["items"]] == ["clinician"]

@@ -38,7 +38,7 @@ async def test_two_clinicians_writing_from_the_same_version_one_wins_and_the_los
     retried = await write(client, loser_clinician, patient.id, [*fresh.json()["entries"], loser_entry], 2)
     assert retried["version"] == 3
     assert sorted(item["name"] for item in retried["entries"]) == ["Fragmin", "Levaxin", "Paracet"]
-    assert await db.fetchval("SELECT count(*) FROM medication_list_version WHERE patient = $1", patient.id) == 3
+    assert await db.fetchval("SELECT count(*) FROM medication_list_version WHERE patient_id = $1", patient.id) == 3
 
 
 async def test_many_writers_from_one_version_exactly_one_wins(
@@ -53,7 +53,7 @@ async def test_many_writers_from_one_version_exactly_one_wins(
         )
     )
     assert sorted(answer.status_code for answer in answers) == [200] + [412] * 7
-    rows = await db.fetchval("SELECT count(*) FROM medication_entry_version WHERE patient = $1", patient.id)
+    rows = await db.fetchval("SELECT count(*) FROM medication_entry_version WHERE patient_id = $1", patient.id)
     assert rows == 2
 
 
@@ -66,4 +66,4 @@ async def test_two_first_writes_to_a_new_list_do_not_both_win(
         put(client, patient.gp, patient.id, [entry("B", "N02BE01")], 0),
     )
     assert sorted(answer.status_code for answer in answers) == [200, 412]
-    assert await db.fetchval("SELECT version FROM medication_list WHERE patient = $1", patient.id) == 1
+    assert await db.fetchval("SELECT version FROM medication_list WHERE patient_id = $1", patient.id) == 1

@@ -7,7 +7,8 @@ from litestar import Litestar
 
 from backend.core.access import Grant
 from backend.core.auth import CitizenPrincipal
-from backend.demo import DEMO_GP, demo_patient_id, load_core_demo
+from backend.core.demo import DEMO_GP, demo_patient_id
+from backend.demo import load_core_demo
 from backend.medications.demo import load_medications_demo
 from backend.medications.service import citizen_list
 from backend.settings import Settings
@@ -19,8 +20,8 @@ async def test_the_demo_list_loads_once(app: Litestar, settings: Settings, db: a
     await load_medications_demo(settings)
     assert "unchanged" in await load_medications_demo(settings)
     patient_id = await demo_patient_id()
-    assert await db.fetchval("SELECT version FROM medication_list WHERE patient = $1", patient_id) == 2
-    assert await db.fetchval("SELECT count(*) FROM medication_reconciliation WHERE patient = $1", patient_id) == 1
+    assert await db.fetchval("SELECT version FROM medication_list WHERE patient_id = $1", patient_id) == 2
+    assert await db.fetchval("SELECT count(*) FROM medication_reconciliation WHERE patient_id = $1", patient_id) == 1
     grant = Grant(patient_id=patient_id, basis="self", principal=CitizenPrincipal(pid="", caller_id="demo"))
     view = await citizen_list(grant)
     assert sorted(item.atc for item in view.entries) == ["B03AA07", "B03BB01", "H03AA01", "N02BE01"]

@@ -60,7 +60,7 @@ async def test_a_report_reaches_the_gps_discrepancy_list_and_alerts_and_leaves_t
 
     # An event for the change feed and the push outbox, without health data.
     events = await db.fetch(
-        "SELECT type, resource_type, resource_id FROM event WHERE patient = $1 AND type IN "
+        "SELECT type, resource_type, resource_id FROM event WHERE patient_id = $1 AND type IN "
         "('medications.discrepancy-reported', 'alert.raised') ORDER BY seq",
         patient.id,
     )
@@ -113,5 +113,5 @@ async def test_a_bad_report_is_400_naming_the_field_and_stores_nothing(
     response = await client.post(report_url(levaxin["id"]), json=body, headers=patient.citizen.headers)
     assert response.status_code == 400, response.text
     assert field in response.json()["detail"]
-    assert await db.fetchval("SELECT count(*) FROM medication_discrepancy WHERE patient = $1", patient.id) == 0
-    assert await db.fetchval("SELECT count(*) FROM alert WHERE patient = $1", patient.id) == 0
+    assert await db.fetchval("SELECT count(*) FROM medication_discrepancy WHERE patient_id = $1", patient.id) == 0
+    assert await db.fetchval("SELECT count(*) FROM alert WHERE patient_id = $1", patient.id) == 0

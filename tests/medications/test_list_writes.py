@@ -13,8 +13,8 @@ from tests.medications.factories import entry, list_url, patient_with_gp, put, r
 
 
 async def _versions(db: asyncpg.Connection, patient_id: Any) -> tuple[int, int]:
-    version = await db.fetchval("SELECT version FROM medication_list WHERE patient = $1", patient_id)
-    rows = await db.fetchval("SELECT count(*) FROM medication_entry_version WHERE patient = $1", patient_id)
+    version = await db.fetchval("SELECT version FROM medication_list WHERE patient_id = $1", patient_id)
+    rows = await db.fetchval("SELECT count(*) FROM medication_entry_version WHERE patient_id = $1", patient_id)
     return version or 0, rows
 
 
@@ -75,7 +75,7 @@ async def test_only_changed_entries_get_a_new_row(
     assert after["version"] == 2
     assert await _versions(db, patient.id) == (2, 3)
     current = await db.fetch(
-        "SELECT name, dosage FROM medication_entry_version WHERE patient = $1 AND to_version IS NULL ORDER BY name",
+        "SELECT name, dosage FROM medication_entry_version WHERE patient_id = $1 AND to_version IS NULL ORDER BY name",
         patient.id,
     )
     assert [(row["name"], row["dosage"]) for row in current] == [
@@ -239,10 +239,10 @@ async def test_every_list_change_appends_an_event_without_health_data(
     await write(client, patient.gp, patient.id, first["entries"], 1)  # unchanged: no event
     await write(client, patient.gp, patient.id, [*first["entries"], entry("Paracet", "N02BE01")], 1)
     rows = await db.fetch(
-        "SELECT type, resource_type, resource_id FROM event WHERE patient = $1 AND type LIKE 'medications.%'",
+        "SELECT type, resource_type, resource_id FROM event WHERE patient_id = $1 AND type LIKE 'medications.%'",
         patient.id,
     )
-    list_id = await db.fetchval("SELECT id FROM medication_list WHERE patient = $1", patient.id)
+    list_id = await db.fetchval("SELECT id FROM medication_list WHERE patient_id = $1", patient.id)
     assert [tuple(row) for row in rows] == [("medications.updated", "medication-list", str(list_id))] * 2
     feed = await client.get("/citizen/v1/me/changes", headers=patient.citizen.headers)
     assert [item["type"] for item in feed.json()["items"]].count("medications.updated") == 2

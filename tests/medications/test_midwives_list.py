@@ -51,7 +51,7 @@ async def test_a_midwife_may_add_what_her_rekvireringsrett_and_antenatal_care_co
 
     assert response.status_code == 200, response.text
     assert [item["atc"] for item in response.json()["entries"]] == [atc]
-    assert await db.fetchval("SELECT version FROM medication_list WHERE patient = $1", patient.id) == 1
+    assert await db.fetchval("SELECT version FROM medication_list WHERE patient_id = $1", patient.id) == 1
 
 
 @pytest.mark.parametrize(("name", "atc"), MAY_NOT_ADD)
@@ -65,7 +65,7 @@ async def test_a_midwife_may_not_add_what_lies_outside_her_rekvireringsrett(
     response = await put(client, midwife, patient.id, [entry(name, atc)], 0)
 
     assert response.status_code == 403, response.text
-    assert await db.fetchval("SELECT count(*) FROM medication_list WHERE patient = $1", patient.id) == 0
+    assert await db.fetchval("SELECT count(*) FROM medication_list WHERE patient_id = $1", patient.id) == 0
     # The doctor may (LE: everything).
     assert (await put(client, patient.gp, patient.id, [entry(name, atc)], 0)).status_code == 200
 

@@ -39,7 +39,7 @@ async def test_who_may_add_which_entry(
     base = await write(client, patient.gp, patient.id, [entry("Paracet", "N02BE01")], 0)
     response = await put(client, clinician, patient.id, [*base["entries"], entry(*medicine)], 1)
     assert response.status_code == status, response.text
-    version = await db.fetchval("SELECT version FROM medication_list WHERE patient = $1", patient.id)
+    version = await db.fetchval("SELECT version FROM medication_list WHERE patient_id = $1", patient.id)
     assert version == (2 if status == 200 else 1)
     # Everyone related may read.
     assert (await read(client, clinician, patient.id)).json()["version"] == version

@@ -36,7 +36,7 @@ async def test_a_reconciliation_is_recorded_with_who_when_and_sources(
     # Reconciling does not change the list.
     assert (await read(client, patient.gp, patient.id)).json()["lastReconciled"] == body
     events = await db.fetch(
-        "SELECT type, resource_id FROM event WHERE patient = $1 AND type = 'medications.reconciled'", patient.id
+        "SELECT type, resource_id FROM event WHERE patient_id = $1 AND type = 'medications.reconciled'", patient.id
     )
     assert [(row["type"], row["resource_id"]) for row in events] == [("medications.reconciled", body["id"])]
 
@@ -78,7 +78,7 @@ async def test_a_bad_reconciliation_is_400_naming_the_field(
     response = await client.post(list_url(patient.id, "/reconciliations"), json=body, headers=patient.gp.headers)
     assert response.status_code == 400, response.text
     assert field in response.json()["detail"]
-    assert await db.fetchval("SELECT count(*) FROM medication_reconciliation WHERE patient = $1", patient.id) == 0
+    assert await db.fetchval("SELECT count(*) FROM medication_reconciliation WHERE patient_id = $1", patient.id) == 0
 
 
 async def test_a_reconciliation_naming_an_old_version_is_412(client: httpx.AsyncClient, app: Litestar) -> None:

@@ -17,11 +17,11 @@ from backend.core import events
 from backend.core.events import EventType
 from backend.db.engine import DB
 from backend.notifications.apns import ApnsSender
-from backend.notifications.mock_apns import MockApns, ReceivedNotification
 from backend.notifications.rules import QuietHours
 from backend.notifications.worker import PushDispatcher, RetryPolicy
 from backend.settings import ApnsSettings
 from tests.factories import Citizen
+from tests.support.mock_apns import MockApns, ReceivedNotification
 
 PUSH_KEY_ID = "PUSHKEY001"
 PUSH_TEAM_ID = "PUSHTEAM01"
@@ -119,7 +119,7 @@ async def append(
         seq = await events.append_event(patient_id, type, resource, citizen_visible=citizen_visible)
     async with DB.connection() as connection:
         event_id: int = await connection.fetchval(
-            "SELECT id FROM event WHERE patient = $1 AND seq = $2", patient_id, seq
+            "SELECT id FROM event WHERE patient_id = $1 AND seq = $2", patient_id, seq
         )
     return event_id
 

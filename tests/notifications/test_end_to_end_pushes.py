@@ -20,7 +20,6 @@ from litestar import Litestar
 from backend.core.event_types import EVENT_TYPES, Audience, EventType, Visibility
 from backend.jobs import WORKER_JOBS, Job
 from backend.notifications import worker
-from backend.notifications.mock_apns import MockApns, ReceivedNotification
 from backend.notifications.rules import APP_TITLE, RULES, rule_for
 from backend.settings import ApnsSettings, Settings
 from tests.cms.pages import create_page, publish
@@ -29,6 +28,7 @@ from tests.labs.reports import hb, lab_report, posted, release
 from tests.medications.factories import entry, patient_with_gp, write
 from tests.notifications.conftest import received_by, register
 from tests.pregnancy.cards import add_consultation, create_card, team
+from tests.support.mock_apns import MockApns, ReceivedNotification
 
 # The product decision per event type: the notification kind it pushes, or None (and why not).
 PUSH_DECISIONS: dict[EventType, str | None] = {
@@ -149,7 +149,7 @@ def assert_one_content_free(received: list[ReceivedNotification], kind: str, res
 
 async def event_resource(db: asyncpg.Connection, patient_id: uuid.UUID, event_type: EventType) -> str:
     resource_id: str = await db.fetchval(
-        "SELECT resource_id FROM event WHERE patient = $1 AND type = $2 ORDER BY seq DESC LIMIT 1",
+        "SELECT resource_id FROM event WHERE patient_id = $1 AND type = $2 ORDER BY seq DESC LIMIT 1",
         patient_id,
         event_type.value,
     )
@@ -245,7 +245,7 @@ async def test_emergency_access_pushes_once(
     assert opened.status_code == 201, opened.text
     await push_job(settings)
 
-    access_id = await db.fetchval("SELECT id FROM emergency_access WHERE patient = $1", citizen.patient_id)
+    access_id = await db.fetchval("SELECT id FROM emergency_access WHERE patient_id = $1", citizen.patient_id)
     assert_one_content_free(phone.new(), "emergency-access", str(access_id))
 
 

@@ -73,7 +73,7 @@ async def test_malformed_token_is_refused_naming_it_and_nothing_is_stored(
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "deviceToken"
-    assert await db.fetchval("SELECT count(*) FROM push_device WHERE patient = $1", citizen.patient_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM push_device WHERE patient_id = $1", citizen.patient_id) == 0
 
 
 @pytest.mark.parametrize(
@@ -98,7 +98,7 @@ async def test_bad_registration_body_is_refused_naming_the_field(
 
     assert response.status_code == 400
     assert field in response.json()["detail"]
-    assert await db.fetchval("SELECT count(*) FROM push_device WHERE patient = $1", citizen.patient_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM push_device WHERE patient_id = $1", citizen.patient_id) == 0
 
 
 async def test_missing_locale_is_refused(client: httpx.AsyncClient, app: Litestar) -> None:
@@ -119,7 +119,7 @@ async def test_removing_my_device_stops_it_and_someone_elses_token_is_not_found(
 
     refused = await client.delete(f"/citizen/v1/me/devices/{token}", headers=other.headers)
     assert refused.status_code == 404
-    assert await db.fetchval("SELECT patient FROM push_device WHERE token = $1", token) == owner.patient_id
+    assert await db.fetchval("SELECT patient_id FROM push_device WHERE token = $1", token) == owner.patient_id
 
     assert (await client.delete(f"/citizen/v1/me/devices/{token}", headers=owner.headers)).status_code == 204
     assert await db.fetchval("SELECT count(*) FROM push_device WHERE token = $1", token) == 0
@@ -175,4 +175,4 @@ async def test_unknown_topic_is_refused_naming_it_and_nothing_is_stored(
     body = response.json()
     assert body["errors"][0]["field"] == "topic"
     assert "svangerskap" in body["detail"]
-    assert await db.fetchval("SELECT count(*) FROM topic_subscription WHERE patient = $1", citizen.patient_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM topic_subscription WHERE patient_id = $1", citizen.patient_id) == 0

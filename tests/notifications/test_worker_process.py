@@ -15,8 +15,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from backend.notifications.mock_apns import MockApns
 from backend.settings import ApnsSettings
+from tests.support.mock_apns import MockApns
 
 pytestmark = pytest.mark.slow
 
@@ -125,7 +125,7 @@ async def outbox_of_citizens(db: asyncpg.Connection, patients: int, per_patient:
         ]
         tokens = await db.fetch(
             """
-            INSERT INTO push_device (id, patient, token, platform, environment, bundle_id, locale, registered_at)
+            INSERT INTO push_device (id, patient_id, token, platform, environment, bundle_id, locale, registered_at)
             SELECT gen_random_uuid(), p, encode(sha256(p::text::bytea), 'hex'), 'ios', 'production',
                    'no.helsekort.app', 'nb', now()
             FROM unnest($1::uuid[]) AS p RETURNING token
@@ -134,7 +134,7 @@ async def outbox_of_citizens(db: asyncpg.Connection, patients: int, per_patient:
         )
         events = await db.fetch(
             """
-            INSERT INTO event (patient, seq, type, resource_type, resource_id, at, available_at, attempts)
+            INSERT INTO event (patient_id, seq, type, resource_type, resource_id, at, available_at, attempts)
             SELECT p, n, 'medications.updated', 'medication-list', gen_random_uuid()::text, now(), now(), 0
             FROM unnest($1::uuid[]) AS p, generate_series(1, $2) AS n RETURNING id
             """,

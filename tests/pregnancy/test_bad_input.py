@@ -71,7 +71,7 @@ async def test_implausible_consultation_is_400_naming_the_field_and_nothing_is_s
     assert response.headers["content-type"].startswith("application/problem+json")
     assert field in {error["field"] for error in problem["errors"]} or field in problem["detail"], problem
     assert await db.fetchval("SELECT count(*) FROM pregnancy_consultation WHERE card = $1", card["id"]) == 0
-    types = await db.fetch("SELECT type FROM event WHERE patient = $1", t.woman.patient_id)
+    types = await db.fetch("SELECT type FROM event WHERE patient_id = $1", t.woman.patient_id)
     assert "pregnancy.consultation.added" not in {row["type"] for row in types}
 
 
@@ -124,8 +124,8 @@ async def test_implausible_card_is_400_and_no_card_exists(
     assert response.status_code == 400, f"{case}: {response.text}"
     problem = response.json()
     assert field in {error["field"] for error in problem["errors"]} or field in problem["detail"], problem
-    assert await db.fetchval("SELECT count(*) FROM pregnancy_card WHERE patient = $1", t.woman.patient_id) == 0
-    assert await db.fetchval("SELECT count(*) FROM pregnancy_earlier WHERE patient = $1", t.woman.patient_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM pregnancy_card WHERE patient_id = $1", t.woman.patient_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM pregnancy_earlier WHERE patient_id = $1", t.woman.patient_id) == 0
 
 
 async def test_the_database_itself_has_no_place_for_an_induced_abortion(

@@ -93,10 +93,10 @@ async def test_without_consent_creating_a_card_is_404_and_leaves_no_relation_or_
             headers=clinician.headers,
         )
         assert response.status_code == 404, response.text
-    assert await db.fetchval("SELECT count(*) FROM pregnancy_card WHERE patient = $1", t.woman.patient_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM pregnancy_card WHERE patient_id = $1", t.woman.patient_id) == 0
     assert (
         await db.fetchval(
-            "SELECT count(*) FROM care_relation WHERE patient = $1 AND kind = 'midwife'", t.woman.patient_id
+            "SELECT count(*) FROM care_relation WHERE patient_id = $1 AND kind = 'midwife'", t.woman.patient_id
         )
         == 0
     )
@@ -188,7 +188,7 @@ async def test_outcome_closes_the_card_publishes_the_context_and_refuses_new_ent
     t = await team(client, app)
     card = await create_card(client, t.midwife, t.woman.patient_id, weeks=40)
     path = card_path(t.woman.patient_id, card["id"])
-    context = "SELECT value FROM patient_context WHERE patient = $1 AND key = 'pregnancy'"
+    context = "SELECT value FROM patient_context WHERE patient_id = $1 AND key = 'pregnancy'"
     assert await db.fetchval(context, t.woman.patient_id) == "ongoing"
 
     delivered_on = today()
@@ -509,7 +509,7 @@ async def test_a_midwife_of_another_organisation_cannot_reach_an_existing_card_b
     )
     assert response.status_code == 404
     relations = await db.fetchval(
-        "SELECT count(*) FROM care_relation WHERE patient = $1 AND org_number = $2", t.woman.patient_id, stranger.org
+        "SELECT count(*) FROM care_relation WHERE patient_id = $1 AND org_number = $2", t.woman.patient_id, stranger.org
     )
     assert relations == 0
     assert (await client.get(card_path(t.woman.patient_id), headers=stranger.headers)).status_code == 404
@@ -527,4 +527,4 @@ async def test_a_blocked_midwife_neither_creates_a_card_nor_gains_a_relation(
     )
     assert response.status_code == 404
     assert await db.fetchval("SELECT count(*) FROM care_relation WHERE org_number = $1", t.midwife.org) == 0
-    assert await db.fetchval("SELECT count(*) FROM pregnancy_card WHERE patient = $1", t.woman.patient_id) == 0
+    assert await db.fetchval("SELECT count(*) FROM pregnancy_card WHERE patient_id = $1", t.woman.patient_id) == 0

@@ -116,7 +116,7 @@ async def test_every_write_appends_an_event_without_health_data(
     await client.post(f"/citizen/v1/me/pregnancies/{card['id']}/notes", json={"text": "Hodepine"},
                       headers=t.woman.headers)  # fmt: skip
     rows = await db.fetch(
-        "SELECT type, resource_type, resource_id FROM event WHERE patient = $1 AND type LIKE 'pregnancy.%' ORDER BY seq",
+        "SELECT type, resource_type, resource_id FROM event WHERE patient_id = $1 AND type LIKE 'pregnancy.%' ORDER BY seq",
         t.woman.patient_id,
     )
     assert [row["type"] for row in rows] == [

@@ -109,7 +109,7 @@ async def test_implausible_registration_is_400_naming_the_field_and_nothing_is_s
     problem = response.json()
     assert field in {error["field"] for error in problem["errors"]} or field in problem["detail"], problem
     assert await db.fetchval("SELECT count(*) FROM pregnancy_self_registration WHERE card = $1", card["id"]) == 0
-    types = {row["type"] for row in await db.fetch("SELECT type FROM event WHERE patient = $1", t.woman.patient_id)}
+    types = {row["type"] for row in await db.fetch("SELECT type FROM event WHERE patient_id = $1", t.woman.patient_id)}
     assert "pregnancy.self-registration.added" not in types
 
 
@@ -140,7 +140,7 @@ async def test_a_replayed_idempotency_key_stores_once_and_another_body_is_422(
     other = await client.post(path, json={**body, "weightKg": 69.0}, headers=headers)
     assert other.status_code == 422, other.text
     assert await db.fetchval("SELECT count(*) FROM pregnancy_self_registration WHERE card = $1", card["id"]) == 1
-    types = [row["type"] for row in await db.fetch("SELECT type FROM event WHERE patient = $1", t.woman.patient_id)]
+    types = [row["type"] for row in await db.fetch("SELECT type FROM event WHERE patient_id = $1", t.woman.patient_id)]
     assert types.count("pregnancy.self-registration.added") == 1
 
 

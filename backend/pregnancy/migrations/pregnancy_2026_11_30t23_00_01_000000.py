@@ -10,13 +10,15 @@ DESCRIPTION = "patient_context pregnancy-ended-on from closed cards"
 
 # CLINICAL.md v1.1: NEWS2 is not valid within 6 weeks after a pregnancy ended; the date is the outcome date
 # of her latest closed card. Recording an outcome publishes it from now on (core/context.py).
+# The core app's migrations all run before this app's, so patient_context already names its column `patient_id`
+# (core 2026-12-01T02:30) while pregnancy_card still has `patient` (renamed by this app's 2026-12-01T02:30).
 SQL = """
-INSERT INTO patient_context (id, patient, key, value, updated_at)
+INSERT INTO patient_context (id, patient_id, key, value, updated_at)
 SELECT gen_random_uuid(), patient, 'pregnancy-ended-on', max(outcome_date)::text, now()
 FROM pregnancy_card
 WHERE status <> 'ongoing' AND outcome_date IS NOT NULL
 GROUP BY patient
-ON CONFLICT (patient, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now();
+ON CONFLICT (patient_id, key) DO UPDATE SET value = EXCLUDED.value, updated_at = now();
 """
 
 BACKWARDS_SQL = "DELETE FROM patient_context WHERE key = 'pregnancy-ended-on';"
