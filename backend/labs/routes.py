@@ -10,7 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 from litestar.params import FromPath, FromQuery, RawBody
 
-from backend.core.access import Clinician, MeGrant
+from backend.core.access import Clinician, MeGrant, authorize
 from backend.core.contract import raw_body_types
 from backend.labs import service
 from backend.labs.schemas import (
@@ -72,9 +72,9 @@ class ClinicianLabReportController(Controller):
     async def post_report(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], body: RawBody, request: Request[Any, Any, Any]
     ) -> LabReportReceipt:
-        settings = request.app.state.settings
-        content_type = request.headers.get("content-type")
-        return await service.receive_lab_report(settings, clinician, patient_id, body, content_type)
+        intake = service.read_lab_report(clinician, body, request.headers.get("content-type"))
+        grant = await authorize(clinician, patient_id, service.POST_REPORT, resource_id=str(intake.report.id))
+        return await service.receive_lab_report(request.app.state.settings, grant, intake)
 
     @get(
         "/{patient_id:uuid}/lab-reports",
@@ -88,7 +88,9 @@ class ClinicianLabReportController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
     ) -> ClinicianLabReportPage:
-        return await service.list_for_clinician(clinician, patient_id, cursor, limit)
+        page = service.paging(cursor, limit)
+        grant = await authorize(clinician, patient_id, service.READ_REPORTS)
+        return await service.list_for_clinician(grant, page)
 
     @get(
         "/{patient_id:uuid}/lab-reports/{report_id:uuid}",
@@ -98,7 +100,8 @@ class ClinicianLabReportController(Controller):
     async def get_report(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], report_id: FromPath[uuid.UUID]
     ) -> ClinicianLabReport:
-        return await service.get_for_clinician(clinician, patient_id, report_id)
+        grant = await authorize(clinician, patient_id, service.READ_REPORTS, resource_id=str(report_id))
+        return await service.clinician_report(grant, report_id)
 
     @get(
         "/{patient_id:uuid}/lab-reports/{report_id:uuid}/versions",
@@ -108,7 +111,8 @@ class ClinicianLabReportController(Controller):
     async def list_versions(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], report_id: FromPath[uuid.UUID]
     ) -> LabReportVersionList:
-        return await service.versions_for_clinician(clinician, patient_id, report_id)
+        grant = await authorize(clinician, patient_id, service.READ_REPORTS, resource_id=str(report_id))
+        return await service.versions_for_clinician(grant, report_id)
 
     @post(
         "/{patient_id:uuid}/lab-reports/{report_id:uuid}/release",
@@ -123,7 +127,8 @@ class ClinicianLabReportController(Controller):
     async def release(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], report_id: FromPath[uuid.UUID]
     ) -> ClinicianLabReport:
-        return await service.release_lab_report(clinician, patient_id, report_id)
+        grant = await authorize(clinician, patient_id, service.RELEASE_OR_HOLD, resource_id=str(report_id))
+        return await service.release_lab_report(grant, report_id)
 
     @post(
         "/{patient_id:uuid}/lab-reports/{report_id:uuid}/hold",
@@ -134,7 +139,8 @@ class ClinicianLabReportController(Controller):
     async def hold(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], report_id: FromPath[uuid.UUID]
     ) -> ClinicianLabReport:
-        return await service.hold_lab_report(clinician, patient_id, report_id)
+        grant = await authorize(clinician, patient_id, service.RELEASE_OR_HOLD, resource_id=str(report_id))
+        return await service.hold_lab_report(grant, report_id)
 
 
 class CitizenLabResultController(Controller):
@@ -145,7 +151,7 @@ class CitizenLabResultController(Controller):
     async def list_results(
         self, me: MeGrant, cursor: FromQuery[str | None] = None, limit: FromQuery[int | None] = None
     ) -> CitizenLabResultPage:
-        return await service.list_for_citizen(me, cursor, limit)
+        return await service.list_for_citizen(me, service.paging(cursor, limit))
 
     @get("/{report_id:uuid}", operation_id="citizenGetLabResult", summary="One released lab result")
     async def get_result(self, me: MeGrant, report_id: FromPath[uuid.UUID]) -> CitizenLabResult:

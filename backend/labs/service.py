@@ -7,7 +7,8 @@ Who may do what:
   when it is `corrected` or replaces a `preliminary` one, and 409 otherwise; the category and the
   requester never change, and only the sender's or the requester's organisation sends new versions;
 - release and hold are for the requester and the requester's organisation (colleagues cover for each
-  other), 403 for other clinicians with access; a hold cannot take back what the citizen already sees;
+  other); another clinician with access is refused (`refuse`: audited, 403); a hold cannot take back what
+  the citizen already sees;
   a preliminary report cannot be released (409), only held: it is shown with its final version;
 - when the citizen sees a report is defined once, in `backend.labs.release` (the delay counts from arrival or
   `issuedAt`, whichever is later); a result is visible when due even before the worker has announced it.
@@ -16,7 +17,6 @@ Who may do what:
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,11 +26,12 @@ from typing import Any
 import msgspec
 
 from backend.core import events
-from backend.core.access import Grant, authorize
+from backend.core.access import Grant, Need, refuse, write_transaction
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
-from backend.core.errors import BadRequest, Conflict, Forbidden, NotFound
-from backend.core.paging import Instant, Position, clamp_limit, decode_cursor, encode_cursor
+from backend.core.errors import BadRequest, Conflict, Forbidden, NotFound, summary
+from backend.core.inputs import field_errors
+from backend.core.paging import Instant, Position, clamp_limit, decode_cursor, keyset_page
 from backend.db.engine import DB
 from backend.labs.catalogue import CATALOGUE, validate_report
 from backend.labs.fhir import FhirMappingError, from_fhir
@@ -62,6 +63,7 @@ from backend.labs.schemas import (
 from backend.settings import Settings
 
 RESOURCE_TYPE = "lab-report"
+LABORATORY = "laboratorium"
 JSON_MEDIA_TYPE = "application/json"
 FHIR_MEDIA_TYPE = "application/fhir+json"
 # Clocks of labs and record systems drift; a result issued further ahead than this is a wrong clock or a typo.
@@ -69,12 +71,16 @@ ISSUED_AHEAD_TOLERANCE = timedelta(minutes=5)
 PREVIOUS_PER_OBSERVATION = 5
 TREND_MAX_POINTS = 1000
 RELEASE_BATCH = 200
+
+# What each route needs (core decides and audits; a laboratory may post for any existing patient, reads nothing).
+POST_REPORT = Need(action="write", resource_type=RESOURCE_TYPE, laboratory_may_write=True)
+READ_REPORTS = Need(action="read", resource_type=RESOURCE_TYPE)
+RELEASE_OR_HOLD = Need(action="write", resource_type=RESOURCE_TYPE)
+NOT_THE_REQUESTER = "only the requester or the requester's organisation may release or hold this result"
 # One report ($1, of patient $2) with its release state at $3, as backend.labs.release defines it.
 _REPORT_WITH_RELEASE_STATE = (
     f"SELECT r.*, {release_columns('r', '$3')} FROM lab_report r WHERE r.id = $1 AND r.patient_id = $2"  # noqa: S608 - fixed fragments only
 )
-_ERROR_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
-_NAMED_FIELD = re.compile(r"(?:unknown|missing required) field `(?P<name>[^`]+)`")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +90,25 @@ class Sender:
     hpr: str
     organisation: str
     is_laboratory: bool
+
+    @classmethod
+    def of(cls, principal: ClinicianPrincipal) -> Sender:
+        return cls(hpr=principal.hpr, organisation=principal.org_number, is_laboratory=principal.org_kind == LABORATORY)
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """A posted report as read before the access decision: checked, its requester settled, its arrival time."""
+
+    report: LabReportIn
+    requester: Requester
+    received_at: datetime
+
+
+def _clinician(grant: Grant) -> ClinicianPrincipal:
+    if not isinstance(grant.principal, ClinicianPrincipal):
+        raise Forbidden("this route is for clinician tokens")
+    return grant.principal
 
 
 # --- intake ------------------------------------------------------------------------------------------------
@@ -111,14 +136,10 @@ def parse_report(body: bytes, content_type: str | None) -> LabReportIn:
 def _from_json_body(body: bytes) -> LabReportIn:
     try:
         return msgspec.json.decode(body, type=LabReportIn)
-    except msgspec.ValidationError as error:
-        detail = str(error)
-        found = _ERROR_PATH.search(detail)
-        path = found["path"] if found else ""
-        # msgspec names an unknown or missing field in the message and its object in the path.
-        if (named := _NAMED_FIELD.search(detail)) is not None:
-            path = f"{path}.{named['name']}" if path else named["name"]
-        raise BadRequest(detail, field=path or "body") from None
+    except msgspec.ValidationError:
+        # Not the fast path: decode once more to name every field at fault, as every other route does.
+        errors = field_errors(msgspec.json.decode(body), LabReportIn)
+        raise BadRequest(summary(errors), field=errors[0]["field"], errors=errors) from None
     except msgspec.DecodeError as error:
         raise BadRequest(f"the body is not valid JSON: {error}", field="body") from None
 
@@ -166,49 +187,42 @@ def _digest(report: LabReportIn) -> bytes:
     return hashlib.sha256(msgspec.json.encode(report)).digest()
 
 
-async def receive_lab_report(
-    settings: Settings, principal: ClinicianPrincipal, patient_id: uuid.UUID, body: bytes, content_type: str | None
-) -> LabReportReceipt:
-    """POST …/lab-reports: validate, check access (labs may write), store a new report or version, answer it."""
+def read_lab_report(principal: ClinicianPrincipal, body: bytes, content_type: str | None) -> Intake:
+    """The posted report, checked before anything about the patient is asked: 400 naming the field at fault."""
     report = parse_report(body, content_type)
-    sender = Sender(
-        hpr=principal.hpr, organisation=principal.org_number, is_laboratory=principal.org_kind == "laboratorium"
-    )
-    requester = _requester_for(sender, report)
+    requester = _requester_for(Sender.of(principal), report)
     now = utcnow()
     if report.issued_at > now + ISSUED_AHEAD_TOLERANCE:
         raise BadRequest("issuedAt is in the future; check the sender's clock", field="issuedAt")
-    await authorize(
-        principal,
-        patient_id,
-        action="write",
-        resource_type=RESOURCE_TYPE,
-        resource_id=str(report.id),
-        laboratory_may_write=True,
-    )
-    await store_lab_report(settings, patient_id, report, requester=requester, sender=sender, now=now)
-    return await _receipt(patient_id, report.id, now)
+    return Intake(report=report, requester=requester, received_at=now)
+
+
+async def receive_lab_report(settings: Settings, grant: Grant, intake: Intake) -> LabReportReceipt:
+    """POST …/lab-reports after `POST_REPORT` was granted: store a new report or version, answer it."""
+    await store_lab_report(settings, grant, intake.report, requester=intake.requester, now=intake.received_at)
+    return await _receipt(grant, intake.report.id, intake.received_at)
 
 
 async def store_lab_report(
     settings: Settings,
-    patient_id: uuid.UUID,
+    grant: Grant,
     report: LabReportIn,
     *,
     requester: Requester,
-    sender: Sender,
     now: datetime,
 ) -> int:
     """Store a new report, or a new version of it, in one transaction with its events; returns the version shown.
 
-    The caller has checked access. A resend of content already stored changes nothing.
+    The grant's clinician is the sender. A resend of content already stored changes nothing.
     """
+    sender = Sender.of(_clinician(grant))
+    patient_id = grant.patient_id
     report = msgspec.structs.replace(report, requester=requester)
     digest = _digest(report)
     shown = build_report_out(report)
     delay = release_delay(settings, report.category)
     due = release_due_at(status=report.status, issued_at=report.issued_at, received_at=now, delay=delay)
-    async with DB.transaction(), DB.connection() as connection:
+    async with write_transaction(grant) as connection:
         inserted = await connection.fetchval(
             """
             INSERT INTO lab_report (id, patient_id, category, current_version, status, specimen_at, issued_at,
@@ -485,50 +499,37 @@ def _release_state(row: Mapping[str, Any]) -> ReleaseState:
     )
 
 
+class _NotTheRequester(Exception):
+    """Raised inside the write's transaction, refused (audited) after it has rolled back."""
+
+
 async def _report_for_requester(
-    connection: Any, principal: ClinicianPrincipal, patient_id: uuid.UUID, report_id: uuid.UUID, now: datetime
+    connection: Any, grant: Grant, report_id: uuid.UUID, now: datetime
 ) -> Mapping[str, Any]:
     row: Mapping[str, Any] | None = await connection.fetchrow(
         _REPORT_WITH_RELEASE_STATE + " FOR UPDATE",
         report_id,
-        patient_id,
+        grant.patient_id,
         now,
     )
     if row is None:
         raise NotFound("no such lab report")
+    principal = _clinician(grant)
     if principal.hpr != row["requester_hpr"] and principal.org_number != row["requester_org"]:
-        raise Forbidden("only the requester or the requester's organisation may release or hold this result")
+        raise _NotTheRequester
     return row
 
 
-async def release_lab_report(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, report_id: uuid.UUID
-) -> ClinicianLabReport:
+async def release_lab_report(grant: Grant, report_id: uuid.UUID) -> ClinicianLabReport:
     """Show the report to the citizen now (lifting a hold) and announce it; releasing again changes nothing."""
-    grant = await authorize(
-        principal, patient_id, action="write", resource_type=RESOURCE_TYPE, resource_id=str(report_id)
-    )
     now = utcnow()
-    async with DB.transaction(), DB.connection() as connection:
-        row = await _report_for_requester(connection, principal, patient_id, report_id, now)
-        await _release(connection, row, released_by_hpr=principal.hpr, now=now)
+    try:
+        async with write_transaction(grant) as connection:
+            row = await _report_for_requester(connection, grant, report_id, now)
+            await _release(connection, row, released_by_hpr=_clinician(grant).hpr, now=now)
+    except _NotTheRequester:
+        await refuse(grant, NOT_THE_REQUESTER, resource_id=str(report_id))
     return await clinician_report(grant, report_id)
-
-
-async def release_stored_report(
-    patient_id: uuid.UUID, report_id: uuid.UUID, *, released_by_hpr: str, now: datetime
-) -> None:
-    """Release on the requester's behalf without a principal (the demo loader); the caller has decided."""
-    async with DB.transaction(), DB.connection() as connection:
-        row = await connection.fetchrow(
-            _REPORT_WITH_RELEASE_STATE + " FOR UPDATE",
-            report_id,
-            patient_id,
-            now,
-        )
-        if row is None:
-            raise NotFound("no such lab report")
-        await _release(connection, row, released_by_hpr=released_by_hpr, now=now)
 
 
 async def _release(connection: Any, row: Mapping[str, Any], *, released_by_hpr: str, now: datetime) -> None:
@@ -554,36 +555,34 @@ async def _release(connection: Any, row: Mapping[str, Any], *, released_by_hpr: 
     await _announce_if_visible(connection, row["patient_id"], row["id"], now)
 
 
-async def hold_lab_report(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, report_id: uuid.UUID
-) -> ClinicianLabReport:
+async def hold_lab_report(grant: Grant, report_id: uuid.UUID) -> ClinicianLabReport:
     """Keep the report from the citizen until the requester releases it; 409 when she already sees it.
 
     No event: the citizen's change feed would reveal that a held result exists.
     """
-    grant = await authorize(
-        principal, patient_id, action="write", resource_type=RESOURCE_TYPE, resource_id=str(report_id)
-    )
     now = utcnow()
-    async with DB.transaction(), DB.connection() as connection:
-        row = await _report_for_requester(connection, principal, patient_id, report_id, now)
-        if row["citizen_sees"]:
-            raise Conflict(
-                f"the citizen has seen this result since {row['citizen_sees_since']}; a hold cannot take it back —"
-                " send a corrected report instead"
-            )
-        if not row["held"]:
-            await connection.execute(
-                """
-                UPDATE lab_report SET held = true, held_at = $3, held_by_hpr = $4, released_at = NULL,
-                                      released_by_hpr = NULL, updated_at = $3
-                WHERE id = $1 AND patient_id = $2
-                """,
-                report_id,
-                patient_id,
-                now,
-                principal.hpr,
-            )
+    try:
+        async with write_transaction(grant) as connection:
+            row = await _report_for_requester(connection, grant, report_id, now)
+            if row["citizen_sees"]:
+                raise Conflict(
+                    f"the citizen has seen this result since {row['citizen_sees_since']}; a hold cannot take it back"
+                    " — send a corrected report instead"
+                )
+            if not row["held"]:
+                await connection.execute(
+                    """
+                    UPDATE lab_report SET held = true, held_at = $3, held_by_hpr = $4, released_at = NULL,
+                                          released_by_hpr = NULL, updated_at = $3
+                    WHERE id = $1 AND patient_id = $2
+                    """,
+                    report_id,
+                    grant.patient_id,
+                    now,
+                    _clinician(grant).hpr,
+                )
+    except _NotTheRequester:
+        await refuse(grant, NOT_THE_REQUESTER, resource_id=str(report_id))
     return await clinician_report(grant, report_id)
 
 
@@ -760,20 +759,27 @@ def _page_position(cursor: str | None) -> tuple[datetime | None, uuid.UUID | Non
     return position.s, position.id
 
 
-def _next_cursor(rows: Sequence[Mapping[str, Any]], size: int) -> str | None:
-    if len(rows) <= size:
-        return None
-    last = rows[size - 1]
-    return encode_cursor(_BeforeSpecimen(s=last["specimen_at"], id=last["id"]))
+def _position_of(row: Mapping[str, Any]) -> _BeforeSpecimen:
+    return _BeforeSpecimen(s=row["specimen_at"], id=row["id"])
 
 
-async def list_for_clinician(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, cursor: str | None, limit: int | None
-) -> ClinicianLabReportPage:
-    """Every report of the patient, newest specimen first, whatever its release state."""
+@dataclass(frozen=True, slots=True)
+class Paging:
+    """A list's page request, checked before the access decision (a bad cursor is 400 whoever asks)."""
+
+    size: int
+    before_at: datetime | None
+    before_id: uuid.UUID | None
+
+
+def paging(cursor: str | None, limit: int | None) -> Paging:
     size = clamp_limit(limit)
     before_at, before_id = _page_position(cursor)
-    grant = await authorize(principal, patient_id, action="read", resource_type=RESOURCE_TYPE)
+    return Paging(size=size, before_at=before_at, before_id=before_id)
+
+
+async def list_for_clinician(grant: Grant, page: Paging) -> ClinicianLabReportPage:
+    """Every report of the patient, newest specimen first, whatever its release state."""
     now = utcnow()
     async with DB.connection() as connection:
         rows = await connection.fetch(
@@ -784,16 +790,18 @@ async def list_for_clinician(
             LIMIT $4
             """,  # noqa: S608 - fixed fragments only
             grant.patient_id,
-            before_at,
-            before_id,
-            size + 1,
+            page.before_at,
+            page.before_id,
+            page.size + 1,
             now,
         )
-        items = await _clinician_reports(connection, grant.patient_id, rows[:size])
-    return ClinicianLabReportPage(items=items, next=_next_cursor(rows, size))
+        kept, next_cursor = keyset_page(rows, page.size, _position_of)
+        items = await _clinician_reports(connection, grant.patient_id, kept)
+    return ClinicianLabReportPage(items=items, next=next_cursor)
 
 
 async def clinician_report(grant: Grant, report_id: uuid.UUID) -> ClinicianLabReport:
+    """One report with its release state and versions, whatever its release state."""
     now = utcnow()
     async with DB.connection() as connection:
         row = await connection.fetchrow(
@@ -808,22 +816,8 @@ async def clinician_report(grant: Grant, report_id: uuid.UUID) -> ClinicianLabRe
     return report
 
 
-async def get_for_clinician(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, report_id: uuid.UUID
-) -> ClinicianLabReport:
-    grant = await authorize(
-        principal, patient_id, action="read", resource_type=RESOURCE_TYPE, resource_id=str(report_id)
-    )
-    return await clinician_report(grant, report_id)
-
-
-async def versions_for_clinician(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, report_id: uuid.UUID
-) -> LabReportVersionList:
+async def versions_for_clinician(grant: Grant, report_id: uuid.UUID) -> LabReportVersionList:
     """Every version of a report, oldest first, each as it was shown."""
-    grant = await authorize(
-        principal, patient_id, action="read", resource_type=RESOURCE_TYPE, resource_id=str(report_id)
-    )
     async with DB.connection() as connection:
         category = await connection.fetchval(
             "SELECT category FROM lab_report WHERE id = $1 AND patient_id = $2", report_id, grant.patient_id
@@ -855,17 +849,17 @@ async def versions_for_clinician(
     )
 
 
-async def _receipt(patient_id: uuid.UUID, report_id: uuid.UUID, now: datetime) -> LabReportReceipt:
+async def _receipt(grant: Grant, report_id: uuid.UUID, now: datetime) -> LabReportReceipt:
     """The answer to a post: the stored report and its release state, without other reports (labs read nothing)."""
     async with DB.connection() as connection:
         row = await connection.fetchrow(
             _REPORT_WITH_RELEASE_STATE,
             report_id,
-            patient_id,
+            grant.patient_id,
             now,
         )
         assert row is not None
-        shown, _, observations = await _current_versions(connection, patient_id, [report_id])
+        shown, _, observations = await _current_versions(connection, grant.patient_id, [report_id])
     report = _report_out(shown[report_id], row["category"], [_observation_out(obs) for obs in observations[report_id]])
     return LabReportReceipt(id=report_id, version=row["current_version"], release=_release_state(row), report=report)
 
@@ -902,10 +896,8 @@ async def _citizen_results(
     return results
 
 
-async def list_for_citizen(me: Grant, cursor: str | None, limit: int | None) -> CitizenLabResultPage:
+async def list_for_citizen(me: Grant, page: Paging) -> CitizenLabResultPage:
     """My released results, newest specimen first; held and unreleased reports are not there."""
-    size = clamp_limit(limit)
-    before_at, before_id = _page_position(cursor)
     now = utcnow()
     async with DB.connection() as connection:
         rows = await connection.fetch(
@@ -918,12 +910,13 @@ async def list_for_citizen(me: Grant, cursor: str | None, limit: int | None) -> 
             """,  # noqa: S608 - fixed fragments only
             me.patient_id,
             now,
-            before_at,
-            before_id,
-            size + 1,
+            page.before_at,
+            page.before_id,
+            page.size + 1,
         )
-        items = await _citizen_results(connection, me.patient_id, rows[:size])
-    return CitizenLabResultPage(items=items, next=_next_cursor(rows, size))
+        kept, next_cursor = keyset_page(rows, page.size, _position_of)
+        items = await _citizen_results(connection, me.patient_id, kept)
+    return CitizenLabResultPage(items=items, next=next_cursor)
 
 
 async def get_for_citizen(me: Grant, report_id: uuid.UUID) -> CitizenLabResult:
