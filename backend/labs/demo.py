@@ -9,7 +9,7 @@ from backend.core.access import authorize
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import OSLO, utcnow
 from backend.db.engine import DB
-from backend.labs import service
+from backend.labs import queries, service
 from backend.labs.schemas import LabReportIn, ObservationIn, PerformingLab, ReferenceRange, Requester
 from backend.settings import Settings
 
@@ -116,9 +116,7 @@ async def load_labs_demo(settings: Settings) -> str:
     added = 0
     for report in _reports(now, requester, lab):
         async with DB.connection() as connection:
-            exists = await connection.fetchval(
-                "SELECT 1 FROM lab_report WHERE id = $1 AND patient_id = $2", report.id, patient_id
-            )
+            exists = await queries.report_exists(connection, patient_id, report.id)
         if exists:
             continue
         resource_id = str(report.id)
