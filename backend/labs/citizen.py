@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 from backend.core.access import Grant
 from backend.core.clock import utcnow
+from backend.core.db import DB
 from backend.core.errors import BadRequest, NotFound
 from backend.core.paging import keyset_page
-from backend.db.engine import DB
 from backend.labs import queries
 from backend.labs.catalogue import CATALOGUE
 from backend.labs.schemas import CitizenLabResult, CitizenLabResultPage, LabTrend, Requester, TrendPoint

@@ -13,9 +13,9 @@ import msgspec
 
 from backend.core.access import Grant
 from backend.core.clock import utcnow
+from backend.core.db import DB
 from backend.core.errors import NotFound
 from backend.core.paging import keyset_page
-from backend.db.engine import DB
 from backend.labs import queries
 from backend.labs.schemas import (
     ClinicianLabReport,

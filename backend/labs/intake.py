@@ -23,7 +23,8 @@ from backend.core.access import Grant, Need, write_transaction
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
 from backend.core.errors import BadRequest, Conflict, summary
-from backend.core.inputs import field_errors
+from backend.core.fields import field_errors
+from backend.core.settings import Settings
 from backend.labs import queries
 from backend.labs.catalogue import validate_report
 from backend.labs.fhir import FhirMappingError, from_fhir
@@ -31,7 +32,6 @@ from backend.labs.release import release_due_at
 from backend.labs.releases import announce_if_visible, clinician_of
 from backend.labs.schemas import LabReportIn, LabReportOut, LabReportReceipt, Requester, build_report_out
 from backend.labs.views import RESOURCE_TYPE, receipt
-from backend.settings import Settings
 
 POST_REPORT = Need(action="write", resource_type=RESOURCE_TYPE, laboratory_may_write=True)
 LABORATORY = "laboratorium"

@@ -15,14 +15,14 @@ from backend.core import events
 from backend.core.access import Grant, Need, refuse, write_transaction
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
+from backend.core.db import DB
 from backend.core.errors import Conflict, Forbidden, NotFound
-from backend.db.engine import DB
+from backend.core.settings import Settings
 from backend.labs import queries
 from backend.labs.clinician import clinician_report
 from backend.labs.release import PRELIMINARY
 from backend.labs.schemas import ClinicianLabReport
 from backend.labs.views import RESOURCE_TYPE
-from backend.settings import Settings
 
 RELEASE_OR_HOLD = Need(action="write", resource_type=RESOURCE_TYPE)
 NOT_THE_REQUESTER = "only the requester or the requester's organisation may release or hold this result"

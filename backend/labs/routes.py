@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, RawBody
 
 from backend.core.access import Clinician, MeGrant, authorize
 from backend.core.contract import raw_body_types
+from backend.core.settings import app_settings
 from backend.labs import service
 from backend.labs.schemas import (
     CitizenLabResult,
@@ -74,7 +75,7 @@ class ClinicianLabReportController(Controller):
     ) -> LabReportReceipt:
         intake = service.read_lab_report(clinician, body, request.headers.get("content-type"))
         grant = await authorize(clinician, patient_id, service.POST_REPORT, resource_id=str(intake.report.id))
-        return await service.receive_lab_report(request.app.state.settings, grant, intake)
+        return await service.receive_lab_report(app_settings(request), grant, intake)
 
     @get(
         "/{patient_id:uuid}/lab-reports",

@@ -15,8 +15,8 @@ from datetime import datetime
 import msgspec
 
 from backend.core.access import Grant, Need
+from backend.core.db import DB
 from backend.core.paging import Instant, Position, clamp_limit, decode_cursor
-from backend.db.engine import DB
 from backend.labs import queries
 from backend.labs.release import PRELIMINARY
 from backend.labs.schemas import (
