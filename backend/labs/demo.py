@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, time, timedelta
 
+from backend.core.access import authorize
+from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import OSLO, utcnow
 from backend.core.db import DB
-from backend.core.demo import DEMO_GP, DEMO_LAB, demo_loader, demo_patient_id
+from backend.core.demo import DEMO_GP, DEMO_LAB, DemoClinician, demo_loader, demo_patient_id
 from backend.core.settings import Settings
-from backend.labs import service
+from backend.labs import queries, service
 from backend.labs.schemas import LabReportIn, ObservationIn, PerformingLab, ReferenceRange, Requester
 
 # Fixed ids make the loader idempotent: a report already there is left as it is.
@@ -95,21 +97,33 @@ def _reports(first_load: datetime, requester: Requester, lab: PerformingLab) -> 
 
 @demo_loader("labs", after=("core",))
 async def load_labs_demo(settings: Settings) -> str:
-    """Posted by the demo laboratory for the demo GP, and released (by the GP where the delay has not passed)."""
+    """Posted by the demo laboratory for the demo GP, and released by the GP; both through the access decision."""
+
+    def principal(clinician: DemoClinician) -> ClinicianPrincipal:
+        return ClinicianPrincipal(
+            hpr=clinician.hpr,
+            pid=clinician.pid,
+            authorization=clinician.authorization,
+            org_number=clinician.org_number,
+            org_kind=clinician.org_kind,
+            name=clinician.name,
+            caller_id=f"clinician:{clinician.hpr}:{clinician.org_number}",
+        )
+
     patient_id = await demo_patient_id()
     now = utcnow()
     requester = Requester(hpr=DEMO_GP.hpr, organisation=DEMO_GP.org_number)
     lab = PerformingLab(name=LAB_NAME, organisation=DEMO_LAB.org_number)
-    sender = service.Sender(hpr=DEMO_LAB.hpr, organisation=DEMO_LAB.org_number, is_laboratory=True)
     added = 0
     for report in _reports(now, requester, lab):
         async with DB.connection() as connection:
-            exists = await connection.fetchval(
-                "SELECT 1 FROM lab_report WHERE id = $1 AND patient_id = $2", report.id, patient_id
-            )
+            exists = await queries.report_exists(connection, patient_id, report.id)
         if exists:
             continue
-        await service.store_lab_report(settings, patient_id, report, requester=requester, sender=sender, now=now)
-        await service.release_stored_report(patient_id, report.id, released_by_hpr=DEMO_GP.hpr, now=now)
+        resource_id = str(report.id)
+        posting = await authorize(principal(DEMO_LAB), patient_id, service.POST_REPORT, resource_id=resource_id)
+        await service.store_lab_report(settings, posting, report, requester=requester, now=now)
+        releasing = await authorize(principal(DEMO_GP), patient_id, service.RELEASE_OR_HOLD, resource_id=resource_id)
+        await service.release_lab_report(releasing, report.id)
         added += 1
     return f"labs: {added} demo lab reports added for the demo citizen ({len(VISITS) * 2} in all)"

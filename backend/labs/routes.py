@@ -10,7 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 from litestar.params import FromPath, FromQuery, RawBody
 
-from backend.core.access import Clinician, MeGrant
+from backend.core.access import Clinician, MeGrant, authorize
 from backend.core.contract import raw_body_types
 from backend.core.settings import app_settings
 from backend.labs import service
@@ -73,9 +73,9 @@ class ClinicianLabReportController(Controller):
     async def post_report(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], body: RawBody, request: Request[Any, Any, Any]
     ) -> LabReportReceipt:
-        settings = app_settings(request)
-        content_type = request.headers.get("content-type")
-        return await service.receive_lab_report(settings, clinician, patient_id, body, content_type)
+        intake = service.read_lab_report(clinician, body, request.headers.get("content-type"))
+        grant = await authorize(clinician, patient_id, service.POST_REPORT, resource_id=str(intake.report.id))
+        return await service.receive_lab_report(app_settings(request), grant, intake)
 
     @get(
         "/{patient_id:uuid}/lab-reports",
@@ -89,7 +89,9 @@ class ClinicianLabReportController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
     ) -> ClinicianLabReportPage:
-        return await service.list_for_clinician(clinician, patient_id, cursor, limit)
+        page = service.paging(cursor, limit)
+        grant = await authorize(clinician, patient_id, service.READ_REPORTS)
+        return await service.list_for_clinician(grant, page)
 
     @get(
         "/{patient_id:uuid}/lab-reports/{report_id:uuid}",
@@ -99,7 +101,8 @@ class ClinicianLabReportController(Controller):
     async def get_report(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], report_id: FromPath[uuid.UUID]
     ) -> ClinicianLabReport:
-        return await service.get_for_clinician(clinician, patient_id, report_id)
+        grant = await authorize(clinician, patient_id, service.READ_REPORTS, resource_id=str(report_id))
+        return await service.clinician_report(grant, report_id)
 
     @get(
         "/{patient_id:uuid}/lab-reports/{report_id:uuid}/versions",
@@ -109,7 +112,8 @@ class ClinicianLabReportController(Controller):
     async def list_versions(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], report_id: FromPath[uuid.UUID]
     ) -> LabReportVersionList:
-        return await service.versions_for_clinician(clinician, patient_id, report_id)
+        grant = await authorize(clinician, patient_id, service.READ_REPORTS, resource_id=str(report_id))
+        return await service.versions_for_clinician(grant, report_id)
 
     @post(
         "/{patient_id:uuid}/lab-reports/{report_id:uuid}/release",
@@ -124,7 +128,8 @@ class ClinicianLabReportController(Controller):
     async def release(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], report_id: FromPath[uuid.UUID]
     ) -> ClinicianLabReport:
-        return await service.release_lab_report(clinician, patient_id, report_id)
+        grant = await authorize(clinician, patient_id, service.RELEASE_OR_HOLD, resource_id=str(report_id))
+        return await service.release_lab_report(grant, report_id)
 
     @post(
         "/{patient_id:uuid}/lab-reports/{report_id:uuid}/hold",
@@ -135,7 +140,8 @@ class ClinicianLabReportController(Controller):
     async def hold(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], report_id: FromPath[uuid.UUID]
     ) -> ClinicianLabReport:
-        return await service.hold_lab_report(clinician, patient_id, report_id)
+        grant = await authorize(clinician, patient_id, service.RELEASE_OR_HOLD, resource_id=str(report_id))
+        return await service.hold_lab_report(grant, report_id)
 
 
 class CitizenLabResultController(Controller):
@@ -146,7 +152,7 @@ class CitizenLabResultController(Controller):
     async def list_results(
         self, me: MeGrant, cursor: FromQuery[str | None] = None, limit: FromQuery[int | None] = None
     ) -> CitizenLabResultPage:
-        return await service.list_for_citizen(me, cursor, limit)
+        return await service.list_for_citizen(me, service.paging(cursor, limit))
 
     @get("/{report_id:uuid}", operation_id="citizenGetLabResult", summary="One released lab result")
     async def get_result(self, me: MeGrant, report_id: FromPath[uuid.UUID]) -> CitizenLabResult:

@@ -17,10 +17,12 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from backend.core.access import authorize
+from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import frozen_at
 from backend.labs.release import release_due_at
 from backend.labs.schemas import Requester
-from backend.labs.service import Sender, announce_due_releases, parse_report, store_lab_report
+from backend.labs.service import POST_REPORT, announce_due_releases, parse_report, store_lab_report
 from backend.settings import Settings, load_settings
 from tests.factories import Citizen, Clinician, new_citizen, new_clinician, relate
 from tests.labs.reports import hb, lab_report, post_report, posted, release
@@ -261,11 +263,15 @@ async def test_with_no_delay_a_final_report_shows_on_arrival_and_a_preliminary_o
     citizen, gp = await _world(client, app)
     no_delay = load_settings({"HELSEKORT_LAB_RELEASE_DELAYS": '{"clinical-chemistry": 0}'})
     requester = Requester(hpr=gp.hpr, organisation=gp.org)
-    sender = Sender(hpr=gp.hpr, organisation=gp.org, is_laboratory=False)
+    principal = ClinicianPrincipal(
+        hpr=gp.hpr, pid="", authorization=gp.authorization, org_number=gp.org, org_kind=gp.org_kind, name=None,
+        caller_id=f"clinician:{gp.hpr}:{gp.org}",
+    )  # fmt: skip
     stored = {}
     for status in ("final", "preliminary"):
         report = parse_report(json.dumps(lab_report(status=status)).encode(), "application/json")
-        await store_lab_report(no_delay, citizen.patient_id, report, requester=requester, sender=sender, now=ARRIVED)
+        grant = await authorize(principal, citizen.patient_id, POST_REPORT, resource_id=str(report.id))
+        await store_lab_report(no_delay, grant, report, requester=requester, now=ARRIVED)
         stored[status] = str(report.id)
 
     with frozen_at(ARRIVED):

@@ -1,0 +1,108 @@
+"""The citizen's own results: only reports she sees (`backend.labs.release`), her list, one result and a trend.
+
+A result is visible when due even before the worker has announced it; held and unreleased reports are absent
+(404, never 403: their existence is not hers to learn yet).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from backend.core.access import Grant
+from backend.core.clock import utcnow
+from backend.core.db import DB
+from backend.core.errors import BadRequest, NotFound
+from backend.core.paging import keyset_page
+from backend.labs import queries
+from backend.labs.catalogue import CATALOGUE
+from backend.labs.schemas import CitizenLabResult, CitizenLabResultPage, LabTrend, Requester, TrendPoint
+from backend.labs.views import Paging, observation_out, position_of, shown
+
+TREND_MAX_POINTS = 1000
+
+
+async def list_for_citizen(me: Grant, page: Paging) -> CitizenLabResultPage:
+    """My released results, newest specimen first; held and unreleased reports are not there."""
+    now = utcnow()
+    async with DB.connection() as connection:
+        rows = await queries.reports_page(
+            connection,
+            me.patient_id,
+            before_at=page.before_at,
+            before_id=page.before_id,
+            limit=page.size + 1,
+            now=now,
+            citizen_only=True,
+        )
+        kept, next_cursor = keyset_page(rows, page.size, position_of)
+        items = await _citizen_results(connection, me, kept)
+    return CitizenLabResultPage(items=items, next=next_cursor)
+
+
+async def get_for_citizen(me: Grant, report_id: uuid.UUID) -> CitizenLabResult:
+    now = utcnow()
+    async with DB.connection() as connection:
+        report = await queries.citizen_report(connection, me.patient_id, report_id, now)
+        if report is None:
+            raise NotFound("no such lab result")
+        [result] = await _citizen_results(connection, me, [report])
+    return result
+
+
+async def trend_for_citizen(me: Grant, code: str) -> LabTrend:
+    """One test across my released reports, oldest specimen first (at most the newest TREND_MAX_POINTS)."""
+    if not code or len(code) > 64 or any(char.isspace() for char in code):
+        raise BadRequest("a test code is 1 to 64 characters without spaces", field="code")
+    now = utcnow()
+    async with DB.connection() as connection:
+        rows = await queries.citizen_trend(connection, me.patient_id, code, now, TREND_MAX_POINTS)
+    points = [_trend_point(row) for row in reversed(rows)]
+    known = CATALOGUE.get(code)
+    display = rows[0].display if rows else (known.display if known else None)
+    return LabTrend(code=code, display=display, points=points)
+
+
+async def _citizen_results(
+    connection: queries.Connection, me: Grant, reports: Sequence[queries.ReportWithRelease]
+) -> list[CitizenLabResult]:
+    if not reports:
+        return []
+    seen = await shown(connection, me, [report.id for report in reports])
+    results = []
+    for report in reports:
+        out = seen.report_out(report)
+        released_at = report.citizen_sees_since
+        assert released_at is not None
+        results.append(
+            CitizenLabResult(
+                id=out.id,
+                category=out.category,
+                status=out.status,
+                corrected=out.corrected,
+                specimen_at=out.specimen_at,
+                issued_at=out.issued_at,
+                released_at=released_at,
+                performing_lab=out.performing_lab,
+                requester=Requester(hpr=report.requester_hpr, organisation=report.requester_org),
+                observations=out.observations,
+                panels=out.panels,
+            )
+        )
+    return results
+
+
+def _trend_point(row: queries.Observation) -> TrendPoint:
+    obs = observation_out(row)
+    return TrendPoint(
+        report_id=row.report,
+        value=obs.value,
+        value_type=obs.value_type,
+        value_comparator=obs.value_comparator,
+        value_display=obs.value_display,
+        unit=obs.unit,
+        reference_range=obs.reference_range,
+        flag=obs.flag,
+        specimen_at=row.specimen_at,
+        issued_at=row.issued_at,
+    )

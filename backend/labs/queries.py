@@ -1,0 +1,566 @@
+"""Every SQL statement of the lab results domain: functions of a connection and plain values, typed results.
+
+Reached only with `grant.patient_id` (the services take the `Grant`); every statement but the release job's
+selection and the report-id lock names the patient. When the citizen sees a report is written once, in
+`backend.labs.release`, and spliced into the statements here (`citizen_sees`, `release_columns`).
+
+Statements that name a key the schema is changing to `(patient_id, id)`: `insert_report` (`ON CONFLICT (id)`)
+and `lock_report_id` (a report id is one report across patients).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import msgspec
+
+from backend.labs.release import citizen_sees, release_columns
+from backend.labs.schemas import (
+    Category,
+    CodeSystem,
+    Comparator,
+    Flag,
+    LabReportIn,
+    LabReportOut,
+    ObservationOut,
+    ReportStatus,
+    ValueType,
+)
+
+Connection = Any  # an asyncpg connection (or the transaction's)
+
+
+class Report(msgspec.Struct, kw_only=True):
+    """A `lab_report` row: the report as its sender names it, pointing at the version shown, with its release state."""
+
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    category: Category
+    current_version: int
+    status: ReportStatus
+    specimen_at: datetime
+    issued_at: datetime
+    requester_hpr: str
+    requester_org: str
+    sender_org: str
+    release_due_at: datetime | None
+    released_at: datetime | None
+    held: bool
+    held_at: datetime | None
+    release_announced_at: datetime | None
+
+
+class ReportWithRelease(Report, kw_only=True):
+    """A report with `release_columns` at the time asked: whether (NULL: not) and since when the citizen sees it."""
+
+    citizen_sees: bool | None
+    citizen_sees_since: datetime | None
+
+
+class Version(msgspec.Struct, kw_only=True):
+    """A `lab_report_version` row as shown; `shown` is whether it is the report's current version (when asked)."""
+
+    report: uuid.UUID
+    version: int
+    status: ReportStatus
+    specimen_at: datetime
+    issued_at: datetime
+    lab_name: str
+    lab_org: str
+    requester_hpr: str
+    requester_org: str
+    panels: str | None
+    received_at: datetime
+    shown: bool = False
+
+
+class Observation(msgspec.Struct, kw_only=True):
+    """A `lab_observation` row: one result of one version."""
+
+    id: int
+    report: uuid.UUID
+    version: int
+    code: str
+    system: CodeSystem
+    display: str
+    value_type: ValueType
+    value_quantity: float | None
+    value_comparator: Comparator | None
+    value_string: str | None
+    value_code: str | None
+    value_display: str | None
+    unit: str | None
+    reference_low: float | None
+    reference_high: float | None
+    reference_text: str | None
+    flag: Flag | None
+    comment: str | None
+    panel: str | None
+    specimen_at: datetime
+    issued_at: datetime
+
+
+class Previous(msgspec.Struct, kw_only=True):
+    """An earlier result of the test `for_code` of the report `for_report`, from another report's shown version."""
+
+    for_report: uuid.UUID
+    for_code: str
+    report: uuid.UUID
+    value_type: ValueType
+    value_quantity: float | None
+    value_string: str | None
+    value_code: str | None
+    value_comparator: Comparator | None
+    unit: str | None
+    flag: Flag | None
+    specimen_at: datetime
+    issued_at: datetime
+
+
+class Due(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def _one(shape: type[S], row: Mapping[str, Any] | None) -> S | None:
+    return None if row is None else shape(**row)
+
+
+def _all(shape: type[S], rows: Iterable[Mapping[str, Any]]) -> list[S]:
+    return [shape(**row) for row in rows]
+
+
+_REPORT = (
+    "r.id, r.patient_id, r.category, r.current_version, r.status, r.specimen_at, r.issued_at, r.requester_hpr,"
+    " r.requester_org, r.sender_org, r.release_due_at, r.released_at, r.held, r.held_at, r.release_announced_at"
+)
+_VERSION = (
+    "v.report, v.version, v.status, v.specimen_at, v.issued_at, v.lab_name, v.lab_org, v.requester_hpr,"
+    " v.requester_org, v.panels, v.received_at"
+)
+_OBSERVATION = (
+    "o.id, o.report, o.version, o.code, o.system, o.display, o.value_type, o.value_quantity, o.value_comparator,"
+    " o.value_string, o.value_code, o.value_display, o.unit, o.reference_low, o.reference_high, o.reference_text,"
+    " o.flag, o.comment, o.panel, o.specimen_at, o.issued_at"
+)
+# One report ($1, of patient $2) with its release state at $3, as backend.labs.release defines it.
+_REPORT_WITH_RELEASE = (
+    f"SELECT {_REPORT}, {release_columns('r', '$3')} FROM lab_report r WHERE r.id = $1 AND r.patient_id = $2"  # noqa: S608 - fixed fragments only
+)
+
+
+# --- intake ----------------------------------------------------------------------------------------------------
+
+
+async def report_exists(connection: Connection, patient_id: uuid.UUID, report_id: uuid.UUID) -> bool:
+    found = await connection.fetchval(
+        "SELECT 1 FROM lab_report WHERE id = $1 AND patient_id = $2", report_id, patient_id
+    )
+    return found is not None
+
+
+async def insert_report(
+    connection: Connection,
+    patient_id: uuid.UUID,
+    report: LabReportIn,
+    *,
+    requester_hpr: str,
+    requester_org: str,
+    sender_org: str,
+    release_due_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """Insert the report pointing at version 1; False when its id is already stored (then nothing changes)."""
+    inserted = await connection.fetchval(
+        """
+        INSERT INTO lab_report (id, patient_id, category, current_version, status, specimen_at, issued_at,
+                                requester_hpr, requester_org, sender_org, release_due_at, held,
+                                received_at, created_at, updated_at)
+        VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, false, $11, $11, $11)
+        ON CONFLICT (id) DO NOTHING
+        RETURNING id
+        """,
+        report.id,
+        patient_id,
+        report.category,
+        report.status,
+        report.specimen_at,
+        report.issued_at,
+        requester_hpr,
+        requester_org,
+        sender_org,
+        release_due_at,
+        now,
+    )
+    return inserted is not None
+
+
+async def lock_report_id(connection: Connection, report_id: uuid.UUID) -> Report | None:
+    """The stored report of this id, whichever patient's, locked against other writers of it."""
+    row = await connection.fetchrow(f"SELECT {_REPORT} FROM lab_report r WHERE r.id = $1 FOR UPDATE", report_id)  # noqa: S608 - fixed fragments only
+    return _one(Report, row)
+
+
+async def version_with_digest(
+    connection: Connection, patient_id: uuid.UUID, report_id: uuid.UUID, digest: bytes
+) -> int | None:
+    """The newest version stored with exactly this content, or None."""
+    version: int | None = await connection.fetchval(
+        "SELECT max(version) FROM lab_report_version WHERE report = $1 AND patient_id = $2 AND body_digest = $3",
+        report_id,
+        patient_id,
+        digest,
+    )
+    return version
+
+
+async def retire_shown_observations(connection: Connection, patient_id: uuid.UUID, report_id: uuid.UUID) -> None:
+    await connection.execute(
+        "UPDATE lab_observation SET current = false WHERE report = $1 AND patient_id = $2 AND current",
+        report_id,
+        patient_id,
+    )
+
+
+async def insert_version(
+    connection: Connection,
+    patient_id: uuid.UUID,
+    report: LabReportIn,
+    *,
+    shown: LabReportOut,
+    version: int,
+    digest: bytes,
+    sent_by_hpr: str,
+    sent_by_org: str,
+    now: datetime,
+) -> None:
+    """The version and its observations (marked current); `report.requester` is settled."""
+    assert report.requester is not None
+    await connection.execute(
+        """
+        INSERT INTO lab_report_version (id, report, patient_id, version, status, specimen_at, issued_at, lab_name,
+                                        lab_org, requester_hpr, requester_org, panels, body_digest, sent_by_hpr,
+                                        sent_by_org, received_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15, $16)
+        """,
+        uuid.uuid4(),
+        report.id,
+        patient_id,
+        version,
+        report.status,
+        report.specimen_at,
+        report.issued_at,
+        report.performing_lab.name,
+        report.performing_lab.organisation,
+        report.requester.hpr,
+        report.requester.organisation,
+        msgspec.json.encode(shown.panels).decode(),
+        digest,
+        sent_by_hpr,
+        sent_by_org,
+        now,
+    )
+    await connection.executemany(
+        """
+        INSERT INTO lab_observation (patient_id, report, version, position, current, code, system, display, value_type,
+                                     value_quantity, value_comparator, value_string, value_code, value_display, unit,
+                                     reference_low, reference_high, reference_text, flag, comment, panel,
+                                     specimen_at, issued_at)
+        VALUES ($1, $2, $3, $4, true, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+                $21, $22)
+        """,
+        [
+            _observation_values(patient_id, report, version, position, obs)
+            for position, obs in enumerate(shown.observations)
+        ],
+    )
+
+
+def _observation_values(
+    patient_id: uuid.UUID, report: LabReportIn, version: int, position: int, obs: ObservationOut
+) -> tuple[Any, ...]:
+    reference = obs.reference_range
+    return (
+        patient_id,
+        report.id,
+        version,
+        position,
+        obs.code,
+        obs.system,
+        obs.display,
+        obs.value_type,
+        obs.value if obs.value_type == "quantity" else None,
+        obs.value_comparator,
+        obs.value if obs.value_type == "string" else None,
+        obs.value if obs.value_type == "code" else None,
+        obs.value_display,
+        obs.unit,
+        reference.low if reference else None,
+        reference.high if reference else None,
+        reference.text if reference else None,
+        obs.flag,
+        obs.comment,
+        obs.panel,
+        report.specimen_at,
+        report.issued_at,
+    )
+
+
+async def show_version(
+    connection: Connection,
+    patient_id: uuid.UUID,
+    report: LabReportIn,
+    *,
+    version: int,
+    release_due_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """Point the report at `version`, arrived `now`; the version's `release_due_at` applies only while she does not
+    yet see the report (one she sees stays seen). Whether the release was announced before."""
+    announced: bool = await connection.fetchval(
+        f"""
+        UPDATE lab_report r SET current_version = $3, status = $4, specimen_at = $5, issued_at = $6, updated_at = $7,
+                                received_at = $7,
+                                release_due_at = CASE WHEN {citizen_sees("r", "$7")} THEN r.release_due_at ELSE $8 END
+        WHERE r.id = $1 AND r.patient_id = $2
+        RETURNING r.release_announced_at IS NOT NULL
+        """,  # noqa: S608 - fixed fragments only
+        report.id,
+        patient_id,
+        version,
+        report.status,
+        report.specimen_at,
+        report.issued_at,
+        now,
+        release_due_at,
+    )
+    return announced
+
+
+# --- release ---------------------------------------------------------------------------------------------------
+
+
+async def mark_announced_if_visible(
+    connection: Connection, patient_id: uuid.UUID, report_id: uuid.UUID, now: datetime
+) -> bool:
+    """Record the announcement when she sees the report and it was not announced; whether this call recorded it."""
+    announced = await connection.fetchval(
+        f"""
+        UPDATE lab_report r SET release_announced_at = $2
+        WHERE r.id = $1 AND r.patient_id = $3 AND r.release_announced_at IS NULL AND {citizen_sees("r", "$2")}
+        RETURNING r.id
+        """,  # noqa: S608 - fixed fragments only
+        report_id,
+        now,
+        patient_id,
+    )
+    return announced is not None
+
+
+async def lock_due_unannounced(connection: Connection, now: datetime, limit: int) -> list[Due]:
+    """Reports she sees at `now` whose release was not announced, oldest due first, locked (others skip them)."""
+    rows = await connection.fetch(
+        f"""
+        SELECT r.id, r.patient_id FROM lab_report r
+        WHERE r.release_announced_at IS NULL AND {citizen_sees("r", "$1")}
+        ORDER BY r.release_due_at, r.id
+        LIMIT $2
+        FOR UPDATE SKIP LOCKED
+        """,  # noqa: S608 - fixed fragments only
+        now,
+        limit,
+    )
+    return _all(Due, rows)
+
+
+async def lock_report(
+    connection: Connection, patient_id: uuid.UUID, report_id: uuid.UUID, now: datetime
+) -> ReportWithRelease | None:
+    row = await connection.fetchrow(_REPORT_WITH_RELEASE + " FOR UPDATE", report_id, patient_id, now)
+    return _one(ReportWithRelease, row)
+
+
+async def mark_released(
+    connection: Connection, patient_id: uuid.UUID, report_id: uuid.UUID, *, by_hpr: str, now: datetime
+) -> None:
+    await connection.execute(
+        """
+        UPDATE lab_report SET released_at = $3, released_by_hpr = $4, held = false, held_at = NULL,
+                              held_by_hpr = NULL, updated_at = $3
+        WHERE id = $1 AND patient_id = $2
+        """,
+        report_id,
+        patient_id,
+        now,
+        by_hpr,
+    )
+
+
+async def mark_held(
+    connection: Connection, patient_id: uuid.UUID, report_id: uuid.UUID, *, by_hpr: str, now: datetime
+) -> None:
+    await connection.execute(
+        """
+        UPDATE lab_report SET held = true, held_at = $3, held_by_hpr = $4, released_at = NULL,
+                              released_by_hpr = NULL, updated_at = $3
+        WHERE id = $1 AND patient_id = $2
+        """,
+        report_id,
+        patient_id,
+        now,
+        by_hpr,
+    )
+
+
+# --- reading ---------------------------------------------------------------------------------------------------
+
+
+async def report(
+    connection: Connection, patient_id: uuid.UUID, report_id: uuid.UUID, now: datetime
+) -> ReportWithRelease | None:
+    return _one(ReportWithRelease, await connection.fetchrow(_REPORT_WITH_RELEASE, report_id, patient_id, now))
+
+
+async def reports_page(
+    connection: Connection,
+    patient_id: uuid.UUID,
+    *,
+    before_at: datetime | None,
+    before_id: uuid.UUID | None,
+    limit: int,
+    now: datetime,
+    citizen_only: bool,
+) -> list[ReportWithRelease]:
+    """The patient's reports before the position, newest specimen first; with `citizen_only` those she sees."""
+    seen = f"AND {citizen_sees('r', '$5')}" if citizen_only else ""
+    rows = await connection.fetch(
+        f"""
+        SELECT {_REPORT}, {release_columns("r", "$5")} FROM lab_report r
+        WHERE r.patient_id = $1 {seen} AND ($2::timestamptz IS NULL OR (r.specimen_at, r.id) < ($2, $3))
+        ORDER BY r.specimen_at DESC, r.id DESC
+        LIMIT $4
+        """,  # noqa: S608 - fixed fragments only
+        patient_id,
+        before_at,
+        before_id,
+        limit,
+        now,
+    )
+    return _all(ReportWithRelease, rows)
+
+
+async def citizen_report(
+    connection: Connection, patient_id: uuid.UUID, report_id: uuid.UUID, now: datetime
+) -> ReportWithRelease | None:
+    """The report when she sees it at `now`, else None."""
+    row = await connection.fetchrow(
+        f"SELECT {_REPORT}, {release_columns('r', '$2')} FROM lab_report r"  # noqa: S608 - fixed fragments only
+        f" WHERE r.patient_id = $1 AND {citizen_sees('r', '$2')} AND r.id = $3",
+        patient_id,
+        now,
+        report_id,
+    )
+    return _one(ReportWithRelease, row)
+
+
+async def shown_versions(
+    connection: Connection, patient_id: uuid.UUID, report_ids: Sequence[uuid.UUID]
+) -> tuple[list[Version], list[Observation]]:
+    """Every version of the reports (oldest first, `shown` marking the current one) and the shown observations."""
+    versions = await connection.fetch(
+        f"""
+        SELECT {_VERSION}, v.version = r.current_version AS shown
+        FROM lab_report_version v JOIN lab_report r ON r.id = v.report AND r.patient_id = v.patient_id
+        WHERE v.patient_id = $1 AND v.report = ANY($2::uuid[])
+        ORDER BY v.report, v.version
+        """,  # noqa: S608 - fixed fragments only
+        patient_id,
+        list(report_ids),
+    )
+    observations = await connection.fetch(
+        f"""
+        SELECT {_OBSERVATION} FROM lab_observation o
+        WHERE o.patient_id = $1 AND o.report = ANY($2::uuid[]) AND o.current
+        ORDER BY o.report, o.position
+        """,  # noqa: S608 - fixed fragments only
+        patient_id,
+        list(report_ids),
+    )
+    return _all(Version, versions), _all(Observation, observations)
+
+
+async def previous_results(
+    connection: Connection, patient_id: uuid.UUID, report_ids: Sequence[uuid.UUID], per_observation: int
+) -> list[Previous]:
+    """For each shown result of the reports, earlier results of the same test (other reports, earlier specimen)."""
+    rows = await connection.fetch(
+        """
+        SELECT o.report AS for_report, o.code AS for_code, p.report, p.value_type, p.value_quantity, p.value_string,
+               p.value_code, p.value_comparator, p.unit, p.flag, p.specimen_at, p.issued_at
+        FROM lab_observation o
+        CROSS JOIN LATERAL (
+            SELECT * FROM lab_observation p
+            WHERE p.patient_id = $1 AND p.code = o.code AND p.current AND p.specimen_at < o.specimen_at
+              AND p.report <> o.report
+            ORDER BY p.specimen_at DESC, p.id DESC
+            LIMIT $3
+        ) p
+        WHERE o.patient_id = $1 AND o.report = ANY($2::uuid[]) AND o.current
+        ORDER BY o.report, o.code, p.specimen_at DESC, p.id DESC
+        """,
+        patient_id,
+        list(report_ids),
+        per_observation,
+    )
+    return _all(Previous, rows)
+
+
+async def report_category(connection: Connection, patient_id: uuid.UUID, report_id: uuid.UUID) -> Category | None:
+    category: Category | None = await connection.fetchval(
+        "SELECT category FROM lab_report WHERE id = $1 AND patient_id = $2", report_id, patient_id
+    )
+    return category
+
+
+async def every_version(
+    connection: Connection, patient_id: uuid.UUID, report_id: uuid.UUID
+) -> tuple[list[Version], list[Observation]]:
+    """Every version of the report and every observation of each, oldest version first."""
+    versions = await connection.fetch(
+        f"SELECT {_VERSION} FROM lab_report_version v WHERE v.patient_id = $1 AND v.report = $2 ORDER BY v.version",  # noqa: S608 - fixed fragments only
+        patient_id,
+        report_id,
+    )
+    observations = await connection.fetch(
+        f"SELECT {_OBSERVATION} FROM lab_observation o WHERE o.patient_id = $1 AND o.report = $2"  # noqa: S608 - fixed fragments only
+        " ORDER BY o.version, o.position",
+        patient_id,
+        report_id,
+    )
+    return _all(Version, versions), _all(Observation, observations)
+
+
+async def citizen_trend(
+    connection: Connection, patient_id: uuid.UUID, code: str, now: datetime, limit: int
+) -> list[Observation]:
+    """The shown results of one test in the reports she sees, newest specimen first."""
+    rows = await connection.fetch(
+        f"""
+        SELECT {_OBSERVATION} FROM lab_observation o
+        JOIN lab_report r ON r.id = o.report AND r.patient_id = o.patient_id
+        WHERE o.patient_id = $1 AND o.code = $3 AND o.current AND {citizen_sees("r", "$2")}
+        ORDER BY o.specimen_at DESC, o.id DESC
+        LIMIT $4
+        """,  # noqa: S608 - fixed fragments only
+        patient_id,
+        now,
+        code,
+        limit,
+    )
+    return _all(Observation, rows)
