@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 
 import msgspec
 
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
+from backend.db.engine import DB
 from backend.medications.schemas import Dose, MedicationEntry, Prescriber
-from backend.medications.service import seed_list, today
+from backend.medications.service import _insert_reconciliation, _lock_list, _store_version, today
 from backend.settings import Settings
 
 # Stable entry ids, so that loading twice is recognisably the same list.
@@ -90,6 +92,40 @@ def demo_entries(on: date, prescriber: Prescriber) -> list[MedicationEntry]:
             prescriber=prescriber,
         ),
     ]
+
+
+async def seed_list(
+    patient_id: uuid.UUID,
+    author: ClinicianPrincipal,
+    versions: Sequence[tuple[datetime, Sequence[MedicationEntry]]],
+    reconciliation: tuple[datetime, Sequence[str], str | None] | None = None,
+) -> int | None:
+    """Demo data and imports: write whole-list versions as `author` without the request checks.
+
+    Does nothing and answers None when the patient already has a list; otherwise the last version.
+    """
+    async with DB.transaction(), DB.connection() as connection:
+        list_id, version = await _lock_list(connection, patient_id)
+        if version > 0:
+            return None
+        current: dict[uuid.UUID, MedicationEntry] = {}
+        for at, entries in versions:
+            written = [entry for entry in entries if current.get(entry.id) != entry]
+            if not written:
+                continue
+            version += 1
+            closed = [entry.id for entry in written if entry.id in current]
+            await _store_version(
+                connection, patient_id=patient_id, list_id=list_id, version=version, author=author, closed=closed,
+                written=written, at=at,
+            )  # fmt: skip
+            current.update((entry.id, entry) for entry in written)
+        if reconciliation is not None:
+            at, sources, note = reconciliation
+            await _insert_reconciliation(
+                connection, patient_id=patient_id, version=version, author=author, sources=sources, note=note, at=at
+            )
+    return version
 
 
 async def load_medications_demo(settings: Settings) -> str:

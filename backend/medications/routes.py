@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
-from backend.core.access import Clinician, MeGrant
+from backend.core.access import Clinician, MeGrant, authorize
 from backend.core.concurrency import ETAG_HEADER, etag
 from backend.medications import service
 from backend.medications.prescribing import jo_prefixes
@@ -50,7 +50,8 @@ class ClinicianMedicationController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def get_list(self, clinician: Clinician, patient_id: FromPath[uuid.UUID]) -> Response[MedicationListOut]:
-        return _with_etag(await service.read_list(clinician, patient_id))
+        grant = await authorize(clinician, patient_id, service.READ_LIST)
+        return _with_etag(await service.read_list(grant))
 
     @put(
         "",
@@ -67,8 +68,9 @@ class ClinicianMedicationController(Controller):
         request: Request[Any, Any, Any],
         if_match: IfMatch = None,
     ) -> Response[MedicationListOut]:
+        grant = await authorize(clinician, patient_id, service.WRITE_LIST)
         prefixes = jo_prefixes(request.app.state.settings)
-        return _with_etag(await service.replace_list(clinician, patient_id, if_match, data, jo_prefixes=prefixes))
+        return _with_etag(await service.replace_list(grant, if_match, data, jo_prefixes=prefixes))
 
     @get("/history", operation_id="clinicianGetMedicationHistory", summary="List versions, who and when; ?from&to diff")
     async def get_history(
@@ -81,8 +83,9 @@ class ClinicianMedicationController(Controller):
         from_version: FromVersion = None,
         to_version: ToVersion = None,
     ) -> MedicationHistory:
-        return await service.clinician_history(
-            clinician, patient_id, cursor=cursor, limit=limit, from_version=from_version, to_version=to_version
+        grant = await authorize(clinician, patient_id, service.READ_LIST)
+        return await service.history(
+            grant, cursor=cursor, limit=limit, from_version=from_version, to_version=to_version
         )
 
     @get(
@@ -93,7 +96,8 @@ class ClinicianMedicationController(Controller):
     async def get_version(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], version: FromPath[int]
     ) -> ListVersionDetail:
-        return await service.clinician_list_version(clinician, patient_id, version)
+        grant = await authorize(clinician, patient_id, service.READ_LIST)
+        return await service.list_version(grant, version)
 
     @post(
         "/reconciliations",
@@ -107,7 +111,8 @@ class ClinicianMedicationController(Controller):
         data: JSONBody[ReconciliationIn],
         if_match: OptionalIfMatch = None,
     ) -> ReconciliationOut:
-        return await service.reconcile(clinician, patient_id, if_match, data)
+        grant = await authorize(clinician, patient_id, service.RECONCILE)
+        return await service.reconcile(grant, if_match, data)
 
     @get(
         "/discrepancies",
@@ -122,7 +127,8 @@ class ClinicianMedicationController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
     ) -> DiscrepancyPage:
-        return await service.discrepancies(clinician, patient_id, cursor=cursor, limit=limit)
+        grant = await authorize(clinician, patient_id, service.READ_DISCREPANCIES)
+        return await service.discrepancies(grant, cursor=cursor, limit=limit)
 
 
 class CitizenMedicationController(Controller):
@@ -143,9 +149,7 @@ class CitizenMedicationController(Controller):
         from_version: FromVersion = None,
         to_version: ToVersion = None,
     ) -> MedicationHistory:
-        return await service.citizen_history(
-            me, cursor=cursor, limit=limit, from_version=from_version, to_version=to_version
-        )
+        return await service.history(me, cursor=cursor, limit=limit, from_version=from_version, to_version=to_version)
 
     @get(
         "/history/{version:int}",
@@ -153,7 +157,7 @@ class CitizenMedicationController(Controller):
         summary="One version of my list, whole, as it was",
     )
     async def get_version(self, me: MeGrant, version: FromPath[int]) -> ListVersionDetail:
-        return await service.citizen_list_version(me, version)
+        return await service.list_version(me, version)
 
     @post(
         "/{entry_id:uuid}/discrepancies",

@@ -18,12 +18,13 @@ from typing import Any
 import msgspec
 
 from backend.core import alerts, events
-from backend.core.access import Grant, Need, Role, authorize, refuse
+from backend.core.access import Grant, Need, Role, refuse
+from backend.core.audit import Author
 from backend.core.auth import AUTHORIZATIONS, ClinicianPrincipal
 from backend.core.clock import OSLO, utcnow
 from backend.core.concurrency import require_if_match
 from backend.core.errors import BadRequest, Conflict, NotFound
-from backend.core.paging import BeforeTimeAndId, Int32, Position, clamp_limit, decode_cursor, encode_cursor
+from backend.core.paging import BeforeTimeAndId, Int32, Position, clamp_limit, decode_cursor, keyset_page
 from backend.db.engine import DB
 from backend.medications.atc import InvalidAtcCode, validate_entry_atc, within
 from backend.medications.prescribing import rights_of
@@ -36,7 +37,6 @@ from backend.medications.schemas import (
     EntryChangeKind,
     EntryDiff,
     FieldChange,
-    ListAuthor,
     ListDiff,
     ListVersionDetail,
     ListVersionOut,
@@ -224,8 +224,8 @@ class StoredList:
 
 _READ_LIST = f"""
 SELECT l.version, l.updated_at, {", ".join("e." + column.strip() for column in _ENTRY_COLUMNS.split(","))},
-       r.id AS reconciliation_id, r.list_version, r.reconciled_at, r.hpr, r.name AS reconciler_name, r.profession,
-       r.org_number, r.org_kind, r.sources, r.note
+       r.id AS reconciliation_id, r.list_version, r.reconciled_at, r.sources, r.note, r.hpr AS by_hpr,
+       r.name AS by_name, r.profession AS by_authorization, r.org_number AS by_org, r.org_kind AS by_org_kind
 FROM medication_list l
 LEFT JOIN medication_entry_version e
        ON e.patient_id = l.patient_id AND e.from_version <= l.version AND (e.to_version IS NULL OR e.to_version > l.version)
@@ -249,13 +249,7 @@ async def _read_list(connection: Any, patient_id: uuid.UUID) -> StoredList:
             id=first["reconciliation_id"],
             version=first["list_version"],
             reconciled_at=first["reconciled_at"],
-            by=ListAuthor(
-                hpr=first["hpr"],
-                name=first["reconciler_name"],
-                authorization=first["profession"],
-                organisation=first["org_number"],
-                org_kind=first["org_kind"],
-            ),
+            by=Author.from_row(first, "by_"),
             sources=list(first["sources"]),
             note=first["note"],
         )
@@ -292,22 +286,12 @@ async def _head(connection: Any, patient_id: uuid.UUID) -> tuple[int, datetime |
     return (row["version"], row["updated_at"]) if row is not None else (0, None)
 
 
-def _author(row: Mapping[str, Any]) -> ListAuthor:
-    return ListAuthor(
-        hpr=row["hpr"],
-        name=row["name"],
-        authorization=row["profession"],
-        organisation=row["org_number"],
-        org_kind=row["org_kind"],
-    )
-
-
 def _reconciliation_from_row(row: Mapping[str, Any]) -> ReconciliationOut:
     return ReconciliationOut(
         id=row["id"],
         version=row["list_version"],
         reconciled_at=row["reconciled_at"],
-        by=_author(row),
+        by=Author.from_row(row, "by_"),
         sources=list(row["sources"]),
         note=row["note"],
     )
@@ -415,8 +399,14 @@ def _clinician_view(
     )
 
 
-async def read_list(principal: ClinicianPrincipal, patient_id: uuid.UUID) -> MedicationListOut:
-    grant = await authorize(principal, patient_id, READ_LIST)
+def _writer(grant: Grant) -> ClinicianPrincipal:
+    """The clinician a write's grant was given to (the list is written by clinicians only: their routes say so)."""
+    if not isinstance(grant.principal, ClinicianPrincipal):
+        raise TypeError("the medication list is written by clinicians; this grant is a citizen's")
+    return grant.principal
+
+
+async def read_list(grant: Grant) -> MedicationListOut:
     on = today()
     async with DB.connection() as connection:
         stored = await _read_list(connection, grant.patient_id)
@@ -424,8 +414,7 @@ async def read_list(principal: ClinicianPrincipal, patient_id: uuid.UUID) -> Med
 
 
 async def replace_list(
-    principal: ClinicianPrincipal,
-    patient_id: uuid.UUID,
+    grant: Grant,
     if_match: str | None,
     data: MedicationListIn,
     *,
@@ -437,7 +426,7 @@ async def replace_list(
     unchanged lists need no transaction. A change then locks the list row (FOR UPDATE) and writes only
     when the version is still the one compared against; otherwise another writer won and this one gets 412.
     """
-    grant = await authorize(principal, patient_id, WRITE_LIST)
+    principal = _writer(grant)
     on = today()
     submitted = normalise_entries(data.entries, on)
     async with DB.connection() as connection:
@@ -542,7 +531,7 @@ class _BeforeVersion(Position):
 
 
 async def history(
-    patient_id: uuid.UUID,
+    grant: Grant,
     *,
     cursor: str | None,
     limit: int | None,
@@ -557,20 +546,21 @@ async def history(
         missing = "from" if from_version is None else "to"
         raise BadRequest(f"{missing}: give both from and to to compare two versions", field=missing)
     async with DB.connection() as connection:
-        current, _ = await _head(connection, patient_id)
+        current, _ = await _head(connection, grant.patient_id)
         for name, value in (("from", from_version), ("to", to_version)):
             if value is not None and not 0 <= value <= current:
                 raise BadRequest(f"{name}: must be a version between 0 and {current}", field=name)
         rows = await connection.fetch(
             """
-            SELECT version, created_at, hpr, name, profession, org_number, org_kind FROM medication_list_version
+            SELECT version, created_at, hpr AS by_hpr, name AS by_name, profession AS by_authorization, org_number AS by_org, org_kind AS by_org_kind
+            FROM medication_list_version
             WHERE patient_id = $1 AND ($2::int IS NULL OR version < $2) ORDER BY version DESC LIMIT $3
             """,
-            patient_id,
+            grant.patient_id,
             before,
             size + 1,
         )
-        page = rows[:size]
+        page, next_cursor = keyset_page(rows, size, lambda row: _BeforeVersion(before=row["version"]))
         touched = await connection.fetch(
             """
             SELECT e.from_version, e.entry_id, e.name, e.stopped_at, p.id IS NOT NULL AS existed,
@@ -581,14 +571,14 @@ async def history(
             WHERE e.patient_id = $1 AND e.from_version = ANY($2::int[])
             ORDER BY e.from_version, lower(e.name), e.entry_id
             """,
-            patient_id,
+            grant.patient_id,
             [row["version"] for row in page],
         )
         diff = None
         if from_version is not None and to_version is not None:
             diff = diff_versions(
-                await _entries_as_of(connection, patient_id, from_version),
-                await _entries_as_of(connection, patient_id, to_version),
+                await _entries_as_of(connection, grant.patient_id, from_version),
+                await _entries_as_of(connection, grant.patient_id, to_version),
                 from_=from_version,
                 to=to_version,
             )
@@ -608,56 +598,40 @@ async def history(
         current_version=current,
         items=[
             ListVersionOut(
-                version=row["version"], at=row["created_at"], by=_author(row), changes=changes.get(row["version"], [])
+                version=row["version"],
+                at=row["created_at"],
+                by=Author.from_row(row, "by_"),
+                changes=changes.get(row["version"], []),
             )
             for row in page
         ],
-        next=encode_cursor(_BeforeVersion(before=page[-1]["version"])) if len(rows) > size else None,
+        next=next_cursor,
         diff=diff,
     )
 
 
-async def list_version(patient_id: uuid.UUID, version: int) -> ListVersionDetail:
+async def list_version(grant: Grant, version: int) -> ListVersionDetail:
     """Version N of the list, reconstructed from the entry versions (404 beyond the current version)."""
     async with DB.connection() as connection:
-        current, _ = await _head(connection, patient_id)
+        current, _ = await _head(connection, grant.patient_id)
         if not 0 <= version <= current:
             raise NotFound(f"the list has versions 0 to {current}")
         row = await connection.fetchrow(
             """
-            SELECT version, created_at, hpr, name, profession, org_number, org_kind FROM medication_list_version
+            SELECT version, created_at, hpr AS by_hpr, name AS by_name, profession AS by_authorization, org_number AS by_org, org_kind AS by_org_kind
+            FROM medication_list_version
             WHERE patient_id = $1 AND version = $2
             """,
-            patient_id,
+            grant.patient_id,
             version,
         )
-        entries = await _entries_as_of(connection, patient_id, version)
+        entries = await _entries_as_of(connection, grant.patient_id, version)
     return ListVersionDetail(
         version=version,
         at=row["created_at"] if row is not None else None,
-        by=_author(row) if row is not None else None,
+        by=Author.from_row(row, "by_") if row is not None else None,
         entries=sorted(entries.values(), key=_display_order),
     )
-
-
-async def clinician_list_version(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, version: int
-) -> ListVersionDetail:
-    grant = await authorize(principal, patient_id, READ_LIST)
-    return await list_version(grant.patient_id, version)
-
-
-async def clinician_history(
-    principal: ClinicianPrincipal,
-    patient_id: uuid.UUID,
-    *,
-    cursor: str | None,
-    limit: int | None,
-    from_version: int | None,
-    to_version: int | None,
-) -> MedicationHistory:
-    grant = await authorize(principal, patient_id, READ_LIST)
-    return await history(grant.patient_id, cursor=cursor, limit=limit, from_version=from_version, to_version=to_version)
 
 
 async def _insert_reconciliation(
@@ -675,7 +649,7 @@ async def _insert_reconciliation(
         INSERT INTO medication_reconciliation (id, patient_id, list_version, reconciled_at, hpr, name, profession,
                                                org_number, org_kind, sources, note)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-        RETURNING id, list_version, reconciled_at, hpr, name, profession, org_number, org_kind, sources, note
+        RETURNING id, list_version, reconciled_at, sources, note, hpr AS by_hpr, name AS by_name, profession AS by_authorization, org_number AS by_org, org_kind AS by_org_kind
         """,
         uuid.uuid4(),
         patient_id,
@@ -694,45 +668,9 @@ async def _insert_reconciliation(
     return reconciliation
 
 
-async def seed_list(
-    patient_id: uuid.UUID,
-    author: ClinicianPrincipal,
-    versions: Sequence[tuple[datetime, Sequence[MedicationEntry]]],
-    reconciliation: tuple[datetime, Sequence[str], str | None] | None = None,
-) -> int | None:
-    """Demo data and imports: write whole-list versions as `author` without the request checks.
-
-    Does nothing and answers None when the patient already has a list; otherwise the last version.
-    """
-    async with DB.transaction(), DB.connection() as connection:
-        list_id, version = await _lock_list(connection, patient_id)
-        if version > 0:
-            return None
-        current: dict[uuid.UUID, MedicationEntry] = {}
-        for at, entries in versions:
-            written = [entry for entry in entries if current.get(entry.id) != entry]
-            if not written:
-                continue
-            version += 1
-            closed = [entry.id for entry in written if entry.id in current]
-            await _store_version(
-                connection, patient_id=patient_id, list_id=list_id, version=version, author=author, closed=closed,
-                written=written, at=at,
-            )  # fmt: skip
-            current.update((entry.id, entry) for entry in written)
-        if reconciliation is not None:
-            at, sources, note = reconciliation
-            await _insert_reconciliation(
-                connection, patient_id=patient_id, version=version, author=author, sources=sources, note=note, at=at
-            )
-    return version
-
-
-async def reconcile(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, if_match: str | None, data: ReconciliationIn
-) -> ReconciliationOut:
+async def reconcile(grant: Grant, if_match: str | None, data: ReconciliationIn) -> ReconciliationOut:
     """Record a samstemming of the current list (If-Match optional: when sent, it must be the current version)."""
-    grant = await authorize(principal, patient_id, RECONCILE)
+    principal = _writer(grant)
     if len(set(data.sources)) != len(data.sources):
         raise BadRequest("sources: name each source once", field="sources")
     note = _clean(data.note)
@@ -766,11 +704,8 @@ def _discrepancy_from_row(row: Mapping[str, Any]) -> DiscrepancyOut:
     )
 
 
-async def discrepancies(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, *, cursor: str | None, limit: int | None
-) -> DiscrepancyPage:
+async def discrepancies(grant: Grant, *, cursor: str | None, limit: int | None) -> DiscrepancyPage:
     """The citizen's reports on her entries, newest first: the GP's discrepancy list."""
-    grant = await authorize(principal, patient_id, READ_DISCREPANCIES)
     size = clamp_limit(limit)
     position = decode_cursor(cursor, BeforeTimeAndId)
     before_at = position.at if position else None
@@ -791,12 +726,12 @@ async def discrepancies(
             before_id,
             size + 1,
         )
-    items = [_discrepancy_from_row(row) for row in rows[:size]]
-    more = len(rows) > size
-    return DiscrepancyPage(
-        items=items,
-        next=encode_cursor(BeforeTimeAndId(at=items[-1].reported_at, id=items[-1].id)) if more else None,
+    items, next_cursor = keyset_page(
+        [_discrepancy_from_row(row) for row in rows],
+        size,
+        lambda item: BeforeTimeAndId(at=item.reported_at, id=item.id),
     )
+    return DiscrepancyPage(items=items, next=next_cursor)
 
 
 # --- citizen ------------------------------------------------------------------------------------------
@@ -816,16 +751,6 @@ async def citizen_list(me: Grant) -> CitizenMedicationList:
     return CitizenMedicationList(
         version=version, updated_at=updated_at, entries=current, recently_stopped=stopped, last_reconciled=last
     )
-
-
-async def citizen_list_version(me: Grant, version: int) -> ListVersionDetail:
-    return await list_version(me.patient_id, version)
-
-
-async def citizen_history(
-    me: Grant, *, cursor: str | None, limit: int | None, from_version: int | None, to_version: int | None
-) -> MedicationHistory:
-    return await history(me.patient_id, cursor=cursor, limit=limit, from_version=from_version, to_version=to_version)
 
 
 DISCREPANCY_SEVERITY: dict[str, alerts.Severity] = {"not-taking": "info", "side-effect": "warning", "other": "info"}
