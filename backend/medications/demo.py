@@ -8,11 +8,14 @@ from datetime import date, datetime, timedelta
 
 import msgspec
 
+from backend.core import events
+from backend.core.audit import Author
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
 from backend.db.engine import DB
+from backend.medications import queries
+from backend.medications.entries import today
 from backend.medications.schemas import Dose, MedicationEntry, Prescriber
-from backend.medications.service import _insert_reconciliation, _lock_list, _store_version, today
 from backend.settings import Settings
 
 # Stable entry ids, so that loading twice is recognisably the same list.
@@ -100,12 +103,13 @@ async def seed_list(
     versions: Sequence[tuple[datetime, Sequence[MedicationEntry]]],
     reconciliation: tuple[datetime, Sequence[str], str | None] | None = None,
 ) -> int | None:
-    """Demo data and imports: write whole-list versions as `author` without the request checks.
+    """Demo data: write whole-list versions as `author` without a request's decision (so only here, not a service).
 
     Does nothing and answers None when the patient already has a list; otherwise the last version.
     """
+    by = Author.of(author)
     async with DB.transaction(), DB.connection() as connection:
-        list_id, version = await _lock_list(connection, patient_id)
+        list_id, version = await queries.lock_list(connection, patient_id)
         if version > 0:
             return None
         current: dict[uuid.UUID, MedicationEntry] = {}
@@ -115,16 +119,17 @@ async def seed_list(
                 continue
             version += 1
             closed = [entry.id for entry in written if entry.id in current]
-            await _store_version(
-                connection, patient_id=patient_id, list_id=list_id, version=version, author=author, closed=closed,
-                written=written, at=at,
-            )  # fmt: skip
+            await queries.store_version(
+                connection, patient_id=patient_id, version=version, author=by, closed=closed, written=written, at=at
+            )
+            await events.append_event(patient_id, events.EventType.MEDICATIONS_UPDATED, list_id)
             current.update((entry.id, entry) for entry in written)
         if reconciliation is not None:
             at, sources, note = reconciliation
-            await _insert_reconciliation(
-                connection, patient_id=patient_id, version=version, author=author, sources=sources, note=note, at=at
+            reconciled = await queries.insert_reconciliation(
+                connection, patient_id=patient_id, version=version, author=by, sources=sources, note=note, at=at
             )
+            await events.append_event(patient_id, events.EventType.MEDICATIONS_RECONCILED, reconciled.id)
     return version
 
 

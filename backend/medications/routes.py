@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 
 from backend.core.access import Clinician, MeGrant, authorize
 from backend.core.concurrency import ETAG_HEADER, etag
-from backend.medications import service
+from backend.medications import discrepancies, history, reconciliations, service
 from backend.medications.prescribing import jo_prefixes
 from backend.medications.schemas import (
     CitizenMedicationList,
@@ -84,7 +84,7 @@ class ClinicianMedicationController(Controller):
         to_version: ToVersion = None,
     ) -> MedicationHistory:
         grant = await authorize(clinician, patient_id, service.READ_LIST)
-        return await service.history(
+        return await history.history(
             grant, cursor=cursor, limit=limit, from_version=from_version, to_version=to_version
         )
 
@@ -97,7 +97,7 @@ class ClinicianMedicationController(Controller):
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], version: FromPath[int]
     ) -> ListVersionDetail:
         grant = await authorize(clinician, patient_id, service.READ_LIST)
-        return await service.list_version(grant, version)
+        return await history.list_version(grant, version)
 
     @post(
         "/reconciliations",
@@ -111,8 +111,8 @@ class ClinicianMedicationController(Controller):
         data: JSONBody[ReconciliationIn],
         if_match: OptionalIfMatch = None,
     ) -> ReconciliationOut:
-        grant = await authorize(clinician, patient_id, service.RECONCILE)
-        return await service.reconcile(grant, if_match, data)
+        grant = await authorize(clinician, patient_id, reconciliations.RECONCILE)
+        return await reconciliations.reconcile(grant, if_match, data)
 
     @get(
         "/discrepancies",
@@ -127,8 +127,8 @@ class ClinicianMedicationController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
     ) -> DiscrepancyPage:
-        grant = await authorize(clinician, patient_id, service.READ_DISCREPANCIES)
-        return await service.discrepancies(grant, cursor=cursor, limit=limit)
+        grant = await authorize(clinician, patient_id, discrepancies.READ_DISCREPANCIES)
+        return await discrepancies.discrepancies(grant, cursor=cursor, limit=limit)
 
 
 class CitizenMedicationController(Controller):
@@ -149,7 +149,7 @@ class CitizenMedicationController(Controller):
         from_version: FromVersion = None,
         to_version: ToVersion = None,
     ) -> MedicationHistory:
-        return await service.history(me, cursor=cursor, limit=limit, from_version=from_version, to_version=to_version)
+        return await history.history(me, cursor=cursor, limit=limit, from_version=from_version, to_version=to_version)
 
     @get(
         "/history/{version:int}",
@@ -157,7 +157,7 @@ class CitizenMedicationController(Controller):
         summary="One version of my list, whole, as it was",
     )
     async def get_version(self, me: MeGrant, version: FromPath[int]) -> ListVersionDetail:
-        return await service.list_version(me, version)
+        return await history.list_version(me, version)
 
     @post(
         "/{entry_id:uuid}/discrepancies",
@@ -165,4 +165,4 @@ class CitizenMedicationController(Controller):
         summary="Tell my GP I don't take this or have a side effect (the list is not changed)",
     )
     async def report(self, me: MeGrant, entry_id: FromPath[uuid.UUID], data: JSONBody[DiscrepancyIn]) -> DiscrepancyOut:
-        return await service.report_discrepancy(me, entry_id, data)
+        return await discrepancies.report_discrepancy(me, entry_id, data)
