@@ -11,9 +11,9 @@ import uuid
 from backend.core import alerts, events
 from backend.core.access import Grant, Need
 from backend.core.clock import utcnow
+from backend.core.db import DB
 from backend.core.errors import BadRequest, NotFound
 from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, keyset_page
-from backend.db.engine import DB
 from backend.medications import queries
 from backend.medications.entries import clean
 from backend.medications.schemas import DiscrepancyIn, DiscrepancyOut, DiscrepancyPage

@@ -11,9 +11,9 @@ from collections.abc import Mapping
 import msgspec
 
 from backend.core.access import Grant
+from backend.core.db import DB
 from backend.core.errors import BadRequest, NotFound
 from backend.core.paging import Int32, Position, clamp_limit, decode_cursor, keyset_page
-from backend.db.engine import DB
 from backend.medications import queries
 from backend.medications.entries import display_order
 from backend.medications.schemas import (

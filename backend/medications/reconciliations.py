@@ -7,8 +7,8 @@ from backend.core.access import Grant, Need
 from backend.core.audit import Author
 from backend.core.clock import utcnow
 from backend.core.concurrency import require_if_match
+from backend.core.db import DB
 from backend.core.errors import BadRequest
-from backend.db.engine import DB
 from backend.medications import queries
 from backend.medications.entries import clean
 from backend.medications.schemas import ReconciliationIn, ReconciliationOut

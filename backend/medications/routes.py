@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 
 from backend.core.access import Clinician, MeGrant, authorize
 from backend.core.concurrency import ETAG_HEADER, etag
+from backend.core.settings import app_settings
 from backend.medications import discrepancies, history, reconciliations, service
 from backend.medications.prescribing import jo_prefixes
 from backend.medications.schemas import (
@@ -69,7 +70,7 @@ class ClinicianMedicationController(Controller):
         if_match: IfMatch = None,
     ) -> Response[MedicationListOut]:
         grant = await authorize(clinician, patient_id, service.WRITE_LIST)
-        prefixes = jo_prefixes(request.app.state.settings)
+        prefixes = jo_prefixes(app_settings(request))
         return _with_etag(await service.replace_list(grant, if_match, data, jo_prefixes=prefixes))
 
     @get("/history", operation_id="clinicianGetMedicationHistory", summary="List versions, who and when; ?from&to diff")

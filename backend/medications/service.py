@@ -24,8 +24,8 @@ from backend.core.audit import Author
 from backend.core.auth import AUTHORIZATIONS, ClinicianPrincipal
 from backend.core.clock import utcnow
 from backend.core.concurrency import require_if_match
+from backend.core.db import DB
 from backend.core.errors import Conflict
-from backend.db.engine import DB
 from backend.medications import queries
 from backend.medications.atc import within
 from backend.medications.entries import (
