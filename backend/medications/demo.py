@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 
 import msgspec
 
+from backend.core import events
+from backend.core.audit import Author
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
+from backend.core.db import DB
 from backend.core.demo import DEMO_GP, demo_loader, demo_patient_id
 from backend.core.settings import Settings
+from backend.medications import queries
+from backend.medications.entries import today
 from backend.medications.schemas import Dose, MedicationEntry, Prescriber
-from backend.medications.service import seed_list, today
 
 # Stable entry ids, so that loading twice is recognisably the same list.
 _NAMESPACE = uuid.UUID("5b1f3f52-7c0e-4f57-9a53-2f0d5c1e6a10")
@@ -91,6 +96,42 @@ def demo_entries(on: date, prescriber: Prescriber) -> list[MedicationEntry]:
             prescriber=prescriber,
         ),
     ]
+
+
+async def seed_list(
+    patient_id: uuid.UUID,
+    author: ClinicianPrincipal,
+    versions: Sequence[tuple[datetime, Sequence[MedicationEntry]]],
+    reconciliation: tuple[datetime, Sequence[str], str | None] | None = None,
+) -> int | None:
+    """Demo data: write whole-list versions as `author` without a request's decision (so only here, not a service).
+
+    Does nothing and answers None when the patient already has a list; otherwise the last version.
+    """
+    by = Author.of(author)
+    async with DB.transaction(), DB.connection() as connection:
+        list_id, version = await queries.lock_list(connection, patient_id)
+        if version > 0:
+            return None
+        current: dict[uuid.UUID, MedicationEntry] = {}
+        for at, entries in versions:
+            written = [entry for entry in entries if current.get(entry.id) != entry]
+            if not written:
+                continue
+            version += 1
+            closed = [entry.id for entry in written if entry.id in current]
+            await queries.store_version(
+                connection, patient_id=patient_id, version=version, author=by, closed=closed, written=written, at=at
+            )
+            await events.append_event(patient_id, events.EventType.MEDICATIONS_UPDATED, list_id)
+            current.update((entry.id, entry) for entry in written)
+        if reconciliation is not None:
+            at, sources, note = reconciliation
+            reconciled = await queries.insert_reconciliation(
+                connection, patient_id=patient_id, version=version, author=by, sources=sources, note=note, at=at
+            )
+            await events.append_event(patient_id, events.EventType.MEDICATIONS_RECONCILED, reconciled.id)
+    return version
 
 
 @demo_loader("medications", after=("core",))

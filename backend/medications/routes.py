@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
-from backend.core.access import Clinician, MeGrant
+from backend.core.access import Clinician, MeGrant, authorize
 from backend.core.concurrency import ETAG_HEADER, etag
 from backend.core.settings import app_settings
-from backend.medications import service
+from backend.medications import discrepancies, history, reconciliations, service
 from backend.medications.prescribing import jo_prefixes
 from backend.medications.schemas import (
     CitizenMedicationList,
@@ -51,7 +51,8 @@ class ClinicianMedicationController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def get_list(self, clinician: Clinician, patient_id: FromPath[uuid.UUID]) -> Response[MedicationListOut]:
-        return _with_etag(await service.read_list(clinician, patient_id))
+        grant = await authorize(clinician, patient_id, service.READ_LIST)
+        return _with_etag(await service.read_list(grant))
 
     @put(
         "",
@@ -68,8 +69,9 @@ class ClinicianMedicationController(Controller):
         request: Request[Any, Any, Any],
         if_match: IfMatch = None,
     ) -> Response[MedicationListOut]:
+        grant = await authorize(clinician, patient_id, service.WRITE_LIST)
         prefixes = jo_prefixes(app_settings(request))
-        return _with_etag(await service.replace_list(clinician, patient_id, if_match, data, jo_prefixes=prefixes))
+        return _with_etag(await service.replace_list(grant, if_match, data, jo_prefixes=prefixes))
 
     @get("/history", operation_id="clinicianGetMedicationHistory", summary="List versions, who and when; ?from&to diff")
     async def get_history(
@@ -82,8 +84,9 @@ class ClinicianMedicationController(Controller):
         from_version: FromVersion = None,
         to_version: ToVersion = None,
     ) -> MedicationHistory:
-        return await service.clinician_history(
-            clinician, patient_id, cursor=cursor, limit=limit, from_version=from_version, to_version=to_version
+        grant = await authorize(clinician, patient_id, service.READ_LIST)
+        return await history.history(
+            grant, cursor=cursor, limit=limit, from_version=from_version, to_version=to_version
         )
 
     @get(
@@ -94,7 +97,8 @@ class ClinicianMedicationController(Controller):
     async def get_version(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], version: FromPath[int]
     ) -> ListVersionDetail:
-        return await service.clinician_list_version(clinician, patient_id, version)
+        grant = await authorize(clinician, patient_id, service.READ_LIST)
+        return await history.list_version(grant, version)
 
     @post(
         "/reconciliations",
@@ -108,7 +112,8 @@ class ClinicianMedicationController(Controller):
         data: JSONBody[ReconciliationIn],
         if_match: OptionalIfMatch = None,
     ) -> ReconciliationOut:
-        return await service.reconcile(clinician, patient_id, if_match, data)
+        grant = await authorize(clinician, patient_id, reconciliations.RECONCILE)
+        return await reconciliations.reconcile(grant, if_match, data)
 
     @get(
         "/discrepancies",
@@ -123,7 +128,8 @@ class ClinicianMedicationController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
     ) -> DiscrepancyPage:
-        return await service.discrepancies(clinician, patient_id, cursor=cursor, limit=limit)
+        grant = await authorize(clinician, patient_id, discrepancies.READ_DISCREPANCIES)
+        return await discrepancies.discrepancies(grant, cursor=cursor, limit=limit)
 
 
 class CitizenMedicationController(Controller):
@@ -144,9 +150,7 @@ class CitizenMedicationController(Controller):
         from_version: FromVersion = None,
         to_version: ToVersion = None,
     ) -> MedicationHistory:
-        return await service.citizen_history(
-            me, cursor=cursor, limit=limit, from_version=from_version, to_version=to_version
-        )
+        return await history.history(me, cursor=cursor, limit=limit, from_version=from_version, to_version=to_version)
 
     @get(
         "/history/{version:int}",
@@ -154,7 +158,7 @@ class CitizenMedicationController(Controller):
         summary="One version of my list, whole, as it was",
     )
     async def get_version(self, me: MeGrant, version: FromPath[int]) -> ListVersionDetail:
-        return await service.citizen_list_version(me, version)
+        return await history.list_version(me, version)
 
     @post(
         "/{entry_id:uuid}/discrepancies",
@@ -162,4 +166,4 @@ class CitizenMedicationController(Controller):
         summary="Tell my GP I don't take this or have a side effect (the list is not changed)",
     )
     async def report(self, me: MeGrant, entry_id: FromPath[uuid.UUID], data: JSONBody[DiscrepancyIn]) -> DiscrepancyOut:
-        return await service.report_discrepancy(me, entry_id, data)
+        return await discrepancies.report_discrepancy(me, entry_id, data)

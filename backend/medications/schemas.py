@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from backend.core.audit import Author
+
 EntryKind = Literal["prescription", "non-prescription", "supplement"]
 DiscrepancyKind = Literal["not-taking", "side-effect", "other"]
 ReconciliationSource = Literal[
@@ -74,14 +76,6 @@ class MedicationListIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unkn
     entries: Annotated[list[MedicationEntry], msgspec.Meta(max_length=MAX_ENTRIES)]
 
 
-class ListAuthor(msgspec.Struct, kw_only=True, rename="camel"):
-    hpr: str
-    name: str | None
-    authorization: str
-    organisation: str
-    org_kind: str
-
-
 class ListWarning(msgspec.Struct, kw_only=True, rename="camel"):
     code: Literal["duplicate-active"]
     message: str
@@ -99,7 +93,7 @@ class ReconciliationOut(msgspec.Struct, kw_only=True, rename="camel"):
     id: uuid.UUID
     version: int
     reconciled_at: datetime
-    by: ListAuthor
+    by: Author
     sources: list[str]
     note: str | None
 
@@ -133,7 +127,7 @@ class VersionChange(msgspec.Struct, kw_only=True, rename="camel"):
 class ListVersionOut(msgspec.Struct, kw_only=True, rename="camel"):
     version: int
     at: datetime
-    by: ListAuthor
+    by: Author
     changes: list[VersionChange]
 
 
@@ -142,7 +136,7 @@ class ListVersionDetail(msgspec.Struct, kw_only=True, rename="camel"):
 
     version: int
     at: datetime | None
-    by: ListAuthor | None
+    by: Author | None
     entries: list[MedicationEntry]
 
 
