@@ -9,6 +9,8 @@ from typing import Any
 
 import msgspec
 
+from backend.core.access import citizen_grant
+from backend.core.auth import CitizenPrincipal
 from backend.core.clock import OSLO, oslo_now
 from backend.measurements.codes import BLOOD_PRESSURE_PANEL, DIASTOLIC, SYSTOLIC
 from backend.measurements.service import upload_measurements
@@ -61,10 +63,11 @@ def demo_items(today: datetime) -> list[dict[str, Any]]:
 
 
 async def load_measurements_demo(settings: Settings) -> str:
-    from backend.demo import demo_patient_id  # backend.demo imports this module to list its loader
+    from backend.demo import DEMO_FNR  # backend.demo imports this module to list its loader
 
-    patient_id = await demo_patient_id()
+    # The demo citizen uploads her own readings, through the same grant as her app.
+    me = await citizen_grant(CitizenPrincipal(pid=DEMO_FNR, caller_id="demo:citizen"))
     body = msgspec.json.encode({"items": demo_items(oslo_now())})
-    answer = await upload_measurements(patient_id, body, source="citizen")
+    answer = await upload_measurements(me, body)
     created = sum(1 for result in answer.results if result.status == "created")
     return f"demo: {created} of {len(answer.results)} home measurements stored for the demo citizen"

@@ -21,7 +21,7 @@ import msgspec
 from asyncpg.pgproto.pgproto import UUID as FastUUID
 
 from backend.core import events
-from backend.core.access import Grant, grant_passes_consent
+from backend.core.access import Grant, Need, Role, grant_passes_consent
 from backend.core.alerts import (
     Severity,
     pregnancy_blood_pressure_severity,
@@ -29,7 +29,7 @@ from backend.core.alerts import (
     raise_pregnancy_blood_pressure_alert,
 )
 from backend.core.audit import Author
-from backend.core.auth import ClinicianPrincipal
+from backend.core.auth import CitizenPrincipal, ClinicianPrincipal
 from backend.core.clock import OSLO, utcnow
 from backend.core.context import (
     PREGNANCY_CONSENT,
@@ -39,8 +39,8 @@ from backend.core.context import (
     has_ongoing_pregnancy,
     pregnancy_facts,
 )
-from backend.core.errors import BadRequest, Forbidden, PayloadTooLarge
-from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, encode_cursor
+from backend.core.errors import BadRequest, PayloadTooLarge
+from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, keyset_page
 from backend.core.relations import RELATION_KINDS
 from backend.db.engine import DB
 from backend.measurements.codes import (
@@ -85,6 +85,20 @@ BODY_TEMPERATURE = "8310-5"
 MM_HG = "mm[Hg]"
 
 MAX_SERIES_POINTS = 5000
+
+RESOURCE = "measurement"
+NEWS2_RESOURCE = "news2"
+SPO2_TARGET_RESOURCE = "spo2-target"
+# RCP NEWS2 (2017) chart: the 88-92 % target is prescribed by a clinician; here a doctor (LE) prescribes and clears
+# it. Nurses (SP) and midwives (JO) record NEWS2 with the scale in force but do not set or clear the target.
+SPO2_TARGET_PRESCRIBER = Role(
+    "an SpO2 target is prescribed and cleared by a doctor (authorization LE)", authorizations=frozenset({"LE"})
+)
+READ = Need(action="read", resource_type=RESOURCE)
+WRITE = Need(action="write", resource_type=RESOURCE)
+RECORD_NEWS2 = Need(action="write", resource_type=NEWS2_RESOURCE)
+READ_SPO2_TARGET = Need(action="read", resource_type=SPO2_TARGET_RESOURCE)
+PRESCRIBE_SPO2_TARGET = Need(action="write", resource_type=SPO2_TARGET_RESOURCE, role=SPO2_TARGET_PRESCRIBER)
 ALL_CARE_RELATIONS = RELATION_KINDS
 # CLINICAL.md: home blood pressure in pregnancy goes to the midwife and the GP.
 
@@ -312,10 +326,28 @@ class _Columns:
         )
 
 
-async def upload_measurements(
-    patient_id: uuid.UUID, body: bytes, *, source: Source, recorded_by_hpr: str | None = None
-) -> UploadOut:
-    """Store the valid items of a batch once each; answer every item in order. One event per batch."""
+def _writer(grant: Grant) -> tuple[Source, str | None]:
+    """Who stores the readings: the citizen herself, or a clinician (kept with his HPR number)."""
+    principal = grant.principal
+    if isinstance(principal, ClinicianPrincipal):
+        return "clinician", principal.hpr
+    assert isinstance(principal, CitizenPrincipal)
+    return "citizen", None
+
+
+def _clinician(grant: Grant) -> ClinicianPrincipal:
+    """The clinician a clinician-only route's grant was given to (its route took a `Clinician`)."""
+    assert isinstance(grant.principal, ClinicianPrincipal)
+    return grant.principal
+
+
+async def upload_measurements(grant: Grant, body: bytes) -> UploadOut:
+    """Store the valid items of a batch once each; answer every item in order. One event per batch.
+
+    The citizen's own uploads are `citizen` readings; a clinician's are `clinician` readings with his HPR number.
+    """
+    source, recorded_by_hpr = _writer(grant)
+    patient_id = grant.patient_id
     decoded = decode_batch(body)
     now = utcnow()
     columns = _Columns()
@@ -473,7 +505,7 @@ def _measurement_out(row: Any) -> MeasurementOut:
 
 
 async def list_measurements(
-    patient_id: uuid.UUID,
+    grant: Grant,
     *,
     code: str | None,
     start: str | None,
@@ -488,7 +520,7 @@ async def list_measurements(
     position = decode_cursor(cursor, BeforeTimeAndId)
     before_at = position.at if position else None
     before_id = position.id if position else None
-    query = _Filter(patient_id)
+    query = _Filter(grant.patient_id)
     if code is not None:
         query.where("code = {}", code)
     if first is not None:
@@ -509,21 +541,16 @@ async def list_measurements(
     """  # noqa: S608 - only static fragments and $n placeholders are interpolated
     async with DB.connection() as connection:
         rows = await connection.fetch(sql, *query.args)
-    items = [_measurement_out(row) for row in rows[:size]]
-    more = len(rows) > size
-    next_cursor = None
-    if more:
-        final = items[-1]
-        next_cursor = encode_cursor(BeforeTimeAndId(at=final.effective_at, id=final.id))
-    return MeasurementPage(items=items, next=next_cursor)
+    kept, next_cursor = keyset_page(rows, size, lambda final: BeforeTimeAndId(at=final["effective_at"], id=final["id"]))
+    return MeasurementPage(items=[_measurement_out(row) for row in kept], next=next_cursor)
 
 
-async def measurement_series(patient_id: uuid.UUID, *, code: str | None, start: str | None, end: str | None) -> Series:
+async def measurement_series(grant: Grant, *, code: str | None, start: str | None, end: str | None) -> Series:
     """One code's points in the period, oldest first; the newest MAX_SERIES_POINTS when there are more."""
     known = _known_code(code, required=True)
     assert known is not None
     first, last = _period(start, end)
-    query = _Filter(patient_id)
+    query = _Filter(grant.patient_id)
     query.where("code = {}", known)
     if first is not None:
         query.where("effective_at >= {}", first)
@@ -562,8 +589,6 @@ AFTER_PREGNANCY = timedelta(days=42)
 NEUTRAL_REASON: News2NotValidReason = "not-validated-for-this-patient"
 # Reasons that would tell that she is or was pregnant: only with her pregnancy-card consent.
 _PREGNANCY_REASONS = frozenset({"pregnancy", "after-pregnancy"})
-SPO2_TARGET_RESOURCE = "spo2-target"
-SPO2_TARGET_PRESCRIBERS = frozenset({"LE"})
 
 
 def news2_not_valid_reason(born: date | None, pregnancy: PregnancyFacts, on: date) -> News2NotValidReason | None:
@@ -626,9 +651,11 @@ def _scale(asked: int | None, target_id: uuid.UUID | None) -> Spo2Scale:
     return in_force
 
 
-async def record_news2(grant: Grant, data: News2RecordIn, *, recorded_by_hpr: str, org_number: str) -> News2Recorded:
+async def record_news2(grant: Grant, data: News2RecordIn) -> News2Recorded:
     """Store the vital set as measurements and its score with links to them; alert when valid and it calls for
     review (low-medium, medium, high). The not-valid reason is worded for the recording clinician."""
+    clinician = _clinician(grant)
+    recorded_by_hpr, org_number = clinician.hpr, clinician.org_number
     now = utcnow()
     effective_at = _effective_time(data.effective_at, now)
     ids = News2MeasurementIds(
@@ -783,15 +810,6 @@ def measurement_codes() -> MeasurementCodes:
 # --- SpO2 target (prescribed by a doctor; decides the NEWS2 scale) ---------------------------------------------
 
 
-def require_spo2_target_prescriber(principal: ClinicianPrincipal) -> None:
-    """RCP NEWS2 (2017) chart: the 88-92 % target is prescribed by a clinician; here a doctor (LE) prescribes it.
-
-    Nurses (SP) and midwives (JO) record NEWS2 with the scale in force but do not set or clear the target.
-    """
-    if principal.authorization not in SPO2_TARGET_PRESCRIBERS:
-        raise Forbidden("an SpO2 target is prescribed and cleared by a doctor (authorization LE)")
-
-
 _TARGET_IN_FORCE = """
 SELECT target, prescribed_by_hpr, prescribed_by_name, prescribed_by_authorization, prescribed_by_org,
        prescribed_by_org_kind, prescribed_at
@@ -809,16 +827,18 @@ def _target_out(row: Any) -> Spo2TargetOut:
     )
 
 
-async def spo2_target(patient_id: uuid.UUID) -> Spo2TargetOut:
+async def spo2_target(grant: Grant) -> Spo2TargetOut:
     async with DB.connection() as connection:
-        row = await connection.fetchrow(_TARGET_IN_FORCE, patient_id)
+        row = await connection.fetchrow(_TARGET_IN_FORCE, grant.patient_id)
     return _target_out(row)
 
 
-async def prescribe_spo2_target(grant: Grant, principal: ClinicianPrincipal, data: Spo2TargetIn) -> Spo2TargetOut:
-    """Put the target in force. Already in force: unchanged (the first prescription's who and when stay)."""
+async def prescribe_spo2_target(grant: Grant, data: Spo2TargetIn) -> Spo2TargetOut:
+    """Put the target in force. Already in force: unchanged (the first prescription's who and when stay).
+
+    Only a doctor gets here: the route's Need (`PRESCRIBE_SPO2_TARGET`) refuses other roles before the decision."""
     patient_id = grant.patient_id
-    author = Author.of(principal)
+    author = Author.of(_clinician(grant))
     async with DB.transaction(), DB.connection() as connection:
         # Serialise writers for this patient, so two prescriptions at once leave exactly one in force.
         await connection.execute("SELECT 1 FROM patient WHERE id = $1 FOR NO KEY UPDATE", patient_id)
@@ -867,10 +887,10 @@ async def _clear(connection: Any, patient_id: uuid.UUID, author: Author, now: da
     return cleared
 
 
-async def clear_spo2_target(grant: Grant, principal: ClinicianPrincipal) -> None:
+async def clear_spo2_target(grant: Grant) -> None:
     """End the target in force (kept, with who cleared it and when); NEWS2 uses scale 1 from now. None: no-op."""
     async with DB.transaction(), DB.connection() as connection:
         await connection.execute("SELECT 1 FROM patient WHERE id = $1 FOR NO KEY UPDATE", grant.patient_id)
-        cleared = await _clear(connection, grant.patient_id, Author.of(principal), utcnow())
+        cleared = await _clear(connection, grant.patient_id, Author.of(_clinician(grant)), utcnow())
         if cleared is not None:
             await events.append_event(grant.patient_id, events.EventType.SPO2_TARGET_CLEARED, cleared)
