@@ -12,9 +12,10 @@ import msgspec
 from backend.core.access import citizen_grant
 from backend.core.auth import CitizenPrincipal
 from backend.core.clock import OSLO, oslo_now
+from backend.core.demo import DEMO_FNR, demo_loader
+from backend.core.settings import Settings
 from backend.measurements.codes import BLOOD_PRESSURE_PANEL, DIASTOLIC, SYSTOLIC
 from backend.measurements.service import upload_measurements
-from backend.settings import Settings
 
 # Fixed ids (uuid5 of the slot) make the loader idempotent: a second run answers `duplicate` for each.
 _DEMO_NAMESPACE = uuid.UUID("6f1d2a55-8a36-4e0e-9a53-5b8f0f7c2d11")
@@ -62,9 +63,9 @@ def demo_items(today: datetime) -> list[dict[str, Any]]:
     return items
 
 
+# After the pregnancy card, so the pregnancy context applies to the home readings.
+@demo_loader("measurements", after=("core", "pregnancy"))
 async def load_measurements_demo(settings: Settings) -> str:
-    from backend.demo import DEMO_FNR  # backend.demo imports this module to list its loader
-
     # The demo citizen uploads her own readings, through the same grant as her app.
     me = await citizen_grant(CitizenPrincipal(pid=DEMO_FNR, caller_id="demo:citizen"))
     body = msgspec.json.encode({"items": demo_items(oslo_now())})

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from backend.core.access import Grant, Need
+from backend.core.db import DB
 from backend.core.errors import BadRequest
 from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, keyset_page
-from backend.db.engine import DB
 from backend.measurements import queries
 from backend.measurements.codes import MEASUREMENTS, PanelMeasurement, SingleMeasurement
 from backend.measurements.schemas import (

@@ -10,7 +10,7 @@ from backend.core.access import Grant, Need, Role, write_transaction
 from backend.core.audit import Author
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
-from backend.db.engine import DB
+from backend.core.db import DB
 from backend.measurements import queries
 from backend.measurements.queries import PrescribedTarget
 from backend.measurements.schemas import Spo2TargetIn, Spo2TargetOut
