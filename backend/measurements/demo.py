@@ -9,8 +9,10 @@ from typing import Any
 
 import msgspec
 
+from backend.core.access import citizen_grant
+from backend.core.auth import CitizenPrincipal
 from backend.core.clock import OSLO, oslo_now
-from backend.core.demo import demo_loader, demo_patient_id
+from backend.core.demo import DEMO_FNR, demo_loader
 from backend.core.settings import Settings
 from backend.measurements.codes import BLOOD_PRESSURE_PANEL, DIASTOLIC, SYSTOLIC
 from backend.measurements.service import upload_measurements
@@ -64,8 +66,9 @@ def demo_items(today: datetime) -> list[dict[str, Any]]:
 # After the pregnancy card, so the pregnancy context applies to the home readings.
 @demo_loader("measurements", after=("core", "pregnancy"))
 async def load_measurements_demo(settings: Settings) -> str:
-    patient_id = await demo_patient_id()
+    # The demo citizen uploads her own readings, through the same grant as her app.
+    me = await citizen_grant(CitizenPrincipal(pid=DEMO_FNR, caller_id="demo:citizen"))
     body = msgspec.json.encode({"items": demo_items(oslo_now())})
-    answer = await upload_measurements(patient_id, body, source="citizen")
+    answer = await upload_measurements(me, body)
     created = sum(1 for result in answer.results if result.status == "created")
     return f"demo: {created} of {len(answer.results)} home measurements stored for the demo citizen"

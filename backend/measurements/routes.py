@@ -34,8 +34,6 @@ PeriodTo = Annotated[
 CodeFilter = Annotated[str | None, QueryParameter(name="code", description="LOINC code, e.g. 85354-9")]
 SeriesCode = Annotated[str | None, QueryParameter(name="code", description="LOINC code, e.g. 85354-9", required=True)]
 
-RESOURCE = "measurement"
-
 
 class CitizenMeasurementsController(Controller):
     path = "/me/measurements"
@@ -49,7 +47,7 @@ class CitizenMeasurementsController(Controller):
         operation_class=UploadOperation,
     )
     async def upload(self, me: MeGrant, body: RawBody) -> UploadOut:
-        return await service.upload_measurements(me.patient_id, body, source="citizen")
+        return await service.upload_measurements(me, body)
 
     @get("", operation_id="citizenListMeasurements", summary="My measurements, newest first")
     async def list_measurements(
@@ -62,9 +60,7 @@ class CitizenMeasurementsController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
     ) -> MeasurementPage:
-        return await service.list_measurements(
-            me.patient_id, code=code, start=start, end=end, cursor=cursor, limit=limit
-        )
+        return await service.list_measurements(me, code=code, start=start, end=end, cursor=cursor, limit=limit)
 
     @get("/series", operation_id="citizenMeasurementSeries", summary="One code's values in a period, for charts")
     async def series(
@@ -74,7 +70,7 @@ class CitizenMeasurementsController(Controller):
         start: PeriodFrom = None,
         end: PeriodTo = None,
     ) -> Series:
-        return await service.measurement_series(me.patient_id, code=code, start=start, end=end)
+        return await service.measurement_series(me, code=code, start=start, end=end)
 
 
 class CitizenMeasurementCodesController(Controller):
@@ -107,10 +103,8 @@ class ClinicianMeasurementsController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
     ) -> MeasurementPage:
-        grant = await authorize(clinician, patient_id, action="read", resource_type=RESOURCE)
-        return await service.list_measurements(
-            grant.patient_id, code=code, start=start, end=end, cursor=cursor, limit=limit
-        )
+        grant = await authorize(clinician, patient_id, service.READ)
+        return await service.list_measurements(grant, code=code, start=start, end=end, cursor=cursor, limit=limit)
 
     @get(
         "/measurements/series",
@@ -126,8 +120,8 @@ class ClinicianMeasurementsController(Controller):
         start: PeriodFrom = None,
         end: PeriodTo = None,
     ) -> Series:
-        grant = await authorize(clinician, patient_id, action="read", resource_type=RESOURCE)
-        return await service.measurement_series(grant.patient_id, code=code, start=start, end=end)
+        grant = await authorize(clinician, patient_id, service.READ)
+        return await service.measurement_series(grant, code=code, start=start, end=end)
 
     @post(
         "/measurements",
@@ -137,10 +131,8 @@ class ClinicianMeasurementsController(Controller):
         operation_class=UploadOperation,
     )
     async def record(self, clinician: Clinician, patient_id: FromPath[uuid.UUID], body: RawBody) -> UploadOut:
-        grant = await authorize(clinician, patient_id, action="write", resource_type=RESOURCE)
-        return await service.upload_measurements(
-            grant.patient_id, body, source="clinician", recorded_by_hpr=clinician.hpr
-        )
+        grant = await authorize(clinician, patient_id, service.WRITE)
+        return await service.upload_measurements(grant, body)
 
     @post(
         "/news2",
@@ -151,8 +143,8 @@ class ClinicianMeasurementsController(Controller):
     async def record_news2(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], data: JSONBody[News2RecordIn]
     ) -> News2Recorded:
-        grant = await authorize(clinician, patient_id, action="write", resource_type="news2")
-        return await service.record_news2(grant, data, recorded_by_hpr=clinician.hpr, org_number=clinician.org_number)
+        grant = await authorize(clinician, patient_id, service.RECORD_NEWS2)
+        return await service.record_news2(grant, data)
 
     @get(
         "/spo2-target",
@@ -160,8 +152,8 @@ class ClinicianMeasurementsController(Controller):
         summary="The prescribed SpO2 target in force (all fields null when none): it puts NEWS2 on scale 2",
     )
     async def get_spo2_target(self, clinician: Clinician, patient_id: FromPath[uuid.UUID]) -> Spo2TargetOut:
-        grant = await authorize(clinician, patient_id, action="read", resource_type=service.SPO2_TARGET_RESOURCE)
-        return await service.spo2_target(grant.patient_id)
+        grant = await authorize(clinician, patient_id, service.READ_SPO2_TARGET)
+        return await service.spo2_target(grant)
 
     @put(
         "/spo2-target",
@@ -172,9 +164,8 @@ class ClinicianMeasurementsController(Controller):
     async def prescribe_spo2_target(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], data: JSONBody[Spo2TargetIn]
     ) -> Spo2TargetOut:
-        service.require_spo2_target_prescriber(clinician)
-        grant = await authorize(clinician, patient_id, action="write", resource_type=service.SPO2_TARGET_RESOURCE)
-        return await service.prescribe_spo2_target(grant, clinician, data)
+        grant = await authorize(clinician, patient_id, service.PRESCRIBE_SPO2_TARGET)
+        return await service.prescribe_spo2_target(grant, data)
 
     @delete(
         "/spo2-target",
@@ -182,9 +173,8 @@ class ClinicianMeasurementsController(Controller):
         summary="Clear the SpO2 target (doctors, LE, only; kept with who and when): NEWS2 then uses scale 1",
     )
     async def clear_spo2_target(self, clinician: Clinician, patient_id: FromPath[uuid.UUID]) -> None:
-        service.require_spo2_target_prescriber(clinician)
-        grant = await authorize(clinician, patient_id, action="write", resource_type=service.SPO2_TARGET_RESOURCE)
-        await service.clear_spo2_target(grant, clinician)
+        grant = await authorize(clinician, patient_id, service.PRESCRIBE_SPO2_TARGET)
+        await service.clear_spo2_target(grant)
 
 
 class ClinicianNews2Controller(Controller):
