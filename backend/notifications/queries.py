@@ -107,13 +107,21 @@ async def delete_device(connection: Any, patient_id: uuid.UUID, token: str) -> u
     return device_id
 
 
-async def devices(connection: Any, patient_id: uuid.UUID) -> list[DeviceRow]:
+async def devices(
+    connection: Any, patient_id: uuid.UUID, *, after: tuple[datetime, str] | None, limit: int
+) -> list[DeviceRow]:
+    """Oldest registration first (then by token), after the (registered_at, token) position when given."""
     rows = await connection.fetch(
         """
         SELECT token, platform, environment, bundle_id, locale, registered_at, disabled_at
-        FROM push_device WHERE patient_id = $1 ORDER BY registered_at, token
+        FROM push_device
+        WHERE patient_id = $1 AND ($2::timestamptz IS NULL OR (registered_at, token) > ($2, $3::text))
+        ORDER BY registered_at, token LIMIT $4
         """,
         patient_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
     )
     return [DeviceRow(*row) for row in rows]
 
@@ -142,9 +150,18 @@ async def delete_subscription(connection: Any, patient_id: uuid.UUID, topic: str
     return removed != "DELETE 0"
 
 
-async def subscriptions(connection: Any, patient_id: uuid.UUID) -> list[SubscriptionRow]:
+async def subscriptions(
+    connection: Any, patient_id: uuid.UUID, *, after: str | None, limit: int
+) -> list[SubscriptionRow]:
+    """By topic, after the topic `after` when given."""
     rows = await connection.fetch(
-        "SELECT topic, created_at FROM topic_subscription WHERE patient_id = $1 ORDER BY topic", patient_id
+        """
+        SELECT topic, created_at FROM topic_subscription
+        WHERE patient_id = $1 AND ($2::text IS NULL OR topic > $2) ORDER BY topic LIMIT $3
+        """,
+        patient_id,
+        after,
+        limit,
     )
     return [SubscriptionRow(row["topic"], row["created_at"]) for row in rows]
 

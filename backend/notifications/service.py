@@ -9,11 +9,15 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Annotated
+
+import msgspec
 
 from backend.core import events
 from backend.core.access import Grant
 from backend.core.clock import utcnow
 from backend.core.errors import BadRequest, NotFound
+from backend.core.paging import Instant, Position, clamp_limit, decode_cursor, keyset_page
 from backend.core.topics import TOPICS, is_topic
 from backend.db.engine import DB
 from backend.notifications import queries
@@ -80,9 +84,19 @@ async def remove_device(me: Grant, token: str) -> None:
         await events.append_event(me.patient_id, events.EventType.DEVICE_REMOVED, device_id)
 
 
-async def list_devices(me: Grant) -> DeviceList:
+class _AfterDevice(Position):
+    at: Instant
+    token: Annotated[str, msgspec.Meta(max_length=64)]
+
+
+async def list_devices(me: Grant, cursor: str | None, limit: int | None) -> DeviceList:
+    size = clamp_limit(limit)
+    position = decode_cursor(cursor, _AfterDevice)
     async with DB.connection() as connection:
-        rows = await queries.devices(connection, me.patient_id)
+        rows = await queries.devices(
+            connection, me.patient_id, after=(position.at, position.token) if position else None, limit=size + 1
+        )
+    kept, following = keyset_page(rows, size, lambda row: _AfterDevice(at=row.registered_at, token=row.token))
     return DeviceList(
         items=[
             Device(
@@ -94,8 +108,9 @@ async def list_devices(me: Grant) -> DeviceList:
                 registered_at=row.registered_at,
                 active=row.disabled_at is None,
             )
-            for row in rows
-        ]
+            for row in kept
+        ],
+        next=following,
     )
 
 
@@ -116,11 +131,21 @@ async def unsubscribe(me: Grant, topic: str) -> None:
             await events.append_event(me.patient_id, events.EventType.SUBSCRIPTION_REMOVED, topic)
 
 
-async def list_subscriptions(me: Grant) -> SubscriptionList:
+class _AfterTopic(Position):
+    topic: Annotated[str, msgspec.Meta(max_length=64)]
+
+
+async def list_subscriptions(me: Grant, cursor: str | None, limit: int | None) -> SubscriptionList:
+    size = clamp_limit(limit)
+    position = decode_cursor(cursor, _AfterTopic)
     async with DB.connection() as connection:
-        rows = await queries.subscriptions(connection, me.patient_id)
+        rows = await queries.subscriptions(
+            connection, me.patient_id, after=position.topic if position else None, limit=size + 1
+        )
+    kept, following = keyset_page(rows, size, lambda row: _AfterTopic(topic=row.topic))
     return SubscriptionList(
-        items=[Subscription(topic=row.topic, title=TOPICS[row.topic], since=row.created_at) for row in rows]
+        items=[Subscription(topic=row.topic, title=TOPICS[row.topic], since=row.created_at) for row in kept],
+        next=following,
     )
 
 

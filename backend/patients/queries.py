@@ -33,9 +33,20 @@ async def consent_scopes(connection: Any, patient_id: uuid.UUID) -> list[str]:
     return [row["scope"] for row in rows]
 
 
-async def blocks(connection: Any, patient_id: uuid.UUID) -> list[BlockRow]:
+async def blocks(
+    connection: Any, patient_id: uuid.UUID, *, after: tuple[datetime, str] | None, limit: int
+) -> list[BlockRow]:
+    """Oldest first (then by HPR number), after the (created_at, hpr) position when given."""
     rows = await connection.fetch(
-        "SELECT hpr, created_at FROM clinician_block WHERE patient_id = $1 ORDER BY created_at", patient_id
+        """
+        SELECT hpr, created_at FROM clinician_block
+        WHERE patient_id = $1 AND ($2::timestamptz IS NULL OR (created_at, hpr) > ($2, $3::text))
+        ORDER BY created_at, hpr LIMIT $4
+        """,
+        patient_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
     )
     return [BlockRow(row["hpr"], row["created_at"]) for row in rows]
 
@@ -100,13 +111,31 @@ def care_relation_row(row: Any) -> CareRelationRow:
     )
 
 
-async def active_care_relations(connection: Any, patient_id: uuid.UUID) -> list[CareRelationRow]:
+async def active_care_relations(
+    connection: Any,
+    patient_id: uuid.UUID,
+    *,
+    hidden_kind: str | None,
+    own_org: str | None,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[CareRelationRow]:
+    """Active relations, oldest first (then by id), after the (valid_from, id) position when given; relations
+    of `hidden_kind` are left out unless they are `own_org`'s."""
     rows = await connection.fetch(
         """
         SELECT id, kind, org_number, org_kind, attested_by_hpr, attested_by_name, valid_from, valid_until
-        FROM care_relation WHERE patient_id = $1 AND (valid_until IS NULL OR valid_until > now())
-        ORDER BY valid_from
+        FROM care_relation
+        WHERE patient_id = $1 AND (valid_until IS NULL OR valid_until > now())
+          AND ($2::text IS NULL OR kind <> $2 OR org_number = $3::text)
+          AND ($4::timestamptz IS NULL OR (valid_from, id) > ($4, $5::uuid))
+        ORDER BY valid_from, id LIMIT $6
         """,
         patient_id,
+        hidden_kind,
+        own_org,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
     )
     return [care_relation_row(row) for row in rows]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from backend.core import audit, events
 from backend.core.access import (
@@ -16,7 +18,16 @@ from backend.core.auth import ClinicianPrincipal
 from backend.core.context import PREGNANCY_CONSENT
 from backend.core.errors import BadRequest
 from backend.core.identity import InvalidIdentityNumber, parse_identity_number
-from backend.core.paging import AfterSeq, BeforeId, clamp_limit, decode_cursor, encode_cursor, keyset_page
+from backend.core.paging import (
+    AfterSeq,
+    BeforeId,
+    Instant,
+    Position,
+    clamp_limit,
+    decode_cursor,
+    encode_cursor,
+    keyset_page,
+)
 from backend.db.engine import DB
 from backend.patients import queries
 from backend.patients.schemas import (
@@ -55,10 +66,20 @@ def _valid_hpr(hpr: str) -> str:
     return hpr
 
 
-async def list_blocks(me: Grant) -> BlockList:
+class _AfterBlock(Position):
+    at: Instant
+    hpr: Annotated[str, msgspec.Meta(max_length=12)]
+
+
+async def list_blocks(me: Grant, cursor: str | None, limit: int | None) -> BlockList:
+    size = clamp_limit(limit)
+    position = decode_cursor(cursor, _AfterBlock)
     async with DB.connection() as connection:
-        rows = await queries.blocks(connection, me.patient_id)
-    return BlockList(items=[Block(hpr=row.hpr, created_at=row.created_at) for row in rows])
+        rows = await queries.blocks(
+            connection, me.patient_id, after=(position.at, position.hpr) if position else None, limit=size + 1
+        )
+    kept, following = keyset_page(rows, size, lambda row: _AfterBlock(at=row.created_at, hpr=row.hpr))
+    return BlockList(items=[Block(hpr=row.hpr, created_at=row.created_at) for row in kept], next=following)
 
 
 async def block_clinician(me: Grant, hpr: str) -> None:
@@ -143,15 +164,29 @@ def relation_out(attested: Any) -> CareRelationOut:
     return _relation_out(queries.care_relation_row(attested))
 
 
-async def list_care_relations(grant: Grant) -> CareRelationList:
+class _AfterRelation(Position):
+    at: Instant
+    id: uuid.UUID
+
+
+async def list_care_relations(grant: Grant, cursor: str | None, limit: int | None) -> CareRelationList:
+    size = clamp_limit(limit)
+    position = decode_cursor(cursor, _AfterRelation)
+    # Another organisation's midwife relation tells that she is or was pregnant (CLINICAL.md v1.1,
+    # "Pregnancy is private"): without her pregnancy-card consent only the caller's own stays listed.
+    hidden = None if await grant_passes_consent(grant, PREGNANCY_CONSENT) else "midwife"
+    own = grant.principal.org_number if isinstance(grant.principal, ClinicianPrincipal) else None
     async with DB.connection() as connection:
-        rows = await queries.active_care_relations(connection, grant.patient_id)
-    if not await grant_passes_consent(grant, PREGNANCY_CONSENT):
-        # Another organisation's midwife relation tells that she is or was pregnant (CLINICAL.md v1.1,
-        # "Pregnancy is private"): without her pregnancy-card consent only the caller's own stays listed.
-        own = grant.principal.org_number if isinstance(grant.principal, ClinicianPrincipal) else None
-        rows = [row for row in rows if row.kind != "midwife" or row.org_number == own]
-    return CareRelationList(items=[_relation_out(row) for row in rows])
+        rows = await queries.active_care_relations(
+            connection,
+            grant.patient_id,
+            hidden_kind=hidden,
+            own_org=own,
+            after=(position.at, position.id) if position else None,
+            limit=size + 1,
+        )
+    kept, following = keyset_page(rows, size, lambda row: _AfterRelation(at=row.valid_from, id=row.id))
+    return CareRelationList(items=[_relation_out(row) for row in kept], next=following)
 
 
 READ_CARE_RELATIONS = Need(action="read", resource_type="care-relation")
