@@ -11,7 +11,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from backend.cms.schemas import PageStatus
 
@@ -24,6 +24,16 @@ _HEADLINE_OPTIONS = 'StartSel="\x02", StopSel="\x03", MaxWords=30, MinWords=12, 
 
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
+
+
+_JSON_COLUMNS = frozenset({"context_keys", "front_matter"})
+T = TypeVar("T")
+
+
+def _typed(shape: type[T], row: Any) -> T:
+    """The row as `shape`, a dataclass whose fields are columns of the row (JSON columns decoded)."""
+    fields = shape.__dataclass_fields__  # type: ignore[attr-defined]
+    return shape(**{name: _json(row[name]) if name in _JSON_COLUMNS else row[name] for name in fields})
 
 
 # --- typed rows -------------------------------------------------------------------------------------------
@@ -161,7 +171,7 @@ class AdminDraftRow:
 # --- published pages (the readers' hot path: one statement) ---------------------------------------------
 
 _PUBLISHED_SQL = """
-SELECT p.locale, p.published_revision, p.published_at, r.title, r.summary, r.markdown, r.html, r.tags,
+SELECT p.locale, p.published_revision AS revision, p.published_at, r.title, r.summary, r.markdown, r.html, r.tags,
        r.audience, r.context_keys
 FROM cms_page p JOIN cms_revision r ON r.page = p.id AND r.n = p.published_revision
 WHERE p.slug = $1 AND p.locale = ANY($2::text[]) AND p.status = 'published'
@@ -173,20 +183,7 @@ LIMIT 1
 async def published_page(connection: Any, slug: str, locales: list[str], preferred: str) -> PublishedRow | None:
     """The published page in the first of `locales` that has it, `preferred` first."""
     row = await connection.fetchrow(_PUBLISHED_SQL, slug, locales, preferred)
-    if row is None:
-        return None
-    return PublishedRow(
-        locale=row["locale"],
-        revision=row["published_revision"],
-        published_at=row["published_at"],
-        title=row["title"],
-        summary=row["summary"],
-        markdown=row["markdown"],
-        html=row["html"],
-        tags=list(row["tags"]),
-        audience=row["audience"],
-        context_keys=_json(row["context_keys"]),
-    )
+    return None if row is None else _typed(PublishedRow, row)
 
 
 # --- search -----------------------------------------------------------------------------------------------
@@ -310,21 +307,7 @@ async def published_summaries(connection: Any, where_: PageFilter, *, limit: int
         ORDER BY c.rank DESC NULLS LAST, c.week NULLS LAST, c.title, c.slug
     """  # noqa: S608 - only placeholders and fixed fragments are interpolated
     rows = await connection.fetch(sql, *params)
-    return [
-        SummaryRow(
-            slug=row["slug"],
-            locale=row["locale"],
-            published_at=row["published_at"],
-            rank=row["rank"],
-            title=row["title"],
-            summary=row["summary"],
-            tags=list(row["tags"]),
-            audience=row["audience"],
-            context_keys=_json(row["context_keys"]),
-            headline=row["headline"],
-        )
-        for row in rows
-    ]
+    return [_typed(SummaryRow, row) for row in rows]
 
 
 # --- pages and drafts as editors see them -------------------------------------------------------------------
@@ -340,28 +323,7 @@ WHERE p.slug = $1 AND p.locale = $2
 
 async def editor_page(connection: Any, slug: str, locale: str) -> EditorRow | None:
     row = await connection.fetchrow(_EDITOR_SQL, slug, locale)
-    if row is None:
-        return None
-    return EditorRow(
-        slug=row["slug"],
-        locale=row["locale"],
-        status=row["status"],
-        version=row["version"],
-        current_revision=row["current_revision"],
-        published_revision=row["published_revision"],
-        published_at=row["published_at"],
-        publish_at=row["publish_at"],
-        unpublish_at=row["unpublish_at"],
-        title=row["title"],
-        summary=row["summary"],
-        markdown=row["markdown"],
-        html=row["html"],
-        tags=list(row["tags"]),
-        audience=row["audience"],
-        context_keys=_json(row["context_keys"]),
-        updated_at=row["updated_at"],
-        updated_by=row["updated_by"],
-    )
+    return None if row is None else _typed(EditorRow, row)
 
 
 async def lock_page(connection: Any, slug: str, locale: str) -> LockedPage | None:
@@ -502,19 +464,7 @@ async def revision_content(connection: Any, page_id: uuid.UUID, n: int) -> Store
         page_id,
         n,
     )
-    if row is None:
-        return None
-    return StoredContent(
-        title=row["title"],
-        summary=row["summary"],
-        markdown=row["markdown"],
-        html=row["html"],
-        plain_text=row["plain_text"],
-        tags=list(row["tags"]),
-        audience=row["audience"],
-        context_keys=_json(row["context_keys"]),
-        front_matter=_json(row["front_matter"]),
-    )
+    return None if row is None else _typed(StoredContent, row)
 
 
 # --- publishing ---------------------------------------------------------------------------------------------

@@ -7,29 +7,15 @@ import pytest
 from litestar import Litestar
 
 from backend.core.topics import TOPICS
-from tests.factories import new_citizen
+from tests.factories import all_pages, new_citizen
 from tests.notifications.conftest import register
-
-
-async def _all_pages(client: httpx.AsyncClient, path: str, headers: dict[str, str], limit: int) -> list[list[dict]]:
-    pages = []
-    cursor = None
-    while True:
-        params: dict[str, str | int] = {"limit": limit} | ({"cursor": cursor} if cursor else {})
-        response = await client.get(path, params=params, headers=headers)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        pages.append(body["items"])
-        cursor = body["next"]
-        if cursor is None:
-            return pages
 
 
 async def test_devices_page_oldest_registration_first(client: httpx.AsyncClient, app: Litestar) -> None:
     citizen = await new_citizen(client, app)
     tokens = [await register(client, citizen) for _ in range(3)]
 
-    pages = await _all_pages(client, "/citizen/v1/me/devices", citizen.headers, limit=2)
+    pages = await all_pages(client, "/citizen/v1/me/devices", citizen.headers, limit=2)
 
     assert [len(page) for page in pages] == [2, 1]
     assert [item["deviceToken"] for page in pages for item in page] == tokens
@@ -40,7 +26,7 @@ async def test_subscriptions_page_by_topic(client: httpx.AsyncClient, app: Lites
     for topic in TOPICS:
         assert (await client.put(f"/citizen/v1/me/subscriptions/{topic}", headers=citizen.headers)).status_code == 204
 
-    pages = await _all_pages(client, "/citizen/v1/me/subscriptions", citizen.headers, limit=3)
+    pages = await all_pages(client, "/citizen/v1/me/subscriptions", citizen.headers, limit=3)
 
     assert [item["topic"] for page in pages for item in page] == sorted(TOPICS)
     assert [len(page) for page in pages] == [3, 3, 1]

@@ -6,21 +6,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from tests.factories import block, consent, new_citizen, new_clinician, relate
-
-
-async def _all_pages(client: httpx.AsyncClient, path: str, headers: dict[str, str], limit: int) -> list[list[dict]]:
-    pages = []
-    cursor = None
-    while True:
-        params: dict[str, str | int] = {"limit": limit} | ({"cursor": cursor} if cursor else {})
-        response = await client.get(path, params=params, headers=headers)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        pages.append(body["items"])
-        cursor = body["next"]
-        if cursor is None:
-            return pages
+from tests.factories import all_pages, block, consent, new_citizen, new_clinician, relate
 
 
 async def test_blocks_page_oldest_first_without_gaps_or_repeats(client: httpx.AsyncClient, app: Litestar) -> None:
@@ -29,7 +15,7 @@ async def test_blocks_page_oldest_first_without_gaps_or_repeats(client: httpx.As
     for clinician in clinicians:
         await block(client, woman, clinician)
 
-    pages = await _all_pages(client, "/citizen/v1/me/blocks", woman.headers, limit=2)
+    pages = await all_pages(client, "/citizen/v1/me/blocks", woman.headers, limit=2)
 
     assert [len(page) for page in pages] == [2, 2, 1]
     assert [item["hpr"] for page in pages for item in page] == [clinician.hpr for clinician in clinicians]
@@ -52,14 +38,14 @@ async def test_care_relations_page_and_other_midwives_stay_hidden_without_consen
 
     # Without her pregnancy-card consent the midwife relation of another organisation is not listed, and the
     # pages are still full: the filter is applied before the page is cut.
-    pages = await _all_pages(client, path, gp.headers, limit=2)
+    pages = await all_pages(client, path, gp.headers, limit=2)
     assert [[item["kind"] for item in page] for page in pages] == [["gp", "hospital"], ["homecare"]]
     # The midwife's own organisation sees its own relation.
-    own = await _all_pages(client, path, midwife.headers, limit=10)
+    own = await all_pages(client, path, midwife.headers, limit=10)
     assert [item["kind"] for item in own[0]] == ["gp", "midwife", "hospital", "homecare"]
 
     await consent(client, woman)
-    pages = await _all_pages(client, path, gp.headers, limit=3)
+    pages = await all_pages(client, path, gp.headers, limit=3)
     assert [[item["kind"] for item in page] for page in pages] == [["gp", "midwife", "hospital"], ["homecare"]]
 
 
