@@ -16,10 +16,10 @@ import msgspec
 from backend.core import events
 from backend.core.access import Grant
 from backend.core.clock import utcnow
+from backend.core.db import DB
 from backend.core.errors import BadRequest, NotFound
 from backend.core.paging import Instant, Position, clamp_limit, decode_cursor, keyset_page
 from backend.core.topics import TOPICS, is_topic
-from backend.db.engine import DB
 from backend.notifications import queries
 from backend.notifications.queries import AttemptRecord, Recipient
 from backend.notifications.schemas import Device, DeviceIn, DeviceList, Subscription, SubscriptionList

@@ -16,6 +16,7 @@ from backend.core.access import (
 )
 from backend.core.auth import ClinicianPrincipal
 from backend.core.context import PREGNANCY_CONSENT
+from backend.core.db import DB
 from backend.core.errors import BadRequest
 from backend.core.identity import InvalidIdentityNumber, parse_identity_number
 from backend.core.paging import (
@@ -28,7 +29,6 @@ from backend.core.paging import (
     encode_cursor,
     keyset_page,
 )
-from backend.db.engine import DB
 from backend.patients import queries
 from backend.patients.schemas import (
     CONSENT_SCOPES,

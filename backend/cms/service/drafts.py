@@ -14,8 +14,8 @@ from backend.cms.schemas import DraftIn, EditorPage
 from backend.cms.service.inputs import Author, audit, check_draft
 from backend.core.clock import utcnow
 from backend.core.concurrency import require_if_match
+from backend.core.db import DB
 from backend.core.errors import NotFound
-from backend.db.engine import DB
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from backend.cms.service.drafts import Content, editor_view, write_content
 from backend.cms.service.inputs import Author, audit, editor_author
 from backend.core.auth import EditorPrincipal
 from backend.core.clock import utcnow
+from backend.core.db import DB
 from backend.core.errors import Conflict
-from backend.db.engine import DB
 
 
 async def create_page(

@@ -10,8 +10,8 @@ from email.utils import format_datetime
 from backend.cms import queries
 from backend.cms.schemas import DEFAULT_LOCALE, Page
 from backend.core.concurrency import etag
+from backend.core.db import DB
 from backend.core.errors import NotFound
-from backend.db.engine import DB
 
 # Published pages may be cached this long by clients and proxies; the process keeps them this long too.
 PUBLIC_MAX_AGE = 60

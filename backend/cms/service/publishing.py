@@ -17,11 +17,11 @@ from backend.cms.service.inputs import Author, audit, future
 from backend.cms.service.published import forget_cached_pages
 from backend.cms.service.search import FOLDED_CONFIGS, SEARCH_CONFIG
 from backend.core.clock import utcnow
+from backend.core.db import DB
 from backend.core.errors import Conflict
 from backend.core.events import EventType, append_topic_event
+from backend.core.settings import Settings
 from backend.core.topics import is_topic
-from backend.db.engine import DB
-from backend.settings import Settings
 
 
 async def publish_revision(connection: Any, page_id: uuid.UUID, slug: str, locale: str, n: int) -> None:

@@ -8,9 +8,9 @@ from backend.cms.service.drafts import editor_view, lock_page, save_revision
 from backend.cms.service.inputs import Author, audit, editor_author
 from backend.core.auth import EditorPrincipal
 from backend.core.concurrency import require_if_match
+from backend.core.db import DB
 from backend.core.errors import NotFound
 from backend.core.paging import BeforeNumber, decode_cursor, keyset_page
-from backend.db.engine import DB
 
 REVISIONS_PAGE_SIZE = 50
 

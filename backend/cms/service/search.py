@@ -11,9 +11,9 @@ from typing import Any
 from backend.cms import queries
 from backend.cms.schemas import DEFAULT_LOCALE, PageList, PageSummary
 from backend.cms.service.inputs import parse_context
+from backend.core.db import DB
 from backend.core.errors import BadRequest
 from backend.core.paging import AtOffset, clamp_limit, decode_cursor, keyset_page
-from backend.db.engine import DB
 
 # PostgreSQL text-search configuration per locale (Northern Sami has none: no stemming).
 SEARCH_CONFIG = {"nb": "norwegian", "nn": "norwegian", "en": "english", "se": "simple"}

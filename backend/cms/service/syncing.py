@@ -13,7 +13,7 @@ from backend.cms.service.inputs import SYNC_AUTHOR
 from backend.cms.service.published import forget_cached_pages
 from backend.cms.service.publishing import publish_revision
 from backend.core.clock import utcnow
-from backend.db.engine import DB
+from backend.core.db import DB
 
 
 @dataclass(frozen=True, slots=True)
