@@ -150,3 +150,18 @@ async def consent(client: httpx.AsyncClient, citizen: Citizen, scope: str = "pre
 async def block(client: httpx.AsyncClient, citizen: Citizen, clinician: Clinician) -> None:
     response = await client.put(f"/citizen/v1/me/blocks/{clinician.hpr}", headers=citizen.headers)
     assert response.status_code == 204, response.text
+
+
+async def all_pages(client: httpx.AsyncClient, path: str, headers: dict[str, str], limit: int) -> list[list[Any]]:
+    """Every page of a `{items, next}` list, following `next` with `limit` items a page."""
+    pages = []
+    cursor = None
+    while True:
+        params: dict[str, str | int] = {"limit": limit} | ({"cursor": cursor} if cursor else {})
+        response = await client.get(path, params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        pages.append(body["items"])
+        cursor = body["next"]
+        if cursor is None:
+            return pages

@@ -29,7 +29,7 @@ from piccolo_api.crud.hooks import Hook, HookType
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from backend.cms import service
+from backend.cms import queries, service
 from backend.cms.schemas import DraftIn, PageIn
 from backend.cms.tables import CmsDraft, CmsPage, CmsRevision
 from backend.core.auth import EditorPrincipal
@@ -54,35 +54,28 @@ async def _draft_patched(row_id: Any, values: dict[Any, Any], request: Request) 
     """An admin edit of a draft row becomes a saved draft: a new revision, rendered and sanitised."""
     changes = {column._meta.name: value for column, value in values.items()}
     async with DB.connection() as connection:
-        row = await connection.fetchrow(
-            """
-            SELECT p.slug, p.locale, p.version, d.title, d.summary, d.markdown, d.tags, d.audience,
-                   d.context_keys, d.updated_at
-            FROM cms_draft d JOIN cms_page p ON p.id = d.page WHERE d.id = $1
-            """,
-            row_id,
-        )
+        row = await queries.admin_draft(connection, row_id)
     if row is None:
         raise HTTPException(status_code=404, detail="no such draft")
     # The form sends back the time the draft was loaded (to the second): a later save is a conflict.
     loaded = changes.get("updated_at")
-    if isinstance(loaded, datetime) and abs((loaded - row["updated_at"]).total_seconds()) >= 1:
+    if isinstance(loaded, datetime) and abs((loaded - row.updated_at).total_seconds()) >= 1:
         raise HTTPException(status_code=409, detail="the draft was changed by someone else; reload it")
-    context_keys = changes.get("context_keys", row["context_keys"])
+    context_keys = changes.get("context_keys", row.context_keys)
     try:
         draft = msgspec.convert(
             {
-                "title": changes.get("title", row["title"]),
-                "markdown": changes.get("markdown", row["markdown"]),
-                "summary": changes.get("summary", row["summary"]) or "",
-                "tags": list(changes.get("tags", row["tags"]) or []),
-                "audience": changes.get("audience", row["audience"]),
+                "title": changes.get("title", row.title),
+                "markdown": changes.get("markdown", row.markdown),
+                "summary": changes.get("summary", row.summary) or "",
+                "tags": list(changes.get("tags", row.tags) or []),
+                "audience": changes.get("audience", row.audience),
                 "contextKeys": json.loads(context_keys) if isinstance(context_keys, str) else context_keys,
             },
             DraftIn,
         )
         saved = await service.save_draft(
-            _author(request), row["slug"], row["locale"], draft, if_match=etag(row["version"]), source="admin"
+            _author(request), row.slug, row.locale, draft, if_match=etag(row.version), source="admin"
         )
     except (msgspec.ValidationError, json.JSONDecodeError) as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc

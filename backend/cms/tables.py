@@ -26,7 +26,7 @@ class CmsPage(Table, tablename="cms_page", db=DB):
 
     The published content is the revision `published_revision`; `search` (a tsvector added by the
     hand-written migration) is rebuilt from it on publish with the locale's text-search configuration.
-    Only backend/cms/service.py writes this table.
+    Only backend/cms/queries.py writes this table.
     """
 
     id = UUID(primary_key=True, default=uuid.uuid4)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, delete, get, put
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.core.access import MeGrant
 from backend.notifications import service
@@ -14,9 +14,11 @@ class CitizenDevicesController(Controller):
     path = "/me/devices"
     tags = ["citizen: push"]
 
-    @get("", operation_id="citizenListDevices", summary="My devices registered for push notifications")
-    async def list_devices(self, me: MeGrant) -> DeviceList:
-        return await service.list_devices(me)
+    @get("", operation_id="citizenListDevices", summary="My devices registered for push notifications, oldest first")
+    async def list_devices(
+        self, me: MeGrant, cursor: FromQuery[str | None] = None, limit: FromQuery[int | None] = None
+    ) -> DeviceList:
+        return await service.list_devices(me, cursor, limit)
 
     @put(
         "/{device_token:str}",
@@ -37,8 +39,10 @@ class CitizenSubscriptionsController(Controller):
     tags = ["citizen: push"]
 
     @get("", operation_id="citizenListSubscriptions", summary="CMS topics I follow")
-    async def list_subscriptions(self, me: MeGrant) -> SubscriptionList:
-        return await service.list_subscriptions(me)
+    async def list_subscriptions(
+        self, me: MeGrant, cursor: FromQuery[str | None] = None, limit: FromQuery[int | None] = None
+    ) -> SubscriptionList:
+        return await service.list_subscriptions(me, cursor, limit)
 
     @put("/{topic:str}", operation_id="citizenFollowTopic", status_code=204, summary="Follow a CMS topic")
     async def follow(self, me: MeGrant, topic: FromPath[str]) -> None:

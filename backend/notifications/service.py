@@ -1,22 +1,45 @@
-"""Rules for push registrations and topic subscriptions, and the queries the push worker runs on them."""
+"""Rules for push registrations and topic subscriptions, and what the push worker asks of the database.
+
+The citizen's routes act on her own record only (`MeGrant`); every statement is in queries.py.
+"""
 
 from __future__ import annotations
 
 import re
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 
-import asyncpg
+import msgspec
 
 from backend.core import events
 from backend.core.access import Grant
 from backend.core.clock import utcnow
 from backend.core.db import DB
 from backend.core.errors import BadRequest, NotFound
+from backend.core.paging import Instant, Position, clamp_limit, decode_cursor, keyset_page
 from backend.core.topics import TOPICS, is_topic
+from backend.notifications import queries
+from backend.notifications.queries import AttemptRecord, Recipient
 from backend.notifications.schemas import Device, DeviceIn, DeviceList, Subscription, SubscriptionList
+
+__all__ = [
+    "AttemptRecord",
+    "Recipient",
+    "devices_following",
+    "devices_of_patients",
+    "disable_device",
+    "list_devices",
+    "list_subscriptions",
+    "outbox_age_seconds",
+    "record_attempts",
+    "register_device",
+    "remove_device",
+    "settled_deliveries",
+    "subscribe",
+    "unsubscribe",
+]
 
 _DEVICE_TOKEN = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -44,66 +67,50 @@ async def register_device(me: Grant, token: str, data: DeviceIn) -> None:
     had refused, and its new `registered_at` protects it from APNs answers about the old registration.
     """
     token = _valid_token(token)
+    device = queries.NewDevice(data.platform, data.environment, data.bundle_id, data.locale, utcnow())
     async with DB.transaction(), DB.connection() as connection:
-        previous = await connection.fetchval("SELECT patient_id FROM push_device WHERE token = $1 FOR UPDATE", token)
-        device_id = await connection.fetchval(
-            """
-            INSERT INTO push_device (id, patient_id, token, platform, environment, bundle_id, locale,
-                                     registered_at, disabled_at, disabled_reason)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)
-            ON CONFLICT (token) DO UPDATE SET
-                patient_id = EXCLUDED.patient_id, platform = EXCLUDED.platform, environment = EXCLUDED.environment,
-                bundle_id = EXCLUDED.bundle_id, locale = EXCLUDED.locale, registered_at = EXCLUDED.registered_at,
-                disabled_at = NULL, disabled_reason = NULL
-            RETURNING id
-            """,
-            uuid.uuid4(),
-            me.patient_id,
-            token,
-            data.platform,
-            data.environment,
-            data.bundle_id,
-            data.locale,
-            utcnow(),
-        )
-        if previous is not None and previous != me.patient_id:
-            await events.append_event(previous, events.EventType.DEVICE_REMOVED, device_id)
-        await events.append_event(me.patient_id, events.EventType.DEVICE_REGISTERED, device_id)
+        registered = await queries.register_device(connection, me.patient_id, token, device)
+        if registered.previous_owner is not None and registered.previous_owner != me.patient_id:
+            await events.append_event(registered.previous_owner, events.EventType.DEVICE_REMOVED, registered.device_id)
+        await events.append_event(me.patient_id, events.EventType.DEVICE_REGISTERED, registered.device_id)
 
 
 async def remove_device(me: Grant, token: str) -> None:
     token = _valid_token(token)
     async with DB.transaction(), DB.connection() as connection:
-        device_id = await connection.fetchval(
-            "DELETE FROM push_device WHERE token = $1 AND patient_id = $2 RETURNING id", token, me.patient_id
-        )
+        device_id = await queries.delete_device(connection, me.patient_id, token)
         if device_id is None:
             raise NotFound("no such device registered to you")
         await events.append_event(me.patient_id, events.EventType.DEVICE_REMOVED, device_id)
 
 
-async def list_devices(me: Grant) -> DeviceList:
+class _AfterDevice(Position):
+    at: Instant
+    token: Annotated[str, msgspec.Meta(max_length=64)]
+
+
+async def list_devices(me: Grant, cursor: str | None, limit: int | None) -> DeviceList:
+    size = clamp_limit(limit)
+    position = decode_cursor(cursor, _AfterDevice)
     async with DB.connection() as connection:
-        rows = await connection.fetch(
-            """
-            SELECT token, platform, environment, bundle_id, locale, registered_at, disabled_at
-            FROM push_device WHERE patient_id = $1 ORDER BY registered_at, token
-            """,
-            me.patient_id,
+        rows = await queries.devices(
+            connection, me.patient_id, after=(position.at, position.token) if position else None, limit=size + 1
         )
+    kept, following = keyset_page(rows, size, lambda row: _AfterDevice(at=row.registered_at, token=row.token))
     return DeviceList(
         items=[
             Device(
-                device_token=row["token"],
-                platform=row["platform"],
-                environment=row["environment"],
-                bundle_id=row["bundle_id"],
-                locale=row["locale"],
-                registered_at=row["registered_at"],
-                active=row["disabled_at"] is None,
+                device_token=row.token,
+                platform=row.platform,
+                environment=row.environment,
+                bundle_id=row.bundle_id,
+                locale=row.locale,
+                registered_at=row.registered_at,
+                active=row.disabled_at is None,
             )
-            for row in rows
-        ]
+            for row in kept
+        ],
+        next=following,
     )
 
 
@@ -113,78 +120,36 @@ async def list_devices(me: Grant) -> DeviceList:
 async def subscribe(me: Grant, topic: str) -> None:
     topic = _valid_topic(topic)
     async with DB.transaction(), DB.connection() as connection:
-        inserted = await connection.fetchval(
-            """
-            INSERT INTO topic_subscription (id, patient_id, topic, created_at) VALUES ($1, $2, $3, $4)
-            ON CONFLICT (patient_id, topic) DO NOTHING RETURNING id
-            """,
-            uuid.uuid4(),
-            me.patient_id,
-            topic,
-            utcnow(),
-        )
-        if inserted is not None:
+        if await queries.insert_subscription(connection, me.patient_id, topic, utcnow()):
             await events.append_event(me.patient_id, events.EventType.SUBSCRIPTION_ADDED, topic)
 
 
 async def unsubscribe(me: Grant, topic: str) -> None:
     topic = _valid_topic(topic)
     async with DB.transaction(), DB.connection() as connection:
-        removed = await connection.execute(
-            "DELETE FROM topic_subscription WHERE patient_id = $1 AND topic = $2", me.patient_id, topic
-        )
-        if removed != "DELETE 0":
+        if await queries.delete_subscription(connection, me.patient_id, topic):
             await events.append_event(me.patient_id, events.EventType.SUBSCRIPTION_REMOVED, topic)
 
 
-async def list_subscriptions(me: Grant) -> SubscriptionList:
+class _AfterTopic(Position):
+    topic: Annotated[str, msgspec.Meta(max_length=64)]
+
+
+async def list_subscriptions(me: Grant, cursor: str | None, limit: int | None) -> SubscriptionList:
+    size = clamp_limit(limit)
+    position = decode_cursor(cursor, _AfterTopic)
     async with DB.connection() as connection:
-        rows = await connection.fetch(
-            "SELECT topic, created_at FROM topic_subscription WHERE patient_id = $1 ORDER BY topic", me.patient_id
+        rows = await queries.subscriptions(
+            connection, me.patient_id, after=position.topic if position else None, limit=size + 1
         )
+    kept, following = keyset_page(rows, size, lambda row: _AfterTopic(topic=row.topic))
     return SubscriptionList(
-        items=[Subscription(topic=row["topic"], title=TOPICS[row["topic"]], since=row["created_at"]) for row in rows]
+        items=[Subscription(topic=row.topic, title=TOPICS[row.topic], since=row.created_at) for row in kept],
+        next=following,
     )
 
 
 # --- what the push worker reads and writes ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Recipient:
-    """An active device to notify, for a patient event or a followed topic."""
-
-    device_id: uuid.UUID
-    patient_id: uuid.UUID
-    token: str
-    environment: str
-    locale: str
-    registered_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptRecord:
-    event_id: int
-    event_type: str
-    device_id: uuid.UUID
-    patient_id: uuid.UUID | None
-    outcome: str  # delivered | retry | failed | disabled | expired
-    status: int
-    reason: str | None
-    apns_id: str | None
-    worker: str
-    at: datetime
-
-
-def _recipient(row: asyncpg.Record) -> Recipient:
-    return Recipient(
-        device_id=row["id"],
-        patient_id=row["patient_id"],
-        token=row["token"],
-        environment=row["environment"],
-        locale=row["locale"],
-        registered_at=row["registered_at"],
-    )
 
 
 async def devices_of_patients(patient_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Recipient]]:
@@ -192,16 +157,10 @@ async def devices_of_patients(patient_ids: Iterable[uuid.UUID]) -> dict[uuid.UUI
     if not ids:
         return {}
     async with DB.connection() as connection:
-        rows = await connection.fetch(
-            """
-            SELECT id, patient_id, token, environment, locale, registered_at FROM push_device
-            WHERE patient_id = ANY($1::uuid[]) AND disabled_at IS NULL
-            """,
-            ids,
-        )
+        recipients = await queries.active_devices_of(connection, ids)
     found: dict[uuid.UUID, list[Recipient]] = {}
-    for row in rows:
-        found.setdefault(row["patient_id"], []).append(_recipient(row))
+    for recipient in recipients:
+        found.setdefault(recipient.patient_id, []).append(recipient)
     return found
 
 
@@ -211,17 +170,10 @@ async def devices_following(topics: Iterable[str]) -> dict[str, list[Recipient]]
     if not names:
         return {}
     async with DB.connection() as connection:
-        rows = await connection.fetch(
-            """
-            SELECT s.topic, d.id, d.patient_id, d.token, d.environment, d.locale, d.registered_at
-            FROM topic_subscription s JOIN push_device d ON d.patient_id = s.patient_id
-            WHERE s.topic = ANY($1::text[]) AND d.disabled_at IS NULL
-            """,
-            names,
-        )
+        pairs = await queries.active_devices_following(connection, names)
     found: dict[str, list[Recipient]] = {}
-    for row in rows:
-        found.setdefault(row["topic"], []).append(_recipient(row))
+    for topic, recipient in pairs:
+        found.setdefault(topic, []).append(recipient)
     return found
 
 
@@ -230,64 +182,24 @@ async def settled_deliveries(event_ids: Sequence[int]) -> set[tuple[int, uuid.UU
     if not event_ids:
         return set()
     async with DB.connection() as connection:
-        rows = await connection.fetch(
-            """
-            SELECT DISTINCT event_id, device_id FROM push_attempt
-            WHERE event_id = ANY($1::bigint[]) AND outcome <> 'retry'
-            """,
-            list(event_ids),
-        )
-    return {(row["event_id"], row["device_id"]) for row in rows}
+        return await queries.settled_deliveries(connection, list(event_ids))
 
 
 async def record_attempts(attempts: Sequence[AttemptRecord]) -> None:
     if not attempts:
         return
     async with DB.connection() as connection:
-        await connection.execute(
-            """
-            INSERT INTO push_attempt (event_id, event_type, device_id, patient_id, outcome, status, reason, apns_id,
-                                      worker, at)
-            SELECT * FROM unnest($1::bigint[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::int[],
-                                 $7::text[], $8::text[], $9::text[], $10::timestamptz[])
-            """,
-            [a.event_id for a in attempts],
-            [a.event_type for a in attempts],
-            [a.device_id for a in attempts],
-            [a.patient_id for a in attempts],
-            [a.outcome for a in attempts],
-            [a.status for a in attempts],
-            [a.reason for a in attempts],
-            [a.apns_id for a in attempts],
-            [a.worker for a in attempts],
-            [a.at for a in attempts],
-        )
+        await queries.insert_attempts(connection, attempts)
 
 
 async def disable_device(recipient: Recipient, reason: str, invalid_since: datetime, at: datetime) -> bool:
     """Stop sending to a token APNs refused, unless it was registered again after APNs's `invalid_since`."""
     async with DB.connection() as connection:
-        result: str = await connection.execute(
-            """
-            UPDATE push_device SET disabled_at = $4, disabled_reason = $3
-            WHERE id = $1 AND patient_id = $2 AND registered_at < $5 AND disabled_at IS NULL
-            """,
-            recipient.device_id,
-            recipient.patient_id,
-            reason,
-            at,
-            invalid_since,
-        )
-    return result != "UPDATE 0"
+        return await queries.disable_device(connection, recipient, reason, invalid_since, at)
 
 
 async def outbox_age_seconds() -> float:
     """Age of the oldest due, undelivered event (0 when the outbox is drained)."""
     async with DB.connection() as connection:
-        age: float | None = await connection.fetchval(
-            """
-            SELECT EXTRACT(EPOCH FROM now() - min(available_at))::float8 FROM event
-            WHERE dispatched_at IS NULL AND available_at <= now()
-            """
-        )
+        age = await queries.outbox_age_seconds(connection)
     return max(age or 0.0, 0.0)

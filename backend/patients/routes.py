@@ -41,9 +41,11 @@ class CitizenMeController(Controller):
     ) -> AccessLogPage:
         return await service.access_log(me, cursor, limit)
 
-    @get("/blocks", operation_id="citizenListBlocks", summary="Clinicians I block")
-    async def list_blocks(self, me: MeGrant) -> BlockList:
-        return await service.list_blocks(me)
+    @get("/blocks", operation_id="citizenListBlocks", summary="Clinicians I block, oldest first")
+    async def list_blocks(
+        self, me: MeGrant, cursor: FromQuery[str | None] = None, limit: FromQuery[int | None] = None
+    ) -> BlockList:
+        return await service.list_blocks(me, cursor, limit)
 
     @put("/blocks/{hpr:str}", operation_id="citizenBlockClinician", status_code=204, summary="Block a clinician")
     async def block(self, me: MeGrant, hpr: FromPath[str]) -> None:
@@ -94,10 +96,19 @@ class ClinicianPatientController(Controller):
         return service.relation_out(row)
 
     @get(
-        "/{patient_id:uuid}/care-relations", operation_id="clinicianListCareRelations", summary="Active care relations"
+        "/{patient_id:uuid}/care-relations",
+        operation_id="clinicianListCareRelations",
+        summary="Active care relations, oldest first",
     )
-    async def list_relations(self, clinician: Clinician, patient_id: FromPath[uuid.UUID]) -> CareRelationList:
-        return await service.list_care_relations(await authorize(clinician, patient_id, service.READ_CARE_RELATIONS))
+    async def list_relations(
+        self,
+        clinician: Clinician,
+        patient_id: FromPath[uuid.UUID],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> CareRelationList:
+        grant = await authorize(clinician, patient_id, service.READ_CARE_RELATIONS)
+        return await service.list_care_relations(grant, cursor, limit)
 
     @post(
         "/{patient_id:uuid}/emergency-access",

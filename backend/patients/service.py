@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
 
 from backend.core import audit, events
 from backend.core.access import (
@@ -18,7 +19,17 @@ from backend.core.context import PREGNANCY_CONSENT
 from backend.core.db import DB
 from backend.core.errors import BadRequest
 from backend.core.identity import InvalidIdentityNumber, parse_identity_number
-from backend.core.paging import AfterSeq, BeforeId, clamp_limit, decode_cursor, encode_cursor, keyset_page
+from backend.core.paging import (
+    AfterSeq,
+    BeforeId,
+    Instant,
+    Position,
+    clamp_limit,
+    decode_cursor,
+    encode_cursor,
+    keyset_page,
+)
+from backend.patients import queries
 from backend.patients.schemas import (
     CONSENT_SCOPES,
     AccessLogPage,
@@ -36,8 +47,8 @@ from backend.patients.schemas import (
 
 async def describe_me(me: Grant) -> Me:
     async with DB.connection() as connection:
-        scopes = await connection.fetch("SELECT scope FROM consent WHERE patient_id = $1 ORDER BY scope", me.patient_id)
-    return Me(patient_id=me.patient_id, consents=[row["scope"] for row in scopes])
+        scopes = await queries.consent_scopes(connection, me.patient_id)
+    return Me(patient_id=me.patient_id, consents=scopes)
 
 
 async def access_log(me: Grant, cursor: str | None, limit: int | None) -> AccessLogPage:
@@ -55,39 +66,34 @@ def _valid_hpr(hpr: str) -> str:
     return hpr
 
 
-async def list_blocks(me: Grant) -> BlockList:
+class _AfterBlock(Position):
+    at: Instant
+    hpr: Annotated[str, msgspec.Meta(max_length=12)]
+
+
+async def list_blocks(me: Grant, cursor: str | None, limit: int | None) -> BlockList:
+    size = clamp_limit(limit)
+    position = decode_cursor(cursor, _AfterBlock)
     async with DB.connection() as connection:
-        rows = await connection.fetch(
-            "SELECT hpr, created_at FROM clinician_block WHERE patient_id = $1 ORDER BY created_at", me.patient_id
+        rows = await queries.blocks(
+            connection, me.patient_id, after=(position.at, position.hpr) if position else None, limit=size + 1
         )
-    return BlockList(items=[Block(hpr=row["hpr"], created_at=row["created_at"]) for row in rows])
+    kept, following = keyset_page(rows, size, lambda row: _AfterBlock(at=row.created_at, hpr=row.hpr))
+    return BlockList(items=[Block(hpr=row.hpr, created_at=row.created_at) for row in kept], next=following)
 
 
 async def block_clinician(me: Grant, hpr: str) -> None:
+    """Block a clinician by HPR number; the care relation no longer opens her record to him (emergency access does)."""
     hpr = _valid_hpr(hpr)
-    async with DB.transaction():
-        async with DB.connection() as connection:
-            inserted = await connection.fetchval(
-                """
-                INSERT INTO clinician_block (id, patient_id, hpr, created_at) VALUES ($1, $2, $3, now())
-                ON CONFLICT (patient_id, hpr) DO NOTHING RETURNING id
-                """,
-                uuid.uuid4(),
-                me.patient_id,
-                hpr,
-            )
-        if inserted is not None:
+    async with DB.transaction(), DB.connection() as connection:
+        if await queries.insert_block(connection, me.patient_id, hpr):
             await events.append_event(me.patient_id, events.EventType.BLOCK_ADDED, hpr)
 
 
 async def unblock_clinician(me: Grant, hpr: str) -> None:
     hpr = _valid_hpr(hpr)
-    async with DB.transaction():
-        async with DB.connection() as connection:
-            removed = await connection.execute(
-                "DELETE FROM clinician_block WHERE patient_id = $1 AND hpr = $2", me.patient_id, hpr
-            )
-        if removed != "DELETE 0":
+    async with DB.transaction(), DB.connection() as connection:
+        if await queries.delete_block(connection, me.patient_id, hpr):
             await events.append_event(me.patient_id, events.EventType.BLOCK_REMOVED, hpr)
 
 
@@ -99,41 +105,27 @@ def _valid_scope(scope: str) -> str:
 
 async def give_consent(me: Grant, scope: str) -> None:
     scope = _valid_scope(scope)
-    async with DB.transaction():
-        async with DB.connection() as connection:
-            inserted = await connection.fetchval(
-                """
-                INSERT INTO consent (id, patient_id, scope, given_at) VALUES ($1, $2, $3, now())
-                ON CONFLICT (patient_id, scope) DO NOTHING RETURNING id
-                """,
-                uuid.uuid4(),
-                me.patient_id,
-                scope,
-            )
-        if inserted is not None:
+    async with DB.transaction(), DB.connection() as connection:
+        if await queries.insert_consent(connection, me.patient_id, scope):
             await events.append_event(me.patient_id, events.EventType.CONSENT_GIVEN, scope)
 
 
 async def withdraw_consent(me: Grant, scope: str) -> None:
     scope = _valid_scope(scope)
-    async with DB.transaction():
-        async with DB.connection() as connection:
-            removed = await connection.execute(
-                "DELETE FROM consent WHERE patient_id = $1 AND scope = $2", me.patient_id, scope
-            )
-        if removed != "DELETE 0":
+    async with DB.transaction(), DB.connection() as connection:
+        if await queries.delete_consent(connection, me.patient_id, scope):
             await events.append_event(me.patient_id, events.EventType.CONSENT_WITHDRAWN, scope)
 
 
 async def changes(me: Grant, since: str | None, limit: int | None) -> ChangePage:
+    """Her change feed after `since`; `next` is always a cursor to poll from, `hasMore` says whether to go on now."""
     size = clamp_limit(limit)
     position = decode_cursor(since, AfterSeq, field="since")
     after = position.seq if position else 0
     items = await events.changes_since(me.patient_id, after, size + 1)
-    more = len(items) > size
-    items = items[:size]
-    last = items[-1].seq if items else after
-    return ChangePage(items=items, next=encode_cursor(AfterSeq(seq=last)), has_more=more)
+    kept, following = keyset_page(items, size, lambda item: AfterSeq(seq=item.seq))
+    polling = following or encode_cursor(AfterSeq(seq=kept[-1].seq if kept else after))
+    return ChangePage(items=kept, next=polling, has_more=following is not None)
 
 
 # --- clinician ----------------------------------------------------------------------------------------
@@ -152,37 +144,49 @@ async def lookup_patient(principal: ClinicianPrincipal, fnr: str, *, allow_synth
     return patient_id
 
 
-def relation_out(row: Mapping[str, Any]) -> CareRelationOut:
+def _relation_out(row: queries.CareRelationRow) -> CareRelationOut:
     return CareRelationOut(
-        id=row["id"],
-        kind=str(row["kind"]),
-        from_=row["valid_from"],
-        until=row["valid_until"],
+        id=row.id,
+        kind=row.kind,
+        from_=row.valid_from,
+        until=row.valid_until,
         attested_by=AttestedBy(
-            hpr=str(row["attested_by_hpr"]),
-            name=row["attested_by_name"],
-            organisation=str(row["org_number"]),
-            org_kind=str(row["org_kind"]),
+            hpr=row.attested_by_hpr,
+            name=row.attested_by_name,
+            organisation=row.org_number,
+            org_kind=row.org_kind,
         ),
     )
 
 
-async def list_care_relations(grant: Grant) -> CareRelationList:
+def relation_out(attested: Any) -> CareRelationOut:
+    """The answer for the relation core's attestation wrote (`backend.core.access.attest`)."""
+    return _relation_out(queries.care_relation_row(attested))
+
+
+class _AfterRelation(Position):
+    at: Instant
+    id: uuid.UUID
+
+
+async def list_care_relations(grant: Grant, cursor: str | None, limit: int | None) -> CareRelationList:
+    size = clamp_limit(limit)
+    position = decode_cursor(cursor, _AfterRelation)
+    # Another organisation's midwife relation tells that she is or was pregnant (CLINICAL.md v1.1,
+    # "Pregnancy is private"): without her pregnancy-card consent only the caller's own stays listed.
+    hidden = None if await grant_passes_consent(grant, PREGNANCY_CONSENT) else "midwife"
+    own = grant.principal.org_number if isinstance(grant.principal, ClinicianPrincipal) else None
     async with DB.connection() as connection:
-        rows = await connection.fetch(
-            """
-            SELECT id, kind, org_number, org_kind, attested_by_hpr, attested_by_name, valid_from, valid_until
-            FROM care_relation WHERE patient_id = $1 AND (valid_until IS NULL OR valid_until > now())
-            ORDER BY valid_from
-            """,
+        rows = await queries.active_care_relations(
+            connection,
             grant.patient_id,
+            hidden_kind=hidden,
+            own_org=own,
+            after=(position.at, position.id) if position else None,
+            limit=size + 1,
         )
-    if not await grant_passes_consent(grant, PREGNANCY_CONSENT):
-        # Another organisation's midwife relation tells that she is or was pregnant (CLINICAL.md v1.1,
-        # "Pregnancy is private"): without her pregnancy-card consent only the caller's own stays listed.
-        own = grant.principal.org_number if isinstance(grant.principal, ClinicianPrincipal) else None
-        rows = [row for row in rows if row["kind"] != "midwife" or row["org_number"] == own]
-    return CareRelationList(items=[relation_out(row) for row in rows])
+    kept, following = keyset_page(rows, size, lambda row: _AfterRelation(at=row.valid_from, id=row.id))
+    return CareRelationList(items=[_relation_out(row) for row in kept], next=following)
 
 
 READ_CARE_RELATIONS = Need(action="read", resource_type="care-relation")

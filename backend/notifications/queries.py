@@ -1,0 +1,265 @@
+"""Every SQL statement of the notifications domain: devices, topic subscriptions, and what the push worker reads and writes.
+
+Functions take a connection and plain values and return typed rows; the rules (a valid token, which event a
+registration appends, who follows what) are in service.py, the sending in worker.py. The outbox claim itself
+is core's (`backend.core.events.claim_events`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """An active device to notify, for a patient event or a followed topic."""
+
+    device_id: uuid.UUID
+    patient_id: uuid.UUID
+    token: str
+    environment: str
+    locale: str
+    registered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    event_id: int
+    event_type: str
+    device_id: uuid.UUID
+    patient_id: uuid.UUID | None
+    outcome: str  # delivered | retry | failed | disabled | expired
+    status: int
+    reason: str | None
+    apns_id: str | None
+    worker: str
+    at: datetime
+
+
+class DeviceRow(NamedTuple):
+    token: str
+    platform: str
+    environment: str
+    bundle_id: str
+    locale: str
+    registered_at: datetime
+    disabled_at: datetime | None
+
+
+class SubscriptionRow(NamedTuple):
+    topic: str
+    created_at: datetime
+
+
+class NewDevice(NamedTuple):
+    platform: str
+    environment: str
+    bundle_id: str
+    locale: str
+    registered_at: datetime
+
+
+class Registered(NamedTuple):
+    device_id: uuid.UUID
+    previous_owner: uuid.UUID | None  # who held the token before (None: a new token)
+
+
+# --- the citizen's devices and subscriptions ----------------------------------------------------------------
+
+
+# The token is unique across patients (one phone, one owner): `ON CONFLICT (token)` is the global lookup
+# the schema keeps in its own table when keys become (patient_id, id).
+async def register_device(connection: Any, patient_id: uuid.UUID, token: str, device: NewDevice) -> Registered:
+    """Insert the token for `patient_id`, or move and refresh it; inside the caller's transaction (it locks the row)."""
+    previous = await connection.fetchval("SELECT patient_id FROM push_device WHERE token = $1 FOR UPDATE", token)
+    device_id = await connection.fetchval(
+        """
+        INSERT INTO push_device (id, patient_id, token, platform, environment, bundle_id, locale,
+                                 registered_at, disabled_at, disabled_reason)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)
+        ON CONFLICT (token) DO UPDATE SET
+            patient_id = EXCLUDED.patient_id, platform = EXCLUDED.platform, environment = EXCLUDED.environment,
+            bundle_id = EXCLUDED.bundle_id, locale = EXCLUDED.locale, registered_at = EXCLUDED.registered_at,
+            disabled_at = NULL, disabled_reason = NULL
+        RETURNING id
+        """,
+        uuid.uuid4(),
+        patient_id,
+        token,
+        device.platform,
+        device.environment,
+        device.bundle_id,
+        device.locale,
+        device.registered_at,
+    )
+    return Registered(device_id=device_id, previous_owner=previous)
+
+
+async def delete_device(connection: Any, patient_id: uuid.UUID, token: str) -> uuid.UUID | None:
+    """The removed device's id, or None when the token is not this patient's."""
+    device_id: uuid.UUID | None = await connection.fetchval(
+        "DELETE FROM push_device WHERE token = $1 AND patient_id = $2 RETURNING id", token, patient_id
+    )
+    return device_id
+
+
+async def devices(
+    connection: Any, patient_id: uuid.UUID, *, after: tuple[datetime, str] | None, limit: int
+) -> list[DeviceRow]:
+    """Oldest registration first (then by token), after the (registered_at, token) position when given."""
+    rows = await connection.fetch(
+        """
+        SELECT token, platform, environment, bundle_id, locale, registered_at, disabled_at
+        FROM push_device
+        WHERE patient_id = $1 AND ($2::timestamptz IS NULL OR (registered_at, token) > ($2, $3::text))
+        ORDER BY registered_at, token LIMIT $4
+        """,
+        patient_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [DeviceRow(*row) for row in rows]
+
+
+# ON CONFLICT names the unique key (patient_id, topic): it already leads with the patient.
+async def insert_subscription(connection: Any, patient_id: uuid.UUID, topic: str, at: datetime) -> bool:
+    """True when she did not follow the topic yet."""
+    inserted = await connection.fetchval(
+        """
+        INSERT INTO topic_subscription (id, patient_id, topic, created_at) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (patient_id, topic) DO NOTHING RETURNING id
+        """,
+        uuid.uuid4(),
+        patient_id,
+        topic,
+        at,
+    )
+    return inserted is not None
+
+
+async def delete_subscription(connection: Any, patient_id: uuid.UUID, topic: str) -> bool:
+    """True when she followed the topic."""
+    removed: str = await connection.execute(
+        "DELETE FROM topic_subscription WHERE patient_id = $1 AND topic = $2", patient_id, topic
+    )
+    return removed != "DELETE 0"
+
+
+async def subscriptions(
+    connection: Any, patient_id: uuid.UUID, *, after: str | None, limit: int
+) -> list[SubscriptionRow]:
+    """By topic, after the topic `after` when given."""
+    rows = await connection.fetch(
+        """
+        SELECT topic, created_at FROM topic_subscription
+        WHERE patient_id = $1 AND ($2::text IS NULL OR topic > $2) ORDER BY topic LIMIT $3
+        """,
+        patient_id,
+        after,
+        limit,
+    )
+    return [SubscriptionRow(row["topic"], row["created_at"]) for row in rows]
+
+
+# --- the push worker ----------------------------------------------------------------------------------------
+
+
+def _recipient(row: Any) -> Recipient:
+    return Recipient(
+        device_id=row["id"],
+        patient_id=row["patient_id"],
+        token=row["token"],
+        environment=row["environment"],
+        locale=row["locale"],
+        registered_at=row["registered_at"],
+    )
+
+
+async def active_devices_of(connection: Any, patient_ids: list[uuid.UUID]) -> list[Recipient]:
+    rows = await connection.fetch(
+        """
+        SELECT id, patient_id, token, environment, locale, registered_at FROM push_device
+        WHERE patient_id = ANY($1::uuid[]) AND disabled_at IS NULL
+        """,
+        patient_ids,
+    )
+    return [_recipient(row) for row in rows]
+
+
+async def active_devices_following(connection: Any, topics: list[str]) -> list[tuple[str, Recipient]]:
+    """(topic, device) for every active device of everyone following one of `topics`."""
+    rows = await connection.fetch(
+        """
+        SELECT s.topic, d.id, d.patient_id, d.token, d.environment, d.locale, d.registered_at
+        FROM topic_subscription s JOIN push_device d ON d.patient_id = s.patient_id
+        WHERE s.topic = ANY($1::text[]) AND d.disabled_at IS NULL
+        """,
+        topics,
+    )
+    return [(row["topic"], _recipient(row)) for row in rows]
+
+
+async def settled_deliveries(connection: Any, event_ids: list[int]) -> set[tuple[int, uuid.UUID]]:
+    rows = await connection.fetch(
+        """
+        SELECT DISTINCT event_id, device_id FROM push_attempt
+        WHERE event_id = ANY($1::bigint[]) AND outcome <> 'retry'
+        """,
+        event_ids,
+    )
+    return {(row["event_id"], row["device_id"]) for row in rows}
+
+
+async def insert_attempts(connection: Any, attempts: Sequence[AttemptRecord]) -> None:
+    await connection.execute(
+        """
+        INSERT INTO push_attempt (event_id, event_type, device_id, patient_id, outcome, status, reason, apns_id,
+                                  worker, at)
+        SELECT * FROM unnest($1::bigint[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::int[],
+                             $7::text[], $8::text[], $9::text[], $10::timestamptz[])
+        """,
+        [a.event_id for a in attempts],
+        [a.event_type for a in attempts],
+        [a.device_id for a in attempts],
+        [a.patient_id for a in attempts],
+        [a.outcome for a in attempts],
+        [a.status for a in attempts],
+        [a.reason for a in attempts],
+        [a.apns_id for a in attempts],
+        [a.worker for a in attempts],
+        [a.at for a in attempts],
+    )
+
+
+async def disable_device(
+    connection: Any, recipient: Recipient, reason: str, invalid_since: datetime, at: datetime
+) -> bool:
+    """True when the device was disabled (it was active and registered before `invalid_since`)."""
+    result: str = await connection.execute(
+        """
+        UPDATE push_device SET disabled_at = $4, disabled_reason = $3
+        WHERE id = $1 AND patient_id = $2 AND registered_at < $5 AND disabled_at IS NULL
+        """,
+        recipient.device_id,
+        recipient.patient_id,
+        reason,
+        at,
+        invalid_since,
+    )
+    return result != "UPDATE 0"
+
+
+async def outbox_age_seconds(connection: Any) -> float | None:
+    """Seconds since the oldest due, undispatched event became due (None: none), from core's `event` table."""
+    age: float | None = await connection.fetchval(
+        """
+        SELECT EXTRACT(EPOCH FROM now() - min(available_at))::float8 FROM event
+        WHERE dispatched_at IS NULL AND available_at <= now()
+        """
+    )
+    return age
