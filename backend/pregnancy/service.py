@@ -26,13 +26,15 @@ import asyncpg
 import msgspec
 
 from backend.core import events
-from backend.core.access import Grant, Need, Role, authorize, may_attest, write_transaction
+from backend.core.access import Grant, Need, Role, may_attest, write_transaction
 from backend.core.alerts import raise_pregnancy_blood_pressure_alert
+from backend.core.audit import Author
 from backend.core.auth import CitizenPrincipal, ClinicianPrincipal
 from backend.core.clock import OSLO, oslo_now, utcnow
 from backend.core.concurrency import require_if_match
 from backend.core.context import PREGNANCY, record_pregnancy_outcome, set_context
-from backend.core.errors import BadRequest, Conflict, NotFound
+from backend.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.core.paging import BeforeNumber, BeforeTimeAndId, clamp_limit, decode_cursor, keyset_page
 from backend.db.engine import DB
 from backend.pregnancy import pdf
 from backend.pregnancy.dating import (
@@ -153,22 +155,16 @@ VIABILITY_WEEK = 22
 INFLUENZA_MONTHS = frozenset({10, 11, 12, 1, 2, 3})
 
 
-@dataclass(frozen=True, slots=True)
-class Writer:
-    """The clinician behind an entry, as her token named her when she wrote it."""
+def _writer(grant: Grant) -> Author:
+    """The clinician behind an entry, as her token named her when she wrote it (core's one author value)."""
+    if not isinstance(grant.principal, ClinicianPrincipal):
+        raise Forbidden("pregnancy card entries are written by clinicians")
+    return Author.of(grant.principal)
 
-    hpr: str
-    name: str | None
-    role: str
-    org: str
-    org_kind: str
 
-    @classmethod
-    def of(cls, principal: ClinicianPrincipal) -> Writer:
-        return cls(principal.hpr, principal.name, principal.authorization, principal.org_number, principal.org_kind)
-
-    def values(self, at: datetime) -> tuple[str, str | None, str, str, str, datetime]:
-        return (self.hpr, self.name, self.role, self.org, self.org_kind, at)
+def _stamp(writer: Author, at: datetime) -> tuple[str, str | None, str, str, str, datetime]:
+    """The author columns of a row (`…_hpr, _name, _role, _org, _org_kind`) and its time."""
+    return (writer.hpr, writer.name, writer.authorization, writer.organisation, writer.org_kind, at)
 
 
 def today() -> date:
@@ -176,13 +172,10 @@ def today() -> date:
     return oslo_now().date()
 
 
-# --- access ------------------------------------------------------------------------------------------
-
-
-async def _grant(principal: ClinicianPrincipal, patient_id: uuid.UUID, action: str, card_id: uuid.UUID | None) -> Grant:
-    return await authorize(
-        principal, patient_id, WRITE if action == "write" else READ, resource_id=str(card_id) if card_id else None
-    )
+def create_need(principal: ClinicianPrincipal) -> Need:
+    """What creating a card needs: a midwife (JO) whose organisation may attest it also attests her relation."""
+    midwife = principal.authorization == "JO" and may_attest(principal, "midwife")
+    return CREATE_AS_MIDWIFE if midwife else WRITE
 
 
 # --- loading -----------------------------------------------------------------------------------------
@@ -242,6 +235,7 @@ def _author(row: asyncpg.Record, prefix: str = "author_", at: str = "recorded_at
     return EntryAuthor(
         name=row[f"{prefix}name"],
         hpr=row[f"{prefix}hpr"],
+        authorization=row[f"{prefix}role"],
         role=row[f"{prefix}role"],
         organisation=row[f"{prefix}org"],
         org_kind=row[f"{prefix}org_kind"],
@@ -662,8 +656,20 @@ def _check_outcome_fits_age(data: OutcomeIn, due: date) -> None:
         )
 
 
-def _check_test(data: TestIn) -> tuple[float | None, str | None, str | None]:
-    """(value, unit, result) to store."""
+@dataclass(frozen=True, slots=True)
+class CheckedTest:
+    """A test result as stored: the value in the test's fixed unit, or one of its allowed results."""
+
+    test: str
+    taken_on: date
+    value: float | None
+    unit: str | None
+    result: str | None
+    note: str | None
+
+
+def check_test(data: TestIn) -> CheckedTest:
+    """The checks of a test result that need no patient data, before the decision."""
     numeric = NUMERIC_TESTS.get(data.test)
     if numeric is not None:
         unit, low, high = numeric
@@ -671,30 +677,42 @@ def _check_test(data: TestIn) -> tuple[float | None, str | None, str | None]:
             raise BadRequest(f"{data.test} is a numeric test: send value ({unit}), not result", field="result")
         if data.value is None or not low <= data.value <= high:
             raise BadRequest(f"{data.test} needs a value between {low:g} and {high:g} {unit}", field="value")
-        return data.value, unit, None
+        return CheckedTest(data.test, data.taken_on, data.value, unit, None, data.note)
     allowed = RESULT_TESTS[data.test]
     if data.value is not None:
         raise BadRequest(f"{data.test} has a result, not a value", field="value")
     if data.result not in allowed:
         raise BadRequest(f"{data.test} result must be one of: {', '.join(allowed)}", field="result")
-    return None, None, data.result
+    return CheckedTest(data.test, data.taken_on, None, None, data.result, data.note)
 
 
 # --- clinician: the card -----------------------------------------------------------------------------
 
 
-async def create_card(principal: ClinicianPrincipal, patient_id: uuid.UUID, data: CardIn) -> PregnancyCard:
+@dataclass(frozen=True, slots=True)
+class NewCard:
+    """A card body that passed the checks that need no patient data (`check_new_card`), before the decision."""
+
+    last_menstrual_period: date
+    header: CardHeader
+    earlier_pregnancies: Sequence[EarlierPregnancyIn]
+
+
+def check_new_card(data: CardIn) -> NewCard:
     on = today()
     _check_lmp(data.last_menstrual_period, on)
     header = CardHeader(**{f: getattr(data, f) for f in CardHeader.__struct_fields__})
     _check_header(header)
     _check_earlier(data.earlier_pregnancies, on, prefix="earlierPregnancies")
-    midwife = principal.authorization == "JO" and may_attest(principal, "midwife")
-    grant = await authorize(principal, patient_id, CREATE_AS_MIDWIFE if midwife else WRITE)
-    writer = Writer.of(principal)
+    return NewCard(data.last_menstrual_period, header, data.earlier_pregnancies)
+
+
+async def create_card(grant: Grant, data: NewCard) -> PregnancyCard:
+    """The card, under the decision of `create_need`; a midwife's attested relation commits with it."""
+    writer = _writer(grant)
     now = utcnow()
     card_id = uuid.uuid4()
-    header_json = msgspec.json.encode(header).decode()
+    header_json = msgspec.json.encode(data.header).decode()
     try:
         async with write_transaction(grant) as connection:
             ongoing = await connection.fetchval(
@@ -717,7 +735,7 @@ async def create_card(principal: ClinicianPrincipal, patient_id: uuid.UUID, data
                 grant.patient_id,
                 data.last_menstrual_period,
                 header_json,
-                *writer.values(now),
+                *_stamp(writer, now),
             )
             await _insert_header_version(
                 connection,
@@ -747,7 +765,7 @@ async def _insert_header_version(
     version: int,
     lmp: date,
     header_json: str,
-    writer: Writer,
+    writer: Author,
     now: datetime,
 ) -> None:
     await connection.execute(
@@ -762,7 +780,7 @@ async def _insert_header_version(
         version,
         lmp,
         header_json,
-        *writer.values(now),
+        *_stamp(writer, now),
     )
 
 
@@ -772,7 +790,7 @@ async def _insert_earlier(
     card_id: uuid.UUID,
     item: EarlierPregnancyIn,
     *,
-    writer: Writer,
+    writer: Author,
     now: datetime,
 ) -> asyncpg.Record:
     row: asyncpg.Record = await connection.fetchrow(
@@ -791,7 +809,7 @@ async def _insert_earlier(
         item.birth_weight_g,
         item.mode,
         item.complications,
-        *writer.values(now),
+        *_stamp(writer, now),
     )
     return row
 
@@ -801,15 +819,31 @@ async def _read(patient_id: uuid.UUID, card_id: uuid.UUID) -> PregnancyCard:
         return await _assemble(connection, await _card_row(connection, patient_id, card_id), today())
 
 
-async def read_card(principal: ClinicianPrincipal, patient_id: uuid.UUID, card_id: uuid.UUID) -> PregnancyCard:
-    grant = await _grant(principal, patient_id, "read", card_id)
+async def read_card(grant: Grant, card_id: uuid.UUID) -> PregnancyCard:
+    """The whole card (the clinician's and the woman's own view are the same)."""
     return await _read(grant.patient_id, card_id)
 
 
-async def _summaries(patient_id: uuid.UUID) -> CardList:
+def _card_position(card: CardSummary) -> BeforeTimeAndId:
+    return BeforeTimeAndId(at=card.created_at, id=card.id)
+
+
+async def list_cards(grant: Grant, cursor: str | None = None, limit: int | None = None) -> CardList:
+    """Her cards, newest first, a page at a time."""
+    size = clamp_limit(limit)
+    position = decode_cursor(cursor, BeforeTimeAndId)
     async with DB.connection() as connection:
         rows = await connection.fetch(
-            "SELECT * FROM pregnancy_card WHERE patient_id = $1 ORDER BY created_at DESC, id", patient_id
+            """
+            SELECT * FROM pregnancy_card
+            WHERE patient_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+            ORDER BY created_at DESC, id DESC
+            LIMIT $4
+            """,
+            grant.patient_id,
+            position.at if position else None,
+            position.id if position else None,
+            size + 1,
         )
         items = []
         for row in rows:
@@ -825,21 +859,19 @@ async def _summaries(patient_id: uuid.UUID) -> CardList:
                     created_at=row["created_at"],
                 )
             )
-    return CardList(items=items)
+    kept, following = keyset_page(items, size, _card_position)
+    return CardList(items=kept, next=following)
 
 
-async def list_cards(principal: ClinicianPrincipal, patient_id: uuid.UUID) -> CardList:
-    grant = await _grant(principal, patient_id, "read", None)
-    return await _summaries(grant.patient_id)
+@dataclass(frozen=True, slots=True)
+class HeaderChange:
+    """A header PATCH that passed the checks that need no patient data (`check_header_patch`)."""
+
+    changes: dict[str, Any]
+    last_menstrual_period: date | None
 
 
-async def update_header(
-    principal: ClinicianPrincipal,
-    patient_id: uuid.UUID,
-    card_id: uuid.UUID,
-    patch: CardHeaderPatch,
-    if_match: str | None,
-) -> PregnancyCard:
+def check_header_patch(patch: CardHeaderPatch) -> HeaderChange:
     changes = {
         name: getattr(patch, name)
         for name in patch.__struct_fields__
@@ -848,19 +880,21 @@ async def update_header(
     new_lmp = patch.last_menstrual_period
     if not changes and new_lmp is msgspec.UNSET:
         raise BadRequest("send at least one field to change", field="body")
-    on = today()
     if isinstance(new_lmp, date):
-        _check_lmp(new_lmp, on)
-    grant = await _grant(principal, patient_id, "write", card_id)
-    writer = Writer.of(principal)
+        _check_lmp(new_lmp, today())
+    return HeaderChange(changes, new_lmp if isinstance(new_lmp, date) else None)
+
+
+async def update_header(grant: Grant, card_id: uuid.UUID, change: HeaderChange, if_match: str | None) -> PregnancyCard:
+    writer = _writer(grant)
     now = utcnow()
     async with DB.transaction(), DB.connection() as connection:
         card = await _card_row(connection, grant.patient_id, card_id, lock="update")
         require_if_match(if_match, card["version"], resource="pregnancy card")
         _require_open(card, "changes")
-        header = msgspec.structs.replace(_header(card["header"]), **changes)
+        header = msgspec.structs.replace(_header(card["header"]), **change.changes)
         _check_header(header)
-        lmp: date = new_lmp if isinstance(new_lmp, date) else card["last_menstrual_period"]
+        lmp: date = change.last_menstrual_period or card["last_menstrual_period"]
         if lmp != card["last_menstrual_period"]:
             # A new LMP can also change which scan dates the pregnancy (the 22+6 limit counts from it).
             candidate = await _due_for(connection, card, lmp)
@@ -915,35 +949,43 @@ async def _check_nothing_predates(connection: Any, card: asyncpg.Record, due: da
         )
 
 
-async def header_history(principal: ClinicianPrincipal, patient_id: uuid.UUID, card_id: uuid.UUID) -> HeaderHistory:
-    grant = await _grant(principal, patient_id, "read", card_id)
+def _version_position(item: HeaderVersionOut | ConsultationVersionOut) -> BeforeNumber:
+    return BeforeNumber(n=item.version)
+
+
+async def header_history(
+    grant: Grant, card_id: uuid.UUID, cursor: str | None = None, limit: int | None = None
+) -> HeaderHistory:
+    """Every version of the header, newest first, a page at a time."""
+    size = clamp_limit(limit)
+    position = decode_cursor(cursor, BeforeNumber)
     async with DB.connection() as connection:
         await _card_row(connection, grant.patient_id, card_id)
         rows = await connection.fetch(
             """
-            SELECT * FROM pregnancy_card_version WHERE patient_id = $1 AND card = $2 ORDER BY version DESC
+            SELECT * FROM pregnancy_card_version WHERE patient_id = $1 AND card = $2 AND ($3::int IS NULL OR version < $3)
+            ORDER BY version DESC LIMIT $4
             """,
             grant.patient_id,
             card_id,
+            position.n if position else None,
+            size + 1,
         )
-    return HeaderHistory(
-        items=[
-            HeaderVersionOut(
-                version=row["version"],
-                last_menstrual_period=row["last_menstrual_period"],
-                header=_header(row["header"]),
-                author=_author(row),
-            )
-            for row in rows
-        ]
-    )
+    items = [
+        HeaderVersionOut(
+            version=row["version"],
+            last_menstrual_period=row["last_menstrual_period"],
+            header=_header(row["header"]),
+            author=_author(row),
+        )
+        for row in rows
+    ]
+    kept, following = keyset_page(items, size, _version_position)
+    return HeaderHistory(items=kept, next=following)
 
 
-async def record_outcome(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, card_id: uuid.UUID, data: OutcomeIn
-) -> PregnancyCard:
-    grant = await _grant(principal, patient_id, "write", card_id)
-    writer = Writer.of(principal)
+async def record_outcome(grant: Grant, card_id: uuid.UUID, data: OutcomeIn) -> PregnancyCard:
+    writer = _writer(grant)
     now = utcnow()
     on = today()
     async with DB.transaction(), DB.connection() as connection:
@@ -970,7 +1012,7 @@ async def record_outcome(
             data.outcome,
             data.date,
             data.note,
-            *writer.values(now),
+            *_stamp(writer, now),
         )
         # Measurements read this (no pregnancy BP alerts; NEWS2 valid again 6 weeks after the outcome date).
         await record_pregnancy_outcome(grant.patient_id, data.outcome, data.date)
@@ -988,11 +1030,8 @@ async def _open_card_for_entry(connection: Any, patient_id: uuid.UUID, card_id: 
     return card
 
 
-async def add_consultation(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, card_id: uuid.UUID, data: ConsultationIn
-) -> ConsultationOut:
-    grant = await _grant(principal, patient_id, "write", card_id)
-    writer = Writer.of(principal)
+async def add_consultation(grant: Grant, card_id: uuid.UUID, data: ConsultationIn) -> ConsultationOut:
+    writer = _writer(grant)
     now, on = utcnow(), today()
     async with DB.transaction(), DB.connection() as connection:
         card = await _open_card_for_entry(connection, grant.patient_id, card_id, "new consultations")
@@ -1022,7 +1061,7 @@ async def _insert_consultation(
     version: int,
     data: ConsultationIn,
     reason: str | None,
-    writer: Writer,
+    writer: Author,
     now: datetime,
 ) -> asyncpg.Record:
     row: asyncpg.Record = await connection.fetchrow(
@@ -1055,23 +1094,16 @@ async def _insert_consultation(
         data.fetal_movements,
         data.oedema,
         data.note,
-        *writer.values(now),
+        *_stamp(writer, now),
     )
     return row
 
 
 async def correct_consultation(
-    principal: ClinicianPrincipal,
-    patient_id: uuid.UUID,
-    card_id: uuid.UUID,
-    *,
-    entry_id: uuid.UUID,
-    data: ConsultationCorrectionIn,
-    if_match: str | None,
+    grant: Grant, card_id: uuid.UUID, *, entry_id: uuid.UUID, data: ConsultationCorrectionIn, if_match: str | None
 ) -> ConsultationOut:
     """A corrected row is a new version; the old one is kept, marked superseded, in the history."""
-    grant = await _grant(principal, patient_id, "write", card_id)
-    writer = Writer.of(principal)
+    writer = _writer(grant)
     now, on = utcnow(), today()
     async with DB.transaction(), DB.connection() as connection:
         card = await _card_row(connection, grant.patient_id, card_id, lock="share")
@@ -1110,36 +1142,38 @@ async def correct_consultation(
 
 
 async def consultation_history(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, card_id: uuid.UUID, entry_id: uuid.UUID
+    grant: Grant, card_id: uuid.UUID, entry_id: uuid.UUID, cursor: str | None = None, limit: int | None = None
 ) -> ConsultationHistory:
-    grant = await _grant(principal, patient_id, "read", card_id)
+    """Every version of a consultation, newest first, a page at a time."""
+    size = clamp_limit(limit)
+    position = decode_cursor(cursor, BeforeNumber)
     async with DB.connection() as connection:
         card = await _card_row(connection, grant.patient_id, card_id)
         due = await _due(connection, card)
         rows = await connection.fetch(
             """
-            SELECT * FROM pregnancy_consultation WHERE patient_id = $1 AND card = $2 AND entry_id = $3
-            ORDER BY version DESC
+            SELECT * FROM pregnancy_consultation
+            WHERE patient_id = $1 AND card = $2 AND entry_id = $3 AND ($4::int IS NULL OR version < $4)
+            ORDER BY version DESC LIMIT $5
             """,
             grant.patient_id,
             card_id,
             entry_id,
+            position.n if position else None,
+            size + 1,
         )
-    if not rows:
+    if not rows and position is None:
         raise NotFound("no such consultation on this card")
-    return ConsultationHistory(
-        items=[
-            ConsultationVersionOut(**_consultation_fields(row, due.due_date), superseded_at=row["superseded_at"])
-            for row in rows
-        ]
-    )
+    items = [
+        ConsultationVersionOut(**_consultation_fields(row, due.due_date), superseded_at=row["superseded_at"])
+        for row in rows
+    ]
+    kept, following = keyset_page(items, size, _version_position)
+    return ConsultationHistory(items=kept, next=following)
 
 
-async def add_ultrasound(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, card_id: uuid.UUID, data: UltrasoundIn
-) -> UltrasoundOut:
-    grant = await _grant(principal, patient_id, "write", card_id)
-    writer = Writer.of(principal)
+async def add_ultrasound(grant: Grant, card_id: uuid.UUID, data: UltrasoundIn) -> UltrasoundOut:
+    writer = _writer(grant)
     now, on = utcnow(), today()
     async with DB.transaction(), DB.connection() as connection:
         card = await _open_card_for_entry(connection, grant.patient_id, card_id, "new ultrasounds")
@@ -1167,7 +1201,7 @@ async def add_ultrasound(
             data.fetuses,
             data.placenta,
             data.findings,
-            *writer.values(now),
+            *_stamp(writer, now),
         )
         due, dating_id = _dating(
             card["last_menstrual_period"], await connection.fetch(_ULTRASOUNDS, grant.patient_id, card_id)
@@ -1178,11 +1212,8 @@ async def add_ultrasound(
     return _ultrasound_out(row, due.due_date, dating_id)
 
 
-async def add_vaccine(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, card_id: uuid.UUID, data: VaccineIn
-) -> VaccineOut:
-    grant = await _grant(principal, patient_id, "write", card_id)
-    writer = Writer.of(principal)
+async def add_vaccine(grant: Grant, card_id: uuid.UUID, data: VaccineIn) -> VaccineOut:
+    writer = _writer(grant)
     now, on = utcnow(), today()
     async with DB.transaction(), DB.connection() as connection:
         card = await _open_card_for_entry(connection, grant.patient_id, card_id, "new vaccines")
@@ -1200,16 +1231,16 @@ async def add_vaccine(
             data.vaccine,
             data.given_on,
             data.note,
-            *writer.values(now),
+            *_stamp(writer, now),
         )
         await events.append_event(grant.patient_id, events.EventType.PREGNANCY_VACCINE_ADDED, card_id)
     return _vaccine_out(row)
 
 
-async def add_test(principal: ClinicianPrincipal, patient_id: uuid.UUID, card_id: uuid.UUID, data: TestIn) -> TestOut:
-    value, unit, result = _check_test(data)
-    grant = await _grant(principal, patient_id, "write", card_id)
-    writer = Writer.of(principal)
+async def add_test(grant: Grant, card_id: uuid.UUID, data: CheckedTest) -> TestOut:
+    """A test result that passed `check_test` (unit fixed per test, value or result in range)."""
+    value, unit, result = data.value, data.unit, data.result
+    writer = _writer(grant)
     now, on = utcnow(), today()
     async with DB.transaction(), DB.connection() as connection:
         card = await _open_card_for_entry(connection, grant.patient_id, card_id, "new test results")
@@ -1231,18 +1262,20 @@ async def add_test(principal: ClinicianPrincipal, patient_id: uuid.UUID, card_id
             unit,
             result,
             data.note,
-            *writer.values(now),
+            *_stamp(writer, now),
         )
         await events.append_event(grant.patient_id, events.EventType.PREGNANCY_TEST_ADDED, card_id)
     return _test_out(row)
 
 
-async def add_earlier_pregnancy(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, card_id: uuid.UUID, data: EarlierPregnancyIn
-) -> EarlierPregnancyOut:
+def check_earlier_pregnancy(data: EarlierPregnancyIn) -> EarlierPregnancyIn:
+    """The checks of an earlier pregnancy that need no patient data, before the decision."""
     _check_earlier([data], today())
-    grant = await _grant(principal, patient_id, "write", card_id)
-    writer = Writer.of(principal)
+    return data
+
+
+async def add_earlier_pregnancy(grant: Grant, card_id: uuid.UUID, data: EarlierPregnancyIn) -> EarlierPregnancyOut:
+    writer = _writer(grant)
     now = utcnow()
     async with DB.transaction(), DB.connection() as connection:
         await _open_card_for_entry(connection, grant.patient_id, card_id, "new entries")
@@ -1252,14 +1285,6 @@ async def add_earlier_pregnancy(
 
 
 # --- citizen -----------------------------------------------------------------------------------------
-
-
-async def my_cards(me: Grant) -> CardList:
-    return await _summaries(me.patient_id)
-
-
-async def my_card(me: Grant, card_id: uuid.UUID) -> PregnancyCard:
-    return await _read(me.patient_id, card_id)
 
 
 async def add_note(me: Grant, card_id: uuid.UUID, data: NoteIn) -> NoteOut:
@@ -1358,7 +1383,7 @@ _RENDERING = asyncio.Semaphore(2)
 
 
 async def my_card_pdf(me: Grant, card_id: uuid.UUID) -> bytes:
-    card = await my_card(me, card_id)
+    card = await read_card(me, card_id)
     on = today()
     # The name is the one her login carries (the patient record holds none); without it the row prints empty.
     name = me.principal.name if isinstance(me.principal, CitizenPrincipal) else None
@@ -1534,10 +1559,3 @@ def printout(
         vaccines_offered=list(vaccines_offered),
         extra_facts=_extra_facts(header),
     )
-
-
-async def has_card(patient_id: uuid.UUID) -> bool:
-    """Whether the patient has any card (the demo loader's idempotency check)."""
-    async with DB.connection() as connection:
-        found = await connection.fetchval("SELECT 1 FROM pregnancy_card WHERE patient_id = $1 LIMIT 1", patient_id)
-    return found is not None

@@ -211,20 +211,6 @@ PENDING: set[str] = {
     "backend/medications/service.py:reconcile",
     "backend/medications/service.py:replace_list",
     "backend/medications/service.py:seed_list",
-    "backend/pregnancy/service.py:add_consultation",
-    "backend/pregnancy/service.py:add_earlier_pregnancy",
-    "backend/pregnancy/service.py:add_test",
-    "backend/pregnancy/service.py:add_ultrasound",
-    "backend/pregnancy/service.py:add_vaccine",
-    "backend/pregnancy/service.py:consultation_history",
-    "backend/pregnancy/service.py:correct_consultation",
-    "backend/pregnancy/service.py:create_card",
-    "backend/pregnancy/service.py:has_card",
-    "backend/pregnancy/service.py:header_history",
-    "backend/pregnancy/service.py:list_cards",
-    "backend/pregnancy/service.py:read_card",
-    "backend/pregnancy/service.py:record_outcome",
-    "backend/pregnancy/service.py:update_header",
 }
 
 
