@@ -281,7 +281,7 @@ class CitizenPregnancyController(Controller):
         media_type="application/pdf",
     )
     async def get_pdf(self, me: MeGrant, pregnancy_id: FromPath[uuid.UUID]) -> Response[bytes]:
-        document = await service.my_card_pdf(me, pregnancy_id)
+        document = await service.card_pdf(me, pregnancy_id)
         return Response(
             document,
             media_type="application/pdf",
