@@ -19,7 +19,7 @@ import msgspec
 
 from backend.core.audit import Author
 from backend.pregnancy.schedule import ScheduleItem
-from backend.pregnancy.schemas import CardHeader, ConsultationIn, EarlierPregnancyIn
+from backend.pregnancy.schemas import CardHeader, ConsultationIn, EarlierPregnancyIn, Status
 
 # --- typed rows --------------------------------------------------------------------------------------
 
@@ -27,7 +27,7 @@ from backend.pregnancy.schemas import CardHeader, ConsultationIn, EarlierPregnan
 class CardRow(msgspec.Struct, kw_only=True, frozen=True):
     id: uuid.UUID
     patient_id: uuid.UUID
-    status: str
+    status: Status
     version: int
     last_menstrual_period: dt.date
     header: CardHeader

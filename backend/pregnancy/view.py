@@ -124,7 +124,7 @@ async def summary(connection: Any, card: CardRow) -> CardSummary:
     in_force = await due(connection, card)
     return CardSummary(
         id=card.id,
-        status=card.status,  # type: ignore[arg-type]  # the table holds only Status values
+        status=card.status,
         last_menstrual_period=card.last_menstrual_period,
         due_date=in_force.due_date,
         due_date_source=in_force.due_date_source,
@@ -407,8 +407,7 @@ async def assemble(connection: Any, card: CardRow, on: date) -> PregnancyCard:
     )
     vaccines_due = [_influenza_offered_from(item, on) for item in status.vaccines_due]
     outcome = None
-    if card.status != ONGOING and card.outcome_date is not None and card.outcome_by is not None:
-        assert card.outcome_at is not None  # written with the outcome
+    if card.status != ONGOING and card.outcome_date and card.outcome_by and card.outcome_at:
         outcome = OutcomeOut(
             outcome=card.status,
             date=card.outcome_date,
@@ -418,7 +417,7 @@ async def assemble(connection: Any, card: CardRow, on: date) -> PregnancyCard:
     age_on = on if card.status == ONGOING else card.outcome_date
     return PregnancyCard(
         id=card_id,
-        status=card.status,  # type: ignore[arg-type]  # the table holds only Status values
+        status=card.status,
         version=card.version,
         last_menstrual_period=card.last_menstrual_period,
         due_date=due_date,
