@@ -21,9 +21,9 @@ from backend.core.access import Grant, write_transaction
 from backend.core.clock import utcnow
 from backend.core.concurrency import require_if_match
 from backend.core.context import PREGNANCY, record_pregnancy_outcome, set_context
+from backend.core.db import DB
 from backend.core.errors import BadRequest, Conflict
 from backend.core.paging import BeforeNumber, BeforeTimeAndId, clamp_limit, decode_cursor, keyset_page
-from backend.db.engine import DB
 from backend.pregnancy import queries, view
 from backend.pregnancy.queries import CardRow
 from backend.pregnancy.rules import (

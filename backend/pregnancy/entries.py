@@ -15,9 +15,9 @@ from backend.core import events
 from backend.core.access import Grant
 from backend.core.clock import utcnow
 from backend.core.concurrency import require_if_match
+from backend.core.db import DB
 from backend.core.errors import BadRequest, NotFound
 from backend.core.paging import BeforeNumber, clamp_limit, decode_cursor, keyset_page
-from backend.db.engine import DB
 from backend.pregnancy import queries, view
 from backend.pregnancy.card import check_nothing_predates
 from backend.pregnancy.queries import CardRow

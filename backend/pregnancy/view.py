@@ -17,8 +17,8 @@ import msgspec
 from backend.core.access import Grant
 from backend.core.audit import Author
 from backend.core.clock import OSLO
+from backend.core.db import DB
 from backend.core.errors import NotFound
-from backend.db.engine import DB
 from backend.pregnancy import queries
 from backend.pregnancy.dating import (
     DueDateInForce,

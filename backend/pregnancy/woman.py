@@ -10,8 +10,8 @@ from backend.core import events
 from backend.core.access import Grant
 from backend.core.alerts import raise_pregnancy_blood_pressure_alert
 from backend.core.clock import OSLO, utcnow
+from backend.core.db import DB
 from backend.core.errors import BadRequest
-from backend.db.engine import DB
 from backend.pregnancy import queries, view
 from backend.pregnancy.entries import open_card_for_entry
 from backend.pregnancy.rules import check_entry_date, check_self_registration, today
