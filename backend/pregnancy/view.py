@@ -146,15 +146,7 @@ def age(due: date, on: date) -> GestationalAgeOut | None:
 
 def entry_author(author: Author, at: datetime) -> EntryAuthor:
     """Core's author of an entry, with the time and the `role` (her authorization) the app reads."""
-    return EntryAuthor(
-        hpr=author.hpr,
-        name=author.name,
-        authorization=author.authorization,
-        organisation=author.organisation,
-        org_kind=author.org_kind,
-        role=author.authorization,
-        at=at,
-    )
+    return EntryAuthor(**msgspec.structs.asdict(author), role=author.authorization, at=at)
 
 
 def header_out(header: CardHeader) -> HeaderOut:
