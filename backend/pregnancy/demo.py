@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from backend.core.access import authorize
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import oslo_now
+from backend.core.db import DB
 from backend.core.demo import DEMO_GP, DEMO_HOSPITAL, DEMO_MIDWIFE, DemoClinician, demo_loader, demo_patient_id
 from backend.core.settings import Settings
-from backend.pregnancy import service
+from backend.pregnancy import queries, service
 from backend.pregnancy.schemas import (
     CardIn,
     ConsultationIn,
@@ -44,13 +46,13 @@ def _week(lmp: date, weeks: int, days: int = 0) -> date:
 async def load_pregnancy_demo(settings: Settings) -> str:
     """One ongoing card at week 30 with a realistic history; does nothing when the demo citizen has a card."""
     patient_id = await demo_patient_id()
-    if await service.has_card(patient_id):
-        return "demo: pregnancy card already present"
+    async with DB.connection() as connection:
+        if await queries.has_card(connection, patient_id):
+            return "demo: pregnancy card already present"
     midwife, gp, hospital = _principal(DEMO_MIDWIFE), _principal(DEMO_GP), _principal(DEMO_HOSPITAL)
     lmp = oslo_now().date() - timedelta(weeks=WEEKS_TODAY)
-    card = await service.create_card(
-        midwife,
-        patient_id,
+    # Written through the routes' own steps: the checks, the access decision (audited), then the service.
+    new_card = service.check_new_card(
         CardIn(
             last_menstrual_period=lmp,
             blood_type="0",
@@ -68,12 +70,16 @@ async def load_pregnancy_demo(settings: Settings) -> str:
             earlier_pregnancies=[
                 EarlierPregnancyIn(year=lmp.year - 3, kind="birth", week=40, birth_weight_g=3480, mode="vaginal")
             ],
-        ),
+        )
     )
+    card = await service.create_card(await authorize(midwife, patient_id, service.create_need(midwife)), new_card)
     card_id = card.id
+    as_midwife, as_gp, as_hospital = [
+        await authorize(principal, patient_id, service.WRITE, resource_id=str(card_id))
+        for principal in (midwife, gp, hospital)
+    ]
     await service.add_consultation(
-        midwife,
-        patient_id,
+        as_midwife,
         card_id,
         ConsultationIn(
             date=_week(lmp, 8, 2), gestational_week=8, weight_kg=65.0, systolic=112, diastolic=70,
@@ -87,10 +93,9 @@ async def load_pregnancy_demo(settings: Settings) -> str:
         TestIn(test="hiv", taken_on=_week(lmp, 8, 2), result="negative"),
         TestIn(test="syphilis", taken_on=_week(lmp, 8, 2), result="negative"),
     ):
-        await service.add_test(midwife, patient_id, card_id, test)
+        await service.add_test(as_midwife, card_id, service.check_test(test))
     await service.add_ultrasound(
-        hospital,
-        patient_id,
+        as_hospital,
         card_id,
         UltrasoundIn(
             date=_week(lmp, 12, 1), kind="early", due_date=_week(lmp, 40), fetuses=1,
@@ -98,8 +103,7 @@ async def load_pregnancy_demo(settings: Settings) -> str:
         ),
     )  # fmt: skip
     await service.add_ultrasound(
-        hospital,
-        patient_id,
+        as_hospital,
         card_id,
         UltrasoundIn(
             date=_week(lmp, 18, 3), kind="routine", fetuses=1, placenta="Fremre vegg, høyt",
@@ -107,8 +111,7 @@ async def load_pregnancy_demo(settings: Settings) -> str:
         ),
     )  # fmt: skip
     await service.add_consultation(
-        midwife,
-        patient_id,
+        as_midwife,
         card_id,
         ConsultationIn(
             date=_week(lmp, 24, 1), gestational_week=24, weight_kg=70.5, systolic=116, diastolic=72,
@@ -116,12 +119,9 @@ async def load_pregnancy_demo(settings: Settings) -> str:
             oedema=False, note="Kjenner liv daglig",
         ),
     )  # fmt: skip
-    await service.add_vaccine(
-        midwife, patient_id, card_id, VaccineIn(vaccine="whooping-cough", given_on=_week(lmp, 24, 1))
-    )
+    await service.add_vaccine(as_midwife, card_id, VaccineIn(vaccine="whooping-cough", given_on=_week(lmp, 24, 1)))
     await service.add_consultation(
-        gp,
-        patient_id,
+        as_gp,
         card_id,
         ConsultationIn(
             date=_week(lmp, 28, 2), gestational_week=28, weight_kg=72.8, systolic=122, diastolic=78,

@@ -6,9 +6,10 @@ import uuid
 from typing import Annotated
 
 from litestar import Controller, Response, get, patch, post, put
-from litestar.params import FromPath, HeaderParameter, JSONBody
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
-from backend.core.access import Clinician, MeGrant
+from backend.core.access import Clinician, Grant, MeGrant, authorize
+from backend.core.auth import ClinicianPrincipal
 from backend.core.concurrency import ETAG_HEADER, etag
 from backend.pregnancy import service
 from backend.pregnancy.schemas import (
@@ -43,6 +44,14 @@ IfMatch = Annotated[
 CARD = "/{patient_id:uuid}/pregnancies/{pregnancy_id:uuid}"
 
 
+async def _reading(clinician: ClinicianPrincipal, patient_id: uuid.UUID, card_id: uuid.UUID | None = None) -> Grant:
+    return await authorize(clinician, patient_id, service.READ, resource_id=str(card_id) if card_id else None)
+
+
+async def _writing(clinician: ClinicianPrincipal, patient_id: uuid.UUID, card_id: uuid.UUID) -> Grant:
+    return await authorize(clinician, patient_id, service.WRITE, resource_id=str(card_id))
+
+
 def _with_etag(card: PregnancyCard, status_code: int = 200) -> Response[PregnancyCard]:
     return Response(card, status_code=status_code, headers={"ETag": etag(card.version)})
 
@@ -60,11 +69,19 @@ class ClinicianPregnancyController(Controller):
     async def create(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], data: JSONBody[CardIn]
     ) -> Response[PregnancyCard]:
-        return _with_etag(await service.create_card(clinician, patient_id, data), 201)
+        card = service.check_new_card(data)  # a bad body is 400 before anything about the patient is asked
+        grant = await authorize(clinician, patient_id, service.create_need(clinician))
+        return _with_etag(await service.create_card(grant, card), 201)
 
     @get("/{patient_id:uuid}/pregnancies", operation_id="clinicianListPregnancyCards", summary="The patient's cards")
-    async def list_cards(self, clinician: Clinician, patient_id: FromPath[uuid.UUID]) -> CardList:
-        return await service.list_cards(clinician, patient_id)
+    async def list_cards(
+        self,
+        clinician: Clinician,
+        patient_id: FromPath[uuid.UUID],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+    ) -> CardList:
+        return await service.list_cards(await _reading(clinician, patient_id), cursor, limit)
 
     @get(
         CARD,
@@ -75,7 +92,7 @@ class ClinicianPregnancyController(Controller):
     async def get_card(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], pregnancy_id: FromPath[uuid.UUID]
     ) -> Response[PregnancyCard]:
-        return _with_etag(await service.read_card(clinician, patient_id, pregnancy_id))
+        return _with_etag(await service.read_card(await _reading(clinician, patient_id, pregnancy_id), pregnancy_id))
 
     @patch(
         CARD,
@@ -92,13 +109,22 @@ class ClinicianPregnancyController(Controller):
         data: JSONBody[CardHeaderPatch],
         if_match: IfMatch = None,
     ) -> Response[PregnancyCard]:
-        return _with_etag(await service.update_header(clinician, patient_id, pregnancy_id, data, if_match))
+        change = service.check_header_patch(data)
+        grant = await _writing(clinician, patient_id, pregnancy_id)
+        return _with_etag(await service.update_header(grant, pregnancy_id, change, if_match))
 
     @get(f"{CARD}/header-history", operation_id="clinicianGetPregnancyHeaderHistory", summary="Header versions")
     async def header_history(
-        self, clinician: Clinician, patient_id: FromPath[uuid.UUID], pregnancy_id: FromPath[uuid.UUID]
+        self,
+        *,
+        clinician: Clinician,
+        patient_id: FromPath[uuid.UUID],
+        pregnancy_id: FromPath[uuid.UUID],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
     ) -> HeaderHistory:
-        return await service.header_history(clinician, patient_id, pregnancy_id)
+        grant = await _reading(clinician, patient_id, pregnancy_id)
+        return await service.header_history(grant, pregnancy_id, cursor, limit)
 
     @post(f"{CARD}/consultations", operation_id="clinicianAddPregnancyConsultation", summary="Add a consultation")
     async def add_consultation(
@@ -109,7 +135,7 @@ class ClinicianPregnancyController(Controller):
         pregnancy_id: FromPath[uuid.UUID],
         data: JSONBody[ConsultationIn],
     ) -> ConsultationOut:
-        return await service.add_consultation(clinician, patient_id, pregnancy_id, data)
+        return await service.add_consultation(await _writing(clinician, patient_id, pregnancy_id), pregnancy_id, data)
 
     @put(
         f"{CARD}/consultations/{{consultation_id:uuid}}",
@@ -127,8 +153,9 @@ class ClinicianPregnancyController(Controller):
         data: JSONBody[ConsultationCorrectionIn],
         if_match: IfMatch = None,
     ) -> Response[ConsultationOut]:
+        grant = await _writing(clinician, patient_id, pregnancy_id)
         row = await service.correct_consultation(
-            clinician, patient_id, pregnancy_id, entry_id=consultation_id, data=data, if_match=if_match
+            grant, pregnancy_id, entry_id=consultation_id, data=data, if_match=if_match
         )
         return Response(row, headers={"ETag": etag(row.version)})
 
@@ -144,8 +171,11 @@ class ClinicianPregnancyController(Controller):
         patient_id: FromPath[uuid.UUID],
         pregnancy_id: FromPath[uuid.UUID],
         consultation_id: FromPath[uuid.UUID],
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
     ) -> ConsultationHistory:
-        return await service.consultation_history(clinician, patient_id, pregnancy_id, consultation_id)
+        grant = await _reading(clinician, patient_id, pregnancy_id)
+        return await service.consultation_history(grant, pregnancy_id, consultation_id, cursor, limit)
 
     @post(f"{CARD}/ultrasounds", operation_id="clinicianAddPregnancyUltrasound", summary="Add an ultrasound")
     async def add_ultrasound(
@@ -156,7 +186,7 @@ class ClinicianPregnancyController(Controller):
         pregnancy_id: FromPath[uuid.UUID],
         data: JSONBody[UltrasoundIn],
     ) -> UltrasoundOut:
-        return await service.add_ultrasound(clinician, patient_id, pregnancy_id, data)
+        return await service.add_ultrasound(await _writing(clinician, patient_id, pregnancy_id), pregnancy_id, data)
 
     @post(f"{CARD}/vaccines", operation_id="clinicianAddPregnancyVaccine", summary="Record a vaccine")
     async def add_vaccine(
@@ -167,7 +197,7 @@ class ClinicianPregnancyController(Controller):
         pregnancy_id: FromPath[uuid.UUID],
         data: JSONBody[VaccineIn],
     ) -> VaccineOut:
-        return await service.add_vaccine(clinician, patient_id, pregnancy_id, data)
+        return await service.add_vaccine(await _writing(clinician, patient_id, pregnancy_id), pregnancy_id, data)
 
     @post(f"{CARD}/tests", operation_id="clinicianAddPregnancyTest", summary="Record a test (first trimester …)")
     async def add_test(
@@ -178,7 +208,8 @@ class ClinicianPregnancyController(Controller):
         pregnancy_id: FromPath[uuid.UUID],
         data: JSONBody[TestIn],
     ) -> TestOut:
-        return await service.add_test(clinician, patient_id, pregnancy_id, data)
+        test = service.check_test(data)
+        return await service.add_test(await _writing(clinician, patient_id, pregnancy_id), pregnancy_id, test)
 
     @post(
         f"{CARD}/earlier-pregnancies",
@@ -193,7 +224,9 @@ class ClinicianPregnancyController(Controller):
         pregnancy_id: FromPath[uuid.UUID],
         data: JSONBody[EarlierPregnancyIn],
     ) -> EarlierPregnancyOut:
-        return await service.add_earlier_pregnancy(clinician, patient_id, pregnancy_id, data)
+        earlier = service.check_earlier_pregnancy(data)
+        grant = await _writing(clinician, patient_id, pregnancy_id)
+        return await service.add_earlier_pregnancy(grant, pregnancy_id, earlier)
 
     @put(
         f"{CARD}/outcome",
@@ -209,7 +242,8 @@ class ClinicianPregnancyController(Controller):
         pregnancy_id: FromPath[uuid.UUID],
         data: JSONBody[OutcomeIn],
     ) -> Response[PregnancyCard]:
-        return _with_etag(await service.record_outcome(clinician, patient_id, pregnancy_id, data))
+        grant = await _writing(clinician, patient_id, pregnancy_id)
+        return _with_etag(await service.record_outcome(grant, pregnancy_id, data))
 
 
 class CitizenPregnancyController(Controller):
@@ -217,12 +251,14 @@ class CitizenPregnancyController(Controller):
     tags = ["citizen: pregnancy card"]
 
     @get("", operation_id="citizenListPregnancyCards", summary="My pregnancy cards")
-    async def list_cards(self, me: MeGrant) -> CardList:
-        return await service.my_cards(me)
+    async def list_cards(
+        self, me: MeGrant, cursor: FromQuery[str | None] = None, limit: FromQuery[int | None] = None
+    ) -> CardList:
+        return await service.list_cards(me, cursor, limit)
 
     @get("/{pregnancy_id:uuid}", operation_id="citizenGetPregnancyCard", summary="My whole card")
     async def get_card(self, me: MeGrant, pregnancy_id: FromPath[uuid.UUID]) -> PregnancyCard:
-        return await service.my_card(me, pregnancy_id)
+        return await service.read_card(me, pregnancy_id)
 
     @post("/{pregnancy_id:uuid}/notes", operation_id="citizenAddPregnancyNote", summary="Add my own note")
     async def add_note(self, me: MeGrant, pregnancy_id: FromPath[uuid.UUID], data: JSONBody[NoteIn]) -> NoteOut:
@@ -245,7 +281,7 @@ class CitizenPregnancyController(Controller):
         media_type="application/pdf",
     )
     async def get_pdf(self, me: MeGrant, pregnancy_id: FromPath[uuid.UUID]) -> Response[bytes]:
-        document = await service.my_card_pdf(me, pregnancy_id)
+        document = await service.card_pdf(me, pregnancy_id)
         return Response(
             document,
             media_type="application/pdf",

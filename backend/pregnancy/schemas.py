@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from backend.core.audit import Author
 from backend.pregnancy.dating import DueDateSource
 from backend.pregnancy.schedule import DueItem
 
@@ -219,14 +220,13 @@ class SelfRegistrationIn(msgspec.Struct, kw_only=True, rename="camel", forbid_un
 # --- outputs -----------------------------------------------------------------------------------------
 
 
-class EntryAuthor(msgspec.Struct, kw_only=True, rename="camel"):
-    """Who wrote an entry: name, HPR number, role (HPR authorization: LE, JO, SP), organisation, time."""
+class EntryAuthor(Author, kw_only=True, rename="camel"):
+    """Who wrote an entry: core's author (HPR number, name, authorization, organisation) and when.
 
-    name: str | None
-    hpr: str
+    `role` is the HPR authorization again (LE, JO, SP), under the name the app has always read.
+    """
+
     role: str
-    organisation: str
-    org_kind: str
     at: dt.datetime
     kind: Literal["clinician"] = "clinician"
 

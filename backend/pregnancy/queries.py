@@ -1,0 +1,724 @@
+"""Every SQL statement of the pregnancy card: functions of a connection and plain values, with typed results.
+
+Reached only with `grant.patient_id` (the rules in card.py, entries.py, woman.py and view.py hold the Grant),
+and every statement is filtered by the patient. Rows come back as the structs below, never as bare records.
+The author of a row is core's `Author`; the tables keep its authorization in `…_role`, so every statement
+that returns an author also names that column `…_authorization` for `Author.from_row`.
+
+Statements that name a key or a conflict target (the schema is moving to composite `(patient_id, id)` keys):
+`supersede_consultation` (by row id) and the inserts (each takes a fresh `id`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Literal, NamedTuple, TypeVar
+
+import msgspec
+
+from backend.core.audit import Author
+from backend.pregnancy.schedule import ScheduleItem
+from backend.pregnancy.schemas import CardHeader, ConsultationIn, EarlierPregnancyIn, Status
+
+# --- typed rows --------------------------------------------------------------------------------------
+
+
+class CardRow(msgspec.Struct, kw_only=True, frozen=True):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    status: Status
+    version: int
+    last_menstrual_period: dt.date
+    header: CardHeader
+    outcome_date: dt.date | None
+    outcome_note: str | None
+    outcome_by: Author | None
+    outcome_at: dt.datetime | None
+    created_by: Author
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class HeaderVersionRow(msgspec.Struct, kw_only=True, frozen=True):
+    version: int
+    last_menstrual_period: dt.date
+    header: CardHeader
+    author: Author
+    recorded_at: dt.datetime
+
+
+class ConsultationRow(msgspec.Struct, kw_only=True, frozen=True):
+    id: uuid.UUID
+    entry_id: uuid.UUID
+    version: int
+    superseded_at: dt.datetime | None
+    correction_reason: str | None
+    date: dt.date
+    gestational_week: int | None
+    weight_kg: float | None
+    systolic: int | None
+    diastolic: int | None
+    urine_protein: str | None
+    urine_glucose: str | None
+    hb: float | None
+    sf_cm: float | None
+    fetal_heart: bool | None
+    presentation: str | None
+    fetal_movements: bool | None
+    oedema: bool | None
+    note: str | None
+    author: Author
+    recorded_at: dt.datetime
+
+
+class UltrasoundRow(msgspec.Struct, kw_only=True, frozen=True):
+    id: uuid.UUID
+    date: dt.date
+    kind: str
+    due_date: dt.date | None
+    fetuses: int | None
+    placenta: str | None
+    findings: str | None
+    author: Author
+    recorded_at: dt.datetime
+
+
+class VaccineRow(msgspec.Struct, kw_only=True, frozen=True):
+    id: uuid.UUID
+    vaccine: str
+    given_on: dt.date
+    note: str | None
+    author: Author
+    recorded_at: dt.datetime
+
+
+class TestRow(msgspec.Struct, kw_only=True, frozen=True):
+    __test__ = False  # not a pytest class
+
+    id: uuid.UUID
+    test: str
+    taken_on: dt.date
+    value: float | None
+    unit: str | None
+    result: str | None
+    note: str | None
+    author: Author
+    recorded_at: dt.datetime
+
+
+class EarlierRow(msgspec.Struct, kw_only=True, frozen=True):
+    id: uuid.UUID
+    year: int
+    kind: str
+    week: int | None
+    birth_weight_g: int | None
+    mode: str | None
+    complications: str | None
+    author: Author
+    recorded_at: dt.datetime
+
+
+class NoteRow(msgspec.Struct, kw_only=True, frozen=True):
+    id: uuid.UUID
+    kind: str
+    text: str
+    created_at: dt.datetime
+
+
+class SelfRegistrationRow(msgspec.Struct, kw_only=True, frozen=True):
+    id: uuid.UUID
+    effective_at: dt.datetime
+    weight_kg: float | None
+    systolic: int | None
+    diastolic: int | None
+    fetal_movements: bool | None
+    created_at: dt.datetime
+
+
+class CurrentVersion(NamedTuple):
+    id: uuid.UUID
+    version: int
+
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def _typed(shape: type[S], row: Any, **given: Any) -> S:
+    """A row as `shape`: its columns by the struct's field names, besides the `given` ones (authors, header)."""
+    return shape(**{name: row[name] for name in shape.__struct_fields__ if name not in given}, **given)
+
+
+def _authored(shape: type[S], row: Any) -> S:
+    return _typed(shape, row, author=Author.from_row(row, "author_"))
+
+
+def _header(raw: str) -> CardHeader:
+    return msgspec.json.decode(raw, type=CardHeader)
+
+
+def _card(row: Any) -> CardRow:
+    closed = row["outcome_by_hpr"] is not None
+    return _typed(
+        CardRow,
+        row,
+        header=_header(row["header"]),
+        created_by=Author.from_row(row, "created_by_"),
+        outcome_by=Author.from_row(row, "outcome_by_") if closed else None,
+    )
+
+
+def _stamp(author: Author, at: dt.datetime) -> tuple[str, str | None, str, str, str, dt.datetime]:
+    """The author columns of a row (`…_hpr, _name, _role, _org, _org_kind`) and its time."""
+    return (author.hpr, author.name, author.authorization, author.organisation, author.org_kind, at)
+
+
+# Every statement returning an author also returns `…_role AS …_authorization`, the name `Author.from_row` reads.
+
+
+# --- the card ----------------------------------------------------------------------------------------
+
+Lock = Literal["share", "update"] | None
+_CARD_QUERIES: dict[Lock, str] = {
+    None: "SELECT *, created_by_role AS created_by_authorization, outcome_by_role AS outcome_by_authorization FROM pregnancy_card WHERE id = $1 AND patient_id = $2",
+    "share": "SELECT *, created_by_role AS created_by_authorization, outcome_by_role AS outcome_by_authorization FROM pregnancy_card WHERE id = $1 AND patient_id = $2 FOR SHARE",
+    "update": "SELECT *, created_by_role AS created_by_authorization, outcome_by_role AS outcome_by_authorization FROM pregnancy_card WHERE id = $1 AND patient_id = $2 FOR UPDATE",
+}
+
+
+async def card(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID, *, lock: Lock = None) -> CardRow | None:
+    row = await connection.fetchrow(_CARD_QUERIES[lock], card_id, patient_id)
+    return _card(row) if row is not None else None
+
+
+async def has_card(connection: Any, patient_id: uuid.UUID) -> bool:
+    """Whether the patient has any card (the demo loader's idempotency check)."""
+    found = await connection.fetchval("SELECT 1 FROM pregnancy_card WHERE patient_id = $1 LIMIT 1", patient_id)
+    return found is not None
+
+
+async def lock_ongoing_card(connection: Any, patient_id: uuid.UUID) -> uuid.UUID | None:
+    """The id of her ongoing card, locked until the transaction ends, or None."""
+    found: uuid.UUID | None = await connection.fetchval(
+        "SELECT id FROM pregnancy_card WHERE patient_id = $1 AND status = 'ongoing' FOR UPDATE", patient_id
+    )
+    return found
+
+
+async def cards_page(
+    connection: Any, patient_id: uuid.UUID, *, before: tuple[dt.datetime, uuid.UUID] | None, limit: int
+) -> list[CardRow]:
+    """Her cards, newest first, before the (created_at, id) of a cursor."""
+    rows = await connection.fetch(
+        """
+        SELECT *, created_by_role AS created_by_authorization, outcome_by_role AS outcome_by_authorization FROM pregnancy_card
+        WHERE patient_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+        ORDER BY created_at DESC, id DESC
+        LIMIT $4
+        """,
+        patient_id,
+        before[0] if before else None,
+        before[1] if before else None,
+        limit,
+    )
+    return [_card(row) for row in rows]
+
+
+async def insert_card(
+    connection: Any,
+    patient_id: uuid.UUID,
+    card_id: uuid.UUID,
+    *,
+    lmp: dt.date,
+    header: CardHeader,
+    author: Author,
+    at: dt.datetime,
+) -> None:
+    """The card and its header's version 1."""
+    header_json = msgspec.json.encode(header).decode()
+    await connection.execute(
+        """
+        INSERT INTO pregnancy_card (id, patient_id, status, version, last_menstrual_period, header,
+                                    created_by_hpr, created_by_name, created_by_role, created_by_org,
+                                    created_by_org_kind, created_at, updated_at)
+        VALUES ($1, $2, 'ongoing', 1, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $10)
+        """,
+        card_id,
+        patient_id,
+        lmp,
+        header_json,
+        *_stamp(author, at),
+    )
+    await _insert_header_version(connection, patient_id, card_id, 1, lmp, header_json, author, at)
+
+
+async def update_header(
+    connection: Any,
+    patient_id: uuid.UUID,
+    card_id: uuid.UUID,
+    *,
+    version: int,
+    lmp: dt.date,
+    header: CardHeader,
+    author: Author,
+    at: dt.datetime,
+) -> None:
+    """The card's new header and LMP as `version`, and that version kept in its history."""
+    header_json = msgspec.json.encode(header).decode()
+    await connection.execute(
+        """
+        UPDATE pregnancy_card SET header = $3::jsonb, last_menstrual_period = $4, version = $5, updated_at = $6
+        WHERE id = $1 AND patient_id = $2
+        """,
+        card_id,
+        patient_id,
+        header_json,
+        lmp,
+        version,
+        at,
+    )
+    await _insert_header_version(connection, patient_id, card_id, version, lmp, header_json, author, at)
+
+
+async def _insert_header_version(  # noqa: PLR0917 (private, called twice with every value in place)
+    connection: Any,
+    patient_id: uuid.UUID,
+    card_id: uuid.UUID,
+    version: int,
+    lmp: dt.date,
+    header_json: str,
+    author: Author,
+    at: dt.datetime,
+) -> None:
+    await connection.execute(
+        """
+        INSERT INTO pregnancy_card_version (id, patient_id, card, version, last_menstrual_period, header,
+                                            author_hpr, author_name, author_role, author_org, author_org_kind, recorded_at)
+        VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12)
+        """,
+        uuid.uuid4(),
+        patient_id,
+        card_id,
+        version,
+        lmp,
+        header_json,
+        *_stamp(author, at),
+    )
+
+
+async def header_versions(
+    connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID, *, before: int | None, limit: int
+) -> list[HeaderVersionRow]:
+    """The header's versions, newest first, before a cursor's version."""
+    rows = await connection.fetch(
+        """
+        SELECT *, author_role AS author_authorization FROM pregnancy_card_version
+        WHERE patient_id = $1 AND card = $2 AND ($3::int IS NULL OR version < $3)
+        ORDER BY version DESC LIMIT $4
+        """,
+        patient_id,
+        card_id,
+        before,
+        limit,
+    )
+    return [
+        _typed(HeaderVersionRow, row, header=_header(row["header"]), author=Author.from_row(row, "author_"))
+        for row in rows
+    ]
+
+
+async def close_card(
+    connection: Any,
+    patient_id: uuid.UUID,
+    card_id: uuid.UUID,
+    *,
+    outcome: str,
+    on: dt.date,
+    note: str | None,
+    author: Author,
+    at: dt.datetime,
+) -> None:
+    await connection.execute(
+        """
+        UPDATE pregnancy_card SET status = $3, outcome_date = $4, outcome_note = $5,
+            outcome_by_hpr = $6, outcome_by_name = $7, outcome_by_role = $8, outcome_by_org = $9,
+            outcome_by_org_kind = $10, outcome_at = $11, updated_at = $11
+        WHERE id = $1 AND patient_id = $2
+        """,
+        card_id,
+        patient_id,
+        outcome,
+        on,
+        note,
+        *_stamp(author, at),
+    )
+
+
+async def earliest_entry(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> dt.date | None:
+    """The date of the card's earliest dated entry (current consultations, scans, vaccines, tests)."""
+    earliest: dt.date | None = await connection.fetchval(
+        """
+        SELECT min(d) FROM (
+            SELECT date AS d FROM pregnancy_consultation WHERE patient_id = $1 AND card = $2 AND superseded_at IS NULL
+            UNION ALL SELECT date FROM pregnancy_ultrasound WHERE patient_id = $1 AND card = $2
+            UNION ALL SELECT given_on FROM pregnancy_vaccine WHERE patient_id = $1 AND card = $2
+            UNION ALL SELECT taken_on FROM pregnancy_test WHERE patient_id = $1 AND card = $2
+        ) entries
+        """,
+        patient_id,
+        card_id,
+    )
+    return earliest
+
+
+# --- the card's entries, in the order the card shows them --------------------------------------------
+
+
+async def _card_rows(connection: Any, sql: str, shape: type[S], patient_id: uuid.UUID, card_id: uuid.UUID) -> list[S]:
+    """One statement over one card's rows of a table; an authored shape gets its `Author`."""
+    rows = await connection.fetch(sql, patient_id, card_id)
+    if "author" in shape.__struct_fields__:
+        return [_authored(shape, row) for row in rows]
+    return [_typed(shape, row) for row in rows]
+
+
+_CONSULTATIONS = """
+SELECT *, author_role AS author_authorization FROM pregnancy_consultation
+WHERE patient_id = $1 AND card = $2 AND superseded_at IS NULL ORDER BY date, recorded_at
+"""
+_ULTRASOUNDS = """
+SELECT *, author_role AS author_authorization FROM pregnancy_ultrasound
+WHERE patient_id = $1 AND card = $2 ORDER BY date, recorded_at, id
+"""
+_VACCINES = """
+SELECT *, author_role AS author_authorization FROM pregnancy_vaccine
+WHERE patient_id = $1 AND card = $2 ORDER BY given_on, recorded_at
+"""
+_TESTS = """
+SELECT *, author_role AS author_authorization FROM pregnancy_test
+WHERE patient_id = $1 AND card = $2 ORDER BY taken_on, recorded_at, id
+"""
+_EARLIER = """
+SELECT *, author_role AS author_authorization FROM pregnancy_earlier
+WHERE patient_id = $1 AND card = $2 ORDER BY year, recorded_at
+"""
+_NOTES = "SELECT * FROM pregnancy_note WHERE patient_id = $1 AND card = $2 ORDER BY created_at, id"
+_SELF_REGISTRATIONS = """
+SELECT * FROM pregnancy_self_registration WHERE patient_id = $1 AND card = $2 ORDER BY effective_at, id
+"""
+
+
+async def consultations(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[ConsultationRow]:
+    """The current version of each consultation."""
+    return await _card_rows(connection, _CONSULTATIONS, ConsultationRow, patient_id, card_id)
+
+
+async def ultrasounds(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[UltrasoundRow]:
+    """In the order `dating.dating_scan` reads them."""
+    return await _card_rows(connection, _ULTRASOUNDS, UltrasoundRow, patient_id, card_id)
+
+
+async def vaccines(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[VaccineRow]:
+    return await _card_rows(connection, _VACCINES, VaccineRow, patient_id, card_id)
+
+
+async def tests(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[TestRow]:
+    """In the order taken (and recorded)."""
+    return await _card_rows(connection, _TESTS, TestRow, patient_id, card_id)
+
+
+async def earlier_pregnancies(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[EarlierRow]:
+    return await _card_rows(connection, _EARLIER, EarlierRow, patient_id, card_id)
+
+
+async def notes(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[NoteRow]:
+    return await _card_rows(connection, _NOTES, NoteRow, patient_id, card_id)
+
+
+async def self_registrations(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[SelfRegistrationRow]:
+    return await _card_rows(connection, _SELF_REGISTRATIONS, SelfRegistrationRow, patient_id, card_id)
+
+
+# --- writing entries ---------------------------------------------------------------------------------
+
+
+async def insert_earlier(
+    connection: Any,
+    patient_id: uuid.UUID,
+    card_id: uuid.UUID,
+    item: EarlierPregnancyIn,
+    *,
+    author: Author,
+    at: dt.datetime,
+) -> EarlierRow:
+    row = await connection.fetchrow(
+        """
+        INSERT INTO pregnancy_earlier (id, patient_id, card, year, kind, week, birth_weight_g, mode, complications,
+                                       author_hpr, author_name, author_role, author_org, author_org_kind, recorded_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+        RETURNING *, author_role AS author_authorization
+        """,
+        uuid.uuid4(),
+        patient_id,
+        card_id,
+        item.year,
+        item.kind,
+        item.week,
+        item.birth_weight_g,
+        item.mode,
+        item.complications,
+        *_stamp(author, at),
+    )
+    return _authored(EarlierRow, row)
+
+
+async def insert_consultation(
+    connection: Any,
+    patient_id: uuid.UUID,
+    card_id: uuid.UUID,
+    *,
+    entry_id: uuid.UUID,
+    version: int,
+    data: ConsultationIn,
+    reason: str | None,
+    author: Author,
+    at: dt.datetime,
+) -> ConsultationRow:
+    row = await connection.fetchrow(
+        """
+        INSERT INTO pregnancy_consultation (
+            id, patient_id, card, entry_id, version, correction_reason, date, gestational_week, weight_kg, systolic,
+            diastolic, urine_protein, urine_glucose, hb, sf_cm, fetal_heart, presentation, fetal_movements, oedema,
+            note, author_hpr, author_name, author_role, author_org, author_org_kind, recorded_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+                $21, $22, $23, $24, $25, $26)
+        RETURNING *, author_role AS author_authorization
+        """,
+        uuid.uuid4(),
+        patient_id,
+        card_id,
+        entry_id,
+        version,
+        reason,
+        data.date,
+        data.gestational_week,
+        data.weight_kg,
+        data.systolic,
+        data.diastolic,
+        data.urine_protein,
+        data.urine_glucose,
+        data.hb,
+        data.sf_cm,
+        data.fetal_heart,
+        data.presentation,
+        data.fetal_movements,
+        data.oedema,
+        data.note,
+        *_stamp(author, at),
+    )
+    return _authored(ConsultationRow, row)
+
+
+async def lock_current_consultation(
+    connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID, entry_id: uuid.UUID
+) -> CurrentVersion | None:
+    """The row and version of a consultation's current version, locked until the transaction ends."""
+    row = await connection.fetchrow(
+        """
+        SELECT id, version FROM pregnancy_consultation
+        WHERE patient_id = $1 AND card = $2 AND entry_id = $3 AND superseded_at IS NULL FOR UPDATE
+        """,
+        patient_id,
+        card_id,
+        entry_id,
+    )
+    return CurrentVersion(row["id"], row["version"]) if row is not None else None
+
+
+async def supersede_consultation(connection: Any, patient_id: uuid.UUID, row_id: uuid.UUID, at: dt.datetime) -> None:
+    await connection.execute(
+        "UPDATE pregnancy_consultation SET superseded_at = $3 WHERE id = $2 AND patient_id = $1", patient_id, row_id, at
+    )
+
+
+async def consultation_versions(
+    connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID, entry_id: uuid.UUID, *, before: int | None, limit: int
+) -> list[ConsultationRow]:
+    """Every version of a consultation, newest first, before a cursor's version."""
+    rows = await connection.fetch(
+        """
+        SELECT *, author_role AS author_authorization FROM pregnancy_consultation
+        WHERE patient_id = $1 AND card = $2 AND entry_id = $3 AND ($4::int IS NULL OR version < $4)
+        ORDER BY version DESC LIMIT $5
+        """,
+        patient_id,
+        card_id,
+        entry_id,
+        before,
+        limit,
+    )
+    return [_authored(ConsultationRow, row) for row in rows]
+
+
+async def insert_ultrasound(
+    connection: Any,
+    patient_id: uuid.UUID,
+    card_id: uuid.UUID,
+    *,
+    on: dt.date,
+    kind: str,
+    due_date: dt.date | None,
+    fetuses: int | None,
+    placenta: str | None,
+    findings: str | None,
+    author: Author,
+    at: dt.datetime,
+) -> UltrasoundRow:
+    row = await connection.fetchrow(
+        """
+        INSERT INTO pregnancy_ultrasound (id, patient_id, card, date, kind, due_date, fetuses, placenta, findings,
+                                          author_hpr, author_name, author_role, author_org, author_org_kind, recorded_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+        RETURNING *, author_role AS author_authorization
+        """,
+        uuid.uuid4(),
+        patient_id,
+        card_id,
+        on,
+        kind,
+        due_date,
+        fetuses,
+        placenta,
+        findings,
+        *_stamp(author, at),
+    )
+    return _authored(UltrasoundRow, row)
+
+
+async def insert_vaccine(
+    connection: Any,
+    patient_id: uuid.UUID,
+    card_id: uuid.UUID,
+    *,
+    vaccine: str,
+    given_on: dt.date,
+    note: str | None,
+    author: Author,
+    at: dt.datetime,
+) -> VaccineRow:
+    row = await connection.fetchrow(
+        """
+        INSERT INTO pregnancy_vaccine (id, patient_id, card, vaccine, given_on, note,
+                                       author_hpr, author_name, author_role, author_org, author_org_kind, recorded_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        RETURNING *, author_role AS author_authorization
+        """,
+        uuid.uuid4(),
+        patient_id,
+        card_id,
+        vaccine,
+        given_on,
+        note,
+        *_stamp(author, at),
+    )
+    return _authored(VaccineRow, row)
+
+
+async def insert_test(
+    connection: Any,
+    patient_id: uuid.UUID,
+    card_id: uuid.UUID,
+    *,
+    test: str,
+    taken_on: dt.date,
+    value: float | None,
+    unit: str | None,
+    result: str | None,
+    note: str | None,
+    author: Author,
+    at: dt.datetime,
+) -> TestRow:
+    row = await connection.fetchrow(
+        """
+        INSERT INTO pregnancy_test (id, patient_id, card, test, taken_on, value, unit, result, note,
+                                    author_hpr, author_name, author_role, author_org, author_org_kind, recorded_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+        RETURNING *, author_role AS author_authorization
+        """,
+        uuid.uuid4(),
+        patient_id,
+        card_id,
+        test,
+        taken_on,
+        value,
+        unit,
+        result,
+        note,
+        *_stamp(author, at),
+    )
+    return _authored(TestRow, row)
+
+
+# --- the woman's own entries -------------------------------------------------------------------------
+
+
+async def insert_note(
+    connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID, *, kind: str, text: str, at: dt.datetime
+) -> NoteRow:
+    row = await connection.fetchrow(
+        """
+        INSERT INTO pregnancy_note (id, patient_id, card, kind, text, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6) RETURNING *
+        """,
+        uuid.uuid4(),
+        patient_id,
+        card_id,
+        kind,
+        text,
+        at,
+    )
+    return _typed(NoteRow, row)
+
+
+async def insert_self_registration(
+    connection: Any,
+    patient_id: uuid.UUID,
+    card_id: uuid.UUID,
+    *,
+    effective_at: dt.datetime,
+    weight_kg: float | None,
+    systolic: int | None,
+    diastolic: int | None,
+    fetal_movements: bool | None,
+    at: dt.datetime,
+) -> SelfRegistrationRow:
+    row = await connection.fetchrow(
+        """
+        INSERT INTO pregnancy_self_registration (id, patient_id, card, effective_at, weight_kg, systolic, diastolic,
+                                                 fetal_movements, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *
+        """,
+        uuid.uuid4(),
+        patient_id,
+        card_id,
+        effective_at,
+        weight_kg,
+        systolic,
+        diastolic,
+        fetal_movements,
+        at,
+    )
+    return _typed(SelfRegistrationRow, row)
+
+
+# --- the schedule (not a patient's) ------------------------------------------------------------------
+
+
+async def schedule_items(connection: Any) -> list[ScheduleItem]:
+    rows = await connection.fetch(
+        """
+        SELECT key, label_nb, label_en, window_start_day, window_end_day, condition, kind
+        FROM pregnancy_schedule_item ORDER BY position, key
+        """
+    )
+    return [_typed(ScheduleItem, row) for row in rows]
