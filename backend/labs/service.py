@@ -209,13 +209,17 @@ async def store_lab_report(
     delay = release_delay(settings, report.category)
     due = release_due_at(status=report.status, issued_at=report.issued_at, received_at=now, delay=delay)
     async with DB.transaction(), DB.connection() as connection:
+        # The sender names the id, and an id names one report whatever the patient: lab_report_key (keyed by the
+        # id) claims it; a post naming a known id waits here for the post that claimed it.
         inserted = await connection.fetchval(
             """
+            WITH claimed AS (
+                INSERT INTO lab_report_key (id, patient_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id
+            )
             INSERT INTO lab_report (id, patient_id, category, current_version, status, specimen_at, issued_at,
                                     requester_hpr, requester_org, sender_org, release_due_at, held,
                                     received_at, created_at, updated_at)
-            VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, false, $11, $11, $11)
-            ON CONFLICT (id) DO NOTHING
+            SELECT $1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, false, $11, $11, $11 FROM claimed
             RETURNING id
             """,
             report.id,
@@ -266,11 +270,14 @@ async def _store_known_report(
     now: datetime,
 ) -> int:
     """A post naming a stored report id: a resend changes nothing, a correction adds a version, else 409."""
-    # The id is known: serialise with other writers of this report and decide what the post is.
-    row = await connection.fetchrow("SELECT r.* FROM lab_report r WHERE r.id = $1 FOR UPDATE", report.id)
-    assert row is not None
-    if row["patient_id"] != patient_id:
+    # The id is known: whose report is it? Then serialise with other writers of this report and decide.
+    owner = await connection.fetchval("SELECT patient_id FROM lab_report_key WHERE id = $1", report.id)
+    if owner != patient_id:
         raise Conflict("this report id is already used for another report; a new report needs a new id")
+    row = await connection.fetchrow(
+        "SELECT r.* FROM lab_report r WHERE r.id = $1 AND r.patient_id = $2 FOR UPDATE", report.id, patient_id
+    )
+    assert row is not None
     same: int | None = await connection.fetchval(
         "SELECT max(version) FROM lab_report_version WHERE report = $1 AND patient_id = $2 AND body_digest = $3",
         report.id,
@@ -439,24 +446,42 @@ async def _announce_if_visible(connection: Any, patient_id: uuid.UUID, report_id
 
 
 async def announce_due_releases(settings: Settings) -> int:
-    """Worker job: announce every report she sees and has not been told of; safe with many workers."""
+    """Worker job: announce every report she sees and has not been told of; safe with many workers.
+
+    Claimed per patient (the shard key): the due patients are read without locks, then each patient's due
+    reports are locked (`FOR UPDATE SKIP LOCKED`, that patient's rows only) and announced in her own transaction.
+    `_announce_if_visible` re-checks under the row lock, so a report is announced exactly once.
+    """
     now = utcnow()
-    async with DB.transaction(), DB.connection() as connection:
-        rows = await connection.fetch(
+    async with DB.connection() as connection:
+        candidates = await connection.fetch(
             f"""
-            SELECT r.id, r.patient_id FROM lab_report r
+            SELECT r.patient_id FROM lab_report r
             WHERE r.release_announced_at IS NULL AND {citizen_sees("r", "$1")}
             ORDER BY r.release_due_at, r.id
             LIMIT $2
-            FOR UPDATE SKIP LOCKED
             """,  # noqa: S608 - fixed fragments only
             now,
             RELEASE_BATCH,
         )
-        announced = 0
-        for row in rows:
-            if await _announce_if_visible(connection, row["patient_id"], row["id"], now):
-                announced += 1
+    announced = 0
+    for patient_id in dict.fromkeys(row["patient_id"] for row in candidates):
+        async with DB.transaction(), DB.connection() as connection:
+            reports = await connection.fetch(
+                f"""
+                SELECT r.id FROM lab_report r
+                WHERE r.patient_id = $3 AND r.release_announced_at IS NULL AND {citizen_sees("r", "$1")}
+                ORDER BY r.release_due_at, r.id
+                LIMIT $2
+                FOR UPDATE SKIP LOCKED
+                """,  # noqa: S608 - fixed fragments only
+                now,
+                RELEASE_BATCH,
+                patient_id,
+            )
+            for report in reports:
+                if await _announce_if_visible(connection, patient_id, report["id"], now):
+                    announced += 1
     return announced
 
 

@@ -45,19 +45,35 @@ async def register_device(me: Grant, token: str, data: DeviceIn) -> None:
     """
     token = _valid_token(token)
     async with DB.transaction(), DB.connection() as connection:
-        previous = await connection.fetchval("SELECT patient_id FROM push_device WHERE token = $1 FOR UPDATE", token)
+        # The token's owner (push_device_token, keyed by the token), locked: registrations of one token queue here.
+        await connection.execute(
+            "INSERT INTO push_device_token (token, patient_id, device_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            token,
+            me.patient_id,
+            uuid.uuid4(),
+        )
+        owner = await connection.fetchrow(
+            "SELECT patient_id, device_id FROM push_device_token WHERE token = $1 FOR UPDATE", token
+        )
+        previous: uuid.UUID = owner["patient_id"]
+        if previous != me.patient_id:
+            # The phone changed hands: the token leaves the previous citizen's devices (the device keeps its id).
+            await connection.execute("DELETE FROM push_device WHERE patient_id = $1 AND token = $2", previous, token)
+            await connection.execute(
+                "UPDATE push_device_token SET patient_id = $2 WHERE token = $1", token, me.patient_id
+            )
         device_id = await connection.fetchval(
             """
             INSERT INTO push_device (id, patient_id, token, platform, environment, bundle_id, locale,
                                      registered_at, disabled_at, disabled_reason)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)
-            ON CONFLICT (token) DO UPDATE SET
-                patient_id = EXCLUDED.patient_id, platform = EXCLUDED.platform, environment = EXCLUDED.environment,
+            ON CONFLICT (patient_id, token) DO UPDATE SET
+                platform = EXCLUDED.platform, environment = EXCLUDED.environment,
                 bundle_id = EXCLUDED.bundle_id, locale = EXCLUDED.locale, registered_at = EXCLUDED.registered_at,
                 disabled_at = NULL, disabled_reason = NULL
             RETURNING id
             """,
-            uuid.uuid4(),
+            owner["device_id"],
             me.patient_id,
             token,
             data.platform,
@@ -66,7 +82,7 @@ async def register_device(me: Grant, token: str, data: DeviceIn) -> None:
             data.locale,
             utcnow(),
         )
-        if previous is not None and previous != me.patient_id:
+        if previous != me.patient_id:
             await events.append_event(previous, events.EventType.DEVICE_REMOVED, device_id)
         await events.append_event(me.patient_id, events.EventType.DEVICE_REGISTERED, device_id)
 
@@ -79,6 +95,9 @@ async def remove_device(me: Grant, token: str) -> None:
         )
         if device_id is None:
             raise NotFound("no such device registered to you")
+        await connection.execute(
+            "DELETE FROM push_device_token WHERE token = $1 AND patient_id = $2", token, me.patient_id
+        )
         await events.append_event(me.patient_id, events.EventType.DEVICE_REMOVED, device_id)
 
 
@@ -124,6 +143,12 @@ async def subscribe(me: Grant, topic: str) -> None:
             utcnow(),
         )
         if inserted is not None:
+            # The worker finds a topic's followers here (keyed by the topic), not across patients' subscriptions.
+            await connection.execute(
+                "INSERT INTO topic_follower (topic, patient_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                topic,
+                me.patient_id,
+            )
             await events.append_event(me.patient_id, events.EventType.SUBSCRIPTION_ADDED, topic)
 
 
@@ -134,6 +159,9 @@ async def unsubscribe(me: Grant, topic: str) -> None:
             "DELETE FROM topic_subscription WHERE patient_id = $1 AND topic = $2", me.patient_id, topic
         )
         if removed != "DELETE 0":
+            await connection.execute(
+                "DELETE FROM topic_follower WHERE topic = $1 AND patient_id = $2", topic, me.patient_id
+            )
             await events.append_event(me.patient_id, events.EventType.SUBSCRIPTION_REMOVED, topic)
 
 
@@ -167,7 +195,7 @@ class AttemptRecord:
     event_id: int
     event_type: str
     device_id: uuid.UUID
-    patient_id: uuid.UUID | None
+    patient_id: uuid.UUID  # the device's owner, for a topic event too
     outcome: str  # delivered | retry | failed | disabled | expired
     status: int
     reason: str | None
@@ -211,17 +239,14 @@ async def devices_following(topics: Iterable[str]) -> dict[str, list[Recipient]]
     if not names:
         return {}
     async with DB.connection() as connection:
-        rows = await connection.fetch(
-            """
-            SELECT s.topic, d.id, d.patient_id, d.token, d.environment, d.locale, d.registered_at
-            FROM topic_subscription s JOIN push_device d ON d.patient_id = s.patient_id
-            WHERE s.topic = ANY($1::text[]) AND d.disabled_at IS NULL
-            """,
-            names,
+        # Followers from topic_follower (keyed by the topic), then their devices (keyed by the patient).
+        followers = await connection.fetch(
+            "SELECT topic, patient_id FROM topic_follower WHERE topic = ANY($1::text[])", names
         )
+    devices = await devices_of_patients(row["patient_id"] for row in followers)
     found: dict[str, list[Recipient]] = {}
-    for row in rows:
-        found.setdefault(row["topic"], []).append(_recipient(row))
+    for row in followers:
+        found.setdefault(row["topic"], []).extend(devices.get(row["patient_id"], []))
     return found
 
 
@@ -286,8 +311,11 @@ async def outbox_age_seconds() -> float:
     async with DB.connection() as connection:
         age: float | None = await connection.fetchval(
             """
-            SELECT EXTRACT(EPOCH FROM now() - min(available_at))::float8 FROM event
-            WHERE dispatched_at IS NULL AND available_at <= now()
+            SELECT EXTRACT(EPOCH FROM now() - min(available_at))::float8 FROM (
+                SELECT available_at FROM event WHERE dispatched_at IS NULL AND available_at <= now()
+                UNION ALL
+                SELECT available_at FROM topic_event WHERE dispatched_at IS NULL AND available_at <= now()
+            ) AS due
             """
         )
     return max(age or 0.0, 0.0)

@@ -1111,7 +1111,10 @@ async def correct_consultation(
         due = await _due(connection, card)
         _check_consultation(data, due.due_date, on)
         await connection.execute(
-            "UPDATE pregnancy_consultation SET superseded_at = $2 WHERE id = $1", current["id"], now
+            "UPDATE pregnancy_consultation SET superseded_at = $2 WHERE patient_id = $3 AND id = $1",
+            current["id"],
+            now,
+            grant.patient_id,
         )
         fields = {name: getattr(data, name) for name in ConsultationIn.__struct_fields__}
         row = await _insert_consultation(

@@ -73,7 +73,11 @@ async def test_bad_cursor_is_400(client: httpx.AsyncClient, app: Litestar) -> No
 
 @pytest.mark.parametrize(
     "statement",
-    ["UPDATE audit_log SET basis = 'care-relation'", "DELETE FROM audit_log", "TRUNCATE audit_log"],
+    [
+        f"{verb} {table}{rest}"
+        for table in ("audit_log", "audit_log_global")
+        for verb, rest in (("UPDATE", " SET basis = 'care-relation'"), ("DELETE FROM", ""), ("TRUNCATE", ""))
+    ],
 )
 async def test_the_database_refuses_to_change_the_audit_log(
     client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection, statement: str
