@@ -4,52 +4,123 @@ A citizen sees only herself. A clinician sees a patient through an active care r
 organisation, or her own emergency access; a citizen's block of the clinician's HPR number refuses
 the care relation but not emergency access; resources that need consent (the pregnancy card) need it
 too, except in an emergency. An organisation of kind `laboratorium` may write lab reports for any
-existing patient and read nothing. Every clinician decision, allowed or denied, is one audit row,
-written in the same statement as the decision. Out of scope is always 404, exactly like absent.
+existing patient and read nothing, and opens no emergency access.
+
+A route states what it needs as a `Need` (action, resource type, consent, the role that may do it, the
+care relation its write may attest) and asks `authorize`, which returns the `Grant` every service
+function takes instead of a bare patient id. Every clinician decision is exactly one audit row with its
+true outcome — allowed with its basis, or denied with the reason (`role`, `no-patient`, `blocked`,
+`no-consent`, `no-relation`) — written in the same statement as the decision (a role refusal: before it),
+outside the write's transaction so that a refused or failed write is still on record. A refusal found
+later by a service (a JO changing an entry outside her list) is `refuse(grant, ...)`: its own denied
+row. Out of scope is 404, exactly like absent; refused by role is 403.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import re
 import uuid
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from datetime import datetime, timedelta
+from typing import Any, Literal, NoReturn, TypeAlias
 
 from litestar import Request
 from litestar.di import NamedDependency
 from litestar.params import SkipValidation
 
-from backend.core.audit import clinician_row
+from backend.core import events
+from backend.core.audit import clinician_row, record_clinician_action
 from backend.core.auth import CitizenPrincipal, ClinicianPrincipal, EditorPrincipal, Principal
-from backend.core.errors import Forbidden, NotFound
+from backend.core.clock import utcnow
+from backend.core.errors import BadRequest, Forbidden, NotFound
 from backend.core.identity import sealer
 from backend.core.logs import request_id_var
+from backend.core.relations import ATTESTABLE, RelationKind, insert_relation, may_attest
 from backend.db.engine import DB
 
-Action = Literal["read", "write"]
-Basis = Literal["self", "care-relation", "emergency", "laboratory"]
+__all__ = [
+    "ATTESTABLE",
+    "Action",
+    "Basis",
+    "Clinician",
+    "Editor",
+    "Grant",
+    "MeGrant",
+    "Need",
+    "Role",
+    "attest",
+    "authorize",
+    "citizen_grant",
+    "grant_passes_consent",
+    "may_attest",
+    "may_open_emergency_access",
+    "open_emergency_access",
+    "patient_for_identity_number",
+    "refuse",
+    "write_transaction",
+]
 
-# Which organisation kinds may attest which kind of care relation (API.md).
-ATTESTABLE: dict[str, frozenset[str]] = {
-    "fastlege": frozenset({"gp"}),
-    "helsestasjon": frozenset({"midwife"}),
-    "sykehus": frozenset({"hospital", "midwife"}),
-    "legevakt": frozenset({"legevakt"}),
-    "hjemmetjeneste": frozenset({"homecare"}),
-    "laboratorium": frozenset(),
-}
+Action = Literal["read", "write", "attest", "emergency-access"]
+Basis = Literal["self", "care-relation", "emergency", "laboratory"]
+Refusal = Literal["role", "no-patient", "blocked", "no-consent", "no-relation"]
+
+LABORATORY = "laboratorium"
+_FRAGMENT = re.compile(r"[a-z_]+ WHERE [a-z_]+ = '[a-z-]+'")
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    """Who may, by HPR authorization and organisation kind (None: any); otherwise 403 with `rule`, audited."""
+
+    rule: str
+    authorizations: frozenset[str] | None = None
+    org_kinds: frozenset[str] | None = None
+
+    def allows(self, principal: ClinicianPrincipal) -> bool:
+        return (self.authorizations is None or principal.authorization in self.authorizations) and (
+            self.org_kinds is None or principal.org_kind in self.org_kinds
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Need:
+    """What a route needs to touch a patient's data; declared once per resource and action by its domain."""
+
+    action: Action
+    resource_type: str
+    consent: str | None = None  # a consent scope the patient must have given (emergency access excepted)
+    role: Role | None = None
+    laboratory_may_write: bool = False  # lab reports: a laboratory may write them for any existing patient
+    attests: RelationKind | None = None  # the write may attest this care relation for the caller's organisation
+    # …unless a row of the patient's matches this (a constant `table WHERE condition` of the domain's, e.g. an
+    # ongoing pregnancy card: creating a second one must not open her record to a new organisation).
+    attest_unless: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.attest_unless is not None and not _FRAGMENT.fullmatch(self.attest_unless):
+            raise ValueError(f"attest_unless must be `table WHERE column = 'constant'`: {self.attest_unless!r}")
 
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """Proof that `principal` may act on `patient_id`; services take it instead of a bare id."""
+    """Proof that `principal` may act on `patient_id`; services take it instead of a bare id.
+
+    Made only here, by `authorize`, `attest` and `citizen_grant`. `attests` is a care relation that
+    `write_transaction` writes together with the write that needed it.
+    """
 
     patient_id: uuid.UUID
     basis: Basis
     principal: Principal
+    need: Need | None = None
+    attests: RelationKind | None = None
 
 
-_DECIDE_AND_AUDIT = """
+_DECIDE_AND_AUDIT_TEMPLATE = """
 WITH decision AS (
     SELECT
         EXISTS (SELECT 1 FROM patient WHERE id = $8) AS patient_exists,
@@ -58,6 +129,11 @@ WITH decision AS (
         EXISTS (SELECT 1 FROM care_relation
                 WHERE patient_id = $8 AND org_number = $6 AND valid_from <= now()
                   AND (valid_until IS NULL OR valid_until > now())) AS related,
+        ($16::text IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM care_relation
+            WHERE patient_id = $8 AND org_number = $6 AND kind = $16 AND valid_from <= now()
+              AND (valid_until IS NULL OR valid_until > now()))
+         {attest_unless}) AS attests,
         EXISTS (SELECT 1 FROM clinician_block WHERE patient_id = $8 AND hpr = $3) AS blocked,
         ($13::text IS NULL OR EXISTS (SELECT 1 FROM consent WHERE patient_id = $8 AND scope = $13)) AS consented
 ), verdict AS (
@@ -66,16 +142,34 @@ WITH decision AS (
         WHEN emergency AND $15 THEN 'emergency'
         WHEN $14 AND $9 = 'write' THEN 'laboratory'
         WHEN blocked THEN 'denied'
-        WHEN related AND consented THEN 'care-relation'
+        WHEN (related OR attests) AND consented THEN 'care-relation'
         ELSE 'denied'
-    END AS basis
+    END AS basis,
+    CASE
+        WHEN NOT patient_exists THEN 'no-patient'
+        WHEN emergency AND $15 THEN NULL
+        WHEN $14 AND $9 = 'write' THEN NULL
+        WHEN blocked THEN 'blocked'
+        WHEN (related OR attests) AND NOT consented THEN 'no-consent'
+        WHEN related OR attests THEN NULL
+        ELSE 'no-relation'
+    END AS refusal,
+    attests AND patient_exists AND NOT blocked AND consented AND NOT (emergency AND $15) AS attests
     FROM decision
 )
 INSERT INTO audit_log (actor_kind, actor, hpr, name, "authorization", org_number, org_kind,
-                       patient_id, action, resource_type, resource_id, basis, request_id)
-SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, verdict.basis, $12 FROM verdict
-RETURNING basis
+                       patient_id, action, resource_type, resource_id, basis, request_id, refusal)
+SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, verdict.basis, $12, verdict.refusal FROM verdict
+RETURNING basis, (SELECT attests FROM verdict) AS attests
 """
+
+
+@functools.cache
+def _decide_and_audit(attest_unless: str | None) -> str:
+    """The decision statement; `attest_unless` is a validated constant of a domain's `Need`, never input."""
+    clause = f"AND NOT EXISTS (SELECT 1 FROM {attest_unless} AND patient_id = $8)" if attest_unless else ""  # noqa: S608 (a validated constant)
+    return _DECIDE_AND_AUDIT_TEMPLATE.replace("{attest_unless}", clause)
+
 
 _CACHE_SIZE = 50_000
 _citizen_patients: OrderedDict[bytes, uuid.UUID] = OrderedDict()
@@ -120,41 +214,203 @@ async def citizen_grant(principal: CitizenPrincipal) -> Grant:
     return Grant(patient_id=await patient_for_identity_number(principal.pid), basis="self", principal=principal)
 
 
+def _need(
+    need: Need | None,
+    action: Action | None,
+    resource_type: str | None,
+    consent: str | None,
+    laboratory_may_write: bool,
+) -> Need:
+    if need is not None:
+        return need
+    if action is None or resource_type is None:
+        raise TypeError("authorize needs a Need, or action and resource_type")
+    return Need(action=action, resource_type=resource_type, consent=consent, laboratory_may_write=laboratory_may_write)
+
+
+def _role_refusal(principal: ClinicianPrincipal, need: Need) -> str | None:
+    """The rule a clinician breaks by role alone (before anything about the patient is asked), or None."""
+    if principal.org_kind == LABORATORY and not (need.laboratory_may_write and need.action == "write"):
+        return "a laboratory posts lab reports and reads or changes nothing else"
+    if need.attests is not None and not may_attest(principal, need.attests):
+        return f"an organisation of kind {principal.org_kind} may not attest a {need.attests} care relation"
+    if need.role is not None and not need.role.allows(principal):
+        return need.role.rule
+    return None
+
+
+async def _record_refusal(
+    principal: ClinicianPrincipal,
+    patient_id: uuid.UUID | None,
+    need: Need,
+    resource_id: str | None,
+) -> None:
+    await record_clinician_action(
+        principal,
+        patient_id=patient_id,
+        action=need.action,
+        resource_type=need.resource_type,
+        resource_id=resource_id,
+        basis="denied",
+        refusal="role",
+    )
+
+
+def _outside_transaction() -> None:
+    # The decision's audit row must survive a rolled-back write, and a second connection per request
+    # could starve the pool: decide first, then open the write's transaction (`write_transaction`).
+    if DB.current_transaction.get() is not None:
+        raise RuntimeError("authorize() runs before the write's transaction, never inside it")
+
+
 async def authorize(
     principal: Principal,
     patient_id: uuid.UUID,
+    need: Need | None = None,
     *,
-    action: Action,
-    resource_type: str,
     resource_id: str | None = None,
+    action: Action | None = None,
+    resource_type: str | None = None,
     consent: str | None = None,
     laboratory_may_write: bool = False,
 ) -> Grant:
-    """Decide whether `principal` may `action` this patient's `resource_type`; audit it; 404 when not."""
+    """Decide whether `principal` may do what `need` says to this patient; audit it; 403 by role, 404 out of scope."""
+    need = _need(need, action, resource_type, consent, laboratory_may_write)
     if isinstance(principal, CitizenPrincipal):
         own = await citizen_grant(principal)
         if own.patient_id != patient_id:
             raise NotFound("no such patient")
-        return own
+        return Grant(patient_id=own.patient_id, basis="self", principal=principal, need=need)
     if isinstance(principal, EditorPrincipal):
         raise NotFound("no such patient")
-    lab_write = laboratory_may_write and principal.org_kind == "laboratorium"
+    _outside_transaction()
+    rule = _role_refusal(principal, need)
+    if rule is not None:
+        await _record_refusal(principal, patient_id, need, resource_id)
+        raise Forbidden(rule)
     async with DB.connection() as connection:
-        basis = await connection.fetchval(
-            _DECIDE_AND_AUDIT,
+        row = await connection.fetchrow(
+            _decide_and_audit(need.attest_unless),
             *clinician_row(principal),
             patient_id,
-            action,
-            resource_type,
+            need.action,
+            need.resource_type,
             resource_id,
             request_id_var.get(),
-            consent,
-            lab_write,
+            need.consent,
+            need.laboratory_may_write and principal.org_kind == LABORATORY,
             may_open_emergency_access(principal),
+            need.attests,
         )
+    basis = row["basis"]
     if basis == "denied":
         raise NotFound("no such patient")
-    return Grant(patient_id=patient_id, basis=basis, principal=principal)
+    return Grant(
+        patient_id=patient_id,
+        basis=basis,
+        principal=principal,
+        need=need,
+        attests=need.attests if row["attests"] else None,
+    )
+
+
+async def refuse(
+    grant: Grant, rule: str, *, resource_id: str | None = None, extra: dict[str, Any] | None = None
+) -> NoReturn:
+    """A refusal by role that only the service can see (it depends on what is written): audited, then 403."""
+    if isinstance(grant.principal, ClinicianPrincipal):
+        need = grant.need or Need(action="write", resource_type="patient")
+        await _record_refusal(grant.principal, grant.patient_id, need, resource_id)
+    raise Forbidden(rule, extra=extra)
+
+
+@contextlib.asynccontextmanager
+async def write_transaction(grant: Grant) -> AsyncIterator[Any]:
+    """The write's transaction and connection; a care relation the decision attested commits with it, or not at all."""
+    async with DB.transaction(), DB.connection() as connection:
+        if grant.attests is not None and isinstance(grant.principal, ClinicianPrincipal):
+            await insert_relation(connection, grant.principal, grant.patient_id, grant.attests, None)
+        yield connection
+
+
+MAX_CARE_RELATION_DAYS = 3 * 366
+EMERGENCY_ACCESS_HOURS = 4
+
+
+def _check_until(until: datetime | None, now: datetime) -> None:
+    if until is None:
+        return
+    if until.tzinfo is None:
+        raise BadRequest("until needs a time zone offset", field="until")
+    if until <= now:
+        raise BadRequest("until must be in the future", field="until")
+    if until > now + timedelta(days=MAX_CARE_RELATION_DAYS):
+        raise BadRequest(f"until may be at most {MAX_CARE_RELATION_DAYS} days ahead", field="until")
+
+
+async def attest(
+    principal: ClinicianPrincipal, patient_id: uuid.UUID, kind: RelationKind, until: datetime | None
+) -> tuple[Grant, Any]:
+    """The care-relation route: attest (or renew) a relation of `kind` for the caller's organisation.
+
+    The same decision as every access (the organisation kind may attest `kind`, else 403; the patient
+    exists and has not blocked him, else 404 — a blocked clinician must not open the door for his
+    colleagues), one audit row, and the relation written with its event in one transaction.
+    """
+    _check_until(until, utcnow())
+    need = Need(action="attest", resource_type="care-relation", attests=kind)
+    grant = await authorize(principal, patient_id, need)
+    async with DB.transaction(), DB.connection() as connection:
+        row = await insert_relation(connection, principal, patient_id, kind, until)
+    return Grant(patient_id=patient_id, basis=grant.basis, principal=principal, need=need), row
+
+
+EMERGENCY = Need(action="emergency-access", resource_type="patient")
+
+
+async def open_emergency_access(principal: ClinicianPrincipal, patient_id: uuid.UUID, reason: str) -> datetime:
+    """Open this clinician's own emergency access (nødrett) for a few hours; the citizen is told. Returns its end.
+
+    A laboratory treats no one (403, audited); a patient who does not exist is 404 (audited); a block does
+    not stop it. The opening itself is the audit row with basis `emergency`.
+    """
+    reason = reason.strip()
+    if len(reason) < 10:
+        raise BadRequest("give the reason for emergency access in at least 10 characters", field="reason")
+    if not may_open_emergency_access(principal):
+        await _record_refusal(principal, patient_id, EMERGENCY, None)
+        raise Forbidden(f"an organisation of kind {principal.org_kind} may not open emergency access")
+    _outside_transaction()
+    until = utcnow() + timedelta(hours=EMERGENCY_ACCESS_HOURS)
+    async with DB.transaction(), DB.connection() as connection:
+        access_id = await connection.fetchval(
+            """
+            INSERT INTO emergency_access (id, patient_id, hpr, org_number, reason, valid_from, valid_until)
+            SELECT $1, p.id, $3, $4, $5, now(), $6 FROM patient p WHERE p.id = $2
+            RETURNING id
+            """,
+            uuid.uuid4(),
+            patient_id,
+            principal.hpr,
+            principal.org_number,
+            reason,
+            until,
+        )
+        if access_id is not None:
+            # The citizen is told through her change feed and a push (the push rules read this event).
+            await events.append_event(patient_id, events.EventType.EMERGENCY_ACCESS_OPENED, access_id)
+    await record_clinician_action(
+        principal,
+        patient_id=patient_id,
+        action=EMERGENCY.action,
+        resource_type=EMERGENCY.resource_type,
+        resource_id=str(access_id) if access_id else None,
+        basis="emergency" if access_id else "denied",
+        refusal=None if access_id else "no-patient",
+    )
+    if access_id is None:
+        raise NotFound("no such patient")
+    return until
 
 
 async def grant_passes_consent(grant: Grant, scope: str) -> bool:
@@ -177,47 +433,7 @@ async def grant_passes_consent(grant: Grant, scope: str) -> bool:
 
 def may_open_emergency_access(principal: ClinicianPrincipal) -> bool:
     """A laboratory posts results for anyone but treats no one: it has no emergency to open access for."""
-    return principal.org_kind != "laboratorium"
-
-
-async def is_blocked(principal: ClinicianPrincipal, patient_id: uuid.UUID) -> bool:
-    """Whether the patient has blocked this clinician's HPR number (then he may not attest a relation either)."""
-    async with DB.connection() as connection:
-        blocked: bool = await connection.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM clinician_block WHERE patient_id = $1 AND hpr = $2)",
-            patient_id,
-            principal.hpr,
-        )
-    return blocked
-
-
-def may_attest(principal: ClinicianPrincipal, kind: str) -> bool:
-    return kind in ATTESTABLE.get(principal.org_kind, frozenset())
-
-
-async def relation_is_missing(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, *, kind: str, consent: str | None = None
-) -> bool:
-    """True when the patient exists, has given `consent` (if named), has not blocked this clinician, and the
-    clinician's organisation has no active care relation of `kind`: the case in which a domain may attest one
-    as part of its own write (a midwife creating a pregnancy card). The access decision stays `authorize`."""
-    async with DB.connection() as connection:
-        missing: bool | None = await connection.fetchval(
-            """
-            SELECT ($3::text IS NULL OR EXISTS (SELECT 1 FROM consent WHERE patient_id = p.id AND scope = $3))
-               AND NOT EXISTS (SELECT 1 FROM clinician_block WHERE patient_id = p.id AND hpr = $4)
-               AND NOT EXISTS (SELECT 1 FROM care_relation
-                               WHERE patient_id = p.id AND org_number = $2 AND kind = $5
-                                 AND valid_from <= now() AND (valid_until IS NULL OR valid_until > now()))
-            FROM patient p WHERE p.id = $1
-            """,
-            patient_id,
-            principal.org_number,
-            consent,
-            principal.hpr,
-            kind,
-        )
-    return bool(missing)
+    return principal.org_kind != LABORATORY
 
 
 # --- dependencies for the routers (request.user is set by RequirePrincipal) ---------------------------

@@ -22,7 +22,7 @@ from backend.core.audit import Author
 from backend.core.auth import ClinicianPrincipal
 from backend.core.context import PREGNANCY_CONSENT
 from backend.core.errors import BadRequest, Conflict, NotFound
-from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, encode_cursor
+from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, keyset_page
 from backend.db.engine import DB
 
 Severity = Literal["info", "warning", "urgent"]
@@ -224,12 +224,12 @@ async def alerts_for(
             before_id,
             size + 1,
         )
-    items = [_alert_out(row) for row in rows[:size]]
-    more = len(rows) > size
-    return AlertPage(
-        items=items,
-        next=encode_cursor(BeforeTimeAndId(at=items[-1].created_at, id=items[-1].id)) if more else None,
-    )
+    items, following = keyset_page([_alert_out(row) for row in rows], size, _alert_position)
+    return AlertPage(items=items, next=following)
+
+
+def _alert_position(alert: AlertOut) -> BeforeTimeAndId:
+    return BeforeTimeAndId(at=alert.created_at, id=alert.id)
 
 
 async def acknowledge_alert(principal: ClinicianPrincipal, alert_id: uuid.UUID, data: AcknowledgeIn) -> AlertOut:

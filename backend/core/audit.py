@@ -15,16 +15,16 @@ from backend.db.engine import DB
 
 INSERT_SQL = """
 INSERT INTO audit_log (actor_kind, actor, hpr, name, "authorization", org_number, org_kind,
-                       patient_id, action, resource_type, resource_id, basis, request_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                       patient_id, action, resource_type, resource_id, basis, request_id, refusal)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 """
 
 # A row that names no patient (an editor's action, a lookup that found no one) has its own table: every
 # audit_log row belongs to a patient, the key the patient tables are distributed by. $8 is always NULL here.
 INSERT_GLOBAL_SQL = """
 INSERT INTO audit_log_global (actor_kind, actor, hpr, name, "authorization", org_number, org_kind,
-                              action, resource_type, resource_id, basis, request_id)
-SELECT $1, $2, $3, $4, $5, $6, $7, $9, $10, $11, $12, $13 WHERE $8::uuid IS NULL
+                              action, resource_type, resource_id, basis, request_id, refusal)
+SELECT $1, $2, $3, $4, $5, $6, $7, $9, $10, $11, $12, $13, $14 WHERE $8::uuid IS NULL
 """
 
 
@@ -83,7 +83,9 @@ async def record_clinician_action(
     resource_type: str,
     resource_id: str | None,
     basis: str,
+    refusal: str | None = None,
 ) -> None:
+    """One row; `basis` is how access was allowed, or `denied` with the `refusal` reason."""
     async with DB.connection() as connection:
         await connection.execute(
             _insert_sql(patient_id),
@@ -94,6 +96,7 @@ async def record_clinician_action(
             resource_id,
             basis,
             request_id_var.get(),
+            refusal,
         )
 
 
@@ -116,6 +119,7 @@ async def record_editor_action(
             resource_id,
             "editor",
             request_id_var.get(),
+            None,
         )
 
 

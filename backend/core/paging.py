@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, TypeVar
 
@@ -83,3 +84,13 @@ class Page(msgspec.Struct, kw_only=True, rename="camel"):
     """Base shape of every list answer; domains subclass it with a typed `items`."""
 
     next: str | None = None
+
+
+T = TypeVar("T")
+
+
+def keyset_page(rows: Sequence[T], size: int, position_of: Callable[[T], Position]) -> tuple[list[T], str | None]:
+    """The one keyset page step: the query fetched `size + 1` rows; keep `size`, and when there were more, the
+    cursor of the last kept row (`position_of` says what a list resumes from). Every list pages with this."""
+    kept = list(rows[:size])
+    return kept, encode_cursor(position_of(kept[-1])) if len(rows) > size and kept else None

@@ -41,6 +41,7 @@ from backend.core.context import (
 )
 from backend.core.errors import BadRequest, Forbidden, PayloadTooLarge
 from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, encode_cursor
+from backend.core.relations import RELATION_KINDS
 from backend.db.engine import DB
 from backend.measurements.codes import (
     BLOOD_PRESSURE_PANEL,
@@ -84,7 +85,7 @@ BODY_TEMPERATURE = "8310-5"
 MM_HG = "mm[Hg]"
 
 MAX_SERIES_POINTS = 5000
-ALL_CARE_RELATIONS = ("gp", "midwife", "hospital", "legevakt", "homecare")
+ALL_CARE_RELATIONS = RELATION_KINDS
 # CLINICAL.md: home blood pressure in pregnancy goes to the midwife and the GP.
 
 

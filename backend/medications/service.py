@@ -18,11 +18,11 @@ from typing import Any
 import msgspec
 
 from backend.core import alerts, events
-from backend.core.access import Grant, authorize
-from backend.core.auth import ClinicianPrincipal
+from backend.core.access import Grant, Need, Role, authorize, refuse
+from backend.core.auth import AUTHORIZATIONS, ClinicianPrincipal
 from backend.core.clock import OSLO, utcnow
 from backend.core.concurrency import require_if_match
-from backend.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.core.errors import BadRequest, Conflict, NotFound
 from backend.core.paging import BeforeTimeAndId, Int32, Position, clamp_limit, decode_cursor, encode_cursor
 from backend.db.engine import DB
 from backend.medications.atc import InvalidAtcCode, validate_entry_atc, within
@@ -384,9 +384,15 @@ async def _store_version(
     await events.append_event(patient_id, events.EventType.MEDICATIONS_UPDATED, list_id)
 
 
-def _require_prescriber(principal: ClinicianPrincipal) -> None:
-    if rights_of(principal.authorization) == "none":
-        raise Forbidden(f"HPR authorization {principal.authorization} may read the medication list but not change it")
+# Who may change the list by HPR authorization (prescribing.rights_of): LE everything, JO her list, others read.
+PRESCRIBER = Role(
+    "only doctors (LE) and, within the midwives' list, midwives (JO) may change the medication list",
+    authorizations=frozenset(a for a in AUTHORIZATIONS if rights_of(a) != "none"),
+)
+READ_LIST = Need(action="read", resource_type=RESOURCE_LIST)
+WRITE_LIST = Need(action="write", resource_type=RESOURCE_LIST, role=PRESCRIBER)
+RECONCILE = Need(action="write", resource_type=RESOURCE_RECONCILIATION, role=PRESCRIBER)
+READ_DISCREPANCIES = Need(action="read", resource_type=RESOURCE_DISCREPANCY)
 
 
 # --- clinician ----------------------------------------------------------------------------------------
@@ -410,7 +416,7 @@ def _clinician_view(
 
 
 async def read_list(principal: ClinicianPrincipal, patient_id: uuid.UUID) -> MedicationListOut:
-    grant = await authorize(principal, patient_id, action="read", resource_type=RESOURCE_LIST)
+    grant = await authorize(principal, patient_id, READ_LIST)
     on = today()
     async with DB.connection() as connection:
         stored = await _read_list(connection, grant.patient_id)
@@ -431,8 +437,7 @@ async def replace_list(
     unchanged lists need no transaction. A change then locks the list row (FOR UPDATE) and writes only
     when the version is still the one compared against; otherwise another writer won and this one gets 412.
     """
-    grant = await authorize(principal, patient_id, action="write", resource_type=RESOURCE_LIST)
-    _require_prescriber(principal)
+    grant = await authorize(principal, patient_id, WRITE_LIST)
     on = today()
     submitted = normalise_entries(data.entries, on)
     async with DB.connection() as connection:
@@ -462,7 +467,7 @@ async def replace_list(
             written.append(entry)
             closed.append(entry.id)
     if rights_of(principal.authorization) == "listed":
-        _require_midwife_rights(written, current, jo_prefixes)
+        await _require_midwife_rights(grant, written, current, jo_prefixes)
     if not written:
         return _clinician_view(version, stored.updated_at, current.values(), stored.last_reconciled, on)
     now = utcnow()
@@ -484,8 +489,11 @@ async def replace_list(
     return _clinician_view(version + 1, now, merged.values(), stored.last_reconciled, on)
 
 
-def _require_midwife_rights(
-    written: Sequence[MedicationEntry], current: Mapping[uuid.UUID, MedicationEntry], prefixes: tuple[str, ...]
+async def _require_midwife_rights(
+    grant: Grant,
+    written: Sequence[MedicationEntry],
+    current: Mapping[uuid.UUID, MedicationEntry],
+    prefixes: tuple[str, ...],
 ) -> None:
     """A midwife (JO) may add, change or stop only entries whose ATC code, before and after, is on her list."""
     outside = sorted(
@@ -496,7 +504,8 @@ def _require_midwife_rights(
         }
     )
     if outside:
-        raise Forbidden(
+        await refuse(
+            grant,
             "a midwife (JO) may add, change or stop only entries whose ATC code is on the midwives' list; "
             f"outside it: {', '.join(outside)}",
             extra={"entryIds": outside},
@@ -634,7 +643,7 @@ async def list_version(patient_id: uuid.UUID, version: int) -> ListVersionDetail
 async def clinician_list_version(
     principal: ClinicianPrincipal, patient_id: uuid.UUID, version: int
 ) -> ListVersionDetail:
-    grant = await authorize(principal, patient_id, action="read", resource_type=RESOURCE_LIST)
+    grant = await authorize(principal, patient_id, READ_LIST)
     return await list_version(grant.patient_id, version)
 
 
@@ -647,7 +656,7 @@ async def clinician_history(
     from_version: int | None,
     to_version: int | None,
 ) -> MedicationHistory:
-    grant = await authorize(principal, patient_id, action="read", resource_type=RESOURCE_LIST)
+    grant = await authorize(principal, patient_id, READ_LIST)
     return await history(grant.patient_id, cursor=cursor, limit=limit, from_version=from_version, to_version=to_version)
 
 
@@ -723,8 +732,7 @@ async def reconcile(
     principal: ClinicianPrincipal, patient_id: uuid.UUID, if_match: str | None, data: ReconciliationIn
 ) -> ReconciliationOut:
     """Record a samstemming of the current list (If-Match optional: when sent, it must be the current version)."""
-    grant = await authorize(principal, patient_id, action="write", resource_type=RESOURCE_RECONCILIATION)
-    _require_prescriber(principal)
+    grant = await authorize(principal, patient_id, RECONCILE)
     if len(set(data.sources)) != len(data.sources):
         raise BadRequest("sources: name each source once", field="sources")
     note = _clean(data.note)
@@ -762,7 +770,7 @@ async def discrepancies(
     principal: ClinicianPrincipal, patient_id: uuid.UUID, *, cursor: str | None, limit: int | None
 ) -> DiscrepancyPage:
     """The citizen's reports on her entries, newest first: the GP's discrepancy list."""
-    grant = await authorize(principal, patient_id, action="read", resource_type=RESOURCE_DISCREPANCY)
+    grant = await authorize(principal, patient_id, READ_DISCREPANCIES)
     size = clamp_limit(limit)
     position = decode_cursor(cursor, BeforeTimeAndId)
     before_at = position.at if position else None

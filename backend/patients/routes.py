@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from backend.core.access import Clinician, MeGrant
+from backend.core.access import Clinician, MeGrant, attest, authorize, open_emergency_access
 from backend.core.alerts import AcknowledgeIn, AlertOut, AlertPage, acknowledge_alert, alerts_for
 from backend.patients import service
 from backend.patients.schemas import (
@@ -89,13 +89,14 @@ class ClinicianPatientController(Controller):
         patient_id: FromPath[uuid.UUID],
         data: JSONBody[CareRelationIn],
     ) -> CareRelationOut:
-        return await service.attest_care_relation(clinician, patient_id, data)
+        _, row = await attest(clinician, patient_id, data.kind, data.until)
+        return service.relation_out(row)
 
     @get(
         "/{patient_id:uuid}/care-relations", operation_id="clinicianListCareRelations", summary="Active care relations"
     )
     async def list_relations(self, clinician: Clinician, patient_id: FromPath[uuid.UUID]) -> CareRelationList:
-        return await service.list_care_relations(await service.care_relations_grant(clinician, patient_id))
+        return await service.list_care_relations(await authorize(clinician, patient_id, service.READ_CARE_RELATIONS))
 
     @post(
         "/{patient_id:uuid}/emergency-access",
@@ -108,7 +109,7 @@ class ClinicianPatientController(Controller):
         patient_id: FromPath[uuid.UUID],
         data: JSONBody[EmergencyAccessIn],
     ) -> EmergencyAccessOut:
-        return await service.open_emergency_access(clinician, patient_id, data)
+        return EmergencyAccessOut(until=await open_emergency_access(clinician, patient_id, data.reason))
 
 
 class ClinicianAlertsController(Controller):

@@ -10,8 +10,8 @@ import msgspec
 
 from backend.core.audit import AccessLogEntry
 from backend.core.events import ChangeItem
+from backend.core.relations import RelationKind
 
-CareRelationKind = Literal["gp", "midwife", "hospital", "legevakt", "homecare"]
 ConsentScope = Literal["pregnancy-card"]
 CONSENT_SCOPES: tuple[str, ...] = ("pregnancy-card",)
 
@@ -51,7 +51,7 @@ class LookupOut(msgspec.Struct, kw_only=True, rename="camel"):
 
 
 class CareRelationIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
-    kind: CareRelationKind
+    kind: RelationKind
     until: datetime | None = None
 
 

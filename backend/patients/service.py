@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from collections.abc import Mapping
+from typing import Any
 
 from backend.core import audit, events
 from backend.core.access import (
     Grant,
-    authorize,
+    Need,
     grant_passes_consent,
-    is_blocked,
-    may_attest,
-    may_open_emergency_access,
     patient_for_identity_number,
 )
 from backend.core.auth import ClinicianPrincipal
-from backend.core.clock import utcnow
 from backend.core.context import PREGNANCY_CONSENT
-from backend.core.errors import BadRequest, Forbidden, NotFound
+from backend.core.errors import BadRequest
 from backend.core.identity import InvalidIdentityNumber, parse_identity_number
-from backend.core.paging import AfterSeq, BeforeId, clamp_limit, decode_cursor, encode_cursor
+from backend.core.paging import AfterSeq, BeforeId, clamp_limit, decode_cursor, encode_cursor, keyset_page
 from backend.db.engine import DB
 from backend.patients.schemas import (
     CONSENT_SCOPES,
@@ -28,18 +25,11 @@ from backend.patients.schemas import (
     AttestedBy,
     Block,
     BlockList,
-    CareRelationIn,
     CareRelationList,
     CareRelationOut,
     ChangePage,
-    EmergencyAccessIn,
-    EmergencyAccessOut,
     Me,
 )
-
-EMERGENCY_ACCESS_HOURS = 4
-MAX_CARE_RELATION_DAYS = 3 * 366
-
 
 # --- citizen ------------------------------------------------------------------------------------------
 
@@ -55,12 +45,8 @@ async def access_log(me: Grant, cursor: str | None, limit: int | None) -> Access
     position = decode_cursor(cursor, BeforeId)
     before = position.before if position else None
     rows = await audit.access_log_page(me.patient_id, before_id=before, limit=size + 1)
-    more = len(rows) > size
-    rows = rows[:size]
-    return AccessLogPage(
-        items=[entry for _, entry in rows],
-        next=encode_cursor(BeforeId(before=rows[-1][0])) if more else None,
-    )
+    kept, following = keyset_page(rows, size, lambda row: BeforeId(before=row[0]))
+    return AccessLogPage(items=[entry for _, entry in kept], next=following)
 
 
 def _valid_hpr(hpr: str) -> str:
@@ -166,86 +152,19 @@ async def lookup_patient(principal: ClinicianPrincipal, fnr: str, *, allow_synth
     return patient_id
 
 
-async def _refuse(principal: ClinicianPrincipal, patient_id: uuid.UUID, *, action: str, resource_type: str) -> None:
-    """A refusal is an access attempt like any other: one audit row with basis `denied`, outside any transaction."""
-    await audit.record_clinician_action(
-        principal, patient_id=patient_id, action=action, resource_type=resource_type, resource_id=None,
-        basis="denied",
-    )  # fmt: skip
-
-
-async def _require_patient(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, *, action: str, resource_type: str
-) -> None:
-    """404 (audited as denied, outside any transaction so the row survives) when the patient does not exist."""
-    async with DB.connection() as connection:
-        exists = await connection.fetchval("SELECT 1 FROM patient WHERE id = $1", patient_id)
-    if exists is None:
-        await _refuse(principal, patient_id, action=action, resource_type=resource_type)
-        raise NotFound("no such patient")
-
-
-def _relation_out(row: dict[str, object]) -> CareRelationOut:
+def relation_out(row: Mapping[str, Any]) -> CareRelationOut:
     return CareRelationOut(
-        id=row["id"],  # type: ignore[arg-type]
+        id=row["id"],
         kind=str(row["kind"]),
-        from_=row["valid_from"],  # type: ignore[arg-type]
-        until=row["valid_until"],  # type: ignore[arg-type]
+        from_=row["valid_from"],
+        until=row["valid_until"],
         attested_by=AttestedBy(
             hpr=str(row["attested_by_hpr"]),
-            name=row["attested_by_name"],  # type: ignore[arg-type]
+            name=row["attested_by_name"],
             organisation=str(row["org_number"]),
             org_kind=str(row["org_kind"]),
         ),
     )
-
-
-async def attest_care_relation(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, data: CareRelationIn
-) -> CareRelationOut:
-    if not may_attest(principal, data.kind):
-        await _refuse(principal, patient_id, action="attest", resource_type="care-relation")
-        raise Forbidden(f"an organisation of kind {principal.org_kind} may not attest a {data.kind} care relation")
-    now = utcnow()
-    if data.until is not None:
-        if data.until.tzinfo is None:
-            raise BadRequest("until needs a time zone offset", field="until")
-        if data.until <= now:
-            raise BadRequest("until must be in the future", field="until")
-        if data.until > now + timedelta(days=MAX_CARE_RELATION_DAYS):
-            raise BadRequest(f"until may be at most {MAX_CARE_RELATION_DAYS} days ahead", field="until")
-    await _require_patient(principal, patient_id, action="attest", resource_type="care-relation")
-    if await is_blocked(principal, patient_id):
-        # A clinician she has blocked must not open the door for his colleagues; out of scope is 404.
-        await _refuse(principal, patient_id, action="attest", resource_type="care-relation")
-        raise NotFound("no such patient")
-    async with DB.transaction():
-        async with DB.connection() as connection:
-            row = await connection.fetchrow(
-                """
-                WITH by_org AS (
-                    INSERT INTO care_relation_by_org (org_number, patient_id) VALUES ($4, $2) ON CONFLICT DO NOTHING
-                )
-                INSERT INTO care_relation (id, patient_id, kind, org_number, org_kind, attested_by_hpr,
-                                           attested_by_name, valid_from, valid_until)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8)
-                RETURNING id, kind, org_number, org_kind, attested_by_hpr, attested_by_name, valid_from, valid_until
-                """,
-                uuid.uuid4(),
-                patient_id,
-                data.kind,
-                principal.org_number,
-                principal.org_kind,
-                principal.hpr,
-                principal.name,
-                data.until,
-            )
-        await events.append_event(patient_id, events.EventType.CARE_RELATION_ATTESTED, row["id"])
-    await audit.record_clinician_action(
-        principal, patient_id=patient_id, action="attest", resource_type="care-relation",
-        resource_id=str(row["id"]), basis="care-relation",
-    )  # fmt: skip
-    return _relation_out(dict(row))
 
 
 async def list_care_relations(grant: Grant) -> CareRelationList:
@@ -263,41 +182,7 @@ async def list_care_relations(grant: Grant) -> CareRelationList:
         # "Pregnancy is private"): without her pregnancy-card consent only the caller's own stays listed.
         own = grant.principal.org_number if isinstance(grant.principal, ClinicianPrincipal) else None
         rows = [row for row in rows if row["kind"] != "midwife" or row["org_number"] == own]
-    return CareRelationList(items=[_relation_out(dict(row)) for row in rows])
+    return CareRelationList(items=[relation_out(row) for row in rows])
 
 
-async def open_emergency_access(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, data: EmergencyAccessIn
-) -> EmergencyAccessOut:
-    if not data.reason.strip() or len(data.reason.strip()) < 10:
-        raise BadRequest("give the reason for emergency access in at least 10 characters", field="reason")
-    if not may_open_emergency_access(principal):
-        await _refuse(principal, patient_id, action="emergency-access", resource_type="patient")
-        raise Forbidden(f"an organisation of kind {principal.org_kind} may not open emergency access")
-    until = utcnow() + timedelta(hours=EMERGENCY_ACCESS_HOURS)
-    await _require_patient(principal, patient_id, action="emergency-access", resource_type="patient")
-    async with DB.transaction():
-        async with DB.connection() as connection:
-            access_id = await connection.fetchval(
-                """
-                INSERT INTO emergency_access (id, patient_id, hpr, org_number, reason, valid_from, valid_until)
-                VALUES ($1, $2, $3, $4, $5, now(), $6) RETURNING id
-                """,
-                uuid.uuid4(),
-                patient_id,
-                principal.hpr,
-                principal.org_number,
-                data.reason.strip(),
-                until,
-            )
-        # The citizen is told through her change feed and a push (the push capability reads this event).
-        await events.append_event(patient_id, events.EventType.EMERGENCY_ACCESS_OPENED, access_id)
-    await audit.record_clinician_action(
-        principal, patient_id=patient_id, action="emergency-access", resource_type="patient",
-        resource_id=str(access_id), basis="emergency",
-    )  # fmt: skip
-    return EmergencyAccessOut(until=until)
-
-
-async def care_relations_grant(principal: ClinicianPrincipal, patient_id: uuid.UUID) -> Grant:
-    return await authorize(principal, patient_id, action="read", resource_type="care-relation")
+READ_CARE_RELATIONS = Need(action="read", resource_type="care-relation")

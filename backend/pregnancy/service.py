@@ -26,16 +26,14 @@ import asyncpg
 import msgspec
 
 from backend.core import events
-from backend.core.access import Grant, authorize, may_attest, relation_is_missing
+from backend.core.access import Grant, Need, Role, authorize, may_attest, write_transaction
 from backend.core.alerts import raise_pregnancy_blood_pressure_alert
 from backend.core.auth import CitizenPrincipal, ClinicianPrincipal
 from backend.core.clock import OSLO, oslo_now, utcnow
 from backend.core.concurrency import require_if_match
 from backend.core.context import PREGNANCY, record_pregnancy_outcome, set_context
-from backend.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.core.errors import BadRequest, Conflict, NotFound
 from backend.db.engine import DB
-from backend.patients.schemas import CareRelationIn
-from backend.patients.service import attest_care_relation
 from backend.pregnancy import pdf
 from backend.pregnancy.dating import (
     PREGNANCY_DAYS,
@@ -99,6 +97,22 @@ CONSENT = "pregnancy-card"
 # Who may create and write a card (issue 4): midwives and doctors at these kinds of organisation.
 WRITING_AUTHORIZATIONS = frozenset({"JO", "LE"})
 WRITING_ORG_KINDS = frozenset({"helsestasjon", "sykehus", "fastlege"})
+CARD_WRITER = Role(
+    "pregnancy cards are written by midwives (JO) and doctors (LE) at a helsestasjon, hospital or GP office",
+    authorizations=WRITING_AUTHORIZATIONS,
+    org_kinds=WRITING_ORG_KINDS,
+)
+READ = Need(action="read", resource_type=RESOURCE, consent=CONSENT)
+WRITE = Need(action="write", resource_type=RESOURCE, consent=CONSENT, role=CARD_WRITER)
+# A midwife creating the card attests her organisation's midwife relation in the same transaction.
+CREATE_AS_MIDWIFE = Need(
+    action="write",
+    resource_type=RESOURCE,
+    consent=CONSENT,
+    role=CARD_WRITER,
+    attests="midwife",
+    attest_unless="pregnancy_card WHERE status = 'ongoing'",
+)
 
 # A card is started in the first trimester; an LMP older than this is a typo or the wrong woman.
 MAX_LMP_AGE_DAYS = 44 * 7
@@ -167,32 +181,8 @@ def today() -> date:
 
 async def _grant(principal: ClinicianPrincipal, patient_id: uuid.UUID, action: str, card_id: uuid.UUID | None) -> Grant:
     return await authorize(
-        principal,
-        patient_id,
-        action="write" if action == "write" else "read",
-        resource_type=RESOURCE,
-        resource_id=str(card_id) if card_id is not None else None,
-        consent=CONSENT,
+        principal, patient_id, WRITE if action == "write" else READ, resource_id=str(card_id) if card_id else None
     )
-
-
-def _require_card_writer(principal: ClinicianPrincipal) -> None:
-    if principal.authorization not in WRITING_AUTHORIZATIONS or principal.org_kind not in WRITING_ORG_KINDS:
-        raise Forbidden(
-            "pregnancy cards are written by midwives (JO) and doctors (LE) at a helsestasjon, hospital or GP office"
-        )
-
-
-async def _midwife_relation_is_missing(principal: ClinicianPrincipal, patient_id: uuid.UUID) -> bool:
-    """True when creating the card should attest the midwife's relation (see `relation_is_missing`), and she
-    has no ongoing card: creating one would fail, and must not open her record to a new organisation."""
-    if not await relation_is_missing(principal, patient_id, kind="midwife", consent=CONSENT):
-        return False
-    async with DB.connection() as connection:
-        ongoing = await connection.fetchval(
-            "SELECT 1 FROM pregnancy_card WHERE patient_id = $1 AND status = 'ongoing'", patient_id
-        )
-    return ongoing is None
 
 
 # --- loading -----------------------------------------------------------------------------------------
@@ -694,25 +684,19 @@ def _check_test(data: TestIn) -> tuple[float | None, str | None, str | None]:
 
 
 async def create_card(principal: ClinicianPrincipal, patient_id: uuid.UUID, data: CardIn) -> PregnancyCard:
-    _require_card_writer(principal)
     on = today()
     _check_lmp(data.last_menstrual_period, on)
     header = CardHeader(**{f: getattr(data, f) for f in CardHeader.__struct_fields__})
     _check_header(header)
     _check_earlier(data.earlier_pregnancies, on, prefix="earlierPregnancies")
-    if (
-        principal.authorization == "JO"
-        and may_attest(principal, "midwife")
-        and await _midwife_relation_is_missing(principal, patient_id)
-    ):
-        await attest_care_relation(principal, patient_id, CareRelationIn(kind="midwife"))
-    grant = await _grant(principal, patient_id, "write", None)
+    midwife = principal.authorization == "JO" and may_attest(principal, "midwife")
+    grant = await authorize(principal, patient_id, CREATE_AS_MIDWIFE if midwife else WRITE)
     writer = Writer.of(principal)
     now = utcnow()
     card_id = uuid.uuid4()
     header_json = msgspec.json.encode(header).decode()
     try:
-        async with DB.transaction(), DB.connection() as connection:
+        async with write_transaction(grant) as connection:
             ongoing = await connection.fetchval(
                 "SELECT id FROM pregnancy_card WHERE patient_id = $1 AND status = 'ongoing' FOR UPDATE",
                 grant.patient_id,
@@ -856,7 +840,6 @@ async def update_header(
     patch: CardHeaderPatch,
     if_match: str | None,
 ) -> PregnancyCard:
-    _require_card_writer(principal)
     changes = {
         name: getattr(patch, name)
         for name in patch.__struct_fields__
@@ -959,7 +942,6 @@ async def header_history(principal: ClinicianPrincipal, patient_id: uuid.UUID, c
 async def record_outcome(
     principal: ClinicianPrincipal, patient_id: uuid.UUID, card_id: uuid.UUID, data: OutcomeIn
 ) -> PregnancyCard:
-    _require_card_writer(principal)
     grant = await _grant(principal, patient_id, "write", card_id)
     writer = Writer.of(principal)
     now = utcnow()
@@ -1009,7 +991,6 @@ async def _open_card_for_entry(connection: Any, patient_id: uuid.UUID, card_id: 
 async def add_consultation(
     principal: ClinicianPrincipal, patient_id: uuid.UUID, card_id: uuid.UUID, data: ConsultationIn
 ) -> ConsultationOut:
-    _require_card_writer(principal)
     grant = await _grant(principal, patient_id, "write", card_id)
     writer = Writer.of(principal)
     now, on = utcnow(), today()
@@ -1089,7 +1070,6 @@ async def correct_consultation(
     if_match: str | None,
 ) -> ConsultationOut:
     """A corrected row is a new version; the old one is kept, marked superseded, in the history."""
-    _require_card_writer(principal)
     grant = await _grant(principal, patient_id, "write", card_id)
     writer = Writer.of(principal)
     now, on = utcnow(), today()
@@ -1161,7 +1141,6 @@ async def consultation_history(
 async def add_ultrasound(
     principal: ClinicianPrincipal, patient_id: uuid.UUID, card_id: uuid.UUID, data: UltrasoundIn
 ) -> UltrasoundOut:
-    _require_card_writer(principal)
     grant = await _grant(principal, patient_id, "write", card_id)
     writer = Writer.of(principal)
     now, on = utcnow(), today()
@@ -1205,7 +1184,6 @@ async def add_ultrasound(
 async def add_vaccine(
     principal: ClinicianPrincipal, patient_id: uuid.UUID, card_id: uuid.UUID, data: VaccineIn
 ) -> VaccineOut:
-    _require_card_writer(principal)
     grant = await _grant(principal, patient_id, "write", card_id)
     writer = Writer.of(principal)
     now, on = utcnow(), today()
@@ -1232,7 +1210,6 @@ async def add_vaccine(
 
 
 async def add_test(principal: ClinicianPrincipal, patient_id: uuid.UUID, card_id: uuid.UUID, data: TestIn) -> TestOut:
-    _require_card_writer(principal)
     value, unit, result = _check_test(data)
     grant = await _grant(principal, patient_id, "write", card_id)
     writer = Writer.of(principal)
@@ -1266,7 +1243,6 @@ async def add_test(principal: ClinicianPrincipal, patient_id: uuid.UUID, card_id
 async def add_earlier_pregnancy(
     principal: ClinicianPrincipal, patient_id: uuid.UUID, card_id: uuid.UUID, data: EarlierPregnancyIn
 ) -> EarlierPregnancyOut:
-    _require_card_writer(principal)
     _check_earlier([data], today())
     grant = await _grant(principal, patient_id, "write", card_id)
     writer = Writer.of(principal)

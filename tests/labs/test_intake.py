@@ -86,9 +86,13 @@ async def test_laboratory_posts_for_any_patient_naming_the_requester_but_reads_n
     report_id = await posted(client, lab, citizen.patient_id, lab_report(requester=gp))
 
     base = f"/clinician/v1/patients/{citizen.patient_id}/lab-reports"
-    assert (await client.get(base, headers=lab.headers)).status_code == 404
-    assert (await client.get(f"{base}/{report_id}", headers=lab.headers)).status_code == 404
-    assert (await client.post(f"{base}/{report_id}/release", headers=lab.headers)).status_code == 404
+    assert (await client.get(base, headers=lab.headers)).status_code == 403  # by role: a laboratory reads nothing
+    assert (
+        await client.get(f"{base}/{report_id}", headers=lab.headers)
+    ).status_code == 403  # by role: a laboratory reads nothing
+    assert (
+        await client.post(f"{base}/{report_id}/release", headers=lab.headers)
+    ).status_code == 403  # by role: a laboratory reads nothing
     # The requester the lab named sees it and may release it.
     shown = await client.get(f"{base}/{report_id}", headers=gp.headers)
     assert shown.status_code == 200

@@ -51,8 +51,14 @@ CREATE TABLE audit_log_global (
     resource_id varchar(64),
     basis varchar(16) NOT NULL,
     request_id varchar(64),
+    refusal varchar(16),
     CONSTRAINT audit_log_global_basis_check
-        CHECK (basis IN ('care-relation', 'emergency', 'laboratory', 'lookup', 'denied', 'editor'))
+        CHECK (basis IN ('care-relation', 'emergency', 'laboratory', 'lookup', 'denied', 'editor')),
+    CONSTRAINT audit_log_global_refusal_check CHECK (
+        refusal IN ('role', 'no-patient', 'blocked', 'no-consent', 'no-relation')
+        AND basis = 'denied'
+        OR refusal IS NULL
+    )
 );
 CREATE TRIGGER audit_log_global_append_only
     BEFORE UPDATE OR DELETE ON audit_log_global
@@ -61,9 +67,9 @@ CREATE TRIGGER audit_log_global_no_truncate
     BEFORE TRUNCATE ON audit_log_global
     FOR EACH STATEMENT EXECUTE FUNCTION audit_log_is_append_only();
 INSERT INTO audit_log_global (id, at, actor_kind, actor, hpr, name, "authorization", org_number, org_kind, action,
-                              resource_type, resource_id, basis, request_id)
+                              resource_type, resource_id, basis, request_id, refusal)
 SELECT id, at, actor_kind, actor, hpr, name, "authorization", org_number, org_kind, action,
-       resource_type, resource_id, basis, request_id
+       resource_type, resource_id, basis, request_id, refusal
 FROM audit_log WHERE patient_id IS NULL;
 -- The rows were copied above; this move is the only delete the audit log ever allows.
 ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only;
@@ -154,9 +160,9 @@ CREATE INDEX audit_log_patient_newest ON audit_log (patient_id, id DESC);
 ALTER TABLE audit_log DROP CONSTRAINT audit_log_pkey, ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
 ALTER TABLE audit_log ALTER COLUMN patient_id DROP NOT NULL;
 INSERT INTO audit_log (id, at, actor_kind, actor, hpr, name, "authorization", org_number, org_kind, patient_id,
-                       action, resource_type, resource_id, basis, request_id)
+                       action, resource_type, resource_id, basis, request_id, refusal)
 SELECT id, at, actor_kind, actor, hpr, name, "authorization", org_number, org_kind, NULL,
-       action, resource_type, resource_id, basis, request_id
+       action, resource_type, resource_id, basis, request_id, refusal
 FROM audit_log_global;
 DROP TABLE audit_log_global;
 
