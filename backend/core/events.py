@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -166,21 +167,27 @@ _CANDIDATE_WINDOW = 4
 # Due and not claimed by a live worker (a crashed worker's claims come back when their lease ends).
 _DUE = "dispatched_at IS NULL AND available_at <= now() AND (claim_expires_at IS NULL OR claim_expires_at < now())"
 
-# Candidates only: no lock, and another worker may claim them first; the claim below decides.
+# Candidates only: no lock, and another worker may claim them first; the claim below decides. The lease's end
+# is the database's time, and names this claim: the claimed rows are read back by it.
 _DUE_PATIENTS = f"""
-SELECT patient_id FROM event WHERE {_DUE} ORDER BY available_at, id LIMIT $1
+SELECT patient_id, now() + make_interval(secs => $2) AS lease_end
+FROM event WHERE {_DUE} ORDER BY available_at, id LIMIT $1
 """  # noqa: S608 - fixed fragments only
 
 # One patient's due events, claimed in one single-patient statement (one shard once the table is distributed).
 _CLAIM_PATIENT = f"""
-UPDATE event SET claimed_by = $2, claim_expires_at = now() + make_interval(secs => $4), attempts = attempts + 1
+UPDATE event SET claimed_by = $2, claim_expires_at = $4, attempts = attempts + 1
 WHERE patient_id = $1 AND id IN (
     SELECT id FROM event WHERE patient_id = $1 AND {_DUE}
     ORDER BY available_at, id LIMIT $3
     FOR UPDATE SKIP LOCKED
 )
-RETURNING id, patient_id, NULL::text AS topic, type, resource_type, resource_id, at, attempts, citizen_visible
 """  # noqa: S608 - fixed fragments only
+
+_CLAIMED_PATIENT_EVENTS = """
+SELECT id, patient_id, NULL::text AS topic, type, resource_type, resource_id, at, attempts, citizen_visible
+FROM event WHERE patient_id = ANY($1::uuid[]) AND claimed_by = $2 AND claim_expires_at = $3
+"""
 
 _CLAIM_TOPIC = f"""
 UPDATE topic_event SET claimed_by = $1, claim_expires_at = now() + make_interval(secs => $3), attempts = attempts + 1
@@ -208,23 +215,35 @@ def _claimed(row: Any) -> ClaimedEvent:
 
 
 async def claim_events(worker_id: str, *, limit: int, lease_seconds: float) -> list[ClaimedEvent]:
-    """Claim up to `limit` due, undispatched events for this worker; others skip them until the lease ends.
+    """Claim up to about `limit` due, undispatched events for this worker; others skip them until the lease ends.
 
     Work is claimed per patient (the shard key): the due patients are read first without locks, then each
-    patient's events are claimed by one statement that locks rows of that patient only (`FOR UPDATE SKIP
-    LOCKED`, so concurrent workers never claim an event twice). Topic events come from `topic_event`.
+    patient's events are claimed by a statement that locks rows of that patient only (`FOR UPDATE SKIP LOCKED`,
+    so concurrent workers never claim an event twice). The per-patient statements go out in one pipeline, and the
+    claimed rows are read back by this claim's lease end. Topic events come from `topic_event`.
     """
     claimed: list[ClaimedEvent] = []
     async with DB.connection() as connection:
         # A window of the oldest due events, wider than one batch, in random patient order: concurrent workers
         # then start on different patients instead of all queueing behind the first one's claimant.
-        candidates = await connection.fetch(_DUE_PATIENTS, limit * _CANDIDATE_WINDOW)
-        patients = list(dict.fromkeys(row["patient_id"] for row in candidates))
-        random.shuffle(patients)
-        for patient_id in patients:
-            if len(claimed) >= limit:
-                break
-            rows = await connection.fetch(_CLAIM_PATIENT, patient_id, worker_id, limit - len(claimed), lease_seconds)
+        candidates = await connection.fetch(_DUE_PATIENTS, limit * _CANDIDATE_WINDOW, lease_seconds)
+        if candidates:
+            lease_end = candidates[0]["lease_end"]
+            due = Counter(row["patient_id"] for row in candidates)
+            patients = list(due)
+            random.shuffle(patients)
+            chosen: list[tuple[uuid.UUID, str, int, datetime]] = []
+            total = 0
+            for patient_id in patients:
+                if total >= limit:
+                    break
+                share = min(due[patient_id], limit - total)
+                chosen.append((patient_id, worker_id, share, lease_end))
+                total += share
+            await connection.executemany(_CLAIM_PATIENT, chosen)
+            rows = await connection.fetch(
+                _CLAIMED_PATIENT_EVENTS, [patient_id for patient_id, *_ in chosen], worker_id, lease_end
+            )
             claimed.extend(_claimed(row) for row in rows)
         if len(claimed) < limit:
             rows = await connection.fetch(_CLAIM_TOPIC, worker_id, limit - len(claimed), lease_seconds)
@@ -240,32 +259,31 @@ def _by_patient(claimed: Iterable[ClaimedEvent]) -> dict[uuid.UUID | None, list[
     return grouped
 
 
-async def ack_events(worker_id: str, claimed: Iterable[ClaimedEvent]) -> int:
-    """Mark claimed events done; only the claimant's acks count (a reclaimed event is someone else's)."""
-    done = 0
+async def ack_events(worker_id: str, claimed: Iterable[ClaimedEvent]) -> None:
+    """Mark claimed events done; only the claimant's acks count (a reclaimed event is someone else's).
+
+    One statement per patient (her rows only), sent together in one pipeline.
+    """
+    grouped = _by_patient(claimed)
+    topic_ids = grouped.pop(None, [])
     async with DB.connection() as connection:
-        for patient_id, ids in _by_patient(claimed).items():
-            if patient_id is None:
-                result: str = await connection.execute(
-                    """
-                    UPDATE topic_event SET dispatched_at = now(), claimed_by = NULL, claim_expires_at = NULL
-                    WHERE id = ANY($1::bigint[]) AND claimed_by = $2 AND dispatched_at IS NULL
-                    """,
-                    ids,
-                    worker_id,
-                )
-            else:
-                result = await connection.execute(
-                    """
-                    UPDATE event SET dispatched_at = now(), claimed_by = NULL, claim_expires_at = NULL
-                    WHERE patient_id = $3 AND id = ANY($1::bigint[]) AND claimed_by = $2 AND dispatched_at IS NULL
-                    """,
-                    ids,
-                    worker_id,
-                    patient_id,
-                )
-            done += int(result.rsplit(maxsplit=1)[-1])
-    return done
+        if grouped:
+            await connection.executemany(
+                """
+                UPDATE event SET dispatched_at = now(), claimed_by = NULL, claim_expires_at = NULL
+                WHERE patient_id = $3 AND id = ANY($1::bigint[]) AND claimed_by = $2 AND dispatched_at IS NULL
+                """,
+                [(ids, worker_id, patient_id) for patient_id, ids in grouped.items()],
+            )
+        if topic_ids:
+            await connection.execute(
+                """
+                UPDATE topic_event SET dispatched_at = now(), claimed_by = NULL, claim_expires_at = NULL
+                WHERE id = ANY($1::bigint[]) AND claimed_by = $2 AND dispatched_at IS NULL
+                """,
+                topic_ids,
+                worker_id,
+            )
 
 
 async def defer_event(worker_id: str, event: ClaimedEvent, until: datetime) -> None:
