@@ -33,10 +33,11 @@ run: $(STAMP) ## migrate, load CMS content and demo data, serve on port 8000 wit
 test: $(STAMP) ## run every test against a real PostgreSQL (embedded unless DATABASE_URL is set)
 	$(BIN)/python -m pytest
 
-lint: $(STAMP) ## ruff, formatting and mypy --strict
+lint: $(STAMP) ## ruff, formatting, mypy --strict and the import contracts (lint-imports)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict backend
+	$(BIN)/mypy --strict backend tests/support
+	$(BIN)/lint-imports
 
 format: $(STAMP) ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from litestar import Litestar, Request, Router, get
@@ -23,7 +23,6 @@ from backend.apidocs import LocalSwaggerPlugin
 from backend.core.access import provide_clinician, provide_me
 from backend.core.auth import AuthFailureLimiter, RequirePrincipal, TokenVerifier, WriteStep
 from backend.core.contract import serve_contract_document
-from backend.core.devtokens import DevSigningKey, dev_issuers, load_dev_signing_key
 from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.idempotency import IdempotencyMiddleware
 from backend.core.identity import configure_sealer, load_patient_secret, sealer
@@ -34,6 +33,9 @@ from backend.db.embedded import EmbeddedPostgres
 from backend.db.engine import DB
 from backend.health import HealthController
 from backend.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from backend.dev.tokens import DevSigningKey
 
 log = logging.getLogger("helsekort.app")
 
@@ -153,8 +155,8 @@ def route_handlers(settings: Settings) -> list[Any]:
 @get("/.well-known/jwks.json", operation_id="devJwks", summary="Dev issuers' public keys (dev mode only)",
      tags=["service"], security=[{}], opt={"database": False})  # fmt: skip
 async def dev_jwks(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    key: DevSigningKey = request.app.state.dev_signing_key
-    return key.jwks
+    jwks: dict[str, Any] = request.app.state.dev_signing_key.jwks
+    return jwks
 
 
 def _token_verifier(settings: Settings) -> tuple[TokenVerifier, DevSigningKey | None]:
@@ -162,6 +164,9 @@ def _token_verifier(settings: Settings) -> tuple[TokenVerifier, DevSigningKey | 
     static: dict[str, dict[str, Any]] = {}
     dev_key: DevSigningKey | None = None
     if settings.dev_issuers_enabled:
+        # Imported here, never at module level: production (no dev issuers) loads nothing of backend.dev.
+        from backend.dev.tokens import dev_issuers, load_dev_signing_key
+
         dev_key = load_dev_signing_key(settings)
         for issuer in dev_issuers():
             issuers.append(issuer)

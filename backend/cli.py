@@ -208,7 +208,7 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from backend.core.devtokens import mint_from_args
+    from backend.dev.tokens import mint_from_args
 
     settings = _settings_or_exit()
     if not settings.dev_issuers_enabled:

@@ -1,50 +1,33 @@
-"""`helsekort demo`: idempotent demo data around one demo citizen; each capability adds its loader below."""
+"""`helsekort demo`: idempotent demo data around one demo citizen; this build's domains are the modules imported below.
+
+The identities and the registry live in `backend.core.demo`; each domain's `demo.py` registers its loader
+there when it is imported. A domain this build does not compose is simply not imported here.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
-from backend.cms.demo import load_cms_demo
-from backend.core.access import patient_for_identity_number
+import backend.cms.demo
+import backend.labs.demo
+import backend.measurements.demo
+import backend.medications.demo
+import backend.pregnancy.demo
+from backend.core.demo import DEMO_CLINICIANS, demo_loader, demo_patient_id, load_registered_demos
 from backend.db.engine import DB
-from backend.labs.demo import load_labs_demo
-from backend.measurements.demo import load_measurements_demo
-from backend.medications.demo import load_medications_demo
-from backend.pregnancy.demo import load_pregnancy_demo
 from backend.settings import Settings
 
-DemoLoader = Callable[[Settings], Awaitable[str]]
-
-# A synthetic test number (month + 80): never a real person. Only accepted outside production.
-DEMO_FNR = "13899540063"
-
-
-@dataclass(frozen=True, slots=True)
-class DemoClinician:
-    hpr: str
-    name: str
-    authorization: str
-    org_number: str
-    org_kind: str
-    relation: str | None
-    pid: str  # the clinician's own synthetic fødselsnummer, for the dev HelseID token (README)
-
-
-DEMO_MIDWIFE = DemoClinician(
-    "9100001", "Jordmor Kari Nordmann", "JO", "974600001", "helsestasjon", "midwife", "01857510190"
+# The domains whose demo data this build loads: importing a domain's demo module registers its loader.
+DEMO_DOMAINS = (
+    backend.labs.demo,
+    backend.medications.demo,
+    backend.pregnancy.demo,
+    backend.measurements.demo,
+    backend.cms.demo,
 )
-DEMO_GP = DemoClinician("9100002", "Fastlege Ola Hansen", "LE", "974600002", "fastlege", "gp", "02858020045")
-DEMO_HOSPITAL = DemoClinician("9100003", "Lege Ingrid Berg", "LE", "974600003", "sykehus", "hospital", "03857030019")
-DEMO_LAB = DemoClinician("9100004", "Bioingeniør Per Lab", "SP", "974600004", "laboratorium", None, "04856540087")
-DEMO_CLINICIANS = (DEMO_MIDWIFE, DEMO_GP, DEMO_HOSPITAL, DEMO_LAB)
 
 
-async def demo_patient_id() -> uuid.UUID:
-    return await patient_for_identity_number(DEMO_FNR)
-
-
+@demo_loader("core")
 async def load_core_demo(settings: Settings) -> str:
     """The demo citizen, her consent to the pregnancy card and the care relations of the demo clinicians."""
     patient_id = await demo_patient_id()
@@ -88,17 +71,6 @@ async def load_core_demo(settings: Settings) -> str:
     return f"demo: citizen {patient_id} with care relations to {len(DEMO_CLINICIANS) - 1} demo organisations"
 
 
-DEMO_LOADERS: list[DemoLoader] = [
-    load_core_demo,
-    load_labs_demo,
-    load_medications_demo,
-    # The card before the home readings, so the pregnancy context applies to them.
-    load_pregnancy_demo,
-    load_measurements_demo,
-    load_cms_demo,
-]
-
-
 async def load_demo(settings: Settings) -> str:
-    lines = [await loader(settings) for loader in DEMO_LOADERS]
-    return "\n".join(lines)
+    """Every registered loader (the core's and those of DEMO_DOMAINS), each after those it needs."""
+    return await load_registered_demos(settings)

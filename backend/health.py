@@ -6,8 +6,8 @@ import msgspec
 from litestar import Controller, Request, get
 from litestar.datastructures import State
 
+from backend.core.db import DB, DatabaseUnavailable
 from backend.core.errors import ServiceUnavailable
-from backend.db.engine import DB
 
 # A probe must answer before the orchestrator's own probe timeout (commonly 1 s), stalled database or not.
 READY_ACQUIRE_SECONDS = 0.4
@@ -31,7 +31,7 @@ class HealthController(Controller):
         try:
             async with DB.connection(acquire_timeout=READY_ACQUIRE_SECONDS) as connection:
                 await connection.fetchval("SELECT 1", timeout=READY_QUERY_SECONDS)
-        except ServiceUnavailable:
+        except DatabaseUnavailable:
             raise
         except Exception as exc:
             raise ServiceUnavailable("the database does not answer", retry_after=1) from exc

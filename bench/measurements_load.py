@@ -140,7 +140,7 @@ def _synthetic_fnr(rng: random.Random) -> str:
 
 
 def _tokens(data_dir: Path, count: int) -> list[str]:
-    from backend.core.devtokens import citizen_claims, load_dev_signing_key, mint
+    from backend.dev.tokens import citizen_claims, load_dev_signing_key, mint
     from backend.settings import Settings
 
     key = load_dev_signing_key(Settings(data_dir=data_dir))

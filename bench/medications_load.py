@@ -199,7 +199,7 @@ def _synthetic_fnr(rng: random.Random) -> str:
 
 async def _prepare(url: str, data_dir: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     """One GP organisation, `writers` patients related to it, each with a 30-entry list at version 1."""
-    from backend.core.devtokens import citizen_claims, clinician_claims, load_dev_signing_key, mint
+    from backend.dev.tokens import citizen_claims, clinician_claims, load_dev_signing_key, mint
     from backend.settings import Settings
 
     key = load_dev_signing_key(Settings(data_dir=data_dir))

@@ -93,7 +93,7 @@ async def fill_backlog(dsn: str, citizens: int, per_citizen: int) -> None:
 
 async def start_mock(cert_dir: Path) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "backend.notifications.mock_apns", "--cert-dir", str(cert_dir), "--port", "0",
+        sys.executable, "-m", "tests.support.mock_apns", "--cert-dir", str(cert_dir), "--port", "0",
         cwd=str(ROOT), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     assert process.stdout is not None

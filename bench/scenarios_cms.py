@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import asyncpg
 
 from backend.cms.rendering import plain_text, render_markdown
-from backend.core.devtokens import editor_claims, load_dev_signing_key, mint
+from backend.dev.tokens import editor_claims, load_dev_signing_key, mint
 from backend.settings import Settings
 from bench.scenarios import BenchContext, Prepared, Scenario
 

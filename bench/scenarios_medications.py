@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import random
 
-from backend.core.devtokens import citizen_claims, clinician_claims, load_dev_signing_key, mint
 from backend.core.identity import with_control_digits
+from backend.dev.tokens import citizen_claims, clinician_claims, load_dev_signing_key, mint
 from backend.settings import Settings
 from bench.medications_load import initial_list
 from bench.scenarios import BenchContext, Prepared, Scenario

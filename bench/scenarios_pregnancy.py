@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from backend.core.clock import oslo_now
-from backend.core.devtokens import citizen_claims, clinician_claims, load_dev_signing_key, mint
+from backend.dev.tokens import citizen_claims, clinician_claims, load_dev_signing_key, mint
 from backend.settings import Settings
 from bench.scenarios import BenchContext, Prepared, Scenario
 from bench.scenarios_access import _synthetic_numbers

@@ -20,10 +20,16 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import hypothesis
 import pytest
 from litestar import Litestar
 
 from backend.settings import Settings
+
+# Property tests are bounded by example count, never by time: a per-example deadline on a loaded 2-core
+# machine (CI runs two suites side by side) fails on scheduling, not on behaviour.
+hypothesis.settings.register_profile("helsekort", deadline=None, max_examples=100)
+hypothesis.settings.load_profile("helsekort")
 
 # The app, the embedded server and migrations are imported inside the fixtures, so that pure unit
 # tests (NEWS2, dating, validators) collect and run without touching the database layer.

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 from litestar import Litestar
 
-from backend.core.devtokens import DevSigningKey, citizen_claims, clinician_claims, editor_claims, mint
 from backend.core.identity import with_control_digits
+from backend.dev.tokens import DevSigningKey, citizen_claims, clinician_claims, editor_claims, mint
 
 _random = random.SystemRandom()
 # Every number issued in this run: tests/conftest.py checks that none of them ever reaches a log record.

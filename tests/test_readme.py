@@ -1,5 +1,5 @@
 """The README's demo section cannot drift: its token commands are run and used against the app, and its
-tables are compared with the demo data (backend/demo.py) and the measurement catalogue (codes.py)."""
+tables are compared with the demo data (backend/core/demo.py) and the measurement catalogue (codes.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from litestar import Litestar
 
 from backend.cli import build_parser, main
 from backend.cms.demo import DEV_EDITOR_PASSWORD, DEV_EDITOR_USERNAME
-from backend.demo import DEMO_CLINICIANS, DEMO_FNR, load_core_demo
+from backend.core.demo import DEMO_CLINICIANS, DEMO_FNR
+from backend.demo import load_core_demo
 from backend.settings import Settings
 from tests.factories import bearer
 

@@ -34,9 +34,9 @@ from backend.cms.schemas import DraftIn, PageIn
 from backend.cms.tables import CmsDraft, CmsPage, CmsRevision
 from backend.core.auth import EditorPrincipal
 from backend.core.concurrency import etag
+from backend.core.db import DB
 from backend.core.errors import HelsekortError
-from backend.db.engine import DB
-from backend.settings import Settings
+from backend.core.settings import Settings
 
 
 def _author(request: Request) -> service.Author:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 
-from backend.settings import Settings
+from backend.core.demo import demo_loader
+from backend.core.settings import Settings
 
 # piccolo's user table finds its engine through PICCOLO_CONF: the shared one.
 os.environ.setdefault("PICCOLO_CONF", "backend.db.piccolo_conf")
@@ -36,4 +37,4 @@ async def ensure_dev_editor(settings: Settings) -> str:
     return f"cms: /admin editor {DEV_EDITOR_USERNAME!r}, password {DEV_EDITOR_PASSWORD!r} (dev only)"
 
 
-load_cms_demo = ensure_dev_editor
+load_cms_demo = demo_loader("cms")(ensure_dev_editor)

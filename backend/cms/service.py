@@ -34,12 +34,12 @@ from backend.core.audit import record_editor_action
 from backend.core.auth import EditorPrincipal
 from backend.core.clock import utcnow
 from backend.core.concurrency import etag, require_if_match
+from backend.core.db import DB
 from backend.core.errors import BadRequest, Conflict, NotFound
 from backend.core.events import EventType, append_topic_event
 from backend.core.paging import AtOffset, BeforeNumber, clamp_limit, decode_cursor, encode_cursor
+from backend.core.settings import Settings
 from backend.core.topics import is_topic
-from backend.db.engine import DB
-from backend.settings import Settings
 
 # PostgreSQL text-search configuration per locale (Northern Sami has none: no stemming).
 SEARCH_CONFIG = {"nb": "norwegian", "nn": "norwegian", "en": "english", "se": "simple"}

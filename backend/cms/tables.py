@@ -18,7 +18,7 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from backend.db.engine import DB
+from backend.core.db import DB
 
 
 class CmsPage(Table, tablename="cms_page", db=DB):

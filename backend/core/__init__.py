@@ -1,1 +1,1 @@
-"""Mechanisms every domain uses, one file each: errors, auth, access, audit, events, idempotency, concurrency."""
+"""Mechanisms every domain uses, one file each; the domains reach db and settings only through db.py and settings.py."""

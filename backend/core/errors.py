@@ -24,6 +24,9 @@ import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from backend.core.fields import body_errors
+from backend.db.errors import DatabaseUnavailable
+
 log = logging.getLogger("helsekort.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -241,8 +244,6 @@ def _wire_name(request: Request[Any, Any, Any], name: str) -> str:
 
 def validation_errors(request: Request[Any, Any, Any], exc: ValidationException) -> list[dict[str, str]]:
     """Every invalid field: Litestar stops at the body's first, so the body is checked again field by field."""
-    from backend.core.inputs import body_errors  # inputs imports this module
-
     reported = exc.extra if isinstance(exc.extra, list) else []
     errors = [
         {"field": _wire_name(request, str(item.get("key") or "query")), "message": str(item.get("message", ""))}
@@ -262,6 +263,8 @@ def validation_errors(request: Request[Any, Any, Any], exc: ValidationException)
 
 
 def handle_database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if isinstance(exc, DatabaseUnavailable):  # the pool's own answer: busy (retry in a second) or not open
+        return handle_helsekort_error(request, ServiceUnavailable(exc.detail, retry_after=exc.retry_after))
     log.warning("database unavailable", extra={"error": type(exc).__name__})
     return handle_helsekort_error(request, ServiceUnavailable("the database is not reachable right now"))
 
@@ -285,6 +288,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
 
 
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    DatabaseUnavailable,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.TooManyConnectionsError,

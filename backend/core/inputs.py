@@ -6,8 +6,7 @@
 - `screen_request` (the app's before_request hook) refuses, before any handler runs, a JSON route's body that is
   empty, not JSON (415 for another media type, 400 for bytes that do not parse), nested too deeply, or that
   carries a NUL or a lone surrogate in any string, naming every field that does.
-- `body_errors` checks a decoded body against the handler's type field by field, so a validation problem lists
-  every invalid field, not only the first one msgspec stops at.
+- Every invalid field of a body that does not convert is named by `backend.core.fields.body_errors`.
 """
 
 from __future__ import annotations
@@ -15,18 +14,17 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import types
-import typing
 from collections.abc import Callable, Iterator
-from typing import Any, Union
+from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
 from litestar import Request
-from litestar.types import ASGIApp, Empty, Receive, ReceiveMessage, Scope, Send
+from litestar.types import ASGIApp, Receive, ReceiveMessage, Scope, Send
 from litestar.utils.scope.state import ScopeState
 
 from backend.core.errors import BadRequest, HelsekortError, PayloadTooLarge, summary
+from backend.core.fields import field_path
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # A JSON escape of U+0000 or of a UTF-16 surrogate (its pair is checked after decoding): the only way either
@@ -107,12 +105,6 @@ def _is_json(media_type: str) -> bool:
     return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
-def _path(parent: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{parent}[{key}]"
-    return f"{parent}.{key}" if parent else key
-
-
 def _strings(value: Any) -> Iterator[tuple[str, str]]:
     """(field path, text) for every key and string in a decoded document; iterative, so depth cannot overflow."""
     stack: list[tuple[str, Any]] = [("", value)]
@@ -122,10 +114,10 @@ def _strings(value: Any) -> Iterator[tuple[str, str]]:
             yield where or "body", item
         elif isinstance(item, dict):
             for key, child in item.items():
-                yield _path(where, str(key)), str(key)
-                stack.append((_path(where, str(key)), child))
+                yield field_path(where, str(key)), str(key)
+                stack.append((field_path(where, str(key)), child))
         elif isinstance(item, list):
-            stack.extend((_path(where, index), child) for index, child in enumerate(item))
+            stack.extend((field_path(where, index), child) for index, child in enumerate(item))
 
 
 def _text_problem(text: str) -> str | None:
@@ -181,72 +173,3 @@ async def screen_request(request: Request[Any, Any, Any]) -> None:
         _screen_text(document)
     # Litestar decodes the body once more unless it finds the decoded document in the request's state.
     ScopeState.from_scope(request.scope).json = document
-
-
-# --- every invalid field -------------------------------------------------------------------------------------------
-
-
-def _unwrap(annotation: Any, value: Any) -> Any:
-    """The type a value is checked against: without Annotated, and the non-None member of an Optional."""
-    while typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    if typing.get_origin(annotation) in (Union, types.UnionType):
-        members = [member for member in typing.get_args(annotation) if member is not type(None)]
-        if len(members) == 1 and value is not None:
-            return _unwrap(members[0], value)
-    return annotation
-
-
-def _leaf_error(exc: msgspec.ValidationError, where: str) -> dict[str, str]:
-    message, _, at = str(exc).partition(" - at `$")
-    suffix = at.rstrip("`").removeprefix(".")
-    if suffix.startswith("["):
-        field = f"{where}{suffix}" if where else suffix
-    else:
-        field = _path(where, suffix) if suffix else where
-    return {"field": field or "body", "message": message}
-
-
-def field_errors(value: Any, annotation: Any, where: str = "") -> list[dict[str, str]]:
-    """Every field of `value` that does not convert to `annotation`, as {field, message}."""
-    try:
-        msgspec.convert(value, annotation, strict=False)
-        return []
-    except msgspec.ValidationError as exc:
-        first = _leaf_error(exc, where)
-    target = _unwrap(annotation, value)
-    errors: list[dict[str, str]] = []
-    if isinstance(target, type) and issubclass(target, msgspec.Struct) and isinstance(value, dict):
-        fields = msgspec.structs.fields(target)
-        names = {info.encode_name for info in fields}
-        for info in fields:
-            if info.encode_name in value:
-                errors += field_errors(value[info.encode_name], info.type, _path(where, info.encode_name))
-            elif info.required:
-                errors.append({"field": _path(where, info.encode_name), "message": "a required field is missing"})
-        if target.__struct_config__.forbid_unknown_fields:
-            errors += [
-                {"field": _path(where, str(key)), "message": "not a field of this document"}
-                for key in value
-                if key not in names
-            ]
-    elif typing.get_origin(target) in (list, tuple, set, frozenset) and isinstance(value, list):
-        arguments = typing.get_args(target)
-        if len(arguments) == 1 or (len(arguments) == 2 and arguments[1] is Ellipsis):
-            for index, item in enumerate(value):
-                errors += field_errors(item, arguments[0], _path(where, index))
-        # A collection's own bounds (min_length, max_length) fail with no item at fault.
-    # Checks across fields (__post_init__) or of the whole collection fail with no field at fault: keep msgspec's.
-    return errors or [first]
-
-
-def body_errors(request: Request[Any, Any, Any]) -> list[dict[str, str]]:
-    """The body's invalid fields against the handler's `data` type, from the document decoded at screening."""
-    parameter = request.route_handler.parsed_fn_signature.parameters.get("data")
-    document = ScopeState.from_scope(request.scope).json
-    if parameter is None or document is Empty:
-        return []
-    try:
-        return field_errors(document, parameter.annotation)
-    except (TypeError, RecursionError):
-        return []

@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
-from backend.core.errors import ServiceUnavailable
+from backend.db.errors import DatabaseUnavailable
 
 log = logging.getLogger("helsekort.db")
 
@@ -62,7 +62,7 @@ class _TimedAcquire:
         try:
             connection = await self._pool.acquire(timeout=self._timeout)
         except TimeoutError as exc:
-            raise ServiceUnavailable("the database is busy; try again shortly", retry_after=1) from exc
+            raise DatabaseUnavailable("the database is busy; try again shortly", retry_after=1) from exc
         return connection
 
     def __await__(self) -> Any:
@@ -158,7 +158,7 @@ class HelsekortEngine(PostgresEngine):
             yield current.connection
             return
         if self.pool is None:
-            raise ServiceUnavailable("the database pool is not open")
+            raise DatabaseUnavailable("the database pool is not open")
         async with self.pool.acquire(timeout=acquire_timeout) as connection:
             yield connection
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-if TYPE_CHECKING:
-    # schemas imports derive_flag from here, so the types are only needed by the checker.
-    from backend.labs.schemas import Flag, LabReportIn, ObservationIn
+from backend.labs.schemas import LabReportIn, ObservationIn
 
 ValueField = Literal["valueQuantity", "valueString", "valueCode"]
 
@@ -69,19 +67,6 @@ def loinc_check_digit(number: str) -> int:
             digit = digit - 9 if digit > 9 else digit
         total += digit
     return (10 - total % 10) % 10
-
-
-def derive_flag(value: float, low: float | None, high: float | None) -> Flag | None:
-    """The deviation flag from the lab's bounds, both inclusive; None when there is nothing to compare with."""
-    if not math.isfinite(value):
-        return None
-    if low is not None and math.isfinite(low) and value < low:
-        return "low"
-    if high is not None and math.isfinite(high) and value > high:
-        return "high"
-    if low is None and high is None:
-        return None
-    return "normal"
 
 
 def validate_observation(obs: ObservationIn) -> str | None:

@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime, time, timedelta
 
 from backend.core.clock import OSLO, utcnow
-from backend.db.engine import DB
+from backend.core.db import DB
+from backend.core.demo import DEMO_GP, DEMO_LAB, demo_loader, demo_patient_id
+from backend.core.settings import Settings
 from backend.labs import service
 from backend.labs.schemas import LabReportIn, ObservationIn, PerformingLab, ReferenceRange, Requester
-from backend.settings import Settings
 
 # Fixed ids make the loader idempotent: a report already there is left as it is.
 DEMO_NAMESPACE = uuid.UUID("5b0c3a52-8a3e-4c7e-9a4f-2f1d6c0b7e11")
@@ -92,10 +93,9 @@ def _reports(first_load: datetime, requester: Requester, lab: PerformingLab) -> 
     return reports
 
 
+@demo_loader("labs", after=("core",))
 async def load_labs_demo(settings: Settings) -> str:
     """Posted by the demo laboratory for the demo GP, and released (by the GP where the delay has not passed)."""
-    from backend.demo import DEMO_GP, DEMO_LAB, demo_patient_id
-
     patient_id = await demo_patient_id()
     now = utcnow()
     requester = Requester(hpr=DEMO_GP.hpr, organisation=DEMO_GP.org_number)

@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, RawBody
 
 from backend.core.access import Clinician, MeGrant
 from backend.core.contract import raw_body_types
+from backend.core.settings import app_settings
 from backend.labs import service
 from backend.labs.schemas import (
     CitizenLabResult,
@@ -72,7 +73,7 @@ class ClinicianLabReportController(Controller):
     async def post_report(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], body: RawBody, request: Request[Any, Any, Any]
     ) -> LabReportReceipt:
-        settings = request.app.state.settings
+        settings = app_settings(request)
         content_type = request.headers.get("content-type")
         return await service.receive_lab_report(settings, clinician, patient_id, body, content_type)
 

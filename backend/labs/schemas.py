@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 import msgspec
 from msgspec import Meta
-
-from backend.labs.catalogue import derive_flag
 
 Category = Literal["clinical-chemistry", "haematology", "microbiology", "immunology", "pathology", "genetics"]
 ReportStatus = Literal["preliminary", "final", "corrected"]
@@ -146,6 +145,19 @@ def build_report_out(report: LabReportIn, *, corrected: bool | None = None) -> L
         observations=observations,
         panels=panels,
     )
+
+
+def derive_flag(value: float, low: float | None, high: float | None) -> Flag | None:
+    """The deviation flag from the lab's bounds, both inclusive; None when there is nothing to compare with."""
+    if not math.isfinite(value):
+        return None
+    if low is not None and math.isfinite(low) and value < low:
+        return "low"
+    if high is not None and math.isfinite(high) and value > high:
+        return "high"
+    if low is None and high is None:
+        return None
+    return "normal"
 
 
 def _observation_out(obs: ObservationIn, panel: str | None) -> ObservationOut:

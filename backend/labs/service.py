@@ -29,9 +29,10 @@ from backend.core import events
 from backend.core.access import Grant, authorize
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
+from backend.core.db import DB
 from backend.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from backend.core.paging import Instant, Position, clamp_limit, decode_cursor, encode_cursor
-from backend.db.engine import DB
+from backend.core.settings import Settings
 from backend.labs.catalogue import CATALOGUE, validate_report
 from backend.labs.fhir import FhirMappingError, from_fhir
 from backend.labs.release import PRELIMINARY, citizen_sees, release_columns, release_due_at
@@ -59,7 +60,6 @@ from backend.labs.schemas import (
     TrendPoint,
     build_report_out,
 )
-from backend.settings import Settings
 
 RESOURCE_TYPE = "lab-report"
 JSON_MEDIA_TYPE = "application/json"

@@ -10,9 +10,10 @@ from typing import Any
 import msgspec
 
 from backend.core.clock import OSLO, oslo_now
+from backend.core.demo import demo_loader, demo_patient_id
+from backend.core.settings import Settings
 from backend.measurements.codes import BLOOD_PRESSURE_PANEL, DIASTOLIC, SYSTOLIC
 from backend.measurements.service import upload_measurements
-from backend.settings import Settings
 
 # Fixed ids (uuid5 of the slot) make the loader idempotent: a second run answers `duplicate` for each.
 _DEMO_NAMESPACE = uuid.UUID("6f1d2a55-8a36-4e0e-9a53-5b8f0f7c2d11")
@@ -60,9 +61,9 @@ def demo_items(today: datetime) -> list[dict[str, Any]]:
     return items
 
 
+# After the pregnancy card, so the pregnancy context applies to the home readings.
+@demo_loader("measurements", after=("core", "pregnancy"))
 async def load_measurements_demo(settings: Settings) -> str:
-    from backend.demo import demo_patient_id  # backend.demo imports this module to list its loader
-
     patient_id = await demo_patient_id()
     body = msgspec.json.encode({"items": demo_items(oslo_now())})
     answer = await upload_measurements(patient_id, body, source="citizen")

@@ -39,10 +39,10 @@ from backend.core.context import (
     has_ongoing_pregnancy,
     pregnancy_facts,
 )
+from backend.core.db import DB
 from backend.core.errors import BadRequest, Forbidden, PayloadTooLarge
 from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, encode_cursor
 from backend.core.relations import RELATION_KINDS
-from backend.db.engine import DB
 from backend.measurements.codes import (
     BLOOD_PRESSURE_PANEL,
     DIASTOLIC,

@@ -23,8 +23,8 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from backend.core.db import DB
 from backend.core.tables import Patient
-from backend.db.engine import DB
 
 
 class Measurement(Table, tablename="measurement", db=DB):

@@ -9,9 +9,10 @@ import msgspec
 
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
+from backend.core.demo import DEMO_GP, demo_loader, demo_patient_id
+from backend.core.settings import Settings
 from backend.medications.schemas import Dose, MedicationEntry, Prescriber
 from backend.medications.service import seed_list, today
-from backend.settings import Settings
 
 # Stable entry ids, so that loading twice is recognisably the same list.
 _NAMESPACE = uuid.UUID("5b1f3f52-7c0e-4f57-9a53-2f0d5c1e6a10")
@@ -92,10 +93,9 @@ def demo_entries(on: date, prescriber: Prescriber) -> list[MedicationEntry]:
     ]
 
 
+@demo_loader("medications", after=("core",))
 async def load_medications_demo(settings: Settings) -> str:
     """Idempotent: writes nothing when the demo citizen already has a medication list."""
-    from backend.demo import DEMO_GP, demo_patient_id
-
     patient_id = await demo_patient_id()
     gp = ClinicianPrincipal(
         hpr=DEMO_GP.hpr,

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from backend.settings import Settings
+from backend.core.settings import Settings
 
 Rights = Literal["all", "listed", "none"]
 

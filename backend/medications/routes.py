@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 
 from backend.core.access import Clinician, MeGrant
 from backend.core.concurrency import ETAG_HEADER, etag
+from backend.core.settings import app_settings
 from backend.medications import service
 from backend.medications.prescribing import jo_prefixes
 from backend.medications.schemas import (
@@ -67,7 +68,7 @@ class ClinicianMedicationController(Controller):
         request: Request[Any, Any, Any],
         if_match: IfMatch = None,
     ) -> Response[MedicationListOut]:
-        prefixes = jo_prefixes(request.app.state.settings)
+        prefixes = jo_prefixes(app_settings(request))
         return _with_etag(await service.replace_list(clinician, patient_id, if_match, data, jo_prefixes=prefixes))
 
     @get("/history", operation_id="clinicianGetMedicationHistory", summary="List versions, who and when; ?from&to diff")

@@ -22,9 +22,9 @@ from backend.core.access import Grant, Need, Role, authorize, refuse
 from backend.core.auth import AUTHORIZATIONS, ClinicianPrincipal
 from backend.core.clock import OSLO, utcnow
 from backend.core.concurrency import require_if_match
+from backend.core.db import DB
 from backend.core.errors import BadRequest, Conflict, NotFound
 from backend.core.paging import BeforeTimeAndId, Int32, Position, clamp_limit, decode_cursor, encode_cursor
-from backend.db.engine import DB
 from backend.medications.atc import InvalidAtcCode, validate_entry_atc, within
 from backend.medications.prescribing import rights_of
 from backend.medications.schemas import (

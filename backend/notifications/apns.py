@@ -30,7 +30,7 @@ from aioapns.exceptions import ConnectionError as ApnsConnectionError
 from h2.connection import ConnectionState, H2Connection
 from h2.exceptions import FlowControlError, NoAvailableStreamIDError, ProtocolError
 
-from backend.settings import ApnsSettings, SettingsError
+from backend.core.settings import ApnsSettings, SettingsError
 
 log = logging.getLogger("helsekort.notifications.apns")
 

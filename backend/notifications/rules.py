@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from backend.core.clock import OSLO
 from backend.core.event_types import EventType, registered
-from backend.settings import SettingsError
+from backend.core.settings import SettingsError
 
 Locale = Literal["nb", "nn", "en"]
 LOCALES: tuple[Locale, ...] = ("nb", "nn", "en")

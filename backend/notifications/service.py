@@ -13,9 +13,9 @@ import asyncpg
 from backend.core import events
 from backend.core.access import Grant
 from backend.core.clock import utcnow
+from backend.core.db import DB
 from backend.core.errors import BadRequest, NotFound
 from backend.core.topics import TOPICS, is_topic
-from backend.db.engine import DB
 from backend.notifications.schemas import Device, DeviceIn, DeviceList, Subscription, SubscriptionList
 
 _DEVICE_TOKEN = re.compile(r"[0-9a-fA-F]{64}")

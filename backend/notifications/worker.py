@@ -32,13 +32,13 @@ from prometheus_client import Counter, Gauge, start_http_server
 
 from backend.core import events
 from backend.core.clock import utcnow
-from backend.core.errors import DATABASE_UNAVAILABLE, ServiceUnavailable
+from backend.core.errors import DATABASE_UNAVAILABLE
 from backend.core.events import ClaimedEvent
+from backend.core.settings import Settings
 from backend.notifications import service
 from backend.notifications.apns import ApnsConfig, ApnsSender, SendResult
 from backend.notifications.rules import NotificationRule, QuietHours, collapse_id, render, rule_for
 from backend.notifications.service import AttemptRecord, Recipient
-from backend.settings import Settings
 
 log = logging.getLogger("helsekort.notifications.worker")
 
@@ -51,7 +51,6 @@ DEFERRED = Counter("helsekort_push_deferred_quiet_hours", "Events held back unti
 EXPIRED = Counter("helsekort_push_expired", "Events older than their notification's lifetime, not sent")
 QUEUE_AGE = Gauge("helsekort_push_queue_age_seconds", "Age of the oldest due event not yet dispatched")
 
-_DATABASE_DOWN: tuple[type[Exception], ...] = (*DATABASE_UNAVAILABLE, ServiceUnavailable)
 DISABLING_REASONS = frozenset({(410, "Unregistered"), (400, "BadDeviceToken")})
 
 
@@ -298,7 +297,7 @@ async def push_job(settings: Settings) -> int:
         return 0
     try:
         return await dispatcher.drain(budget_seconds=5.0)
-    except _DATABASE_DOWN as exc:
+    except DATABASE_UNAVAILABLE as exc:
         # Claimed events come back when their lease ends; the next run tries again.
         log.warning("push worker lost the database", extra={"error": type(exc).__name__})
         return 0

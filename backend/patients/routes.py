@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.core.access import Clinician, MeGrant, attest, authorize, open_emergency_access
 from backend.core.alerts import AcknowledgeIn, AlertOut, AlertPage, acknowledge_alert, alerts_for
+from backend.core.settings import app_settings
 from backend.patients import service
 from backend.patients.schemas import (
     AccessLogPage,
@@ -75,7 +76,7 @@ class ClinicianPatientController(Controller):
     async def lookup(
         self, clinician: Clinician, data: JSONBody[LookupIn], request: Request[Any, Any, Any]
     ) -> LookupOut:
-        allow_synthetic = not request.app.state.settings.is_production
+        allow_synthetic = not app_settings(request).is_production
         return LookupOut(patient_id=await service.lookup_patient(clinician, data.fnr, allow_synthetic=allow_synthetic))
 
     @post(

@@ -15,10 +15,10 @@ from backend.core.access import (
 )
 from backend.core.auth import ClinicianPrincipal
 from backend.core.context import PREGNANCY_CONSENT
+from backend.core.db import DB
 from backend.core.errors import BadRequest
 from backend.core.identity import InvalidIdentityNumber, parse_identity_number
 from backend.core.paging import AfterSeq, BeforeId, clamp_limit, decode_cursor, encode_cursor, keyset_page
-from backend.db.engine import DB
 from backend.patients.schemas import (
     CONSENT_SCOPES,
     AccessLogPage,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import oslo_now
+from backend.core.demo import DEMO_GP, DEMO_HOSPITAL, DEMO_MIDWIFE, DemoClinician, demo_loader, demo_patient_id
+from backend.core.settings import Settings
 from backend.pregnancy import service
 from backend.pregnancy.schemas import (
     CardIn,
@@ -18,10 +19,6 @@ from backend.pregnancy.schemas import (
     UltrasoundIn,
     VaccineIn,
 )
-from backend.settings import Settings
-
-if TYPE_CHECKING:
-    from backend.demo import DemoClinician
 
 WEEKS_TODAY = 30
 
@@ -43,10 +40,9 @@ def _week(lmp: date, weeks: int, days: int = 0) -> date:
     return lmp + timedelta(days=weeks * 7 + days)
 
 
+@demo_loader("pregnancy", after=("core",))
 async def load_pregnancy_demo(settings: Settings) -> str:
     """One ongoing card at week 30 with a realistic history; does nothing when the demo citizen has a card."""
-    from backend.demo import DEMO_GP, DEMO_HOSPITAL, DEMO_MIDWIFE, demo_patient_id  # backend.demo lists this loader
-
     patient_id = await demo_patient_id()
     if await service.has_card(patient_id):
         return "demo: pregnancy card already present"

@@ -32,8 +32,8 @@ from backend.core.auth import CitizenPrincipal, ClinicianPrincipal
 from backend.core.clock import OSLO, oslo_now, utcnow
 from backend.core.concurrency import require_if_match
 from backend.core.context import PREGNANCY, record_pregnancy_outcome, set_context
+from backend.core.db import DB
 from backend.core.errors import BadRequest, Conflict, NotFound
-from backend.db.engine import DB
 from backend.pregnancy import pdf
 from backend.pregnancy.dating import (
     PREGNANCY_DAYS,

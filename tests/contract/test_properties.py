@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from backend.core.devtokens import citizen_claims, clinician_claims, editor_claims, load_dev_signing_key, mint
+from backend.dev.tokens import citizen_claims, clinician_claims, editor_claims, load_dev_signing_key, mint
 from backend.settings import Settings
 from tests.contract.conformance import DOCUMENT
 from tests.factories import bearer, random_hpr, random_org, synthetic_fnr

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from backend.labs.catalogue import (
     CATALOGUE,
     LOINC_CODE,
-    derive_flag,
     loinc_check_digit,
     validate_observation,
     validate_report,
@@ -27,6 +26,7 @@ from backend.labs.schemas import (
     PerformingLab,
     ReferenceRange,
     build_report_out,
+    derive_flag,
 )
 
 SPECIMEN_AT = datetime(2024, 3, 1, 7, 15, tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from litestar import Litestar
 
-from backend.demo import DEMO_FNR
+from backend.core.demo import DEMO_FNR
 from backend.labs.demo import load_labs_demo
 from backend.settings import Settings
 from tests.factories import bearer, citizen_token, new_citizen, new_clinician, relate

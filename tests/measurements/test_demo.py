@@ -34,7 +34,7 @@ async def test_loading_twice_stores_the_demo_once(app: Litestar, settings: Setti
     await load_measurements_demo(settings)  # stores them unless another test loaded the demo already
     second = await load_measurements_demo(settings)
     assert "0 of 45" in second
-    from backend.demo import demo_patient_id
+    from backend.core.demo import demo_patient_id
 
     patient_id = await demo_patient_id()
     assert await db.fetchval("SELECT count(*) FROM measurement WHERE patient_id = $1", patient_id) == 45

@@ -7,7 +7,8 @@ from litestar import Litestar
 
 from backend.core.access import Grant
 from backend.core.auth import CitizenPrincipal
-from backend.demo import DEMO_GP, demo_patient_id, load_core_demo
+from backend.core.demo import DEMO_GP, demo_patient_id
+from backend.demo import load_core_demo
 from backend.medications.demo import load_medications_demo
 from backend.medications.service import citizen_list
 from backend.settings import Settings

@@ -17,11 +17,11 @@ from backend.core import events
 from backend.core.events import EventType
 from backend.db.engine import DB
 from backend.notifications.apns import ApnsSender
-from backend.notifications.mock_apns import MockApns, ReceivedNotification
 from backend.notifications.rules import QuietHours
 from backend.notifications.worker import PushDispatcher, RetryPolicy
 from backend.settings import ApnsSettings
 from tests.factories import Citizen
+from tests.support.mock_apns import MockApns, ReceivedNotification
 
 PUSH_KEY_ID = "PUSHKEY001"
 PUSH_TEAM_ID = "PUSHTEAM01"

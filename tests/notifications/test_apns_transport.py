@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from backend.notifications.apns import ApnsConfig, ApnsSender
-from backend.notifications.mock_apns import MockApns
 from backend.settings import ApnsSettings, SettingsError
+from tests.support.mock_apns import MockApns
 
 KEY_ID = "KEY1234567"
 TEAM_ID = "TEAM123456"

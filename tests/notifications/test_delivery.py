@@ -12,7 +12,6 @@ from prometheus_client import REGISTRY
 
 from backend.core.clock import frozen_at
 from backend.core.events import EventType
-from backend.notifications.mock_apns import MockApns
 from backend.notifications.rules import HEALTH_CARD, LAB_RESULT, MEDICATIONS, TOPIC_NEWS, collapse_id
 from backend.notifications.worker import RetryPolicy
 from tests.factories import new_citizen
@@ -26,6 +25,7 @@ from tests.notifications.conftest import (
     received_by,
     register,
 )
+from tests.support.mock_apns import MockApns
 
 
 async def test_a_released_result_a_card_entry_and_a_medication_change_each_reach_the_device(

@@ -20,7 +20,6 @@ from litestar import Litestar
 from backend.core.event_types import EVENT_TYPES, Audience, EventType, Visibility
 from backend.jobs import WORKER_JOBS, Job
 from backend.notifications import worker
-from backend.notifications.mock_apns import MockApns, ReceivedNotification
 from backend.notifications.rules import APP_TITLE, RULES, rule_for
 from backend.settings import ApnsSettings, Settings
 from tests.cms.pages import create_page, publish
@@ -29,6 +28,7 @@ from tests.labs.reports import hb, lab_report, posted, release
 from tests.medications.factories import entry, patient_with_gp, write
 from tests.notifications.conftest import received_by, register
 from tests.pregnancy.cards import add_consultation, create_card, team
+from tests.support.mock_apns import MockApns, ReceivedNotification
 
 # The product decision per event type: the notification kind it pushes, or None (and why not).
 PUSH_DECISIONS: dict[EventType, str | None] = {

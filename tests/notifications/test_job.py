@@ -15,10 +15,10 @@ from litestar import Litestar
 from backend.core.events import EventType
 from backend.jobs import WORKER_JOBS, Job
 from backend.notifications import worker
-from backend.notifications.mock_apns import MockApns
 from backend.settings import ApnsSettings, Settings
 from tests.factories import new_citizen
 from tests.notifications.conftest import append, event_row, received_by, register
+from tests.support.mock_apns import MockApns
 
 
 @pytest.fixture

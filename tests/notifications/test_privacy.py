@@ -10,10 +10,10 @@ import httpx
 from litestar import Litestar
 
 from backend.core.event_types import EVENT_TYPES, EventType, Visibility
-from backend.notifications.mock_apns import MockApns
 from backend.notifications.rules import APP_TITLE, LOCALES, RULES, render, rule_for
 from tests.factories import new_citizen
 from tests.notifications.conftest import MakeDispatcher, append, append_topic, received_by, register
+from tests.support.mock_apns import MockApns
 
 # What a record holds and a lock screen must never show: values, test names, medicines, diagnoses,
 # and anything that tells a bystander she is pregnant.

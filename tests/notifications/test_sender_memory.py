@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from backend.notifications.apns import ApnsSender
-from backend.notifications.mock_apns import MockApns
 from backend.settings import ApnsSettings
 from tests.notifications.conftest import device_token
+from tests.support.mock_apns import MockApns
 
 PAYLOAD = {"aps": {"alert": {"title": "Helsekort", "body": "A new test result is ready"}}}
 

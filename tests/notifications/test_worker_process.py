@@ -15,8 +15,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from backend.notifications.mock_apns import MockApns
 from backend.settings import ApnsSettings
+from tests.support.mock_apns import MockApns
 
 pytestmark = pytest.mark.slow
 

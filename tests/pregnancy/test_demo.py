@@ -6,7 +6,8 @@ import asyncpg
 import httpx
 from litestar import Litestar
 
-from backend.demo import DEMO_FNR, DEMO_GP, DEMO_HOSPITAL, DEMO_MIDWIFE, load_core_demo
+from backend.core.demo import DEMO_FNR, DEMO_GP, DEMO_HOSPITAL, DEMO_MIDWIFE
+from backend.demo import load_core_demo
 from backend.pregnancy.demo import load_pregnancy_demo
 from backend.settings import Settings
 from tests.factories import citizen_token

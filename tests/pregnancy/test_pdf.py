@@ -22,7 +22,8 @@ from reportlab.graphics.shapes import Circle, Drawing, Polygon
 from reportlab.lib import colors
 from reportlab.pdfbase.ttfonts import TTFontFile
 
-from backend.demo import DEMO_FNR, load_core_demo
+from backend.core.demo import DEMO_FNR
+from backend.demo import load_core_demo
 from backend.pregnancy import pdf, service
 from backend.pregnancy.dating import gestational_age_on, naegele_due_date
 from backend.pregnancy.demo import load_pregnancy_demo

@@ -53,7 +53,10 @@ async def test_exhausted_pool_answers_503_quickly(client: httpx.AsyncClient, app
         for connection in held:
             await pool.raw.release(connection)
     assert response.status_code == 503
-    assert response.headers["retry-after"]
+    # The pool's own DatabaseUnavailable (backend.db knows nothing of HTTP), answered by the core's problem handler.
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert response.json()["detail"] == "the database is busy; try again shortly"
+    assert response.headers["retry-after"] == "1"
     assert elapsed < 2
     assert (await client.get("/ready")).status_code == 200
 

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from backend.core.devtokens import clinician_claims, editor_claims, mint
+from backend.dev.tokens import clinician_claims, editor_claims, mint
 from tests.cms.pages import create_page, editor, new_slug
 from tests.factories import bearer, new_citizen, new_clinician, relate, signing_key, synthetic_fnr
 from tests.measurements.factories import bp_item, value_item

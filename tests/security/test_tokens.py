@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from litestar import Litestar
 
-from backend.core.devtokens import DEV_KID, citizen_claims, clinician_claims, dev_issuer_url, mint
+from backend.dev.tokens import DEV_KID, citizen_claims, clinician_claims, dev_issuer_url, mint
 from tests.factories import bearer, signing_key, synthetic_fnr
 
 ME = "/citizen/v1/me"

@@ -551,7 +551,7 @@ def _write_private(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m backend.notifications.mock_apns",
+        prog="python -m tests.support.mock_apns",
         description="Run the mock APNs for local runs; prints the HELSEKORT_APNS_* settings to point the service at it.",
     )
     parser.add_argument("--host", default="127.0.0.1")

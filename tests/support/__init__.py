@@ -1,0 +1,1 @@
+"""Helpers for tests and benchmarks, outside the runtime package: the mock APNs (`mock_apns.py`)."""
