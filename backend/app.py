@@ -13,11 +13,9 @@ from litestar import Litestar, Request, Router, get
 from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
-from litestar.middleware.rate_limit import RateLimitConfig, RateLimitMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusController
-from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backend.apidocs import LocalSwaggerPlugin
 from backend.core.access import provide_clinician, provide_me
@@ -29,6 +27,7 @@ from backend.core.identity import configure_sealer, load_patient_secret, sealer
 from backend.core.inputs import input_limits_middleware, screen_request
 from backend.core.logs import configure_logging
 from backend.core.middleware import edge_middleware, metrics_client_allowed
+from backend.core.ratelimit import RateLimit, limit_writes
 from backend.db.embedded import EmbeddedPostgres
 from backend.db.engine import DB
 from backend.health import HealthController
@@ -127,17 +126,9 @@ def clinician_router(settings: Settings) -> Router:
 
 
 def citizen_write_limit(settings: Settings) -> WriteStep:
-    """Citizen writes per caller per minute, by Litestar's limiter (run only for writes, after authentication)."""
-    config = RateLimitConfig(
-        rate_limit=("minute", settings.rate_limit_writes_per_minute),
-        identifier_for_request=lambda request: str(getattr(request.user, "caller_id", "anonymous")),
-        store="citizen_writes",
-    )
-
-    async def limit(scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        await RateLimitMiddleware(app=next_app, config=config)(scope, receive, send)
-
-    return limit
+    """Citizen writes per caller per minute, counted in PostgreSQL for every API process (core/ratelimit.py);
+    run only for writes, after authentication. Without the database the write is refused with 503."""
+    return limit_writes(RateLimit("citizen-writes", settings.rate_limit_writes_per_minute), detail="too many writes")
 
 
 def route_handlers(settings: Settings) -> list[Any]:

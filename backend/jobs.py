@@ -43,12 +43,19 @@ async def _expired_idempotency_keys(settings: Settings) -> int:
     return await purge_expired_keys()
 
 
+async def _expired_rate_limit_windows(settings: Settings) -> int:
+    from backend.core.ratelimit import purge_job
+
+    return await purge_job()
+
+
 WORKER_JOBS: list[tuple[str, Job]] = [
     # Releases first, so a result that became due is announced and pushed in the same round.
     ("lab-result-releases", _lab_result_releases),
     ("cms-scheduled-publishing", _cms_scheduled_publishing),
     ("push-notifications", _push_notifications),
     ("expired-idempotency-keys", _expired_idempotency_keys),
+    ("expired-rate-limit-windows", _expired_rate_limit_windows),
 ]
 
 

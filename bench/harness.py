@@ -182,7 +182,7 @@ async def stand(server: Server, database_url: str, options: Options, workdir: Pa
 async def check_once(http: httpx.AsyncClient, base_url: str, requests: Requests, expect: int) -> None:
     """One request before the load, so a wrong status fails loudly instead of being measured."""
     response = await http.request(
-        requests.method, base_url + requests.paths[0], headers=dict(requests.headers), content=requests.body
+        requests.method, base_url + requests.paths[0], headers=requests.headers_of(0), content=requests.body
     )
     if response.status_code != expect:
         raise ScenarioFailed(

@@ -32,6 +32,8 @@ class Prepared:
     headers: Mapping[str, str] = field(default_factory=dict)
     paths: Sequence[str] = ()
     body: bytes | None = None
+    # Headers of one path each (same length as `paths`), e.g. one caller per path for per-caller limits.
+    path_headers: Sequence[Mapping[str, str]] = ()
 
 
 Setup = Callable[[BenchContext], Awaitable[Prepared]]
@@ -60,6 +62,11 @@ class Requests:
     paths: tuple[str, ...]
     headers: Mapping[str, str]
     body: bytes | None
+    path_headers: tuple[Mapping[str, str], ...] = ()
+
+    def headers_of(self, index: int) -> dict[str, str]:
+        """The headers of the request to `paths[index]`."""
+        return {**self.headers, **(self.path_headers[index] if self.path_headers else {})}
 
 
 async def prepare(scenario: Scenario, context: BenchContext) -> Requests:
@@ -67,7 +74,11 @@ async def prepare(scenario: Scenario, context: BenchContext) -> Requests:
     paths = tuple(prepared.paths) or (scenario.path,)
     headers = {**scenario.headers, **prepared.headers}
     body = prepared.body if prepared.body is not None else scenario.body
-    return Requests(method=scenario.method, paths=paths, headers=headers, body=body)
+    if prepared.path_headers and len(prepared.path_headers) != len(paths):
+        raise ValueError(f"{scenario.name}: path_headers must give one mapping per path")
+    return Requests(
+        method=scenario.method, paths=paths, headers=headers, body=body, path_headers=tuple(prepared.path_headers)
+    )
 
 
 def discover() -> list[Scenario]:

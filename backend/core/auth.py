@@ -20,6 +20,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from backend.core.errors import Forbidden, TooManyRequests, Unauthorized
 from backend.core.identity import IdentitySealer, InvalidIdentityNumber, parse_identity_number
+from backend.core.ratelimit import RateLimit, RateLimitUnavailable
 from backend.settings import IssuerSettings
 
 log = logging.getLogger("helsekort.auth")
@@ -345,26 +346,23 @@ class AuthFailureLimiter:
     """Failed authentications per (client address, issuer and key id the token names); over the limit → 429.
 
     Tokens are verified before the limiter is asked, and only failures are ever answered 429: a correctly
-    signed token is never blocked, however many bad ones others behind the same address sent.
+    signed token is never blocked, however many bad ones others behind the same address sent. The counts
+    are shared by every API process (core/ratelimit.py). Without the database a failure is not counted and
+    is answered 401 as usual (logged): the request is refused either way, and the limiter must never turn a
+    refusal into a 500 or hold up valid tokens, which are verified without the database.
     """
 
     def __init__(self, per_minute: int) -> None:
-        self._limit = per_minute
-        self._window: dict[tuple[str, str], tuple[float, int]] = {}
+        self._limit = RateLimit("auth-failures", per_minute)
 
-    def failed(self, client: str, token_key: str) -> None:
+    async def failed(self, client: str, token_key: str) -> None:
         """Count one failure; raise TooManyRequests when this address and key are over the limit."""
-        now = time.monotonic()
-        key = (client, token_key)
-        started, count = self._window.get(key, (now, 0))
-        if now - started >= 60:
-            started, count = now, 0
-        self._window[key] = (started, count + 1)
-        if len(self._window) > 100_000:
-            self._window.clear()
-        if count + 1 > self._limit:
-            retry = max(1, int(60 - (now - started)))
-            raise TooManyRequests("too many failed authentications", retry_after=retry)
+        try:
+            count = await self._limit.hit(f"{client}\0{token_key}")
+        except RateLimitUnavailable:
+            return  # logged by the limiter; the caller's 401 stands
+        if not count.allowed:
+            raise TooManyRequests("too many failed authentications", retry_after=count.reset)
 
 
 def token_key(token: str | None) -> str:
@@ -417,7 +415,7 @@ class RequirePrincipal(ASGIMiddleware):
         except ClaimsRefused:
             raise
         except Unauthorized:
-            limiter.failed(client, token_key(token))
+            await limiter.failed(client, token_key(token))
             raise
         if principal.kind != self.kind:
             raise Forbidden(f"this route is for {self.kind} tokens, not {principal.kind} tokens")

@@ -131,8 +131,10 @@ class TooManyRequests(HelsekortError):
     title = "Too many requests"
     slug = "rate-limited"
 
-    def __init__(self, detail: str = "too many requests", *, retry_after: int = 60) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+    def __init__(
+        self, detail: str = "too many requests", *, retry_after: int = 60, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(detail, headers={**(headers or {}), "Retry-After": str(retry_after)})
 
 
 class ServiceUnavailable(HelsekortError):

@@ -56,13 +56,14 @@ def assert_problem(response: httpx.Response, status: int, field: str | None = No
 
 
 async def stored_rows(db: asyncpg.Connection) -> dict[str, int]:
-    """Rows in every table but the idempotency keys (a refused request is remembered as refused) and the audit
-    log (a clinician's refused attempt on a raw-body route is audited as an attempt)."""
+    """Rows in every table but the idempotency keys (a refused request is remembered as refused), the audit
+    log (a clinician's refused attempt on a raw-body route is audited as an attempt) and the rate-limit counters
+    (a refused write still counts against the caller's write limit)."""
     tables = [
         row["tablename"]
         for row in await db.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-            " AND tablename NOT IN ('idempotency_key', 'audit_log')"
+            " AND tablename NOT IN ('idempotency_key', 'audit_log', 'rate_limit_window')"
         )
     ]
     union = " UNION ALL ".join(f"SELECT '{name}' AS name, count(*) AS n FROM \"{name}\"" for name in tables)

@@ -56,15 +56,19 @@ def _signal_cluster(postmaster_pid: int, signum: signal.Signals) -> None:
 
 
 @contextlib.asynccontextmanager
-async def pool_on(url: str) -> AsyncIterator[None]:
-    """Point the one engine at the throwaway server with the production timeouts, then restore the session's."""
+async def pool_on(url: str, *, migrated: bool = True) -> AsyncIterator[None]:
+    """Point the one engine at another server (migrated first, unless told it is unreachable) with the production
+    timeouts, then restore the session's."""
     from backend.db.migrate import migrate
 
     defaults = Settings()
     saved_pool, saved_config = DB.pool, DB.config
     DB.pool = None
     try:
-        await migrate(url)
+        if migrated:
+            await migrate(url)
+        else:
+            DB.configure(url)
         await DB.open_pool(
             min_size=defaults.db_pool_min,
             max_size=defaults.db_pool_max,
