@@ -52,6 +52,10 @@ async def load_core_demo(settings: Settings) -> str:
             if not exists:
                 await connection.execute(
                     """
+                    WITH by_org AS (
+                        INSERT INTO care_relation_by_org (org_number, patient_id) VALUES ($4, $2)
+                        ON CONFLICT DO NOTHING
+                    )
                     INSERT INTO care_relation (id, patient_id, kind, org_number, org_kind, attested_by_hpr,
                                                attested_by_name, valid_from, valid_until)
                     VALUES ($1, $2, $3, $4, $5, $6, $7, now(), NULL)

@@ -182,14 +182,21 @@ async def patient_for_identity_number(number: str) -> uuid.UUID:
     if cached is not None:
         return cached
     async with DB.connection() as connection:
-        patient_id: uuid.UUID | None = await connection.fetchval("SELECT id FROM patient WHERE fnr_digest = $1", digest)
+        patient_id: uuid.UUID | None = await connection.fetchval(
+            "SELECT patient_id FROM patient_identity WHERE fnr_digest = $1", digest
+        )
         if patient_id is None:
             patient_id = await connection.fetchval(
                 """
-                INSERT INTO patient (id, fnr_digest, fnr_sealed, event_seq, created_at)
-                VALUES ($1, $2, $3, 0, now())
-                ON CONFLICT (fnr_digest) DO UPDATE SET fnr_digest = EXCLUDED.fnr_digest
-                RETURNING id
+                WITH identity AS (
+                    INSERT INTO patient_identity (fnr_digest, patient_id, created_at) VALUES ($2, $1, now())
+                    ON CONFLICT (fnr_digest) DO UPDATE SET fnr_digest = EXCLUDED.fnr_digest
+                    RETURNING patient_id, xmax = 0 AS created
+                ), created AS (
+                    INSERT INTO patient (id, fnr_sealed, event_seq, created_at)
+                    SELECT patient_id, $3, 0, now() FROM identity WHERE created
+                )
+                SELECT patient_id FROM identity
                 """,
                 uuid.uuid4(),
                 digest,

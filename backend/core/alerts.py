@@ -195,7 +195,11 @@ def _status(raw: str | None) -> AlertStatus:
 async def alerts_for(
     principal: ClinicianPrincipal, cursor: str | None, limit: int | None, status: str | None = None
 ) -> AlertPage:
-    """Alerts of one status (default open) that the caller may see (`_VISIBLE`), newest first."""
+    """Alerts of one status (default open) that the caller may see (`_VISIBLE`), newest first.
+
+    The organisation's patients come from `care_relation_by_org` (keyed by the organisation); the alerts are then
+    read patient by patient's key, never by scanning every patient's alerts.
+    """
     wanted = _status(status)
     size = clamp_limit(limit)
     position = decode_cursor(cursor, BeforeTimeAndId)
@@ -206,7 +210,8 @@ async def alerts_for(
             f"""
             SELECT {_COLUMNS}
             FROM alert a
-            WHERE (a.acknowledged_at IS NULL) = $3
+            WHERE a.patient_id IN (SELECT patient_id FROM care_relation_by_org WHERE org_number = $1)
+              AND (a.acknowledged_at IS NULL) = $3
               AND {_VISIBLE}
               AND ($4::timestamptz IS NULL OR (a.created_at, a.id) < ($4, $5))
             ORDER BY a.created_at DESC, a.id DESC
@@ -235,6 +240,7 @@ async def acknowledge_alert(principal: ClinicianPrincipal, alert_id: uuid.UUID, 
     the first clinician's note is never overwritten, and a retry is safe with an Idempotency-Key.
     """
     async with DB.connection() as connection:
+        # The route names the alert only: the one read by id across patients (index alert_by_id).
         target = await connection.fetchrow("SELECT patient_id, requires_consent FROM alert WHERE id = $1", alert_id)
     if target is None:
         raise NotFound("no such alert")
@@ -250,12 +256,13 @@ async def acknowledge_alert(principal: ClinicianPrincipal, alert_id: uuid.UUID, 
         row = await connection.fetchrow(
             f"""
             SELECT {_COLUMNS}, ({_VISIBLE}) AS visible
-            FROM alert a WHERE a.id = $3
+            FROM alert a WHERE a.patient_id = $4 AND a.id = $3
             FOR UPDATE
             """,  # noqa: S608 - only the static fragments above are interpolated
             principal.org_number,
             principal.hpr,
             alert_id,
+            grant.patient_id,
         )
         if row is None or not (row["visible"] or grant.basis == "emergency"):
             raise NotFound("no such alert")
@@ -274,7 +281,7 @@ async def acknowledge_alert(principal: ClinicianPrincipal, alert_id: uuid.UUID, 
             UPDATE alert a SET acknowledged_at = now(), acknowledged_by_hpr = $2, acknowledged_by_name = $3,
                 acknowledged_by_authorization = $4, acknowledged_by_org = $5, acknowledged_by_org_kind = $6,
                 acknowledged_note = $7
-            WHERE a.id = $1
+            WHERE a.patient_id = $8 AND a.id = $1
             RETURNING {_COLUMNS}
             """,  # noqa: S608 - only the static fragment above is interpolated
             alert_id,
@@ -284,6 +291,7 @@ async def acknowledge_alert(principal: ClinicianPrincipal, alert_id: uuid.UUID, 
             author.organisation,
             author.org_kind,
             data.note,
+            grant.patient_id,
         )
         await events.append_event(grant.patient_id, events.EventType.ALERT_ACKNOWLEDGED, alert_id)
     return _alert_out(updated)

@@ -19,6 +19,18 @@ INSERT INTO audit_log (actor_kind, actor, hpr, name, "authorization", org_number
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 """
 
+# A row that names no patient (an editor's action, a lookup that found no one) has its own table: every
+# audit_log row belongs to a patient, the key the patient tables are distributed by. $8 is always NULL here.
+INSERT_GLOBAL_SQL = """
+INSERT INTO audit_log_global (actor_kind, actor, hpr, name, "authorization", org_number, org_kind,
+                              action, resource_type, resource_id, basis, request_id, refusal)
+SELECT $1, $2, $3, $4, $5, $6, $7, $9, $10, $11, $12, $13, $14 WHERE $8::uuid IS NULL
+"""
+
+
+def _insert_sql(patient_id: uuid.UUID | None) -> str:
+    return INSERT_SQL if patient_id is not None else INSERT_GLOBAL_SQL
+
 
 def clinician_row(principal: ClinicianPrincipal) -> tuple[str, str, str, str | None, str, str, str]:
     return (
@@ -76,7 +88,7 @@ async def record_clinician_action(
     """One row; `basis` is how access was allowed, or `denied` with the `refusal` reason."""
     async with DB.connection() as connection:
         await connection.execute(
-            INSERT_SQL,
+            _insert_sql(patient_id),
             *clinician_row(principal),
             patient_id,
             action,
@@ -93,7 +105,7 @@ async def record_editor_action(
 ) -> None:
     async with DB.connection() as connection:
         await connection.execute(
-            INSERT_SQL,
+            INSERT_GLOBAL_SQL,
             "editor",
             principal.caller_id,
             None,

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import random
 import uuid
+from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -120,13 +124,13 @@ async def append_event(
 
 
 async def append_topic_event(topic: str, type: EventType, resource_id: str) -> None:
-    """An event for everyone following a CMS topic (no patient)."""
+    """An event for everyone following a CMS topic: no patient, so it goes to `topic_event`, not `event`."""
     spec = _spec(type, Audience.TOPIC)
     connection = _transaction_connection()
     await connection.execute(  # type: ignore[attr-defined]
         """
-        INSERT INTO event (topic, type, resource_type, resource_id, at, available_at, attempts, citizen_visible)
-        VALUES ($1, $2, $3, $4, now(), now(), 0, true)
+        INSERT INTO topic_event (topic, type, resource_type, resource_id, at, available_at, attempts)
+        VALUES ($1, $2, $3, $4, now(), now(), 0)
         """,
         topic,
         type.value,
@@ -158,72 +162,151 @@ async def changes_since(patient_id: uuid.UUID, since: int, limit: int) -> list[C
     ]
 
 
-async def claim_events(worker_id: str, *, limit: int, lease_seconds: float) -> list[ClaimedEvent]:
-    """Claim due, undispatched events for this worker; others skip them (SKIP LOCKED) until the lease ends."""
-    async with DB.connection() as connection:
-        rows = await connection.fetch(
-            """
-            UPDATE event SET claimed_by = $1,
-                             claim_expires_at = now() + make_interval(secs => $3),
-                             attempts = attempts + 1
-            WHERE id IN (
-                SELECT id FROM event
-                WHERE dispatched_at IS NULL AND available_at <= now()
-                  AND (claim_expires_at IS NULL OR claim_expires_at < now())
-                ORDER BY available_at, id
-                LIMIT $2
-                FOR UPDATE SKIP LOCKED
-            )
-            RETURNING id, patient_id, topic, type, resource_type, resource_id, at, attempts, citizen_visible
-            """,
-            worker_id,
-            limit,
-            lease_seconds,
-        )
-    return sorted(
-        (
-            ClaimedEvent(
-                id=row["id"],
-                patient_id=row["patient_id"],
-                topic=row["topic"],
-                type=row["type"],
-                resource_type=row["resource_type"],
-                resource_id=row["resource_id"],
-                at=row["at"],
-                attempts=row["attempts"],
-                citizen_visible=row["citizen_visible"],
-            )
-            for row in rows
-        ),
-        key=lambda event: event.id,
+_CANDIDATE_WINDOW = 4
+
+# Due and not claimed by a live worker (a crashed worker's claims come back when their lease ends).
+_DUE = "dispatched_at IS NULL AND available_at <= now() AND (claim_expires_at IS NULL OR claim_expires_at < now())"
+
+# Candidates only: no lock, and another worker may claim them first; the claim below decides. The lease's end
+# is the database's time, and names this claim: the claimed rows are read back by it.
+_DUE_PATIENTS = f"""
+SELECT patient_id, now() + make_interval(secs => $2) AS lease_end
+FROM event WHERE {_DUE} ORDER BY available_at, id LIMIT $1
+"""  # noqa: S608 - fixed fragments only
+
+# One patient's due events, claimed in one single-patient statement (one shard once the table is distributed).
+_CLAIM_PATIENT = f"""
+UPDATE event SET claimed_by = $2, claim_expires_at = $4, attempts = attempts + 1
+WHERE patient_id = $1 AND id IN (
+    SELECT id FROM event WHERE patient_id = $1 AND {_DUE}
+    ORDER BY available_at, id LIMIT $3
+    FOR UPDATE SKIP LOCKED
+)
+"""  # noqa: S608 - fixed fragments only
+
+_CLAIMED_PATIENT_EVENTS = """
+SELECT id, patient_id, NULL::text AS topic, type, resource_type, resource_id, at, attempts, citizen_visible
+FROM event WHERE patient_id = ANY($1::uuid[]) AND claimed_by = $2 AND claim_expires_at = $3
+"""
+
+_CLAIM_TOPIC = f"""
+UPDATE topic_event SET claimed_by = $1, claim_expires_at = now() + make_interval(secs => $3), attempts = attempts + 1
+WHERE id IN (
+    SELECT id FROM topic_event WHERE {_DUE}
+    ORDER BY available_at, id LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id, NULL::uuid AS patient_id, topic, type, resource_type, resource_id, at, attempts, true AS citizen_visible
+"""  # noqa: S608 - fixed fragments only
+
+
+def _claimed(row: Any) -> ClaimedEvent:
+    return ClaimedEvent(
+        id=row["id"],
+        patient_id=row["patient_id"],
+        topic=row["topic"],
+        type=row["type"],
+        resource_type=row["resource_type"],
+        resource_id=row["resource_id"],
+        at=row["at"],
+        attempts=row["attempts"],
+        citizen_visible=row["citizen_visible"],
     )
 
 
-async def ack_events(worker_id: str, event_ids: list[int]) -> int:
-    """Mark claimed events done; only the claimant's acks count (a reclaimed event is someone else's)."""
-    if not event_ids:
-        return 0
+async def claim_events(worker_id: str, *, limit: int, lease_seconds: float) -> list[ClaimedEvent]:
+    """Claim up to about `limit` due, undispatched events for this worker; others skip them until the lease ends.
+
+    Work is claimed per patient (the shard key): the due patients are read first without locks, then each
+    patient's events are claimed by a statement that locks rows of that patient only (`FOR UPDATE SKIP LOCKED`,
+    so concurrent workers never claim an event twice). The per-patient statements go out in one pipeline, and the
+    claimed rows are read back by this claim's lease end. Topic events come from `topic_event`.
+    """
+    claimed: list[ClaimedEvent] = []
     async with DB.connection() as connection:
-        result: str = await connection.execute(
-            """
-            UPDATE event SET dispatched_at = now(), claimed_by = NULL, claim_expires_at = NULL
-            WHERE id = ANY($1::bigint[]) AND claimed_by = $2 AND dispatched_at IS NULL
-            """,
-            event_ids,
-            worker_id,
-        )
-    return int(result.rsplit(maxsplit=1)[-1])
+        # A window of the oldest due events, wider than one batch, in random patient order: concurrent workers
+        # then start on different patients instead of all queueing behind the first one's claimant.
+        candidates = await connection.fetch(_DUE_PATIENTS, limit * _CANDIDATE_WINDOW, lease_seconds)
+        if candidates:
+            lease_end = candidates[0]["lease_end"]
+            due = Counter(row["patient_id"] for row in candidates)
+            patients = list(due)
+            random.shuffle(patients)
+            chosen: list[tuple[uuid.UUID, str, int, datetime]] = []
+            total = 0
+            for patient_id in patients:
+                if total >= limit:
+                    break
+                share = min(due[patient_id], limit - total)
+                chosen.append((patient_id, worker_id, share, lease_end))
+                total += share
+            await connection.executemany(_CLAIM_PATIENT, chosen)
+            rows = await connection.fetch(
+                _CLAIMED_PATIENT_EVENTS, [patient_id for patient_id, *_ in chosen], worker_id, lease_end
+            )
+            claimed.extend(_claimed(row) for row in rows)
+        if len(claimed) < limit:
+            rows = await connection.fetch(_CLAIM_TOPIC, worker_id, limit - len(claimed), lease_seconds)
+            claimed.extend(_claimed(row) for row in rows)
+    return sorted(claimed, key=lambda event: event.id)
 
 
-async def defer_event(worker_id: str, event_id: int, until: datetime) -> None:
+def _by_patient(claimed: Iterable[ClaimedEvent]) -> dict[uuid.UUID | None, list[int]]:
+    """Event ids per patient (None: topic events), so every statement touches one patient's rows."""
+    grouped: dict[uuid.UUID | None, list[int]] = {}
+    for event in claimed:
+        grouped.setdefault(event.patient_id, []).append(event.id)
+    return grouped
+
+
+async def ack_events(worker_id: str, claimed: Iterable[ClaimedEvent]) -> None:
+    """Mark claimed events done; only the claimant's acks count (a reclaimed event is someone else's).
+
+    One statement per patient (her rows only), sent together in one pipeline.
+    """
+    grouped = _by_patient(claimed)
+    topic_ids = grouped.pop(None, [])
+    async with DB.connection() as connection:
+        if grouped:
+            await connection.executemany(
+                """
+                UPDATE event SET dispatched_at = now(), claimed_by = NULL, claim_expires_at = NULL
+                WHERE patient_id = $3 AND id = ANY($1::bigint[]) AND claimed_by = $2 AND dispatched_at IS NULL
+                """,
+                [(ids, worker_id, patient_id) for patient_id, ids in grouped.items()],
+            )
+        if topic_ids:
+            await connection.execute(
+                """
+                UPDATE topic_event SET dispatched_at = now(), claimed_by = NULL, claim_expires_at = NULL
+                WHERE id = ANY($1::bigint[]) AND claimed_by = $2 AND dispatched_at IS NULL
+                """,
+                topic_ids,
+                worker_id,
+            )
+
+
+async def defer_event(worker_id: str, event: ClaimedEvent, until: datetime) -> None:
     """Put a claimed event back until `until` (quiet hours, retry back-off)."""
     async with DB.connection() as connection:
-        await connection.execute(
-            """
-            UPDATE event SET available_at = $3, claimed_by = NULL, claim_expires_at = NULL
-            WHERE id = $1 AND claimed_by = $2
-            """,
-            event_id,
-            worker_id,
-            until,
-        )
+        if event.patient_id is None:
+            await connection.execute(
+                """
+                UPDATE topic_event SET available_at = $3, claimed_by = NULL, claim_expires_at = NULL
+                WHERE id = $1 AND claimed_by = $2
+                """,
+                event.id,
+                worker_id,
+                until,
+            )
+        else:
+            await connection.execute(
+                """
+                UPDATE event SET available_at = $3, claimed_by = NULL, claim_expires_at = NULL
+                WHERE patient_id = $4 AND id = $1 AND claimed_by = $2
+                """,
+                event.id,
+                worker_id,
+                until,
+                event.patient_id,
+            )

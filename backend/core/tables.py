@@ -1,4 +1,9 @@
-"""Tables of the core mechanisms: patients, care relations, blocks, consents, audit, events, idempotency."""
+"""Tables of the core mechanisms: patients, care relations, blocks, consents, audit, events, idempotency.
+
+Columns and nullability here match the database (tests/core/test_schema_catalogue.py). Keys do not: every
+patient table's primary key is (patient_id, id) and its links to other patient tables are composite, which
+Piccolo cannot declare; they, and the global lookup tables, live in the hand-written migrations of issue 13.
+"""
 
 from __future__ import annotations
 
@@ -28,8 +33,7 @@ class Patient(Table, tablename="patient", db=DB):
     """A person whose data we hold; known to the API only by an opaque UUID."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
-    # HMAC of the fødselsnummer for lookup; the number itself only encrypted.
-    fnr_digest = Bytea(unique=True, index=True)
+    # The number itself only encrypted; its HMAC digest (for lookup) is in patient_identity, keyed by the digest.
     fnr_sealed = Bytea()
     event_seq = BigInt(default=0)
     created_at = Timestamptz(default=TimestamptzNow())
@@ -89,8 +93,9 @@ class AuditLog(Table, tablename="audit_log", db=DB):
     authorization = Varchar(length=8, null=True, default=None)
     org_number = Varchar(length=9, null=True, default=None)
     org_kind = Varchar(length=32, null=True, default=None)
-    # No foreign key: denied attempts on ids that do not exist are recorded too.
-    patient_id = UUID(null=True, default=None)
+    # No foreign key: denied attempts on ids that do not exist are recorded too. Rows without a patient
+    # (editors, a lookup that found no one) are in audit_log_global.
+    patient_id = UUID()
     action = Varchar(length=32)
     resource_type = Varchar(length=48)
     resource_id = Varchar(length=64, null=True, default=None)
@@ -101,12 +106,11 @@ class AuditLog(Table, tablename="audit_log", db=DB):
 
 
 class Event(Table, tablename="event", db=DB):
-    """Per-patient change feed and push outbox (topic events have no patient)."""
+    """Per-patient change feed and push outbox (topic events, which have no patient, are in topic_event)."""
 
     id = BigSerial(primary_key=True)
-    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=True, default=None)
-    seq = BigInt(null=True, default=None)
-    topic = Varchar(length=64, null=True, default=None)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=False)
+    seq = BigInt()
     # Events about things the citizen cannot see yet (an unreleased lab result) stay out of her feed.
     citizen_visible = Boolean(default=True)
     type = Varchar(length=64)

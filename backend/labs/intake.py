@@ -215,11 +215,11 @@ async def _store_known_report(
     now: datetime,
 ) -> int:
     """A post naming a stored report id: a resend changes nothing, a correction adds a version, else 409."""
-    # The id is known: serialise with other writers of this report and decide what the post is.
-    stored = await queries.lock_report_id(connection, report.id)
-    assert stored is not None
-    if stored.patient_id != grant.patient_id:
+    # The id is known: whose report is it? Then serialise with other writers of this report and decide.
+    if await queries.report_owner(connection, report.id) != grant.patient_id:
         raise Conflict("this report id is already used for another report; a new report needs a new id")
+    stored = await queries.lock_report_id(connection, grant.patient_id, report.id)
+    assert stored is not None
     if await queries.version_with_digest(connection, grant.patient_id, report.id, digest) is not None:
         return stored.current_version
     _check_new_version(stored, report, sender)

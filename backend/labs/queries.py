@@ -1,11 +1,10 @@
 """Every SQL statement of the lab results domain: functions of a connection and plain values, typed results.
 
 Reached only with `grant.patient_id` (the services take the `Grant`); every statement but the release job's
-selection and the report-id lock names the patient. When the citizen sees a report is written once, in
-`backend.labs.release`, and spliced into the statements here (`citizen_sees`, `release_columns`).
-
-Statements that name a key the schema is changing to `(patient_id, id)`: `insert_report` (`ON CONFLICT (id)`)
-and `lock_report_id` (a report id is one report across patients).
+selection of due patients and the report-id lookup names the patient. When the citizen sees a report is
+written once, in `backend.labs.release`, and spliced into the statements here (`citizen_sees`,
+`release_columns`). A report id names one report across all patients: `insert_report` claims it in
+`lab_report_key` (keyed by the id) and `report_owner` reads it.
 """
 
 from __future__ import annotations
@@ -176,14 +175,20 @@ async def insert_report(
     release_due_at: datetime | None,
     now: datetime,
 ) -> bool:
-    """Insert the report pointing at version 1; False when its id is already stored (then nothing changes)."""
+    """Insert the report pointing at version 1; False when its id is already stored (then nothing changes).
+
+    The sender names the id, and an id names one report whatever the patient: lab_report_key (keyed by the
+    id) claims it; a post naming a known id waits here for the post that claimed it.
+    """
     inserted = await connection.fetchval(
         """
+        WITH claimed AS (
+            INSERT INTO lab_report_key (id, patient_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id
+        )
         INSERT INTO lab_report (id, patient_id, category, current_version, status, specimen_at, issued_at,
                                 requester_hpr, requester_org, sender_org, release_due_at, held,
                                 received_at, created_at, updated_at)
-        VALUES ($1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, false, $11, $11, $11)
-        ON CONFLICT (id) DO NOTHING
+        SELECT $1, $2, $3, 1, $4, $5, $6, $7, $8, $9, $10, false, $11, $11, $11 FROM claimed
         RETURNING id
         """,
         report.id,
@@ -201,9 +206,21 @@ async def insert_report(
     return inserted is not None
 
 
-async def lock_report_id(connection: Connection, report_id: uuid.UUID) -> Report | None:
-    """The stored report of this id, whichever patient's, locked against other writers of it."""
-    row = await connection.fetchrow(f"SELECT {_REPORT} FROM lab_report r WHERE r.id = $1 FOR UPDATE", report_id)  # noqa: S608 - fixed fragments only
+async def report_owner(connection: Connection, report_id: uuid.UUID) -> uuid.UUID | None:
+    """Whose report this id names (lab_report_key: one report per id across all patients), or None."""
+    owner: uuid.UUID | None = await connection.fetchval(
+        "SELECT patient_id FROM lab_report_key WHERE id = $1", report_id
+    )
+    return owner
+
+
+async def lock_report_id(connection: Connection, patient_id: uuid.UUID, report_id: uuid.UUID) -> Report | None:
+    """The patient's stored report of this id, locked against other writers of it."""
+    row = await connection.fetchrow(
+        f"SELECT {_REPORT} FROM lab_report r WHERE r.id = $1 AND r.patient_id = $2 FOR UPDATE",  # noqa: S608 - fixed fragments only
+        report_id,
+        patient_id,
+    )
     return _one(Report, row)
 
 
@@ -363,18 +380,35 @@ async def mark_announced_if_visible(
     return announced is not None
 
 
-async def lock_due_unannounced(connection: Connection, now: datetime, limit: int) -> list[Due]:
-    """Reports she sees at `now` whose release was not announced, oldest due first, locked (others skip them)."""
+async def patients_with_due_unannounced(connection: Connection, now: datetime, limit: int) -> list[uuid.UUID]:
+    """Patients with a report she sees at `now` whose release was not announced, oldest due first; no locks."""
+    rows = await connection.fetch(
+        f"""
+        SELECT r.patient_id FROM lab_report r
+        WHERE r.release_announced_at IS NULL AND {citizen_sees("r", "$1")}
+        ORDER BY r.release_due_at, r.id
+        LIMIT $2
+        """,  # noqa: S608 - fixed fragments only
+        now,
+        limit,
+    )
+    return list(dict.fromkeys(row["patient_id"] for row in rows))
+
+
+async def lock_due_unannounced(connection: Connection, patient_id: uuid.UUID, now: datetime, limit: int) -> list[Due]:
+    """One patient's reports she sees at `now` whose release was not announced, locked (others skip them): a
+    claim never locks rows of several patients (the shard key)."""
     rows = await connection.fetch(
         f"""
         SELECT r.id, r.patient_id FROM lab_report r
-        WHERE r.release_announced_at IS NULL AND {citizen_sees("r", "$1")}
+        WHERE r.patient_id = $3 AND r.release_announced_at IS NULL AND {citizen_sees("r", "$1")}
         ORDER BY r.release_due_at, r.id
         LIMIT $2
         FOR UPDATE SKIP LOCKED
         """,  # noqa: S608 - fixed fragments only
         now,
         limit,
+        patient_id,
     )
     return _all(Due, rows)
 

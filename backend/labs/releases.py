@@ -52,13 +52,21 @@ async def _announce(connection: queries.Connection, patient_id: uuid.UUID, repor
 
 
 async def announce_due_releases(settings: Settings) -> int:
-    """Worker job: announce every report she sees and has not been told of; safe with many workers."""
+    """Worker job: announce every report she sees and has not been told of; safe with many workers.
+
+    Claimed per patient (the shard key): the due patients are read without locks, then each patient's due
+    reports are locked (`FOR UPDATE SKIP LOCKED`, that patient's rows only) and announced in her own transaction.
+    `_announce` re-checks under the row lock, so a report is announced exactly once.
+    """
     now = utcnow()
     announced = 0
-    async with DB.transaction(), DB.connection() as connection:
-        for due in await queries.lock_due_unannounced(connection, now, RELEASE_BATCH):
-            if await _announce(connection, due.patient_id, due.id, now):
-                announced += 1
+    async with DB.connection() as connection:
+        patients = await queries.patients_with_due_unannounced(connection, now, RELEASE_BATCH)
+    for patient_id in patients:
+        async with DB.transaction(), DB.connection() as connection:
+            for due in await queries.lock_due_unannounced(connection, patient_id, now, RELEASE_BATCH):
+                if await _announce(connection, due.patient_id, due.id, now):
+                    announced += 1
     return announced
 
 

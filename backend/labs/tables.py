@@ -1,4 +1,9 @@
-"""Lab reports with every version kept, their observations one row per version, and the citizen release state."""
+"""Lab reports with every version kept, their observations one row per version, and the citizen release state.
+
+Columns and nullability here match the database (tests/core/test_schema_catalogue.py). Keys do not: every
+patient table's primary key is (patient_id, id) and its links to other patient tables are composite, which
+Piccolo cannot declare; they, and the global lookup tables, live in the hand-written migrations of issue 13.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,10 @@
 """Tables of måledata: one row per measurement (blood pressure as two columns), one per NEWS2 score, and the
-SpO2 targets clinicians prescribe (which decide the NEWS2 SpO2 scale)."""
+SpO2 targets clinicians prescribe (which decide the NEWS2 SpO2 scale).
+
+Columns and nullability here match the database (tests/core/test_schema_catalogue.py). Keys do not: every
+patient table's primary key is (patient_id, id) and its links to other patient tables are composite, which
+Piccolo cannot declare; they, and the global lookup tables, live in the hand-written migrations of issue 13.
+"""
 
 from __future__ import annotations
 

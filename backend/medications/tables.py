@@ -8,6 +8,10 @@ comparison of two such sets. Compared with whole-list JSONB snapshots this store
 (a 30-entry list where one dose changes costs one row, not thirty), keeps every field a typed, checked
 column, and lets the current list be read through an index instead of unpacking the newest snapshot.
 Entries never leave the list: they are stopped (seponert), so a PUT must send back every entry it read.
+
+Columns and nullability here match the database (tests/core/test_schema_catalogue.py). Keys do not: every
+patient table's primary key is (patient_id, id) and its links to other patient tables are composite, which
+Piccolo cannot declare; they, and the global lookup tables, live in the hand-written migrations of issue 13.
 """
 
 from __future__ import annotations

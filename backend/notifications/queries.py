@@ -31,7 +31,7 @@ class AttemptRecord:
     event_id: int
     event_type: str
     device_id: uuid.UUID
-    patient_id: uuid.UUID | None
+    patient_id: uuid.UUID  # the device's owner, for a topic event too
     outcome: str  # delivered | retry | failed | disabled | expired
     status: int
     reason: str | None
@@ -71,23 +71,37 @@ class Registered(NamedTuple):
 # --- the citizen's devices and subscriptions ----------------------------------------------------------------
 
 
-# The token is unique across patients (one phone, one owner): `ON CONFLICT (token)` is the global lookup
-# the schema keeps in its own table when keys become (patient_id, id).
+# A token has one owner across patients: push_device_token (keyed by the token) says who; push_device rows are
+# keyed by (patient_id, ...) like every patient table.
 async def register_device(connection: Any, patient_id: uuid.UUID, token: str, device: NewDevice) -> Registered:
-    """Insert the token for `patient_id`, or move and refresh it; inside the caller's transaction (it locks the row)."""
-    previous = await connection.fetchval("SELECT patient_id FROM push_device WHERE token = $1 FOR UPDATE", token)
+    """Insert the token for `patient_id`, or move and refresh it; inside the caller's transaction (it locks the token)."""
+    # The token's owner, locked: registrations of one token queue here.
+    await connection.execute(
+        "INSERT INTO push_device_token (token, patient_id, device_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        token,
+        patient_id,
+        uuid.uuid4(),
+    )
+    owner = await connection.fetchrow(
+        "SELECT patient_id, device_id FROM push_device_token WHERE token = $1 FOR UPDATE", token
+    )
+    previous: uuid.UUID = owner["patient_id"]
+    if previous != patient_id:
+        # The phone changed hands: the token leaves the previous citizen's devices (the device keeps its id).
+        await connection.execute("DELETE FROM push_device WHERE patient_id = $1 AND token = $2", previous, token)
+        await connection.execute("UPDATE push_device_token SET patient_id = $2 WHERE token = $1", token, patient_id)
     device_id = await connection.fetchval(
         """
         INSERT INTO push_device (id, patient_id, token, platform, environment, bundle_id, locale,
                                  registered_at, disabled_at, disabled_reason)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)
-        ON CONFLICT (token) DO UPDATE SET
-            patient_id = EXCLUDED.patient_id, platform = EXCLUDED.platform, environment = EXCLUDED.environment,
+        ON CONFLICT (patient_id, token) DO UPDATE SET
+            platform = EXCLUDED.platform, environment = EXCLUDED.environment,
             bundle_id = EXCLUDED.bundle_id, locale = EXCLUDED.locale, registered_at = EXCLUDED.registered_at,
             disabled_at = NULL, disabled_reason = NULL
         RETURNING id
         """,
-        uuid.uuid4(),
+        owner["device_id"],
         patient_id,
         token,
         device.platform,
@@ -96,7 +110,7 @@ async def register_device(connection: Any, patient_id: uuid.UUID, token: str, de
         device.locale,
         device.registered_at,
     )
-    return Registered(device_id=device_id, previous_owner=previous)
+    return Registered(device_id=device_id, previous_owner=previous if previous != patient_id else None)
 
 
 async def delete_device(connection: Any, patient_id: uuid.UUID, token: str) -> uuid.UUID | None:
@@ -104,6 +118,10 @@ async def delete_device(connection: Any, patient_id: uuid.UUID, token: str) -> u
     device_id: uuid.UUID | None = await connection.fetchval(
         "DELETE FROM push_device WHERE token = $1 AND patient_id = $2 RETURNING id", token, patient_id
     )
+    if device_id is not None:
+        await connection.execute(
+            "DELETE FROM push_device_token WHERE token = $1 AND patient_id = $2", token, patient_id
+        )
     return device_id
 
 
@@ -139,6 +157,11 @@ async def insert_subscription(connection: Any, patient_id: uuid.UUID, topic: str
         topic,
         at,
     )
+    if inserted is not None:
+        # The worker finds a topic's followers here (keyed by the topic), not across patients' subscriptions.
+        await connection.execute(
+            "INSERT INTO topic_follower (topic, patient_id) VALUES ($1, $2) ON CONFLICT DO NOTHING", topic, patient_id
+        )
     return inserted is not None
 
 
@@ -147,6 +170,8 @@ async def delete_subscription(connection: Any, patient_id: uuid.UUID, topic: str
     removed: str = await connection.execute(
         "DELETE FROM topic_subscription WHERE patient_id = $1 AND topic = $2", patient_id, topic
     )
+    if removed != "DELETE 0":
+        await connection.execute("DELETE FROM topic_follower WHERE topic = $1 AND patient_id = $2", topic, patient_id)
     return removed != "DELETE 0"
 
 
@@ -193,15 +218,15 @@ async def active_devices_of(connection: Any, patient_ids: list[uuid.UUID]) -> li
 
 async def active_devices_following(connection: Any, topics: list[str]) -> list[tuple[str, Recipient]]:
     """(topic, device) for every active device of everyone following one of `topics`."""
-    rows = await connection.fetch(
-        """
-        SELECT s.topic, d.id, d.patient_id, d.token, d.environment, d.locale, d.registered_at
-        FROM topic_subscription s JOIN push_device d ON d.patient_id = s.patient_id
-        WHERE s.topic = ANY($1::text[]) AND d.disabled_at IS NULL
-        """,
-        topics,
+    # Followers from topic_follower (keyed by the topic), then their devices (keyed by the patient).
+    followers = await connection.fetch(
+        "SELECT topic, patient_id FROM topic_follower WHERE topic = ANY($1::text[])", topics
     )
-    return [(row["topic"], _recipient(row)) for row in rows]
+    devices = await active_devices_of(connection, list({row["patient_id"] for row in followers}))
+    by_patient: dict[uuid.UUID, list[Recipient]] = {}
+    for device in devices:
+        by_patient.setdefault(device.patient_id, []).append(device)
+    return [(row["topic"], device) for row in followers for device in by_patient.get(row["patient_id"], [])]
 
 
 async def settled_deliveries(connection: Any, event_ids: list[int]) -> set[tuple[int, uuid.UUID]]:
@@ -258,8 +283,11 @@ async def outbox_age_seconds(connection: Any) -> float | None:
     """Seconds since the oldest due, undispatched event became due (None: none), from core's `event` table."""
     age: float | None = await connection.fetchval(
         """
-        SELECT EXTRACT(EPOCH FROM now() - min(available_at))::float8 FROM event
-        WHERE dispatched_at IS NULL AND available_at <= now()
+        SELECT EXTRACT(EPOCH FROM now() - min(available_at))::float8 FROM (
+            SELECT available_at FROM event WHERE dispatched_at IS NULL AND available_at <= now()
+            UNION ALL
+            SELECT available_at FROM topic_event WHERE dispatched_at IS NULL AND available_at <= now()
+        ) AS due
         """
     )
     return age

@@ -1,4 +1,9 @@
-"""Tables of push notifications: citizens' devices, their CMS topic subscriptions, and every delivery attempt."""
+"""Tables of push notifications: citizens' devices, their CMS topic subscriptions, and every delivery attempt.
+
+Columns and nullability here match the database (tests/core/test_schema_catalogue.py). Keys do not: every
+patient table's primary key is (patient_id, id) and its links to other patient tables are composite, which
+Piccolo cannot declare; they, and the global lookup tables, live in the hand-written migrations of issue 13.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,8 @@ class PushDevice(Table, tablename="push_device", db=DB):
 
     id = UUID(primary_key=True, default=uuid.uuid4)
     patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
-    token = Varchar(length=64, unique=True)
+    # One owner per token: push_device_token (keyed by the token); here unique per patient.
+    token = Varchar(length=64)
     platform = Varchar(length=8)
     environment = Varchar(length=16)
     bundle_id = Varchar(length=155)
@@ -48,7 +54,8 @@ class PushAttempt(Table, tablename="push_attempt", db=DB):
     id = BigSerial(primary_key=True)
     event_id = BigInt()
     device_id = UUID()
-    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=True, default=None)
+    # The device's owner, for a topic event's send too.
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=False)
     event_type = Varchar(length=64)
     outcome = Varchar(length=16)
     status = Integer()

@@ -124,24 +124,24 @@ class PushDispatcher:
         if not claimed:
             return 0
         now = utcnow()
-        done: list[int] = []
+        done: list[ClaimedEvent] = []
         quiet = 0
-        deferred: list[tuple[int, datetime]] = []
+        deferred: list[tuple[ClaimedEvent, datetime]] = []
         due: list[tuple[ClaimedEvent, NotificationRule]] = []
         for event in claimed:
             rule = rule_for(event.type, citizen_visible=event.citizen_visible)
             if rule is None:
-                done.append(event.id)
+                done.append(event)
                 continue
             quiet_end = self.quiet_hours.ends_after(now) if rule.quiet_hours and self.quiet_hours else None
             if quiet_end is not None:
                 DEFERRED.inc()
                 quiet += 1
-                deferred.append((event.id, quiet_end))
+                deferred.append((event, quiet_end))
             elif event.at + rule.lifetime <= now:
                 EXPIRED.inc()
                 log.info("push expired before it could be sent", extra={"event": event.id, "type": event.type})
-                done.append(event.id)
+                done.append(event)
             else:
                 due.append((event, rule))
 
@@ -151,16 +151,14 @@ class PushDispatcher:
         await service.record_attempts(attempts)
 
         retry_events = {attempt.event_id for attempt in attempts if attempt.outcome == "retry"}
-        attempts_of = {event.id: event.attempts for event, _ in due}
         for event, _ in due:
-            if event.id not in retry_events:
-                done.append(event.id)
+            if event.id in retry_events:
+                deferred.append((event, now + timedelta(seconds=self.retry.delay(event.attempts))))
+            else:
+                done.append(event)
         await events.ack_events(self.worker_id, done)
-        for event_id in sorted(retry_events):
-            delay = self.retry.delay(attempts_of[event_id])
-            deferred.append((event_id, now + timedelta(seconds=delay)))
-        for event_id, until in deferred:
-            await events.defer_event(self.worker_id, event_id, until)
+        for event, until in deferred:
+            await events.defer_event(self.worker_id, event, until)
         return len(claimed) - quiet
 
     async def _sends(self, due: list[tuple[ClaimedEvent, NotificationRule]]) -> list[_Send]:
@@ -227,7 +225,8 @@ class PushDispatcher:
                     event_id=send.event.id,
                     event_type=send.event.type,
                     device_id=send.recipient.device_id,
-                    patient_id=send.recipient.patient_id if send.event.patient_id is not None else None,
+                    # The device's owner, for a topic event too: every send is recorded in a patient's rows.
+                    patient_id=send.recipient.patient_id,
                     outcome=outcome,
                     status=result.status,
                     reason=reason[:64] if reason else None,

@@ -119,7 +119,7 @@ async def test_an_editor_logs_in_edits_a_draft_in_the_browser_and_the_api_previe
     history = (await client.get(f"/content/v1/pages/{slug}/revisions", headers=editor(app))).json()["items"]
     assert next((r["n"], r["source"], r["author"]) for r in history) == (2, "admin", DEV_EDITOR_USERNAME)
     audited = await db.fetchval(
-        "SELECT count(*) FROM audit_log WHERE resource_id = $1 AND action = 'cms.save-draft' AND actor = $2",
+        "SELECT count(*) FROM audit_log_global WHERE resource_id = $1 AND action = 'cms.save-draft' AND actor = $2",
         f"{slug}/nb",
         f"editor:admin:{DEV_EDITOR_USERNAME}",
     )

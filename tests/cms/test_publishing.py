@@ -142,7 +142,7 @@ async def test_publishing_appends_a_topic_event_per_known_topic(
     page = await create_page(client, app, tags=["legemidler", "svangerskap", "not-a-topic"])
     await publish(client, app, page["slug"])
     rows = await db.fetch(
-        "SELECT topic, type, resource_type FROM event WHERE resource_id = $1 ORDER BY topic", page["slug"]
+        "SELECT topic, type, resource_type FROM topic_event WHERE resource_id = $1 ORDER BY topic", page["slug"]
     )
     assert [(r["topic"], r["type"], r["resource_type"]) for r in rows] == [
         ("legemidler", "page.published", "page"),
@@ -155,7 +155,7 @@ async def test_every_editor_action_is_audited(client: httpx.AsyncClient, app: Li
     await publish(client, app, page["slug"])
     await client.get(f"/content/v1/pages/{page['slug']}/preview", headers=editor(app))
     rows = await db.fetch(
-        "SELECT action, actor_kind, actor, basis FROM audit_log WHERE resource_id = $1 ORDER BY id",
+        "SELECT action, actor_kind, actor, basis FROM audit_log_global WHERE resource_id = $1 ORDER BY id",
         f"{page['slug']}/nb",
     )
     assert [r["action"] for r in rows] == ["cms.create", "cms.publish", "cms.preview"]

@@ -73,14 +73,24 @@ async def test_bad_cursor_is_400(client: httpx.AsyncClient, app: Litestar) -> No
 
 @pytest.mark.parametrize(
     "statement",
-    ["UPDATE audit_log SET basis = 'care-relation'", "DELETE FROM audit_log", "TRUNCATE audit_log"],
+    [
+        f"{verb} {table}{rest}"
+        for table in ("audit_log", "audit_log_global")
+        for verb, rest in (("UPDATE", " SET basis = 'care-relation'"), ("DELETE FROM", ""), ("TRUNCATE", ""))
+    ],
 )
 async def test_the_database_refuses_to_change_the_audit_log(
     client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection, statement: str
 ) -> None:
     citizen = await new_citizen(client, app)
     await client.get(f"/clinician/v1/patients/{citizen.patient_id}/care-relations", headers=new_clinician(app).headers)
-    before = await db.fetchval("SELECT count(*) FROM audit_log")
+    # A row without a patient too (the row trigger fires only on rows): an editor's action.
+    await db.execute(
+        "INSERT INTO audit_log_global (actor_kind, actor, action, resource_type, basis)"
+        " VALUES ('editor', 'editor:audit-test', 'cms.preview', 'page', 'editor')"
+    )
+    count = "SELECT (SELECT count(*) FROM audit_log), (SELECT count(*) FROM audit_log_global)"
+    before = await db.fetchrow(count)
     with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError, match="append-only"):
         await db.execute(statement)
-    assert await db.fetchval("SELECT count(*) FROM audit_log") == before
+    assert await db.fetchrow(count) == before

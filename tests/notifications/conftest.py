@@ -128,12 +128,15 @@ async def append_topic(topic: str, resource_id: str = "some-page") -> int:
     async with DB.transaction():
         await events.append_topic_event(topic, EventType.PAGE_PUBLISHED, resource_id)
     async with DB.connection() as connection:
-        event_id: int = await connection.fetchval("SELECT max(id) FROM event WHERE topic = $1", topic)
+        event_id: int = await connection.fetchval("SELECT max(id) FROM topic_event WHERE topic = $1", topic)
     return event_id
 
 
 async def event_row(db: asyncpg.Connection, event_id: int) -> asyncpg.Record:
-    row = await db.fetchrow("SELECT * FROM event WHERE id = $1", event_id)
+    # Event ids come from one sequence: a topic event's id is in topic_event, a patient event's in event.
+    row = await db.fetchrow("SELECT * FROM event WHERE id = $1", event_id) or await db.fetchrow(
+        "SELECT * FROM topic_event WHERE id = $1", event_id
+    )
     assert row is not None
     return row
 

@@ -115,9 +115,13 @@ async def outbox_of_citizens(db: asyncpg.Connection, patients: int, per_patient:
             row["id"]
             for row in await db.fetch(
                 """
-                INSERT INTO patient (id, fnr_digest, fnr_sealed, event_seq, created_at)
-                SELECT gen_random_uuid(), uuid_send(gen_random_uuid()), '\\x00'::bytea, $2, now()
-                FROM generate_series(1, $1) RETURNING id
+                WITH created AS (
+                    INSERT INTO patient (id, fnr_sealed, event_seq, created_at)
+                    SELECT gen_random_uuid(), '\\x00'::bytea, $2, now() FROM generate_series(1, $1) RETURNING id
+                ), identity AS (
+                    INSERT INTO patient_identity (fnr_digest, patient_id) SELECT uuid_send(gen_random_uuid()), id FROM created
+                )
+                SELECT id FROM created
                 """,
                 patients,
                 per_patient,

@@ -1,4 +1,4 @@
-"""Pregnancy constraints Piccolo cannot express, and the basic programme seeded from `default_schedule()`."""
+"""Pregnancy constraints Piccolo cannot express, and the basic antenatal programme (as of when it was frozen)."""
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 
@@ -50,38 +50,28 @@ ALTER TABLE pregnancy_schedule_item
 """
 
 
-def _literal(value: object) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, int):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _seed_sql() -> str:
-    from backend.pregnancy.schedule import default_schedule
-
-    rows = [
-        "(gen_random_uuid(), "
-        + ", ".join(
-            _literal(value)
-            for value in (
-                item.key,
-                position,
-                item.label_nb,
-                item.label_en,
-                item.window_start_day,
-                item.window_end_day,
-                item.condition,
-            )
-        )
-        + ")"
-        for position, item in enumerate(default_schedule())
-    ]
-    return (
-        "INSERT INTO pregnancy_schedule_item (id, key, position, label_nb, label_en, window_start_day, "
-        "window_end_day, condition) VALUES\n" + ",\n".join(rows) + ";"
-    )
+# The basic programme as seeded here; frozen in the migration (issue 13: no migration imports live code, whose
+# `default_schedule()` keeps changing). These are the rows a fresh database has always received from this
+# migration at the time it was frozen; the later migration 2026-11-30T23:30 adjusts only rows still at older
+# defaults, so leaves these as they are.
+SEED_SQL = """
+INSERT INTO pregnancy_schedule_item (id, key, position, label_nb, label_en, window_start_day, window_end_day, condition) VALUES
+(gen_random_uuid(), 'first-consultation', 0, 'Første konsultasjon', 'First consultation', 42, 90, NULL),
+(gen_random_uuid(), 'early-ultrasound', 1, 'Tidlig ultralyd', 'Early ultrasound', 77, 97, NULL),
+(gen_random_uuid(), 'routine-ultrasound', 2, 'Rutineultralyd', 'Routine ultrasound', 119, 139, NULL),
+(gen_random_uuid(), 'consultation-24', 3, 'Konsultasjon uke 24', 'Consultation week 24', 168, 174, NULL),
+(gen_random_uuid(), 'fetal-rhd-and-antibody-test', 4, 'Føtal RhD-typing og antistoffscreening', 'Fetal RhD typing and antibody screening', 168, 174, 'rhd-negative'),
+(gen_random_uuid(), 'whooping-cough-vaccine', 5, 'Kikhostevaksine', 'Whooping cough vaccine', 168, 300, NULL),
+(gen_random_uuid(), 'glucose-tolerance-test', 6, 'Glukosebelastning', 'Oral glucose tolerance test', 168, 202, 'gdm-risk'),
+(gen_random_uuid(), 'consultation-28', 7, 'Konsultasjon uke 28', 'Consultation week 28', 196, 202, NULL),
+(gen_random_uuid(), 'anti-d-prophylaxis', 8, 'Anti-D-profylakse', 'Anti-D prophylaxis', 196, 202, 'anti-d-indicated'),
+(gen_random_uuid(), 'consultation-32', 9, 'Konsultasjon uke 32', 'Consultation week 32', 224, 230, NULL),
+(gen_random_uuid(), 'consultation-36', 10, 'Konsultasjon uke 36', 'Consultation week 36', 252, 258, NULL),
+(gen_random_uuid(), 'consultation-38', 11, 'Konsultasjon uke 38', 'Consultation week 38', 266, 272, NULL),
+(gen_random_uuid(), 'consultation-40', 12, 'Konsultasjon uke 40', 'Consultation week 40', 280, 286, NULL),
+(gen_random_uuid(), 'consultation-41', 13, 'Konsultasjon uke 41', 'Consultation week 41', 287, 293, NULL),
+(gen_random_uuid(), 'influenza-vaccine', 14, 'Influensavaksine', 'Influenza vaccine', 91, 300, 'influenza-season');
+"""
 
 
 async def forwards() -> MigrationManager:
@@ -89,7 +79,7 @@ async def forwards() -> MigrationManager:
 
     async def run() -> None:
         await execute_in_migration(SQL)
-        await execute_in_migration(_seed_sql())
+        await execute_in_migration(SEED_SQL)
 
     manager.add_raw(run)
     return manager
