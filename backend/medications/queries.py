@@ -44,6 +44,11 @@ _ENTRY_COLUMNS = (
 _BY = "hpr AS by_hpr, name AS by_name, profession AS by_authorization, org_number AS by_org, org_kind AS by_org_kind"
 
 
+def _author_values(author: Author) -> tuple[str, str | None, str, str, str]:
+    """The author as the tables store it: hpr, name, profession, org_number, org_kind."""
+    return (author.hpr, author.name, author.authorization, author.organisation, author.org_kind)
+
+
 def _entry(row: Mapping[str, Any]) -> MedicationEntry:
     dose = row["dose"]
     return MedicationEntry(
@@ -239,11 +244,7 @@ async def store_version(
         [entry.prescriber.hpr if entry.prescriber else None for entry in written],
         [entry.prescriber.name if entry.prescriber else None for entry in written],
         at,
-        author.hpr,
-        author.name,
-        author.authorization,
-        author.organisation,
-        author.org_kind,
+        *_author_values(author),
     )
 
 
@@ -348,11 +349,7 @@ async def insert_reconciliation(
         patient_id,
         version,
         at,
-        author.hpr,
-        author.name,
-        author.authorization,
-        author.organisation,
-        author.org_kind,
+        *_author_values(author),
         list(sources),
         note,
     )
