@@ -40,7 +40,7 @@ SCHEMA_DESCRIPTIONS: dict[str, str] = {
     # medications
     "MedicationListIn": "The whole list as read at the version named in If-Match, with the caller's changes",
     "MedicationListOut": "The patient's medication list at its current version (also the ETag)",
-    "ListAuthor": "The clinician who wrote a version of the medication list",
+    "Author": "A clinician beside what she wrote, acknowledged or prescribed: HPR number, name, authorization (LE, JO, SP), organisation number and kind",
     "DiscrepancyIn": "The citizen's report that an entry of her list is wrong",
     # pregnancy card
     "PregnancyCard": "The whole pregnancy card (Helsekort for gravide); its `version` is the ETag",
