@@ -55,6 +55,7 @@ __all__ = [
     "attest",
     "authorize",
     "citizen_grant",
+    "clinician_of",
     "grant_passes_consent",
     "may_attest",
     "may_open_emergency_access",
@@ -312,6 +313,13 @@ async def authorize(
         need=need,
         attests=need.attests if row["attests"] else None,
     )
+
+
+def clinician_of(grant: Grant) -> ClinicianPrincipal:
+    """The clinician a clinician route's grant was given to (403 for any other token: a programming slip, not input)."""
+    if not isinstance(grant.principal, ClinicianPrincipal):
+        raise Forbidden("this route is for clinician tokens")
+    return grant.principal
 
 
 async def refuse(

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import msgspec
 
 from backend.core import events
-from backend.core.access import Grant, Need, write_transaction
+from backend.core.access import Grant, Need, clinician_of, write_transaction
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
 from backend.core.errors import BadRequest, Conflict, summary
@@ -29,7 +29,7 @@ from backend.labs import queries
 from backend.labs.catalogue import validate_report
 from backend.labs.fhir import FhirMappingError, from_fhir
 from backend.labs.release import release_due_at
-from backend.labs.releases import announce_if_visible, clinician_of
+from backend.labs.releases import announce_if_visible
 from backend.labs.schemas import LabReportIn, LabReportOut, LabReportReceipt, Requester, build_report_out
 from backend.labs.views import RESOURCE_TYPE, receipt
 

@@ -12,11 +12,10 @@ import uuid
 from datetime import datetime
 
 from backend.core import events
-from backend.core.access import Grant, Need, refuse, write_transaction
-from backend.core.auth import ClinicianPrincipal
+from backend.core.access import Grant, Need, clinician_of, refuse, write_transaction
 from backend.core.clock import utcnow
 from backend.core.db import DB
-from backend.core.errors import Conflict, Forbidden, NotFound
+from backend.core.errors import Conflict, NotFound
 from backend.core.settings import Settings
 from backend.labs import queries
 from backend.labs.clinician import clinician_report
@@ -27,13 +26,6 @@ from backend.labs.views import RESOURCE_TYPE
 RELEASE_OR_HOLD = Need(action="write", resource_type=RESOURCE_TYPE)
 NOT_THE_REQUESTER = "only the requester or the requester's organisation may release or hold this result"
 RELEASE_BATCH = 200
-
-
-def clinician_of(grant: Grant) -> ClinicianPrincipal:
-    """The clinician a clinician route's grant was given to."""
-    if not isinstance(grant.principal, ClinicianPrincipal):
-        raise Forbidden("this route is for clinician tokens")
-    return grant.principal
 
 
 async def announce_if_visible(

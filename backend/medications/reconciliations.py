@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backend.core import events
-from backend.core.access import Grant, Need
+from backend.core.access import Grant, Need, clinician_of
 from backend.core.audit import Author
 from backend.core.clock import utcnow
 from backend.core.concurrency import require_if_match
@@ -12,7 +12,7 @@ from backend.core.errors import BadRequest
 from backend.medications import queries
 from backend.medications.entries import clean
 from backend.medications.schemas import ReconciliationIn, ReconciliationOut
-from backend.medications.service import PRESCRIBER, clinician_of
+from backend.medications.service import PRESCRIBER
 
 RESOURCE_RECONCILIATION = "medication-reconciliation"
 RECONCILE = Need(action="write", resource_type=RESOURCE_RECONCILIATION, role=PRESCRIBER)

@@ -19,9 +19,9 @@ from datetime import date, datetime
 import msgspec
 
 from backend.core import events
-from backend.core.access import Grant, Need, Role, refuse
+from backend.core.access import Grant, Need, Role, clinician_of, refuse
 from backend.core.audit import Author
-from backend.core.auth import AUTHORIZATIONS, ClinicianPrincipal
+from backend.core.auth import AUTHORIZATIONS
 from backend.core.clock import utcnow
 from backend.core.concurrency import require_if_match
 from backend.core.db import DB
@@ -55,13 +55,6 @@ PRESCRIBER = Role(
 )
 READ_LIST = Need(action="read", resource_type=RESOURCE_LIST)
 WRITE_LIST = Need(action="write", resource_type=RESOURCE_LIST, role=PRESCRIBER)
-
-
-def clinician_of(grant: Grant) -> ClinicianPrincipal:
-    """The clinician a write's grant was given to (the list is written by clinicians only: their routes say so)."""
-    if not isinstance(grant.principal, ClinicianPrincipal):
-        raise TypeError("the medication list is written by clinicians; this grant is a citizen's")
-    return grant.principal
 
 
 # --- clinician ----------------------------------------------------------------------------------------

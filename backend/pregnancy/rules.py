@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from backend.core.access import Grant, Need, Role, may_attest
+from backend.core.access import Grant, Need, Role, clinician_of, may_attest
 from backend.core.audit import Author
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import oslo_now
-from backend.core.errors import BadRequest, Conflict, Forbidden
+from backend.core.errors import BadRequest, Conflict
 from backend.pregnancy.dating import PREGNANCY_DAYS, check_stated_week, gestational_age_on
 from backend.pregnancy.queries import CardRow
 from backend.pregnancy.schedule import ONGOING
@@ -66,9 +66,7 @@ def create_need(principal: ClinicianPrincipal) -> Need:
 
 def writer_of(grant: Grant) -> Author:
     """The clinician behind an entry, as her token named her when she wrote it (core's one author value)."""
-    if not isinstance(grant.principal, ClinicianPrincipal):
-        raise Forbidden("pregnancy card entries are written by clinicians")
-    return Author.of(grant.principal)
+    return Author.of(clinician_of(grant))
 
 
 # A card is started in the first trimester; an LMP older than this is a typo or the wrong woman.

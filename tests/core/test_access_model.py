@@ -194,8 +194,8 @@ PENDING: set[str] = {}
 
 def test_every_public_service_function_takes_a_grant_not_a_patient_id() -> None:
     found = {name for path in _service_modules() for name in _public_functions_taking_a_bare_patient_id(path)}
-    assert not found - PENDING, sorted(found - PENDING)
-    assert not PENDING - found, f"done, remove from PENDING: {sorted(PENDING - found)}"
+    assert sorted(found) == []
+    assert len(_service_modules()) > 30  # the scan reads the domains, not an empty folder
 
 
 def test_only_core_makes_a_grant() -> None:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import uuid
 
 from backend.core import events
-from backend.core.access import Grant, Need, Role, write_transaction
+from backend.core.access import Grant, Need, Role, clinician_of, write_transaction
 from backend.core.audit import Author
-from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
 from backend.core.db import DB
 from backend.measurements import queries
@@ -37,8 +36,7 @@ def _target_out(prescribed: PrescribedTarget | None) -> Spo2TargetOut:
 
 def _author(grant: Grant) -> Author:
     # Only a doctor's grant gets here: the route's Need (PRESCRIBE_SPO2_TARGET) refused other roles before it.
-    assert isinstance(grant.principal, ClinicianPrincipal)
-    return Author.of(grant.principal)
+    return Author.of(clinician_of(grant))
 
 
 async def spo2_target(grant: Grant) -> Spo2TargetOut:
