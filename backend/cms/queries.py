@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from backend.cms.schemas import PageStatus
+from backend.core.rows import fields_of, typed_row
 
 GESTATIONAL_WEEK = "gestational-week"
 # Snippets come from the start of a page: ts_headline re-parses its whole input, which made the
@@ -31,9 +32,8 @@ T = TypeVar("T")
 
 
 def _typed(shape: type[T], row: Any) -> T:
-    """The row as `shape`, a dataclass whose fields are columns of the row (JSON columns decoded)."""
-    fields = shape.__dataclass_fields__  # type: ignore[attr-defined]
-    return shape(**{name: _json(row[name]) if name in _JSON_COLUMNS else row[name] for name in fields})
+    """The row as `shape` (core's mapping), its JSON columns decoded."""
+    return typed_row(shape, row, **{name: _json(row[name]) for name in _JSON_COLUMNS if name in fields_of(shape)})
 
 
 # --- typed rows -------------------------------------------------------------------------------------------

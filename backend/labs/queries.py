@@ -10,12 +10,13 @@ written once, in `backend.labs.release`, and spliced into the statements here (`
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 
+from backend.core.rows import typed_row_or_none, typed_rows
 from backend.labs.release import citizen_sees, release_columns
 from backend.labs.schemas import (
     Category,
@@ -124,17 +125,6 @@ class Due(msgspec.Struct, kw_only=True):
     patient_id: uuid.UUID
 
 
-S = TypeVar("S", bound=msgspec.Struct)
-
-
-def _one(shape: type[S], row: Mapping[str, Any] | None) -> S | None:
-    return None if row is None else shape(**row)
-
-
-def _all(shape: type[S], rows: Iterable[Mapping[str, Any]]) -> list[S]:
-    return [shape(**row) for row in rows]
-
-
 _REPORT = (
     "r.id, r.patient_id, r.category, r.current_version, r.status, r.specimen_at, r.issued_at, r.requester_hpr,"
     " r.requester_org, r.sender_org, r.release_due_at, r.released_at, r.held, r.held_at, r.release_announced_at"
@@ -221,7 +211,7 @@ async def lock_report_id(connection: Connection, patient_id: uuid.UUID, report_i
         report_id,
         patient_id,
     )
-    return _one(Report, row)
+    return typed_row_or_none(Report, row)
 
 
 async def version_with_digest(
@@ -410,14 +400,14 @@ async def lock_due_unannounced(connection: Connection, patient_id: uuid.UUID, no
         limit,
         patient_id,
     )
-    return _all(Due, rows)
+    return typed_rows(Due, rows)
 
 
 async def lock_report(
     connection: Connection, patient_id: uuid.UUID, report_id: uuid.UUID, now: datetime
 ) -> ReportWithRelease | None:
     row = await connection.fetchrow(_REPORT_WITH_RELEASE + " FOR UPDATE", report_id, patient_id, now)
-    return _one(ReportWithRelease, row)
+    return typed_row_or_none(ReportWithRelease, row)
 
 
 async def mark_released(
@@ -458,7 +448,9 @@ async def mark_held(
 async def report(
     connection: Connection, patient_id: uuid.UUID, report_id: uuid.UUID, now: datetime
 ) -> ReportWithRelease | None:
-    return _one(ReportWithRelease, await connection.fetchrow(_REPORT_WITH_RELEASE, report_id, patient_id, now))
+    return typed_row_or_none(
+        ReportWithRelease, await connection.fetchrow(_REPORT_WITH_RELEASE, report_id, patient_id, now)
+    )
 
 
 async def reports_page(
@@ -486,7 +478,7 @@ async def reports_page(
         limit,
         now,
     )
-    return _all(ReportWithRelease, rows)
+    return typed_rows(ReportWithRelease, rows)
 
 
 async def citizen_report(
@@ -500,7 +492,7 @@ async def citizen_report(
         now,
         report_id,
     )
-    return _one(ReportWithRelease, row)
+    return typed_row_or_none(ReportWithRelease, row)
 
 
 async def shown_versions(
@@ -526,7 +518,7 @@ async def shown_versions(
         patient_id,
         list(report_ids),
     )
-    return _all(Version, versions), _all(Observation, observations)
+    return typed_rows(Version, versions), typed_rows(Observation, observations)
 
 
 async def previous_results(
@@ -552,7 +544,7 @@ async def previous_results(
         list(report_ids),
         per_observation,
     )
-    return _all(Previous, rows)
+    return typed_rows(Previous, rows)
 
 
 async def report_category(connection: Connection, patient_id: uuid.UUID, report_id: uuid.UUID) -> Category | None:
@@ -577,7 +569,7 @@ async def every_version(
         patient_id,
         report_id,
     )
-    return _all(Version, versions), _all(Observation, observations)
+    return typed_rows(Version, versions), typed_rows(Observation, observations)
 
 
 async def citizen_trend(
@@ -597,4 +589,4 @@ async def citizen_trend(
         code,
         limit,
     )
-    return _all(Observation, rows)
+    return typed_rows(Observation, rows)

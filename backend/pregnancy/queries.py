@@ -18,6 +18,7 @@ from typing import Any, Literal, NamedTuple, TypeVar
 import msgspec
 
 from backend.core.audit import Author
+from backend.core.rows import typed_row
 from backend.pregnancy.schedule import ScheduleItem
 from backend.pregnancy.schemas import CardHeader, ConsultationIn, EarlierPregnancyIn, Status
 
@@ -144,13 +145,8 @@ class CurrentVersion(NamedTuple):
 S = TypeVar("S", bound=msgspec.Struct)
 
 
-def _typed(shape: type[S], row: Any, **given: Any) -> S:
-    """A row as `shape`: its columns by the struct's field names, besides the `given` ones (authors, header)."""
-    return shape(**{name: row[name] for name in shape.__struct_fields__ if name not in given}, **given)
-
-
 def _authored(shape: type[S], row: Any) -> S:
-    return _typed(shape, row, author=Author.from_row(row, "author_"))
+    return typed_row(shape, row, author=Author.from_row(row, "author_"))
 
 
 def _header(raw: str) -> CardHeader:
@@ -159,7 +155,7 @@ def _header(raw: str) -> CardHeader:
 
 def _card(row: Any) -> CardRow:
     closed = row["outcome_by_hpr"] is not None
-    return _typed(
+    return typed_row(
         CardRow,
         row,
         header=_header(row["header"]),
@@ -322,7 +318,7 @@ async def header_versions(
         limit,
     )
     return [
-        _typed(HeaderVersionRow, row, header=_header(row["header"]), author=Author.from_row(row, "author_"))
+        typed_row(HeaderVersionRow, row, header=_header(row["header"]), author=Author.from_row(row, "author_"))
         for row in rows
     ]
 
@@ -379,7 +375,7 @@ async def _card_rows(connection: Any, sql: str, shape: type[S], patient_id: uuid
     rows = await connection.fetch(sql, patient_id, card_id)
     if "author" in shape.__struct_fields__:
         return [_authored(shape, row) for row in rows]
-    return [_typed(shape, row) for row in rows]
+    return [typed_row(shape, row) for row in rows]
 
 
 _CONSULTATIONS = """
@@ -677,7 +673,7 @@ async def insert_note(
         text,
         at,
     )
-    return _typed(NoteRow, row)
+    return typed_row(NoteRow, row)
 
 
 async def insert_self_registration(
@@ -708,7 +704,7 @@ async def insert_self_registration(
         fetal_movements,
         at,
     )
-    return _typed(SelfRegistrationRow, row)
+    return typed_row(SelfRegistrationRow, row)
 
 
 # --- the schedule (not a patient's) ------------------------------------------------------------------
@@ -721,4 +717,4 @@ async def schedule_items(connection: Any) -> list[ScheduleItem]:
         FROM pregnancy_schedule_item ORDER BY position, key
         """
     )
-    return [_typed(ScheduleItem, row) for row in rows]
+    return [typed_row(ScheduleItem, row) for row in rows]
