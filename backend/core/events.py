@@ -27,6 +27,7 @@ __all__ = [  # EventType is re-exported: domains write `events.EventType.X`
     "changes_since",
     "claim_events",
     "defer_event",
+    "outbox_age_seconds",
 ]
 
 
@@ -310,3 +311,18 @@ async def defer_event(worker_id: str, event: ClaimedEvent, until: datetime) -> N
                 until,
                 event.patient_id,
             )
+
+
+async def outbox_age_seconds() -> float:
+    """Age of the oldest due, undispatched event, patient or topic (0 when the outbox is drained)."""
+    async with DB.connection() as connection:
+        age: float | None = await connection.fetchval(
+            """
+            SELECT EXTRACT(EPOCH FROM now() - min(available_at))::float8 FROM (
+                SELECT available_at FROM event WHERE dispatched_at IS NULL AND available_at <= now()
+                UNION ALL
+                SELECT available_at FROM topic_event WHERE dispatched_at IS NULL AND available_at <= now()
+            ) AS due
+            """
+        )
+    return max(age or 0.0, 0.0)

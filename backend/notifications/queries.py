@@ -277,17 +277,3 @@ async def disable_device(
         invalid_since,
     )
     return result != "UPDATE 0"
-
-
-async def outbox_age_seconds(connection: Any) -> float | None:
-    """Seconds since the oldest due, undispatched event became due (None: none), from core's `event` table."""
-    age: float | None = await connection.fetchval(
-        """
-        SELECT EXTRACT(EPOCH FROM now() - min(available_at))::float8 FROM (
-            SELECT available_at FROM event WHERE dispatched_at IS NULL AND available_at <= now()
-            UNION ALL
-            SELECT available_at FROM topic_event WHERE dispatched_at IS NULL AND available_at <= now()
-        ) AS due
-        """
-    )
-    return age

@@ -198,8 +198,4 @@ async def disable_device(recipient: Recipient, reason: str, invalid_since: datet
         return await queries.disable_device(connection, recipient, reason, invalid_since, at)
 
 
-async def outbox_age_seconds() -> float:
-    """Age of the oldest due, undelivered event (0 when the outbox is drained)."""
-    async with DB.connection() as connection:
-        age = await queries.outbox_age_seconds(connection)
-    return max(age or 0.0, 0.0)
+outbox_age_seconds = events.outbox_age_seconds  # the worker's queue-age gauge reads core's outbox
