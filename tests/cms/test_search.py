@@ -77,7 +77,9 @@ def test_norwegian_el_nouns_are_joined_in_both_directions() -> None:
     assert expand_norwegian_query("'blodtrykk'") == "'blodtrykk'"
 
 
-async def test_a_publish_or_unpublish_shows_in_the_same_search_at_once(client: httpx.AsyncClient, app: Litestar) -> None:
+async def test_a_publish_or_unpublish_shows_in_the_same_search_at_once(
+    client: httpx.AsyncClient, app: Litestar
+) -> None:
     """Results are cached for a moment; a write in this process drops them, so its reader never sees them stale."""
     from tests.cms.pages import create_page, editor, publish
 
