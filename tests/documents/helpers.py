@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
+from backend.core.clock import oslo_now
 from backend.documents.demo import demo_pdf
 from tests.factories import Citizen, Clinician
 
@@ -27,7 +29,7 @@ def metadata(**overrides: Any) -> dict[str, Any]:
         "id": str(uuid.uuid4()),
         "type": "epicrisis",
         "title": "Epikrise, medisinsk avdeling",
-        "date": (date.today() - timedelta(days=3)).isoformat(),
+        "date": (oslo_now().date() - timedelta(days=3)).isoformat(),
         "department": "Medisinsk avdeling",
         **overrides,
     }
@@ -47,7 +49,7 @@ async def post_multipart(
 ) -> httpx.Response:
     files: dict[str, Any] = {}
     if meta is not None:
-        files["metadata"] = (None, io.BytesIO(__import__("json").dumps(meta).encode()), "application/json")
+        files["metadata"] = (None, io.BytesIO(json.dumps(meta).encode()), "application/json")
     if content is not None:
         files["content"] = ("document", io.BytesIO(content), content_type)
     return await client.post(documents_path(patient_id), files=files, headers=clinician.headers)
@@ -70,7 +72,9 @@ async def upload(
     return body
 
 
-def fhir_document_reference(meta: dict[str, Any], content: bytes, content_type: str = "application/pdf") -> dict[str, Any]:
+def fhir_document_reference(
+    meta: dict[str, Any], content: bytes, content_type: str = "application/pdf"
+) -> dict[str, Any]:
     return {
         "resourceType": "DocumentReference",
         "status": "current",
