@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import httpx
 from litestar import Litestar
@@ -104,3 +106,25 @@ async def test_a_laboratory_may_not_upload_documents(
     response = await post_multipart(client, lab, citizen.patient_id, metadata(type="lab-report"), pdf())
     assert response.status_code == 403, response.text
     assert await blob_counts(db, citizen.patient_id) == (0, 0, 0)
+
+
+async def test_two_uploads_of_the_same_id_at_once_store_one_document(
+    client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection
+) -> None:
+    citizen = await new_citizen(client, app)
+    hospital = new_clinician(app, org_kind="sykehus")
+    await relate(client, hospital, citizen.patient_id)
+    meta, content = metadata(), pdf() + bytes(600_000)  # a few chunks, so the two interleave
+    answers = await asyncio.gather(
+        *(post_multipart(client, hospital, citizen.patient_id, meta, content) for _ in range(2))
+    )
+    assert sorted(answer.status_code for answer in answers) == [200, 201], [a.text for a in answers]
+    assert await blob_counts(db, citizen.patient_id) == (1, 1, 3)
+    other = await asyncio.gather(
+        post_multipart(client, hospital, citizen.patient_id, (second := metadata()), content),
+        post_multipart(client, hospital, citizen.patient_id, second, pdf("Andre bytes")),
+    )
+    assert sorted(answer.status_code for answer in other) == [201, 409], [a.text for a in other]
+    winner = next(answer for answer in other if answer.status_code == 201).json()
+    documents, blobs, _ = await blob_counts(db, citizen.patient_id)
+    assert (documents, blobs) == (2, 1 if winner["sha256"] == answers[0].json()["sha256"] else 2)
