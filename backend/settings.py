@@ -333,6 +333,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         document_lookback_days=_document_lookback(env.get("HELSEKORT_DOCUMENT_LOOKBACK")),
         document_store=_document_store(env.get("HELSEKORT_DOCUMENT_STORE")),
     )
+    if settings.document_max_bytes < 1:
+        raise SettingsError("HELSEKORT_DOCUMENT_MAX_BYTES must be at least 1")
     if settings.db_pool_min < 1 or settings.db_pool_max < settings.db_pool_min:
         raise SettingsError("HELSEKORT_DB_POOL_MIN must be ≥ 1 and ≤ HELSEKORT_DB_POOL_MAX")
     return settings.validate()

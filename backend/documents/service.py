@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from typing import get_args
 
 from backend.core import events
 from backend.core.access import Grant, Need, clinician_of, refuse, write_transaction
@@ -28,6 +29,7 @@ from backend.documents.schemas import (
     CitizenDocumentPage,
     ClinicianDocument,
     ClinicianDocumentPage,
+    DocumentType,
     EnteredInErrorIn,
 )
 from backend.documents.store import DocumentStore, store_for
@@ -69,8 +71,7 @@ def list_query(
     type: str | None, from_date: date | None, to_date: date | None, cursor: str | None, limit: int | None
 ) -> ListQuery:
     """The list's filters, checked before the access decision (a 400 is no reason to read her record)."""
-    if type is not None and type not in ("epicrisis", "outpatient-note", "referral", "radiology-report",
-                                         "lab-report", "summary", "other"):  # fmt: skip
+    if type is not None and type not in get_args(DocumentType):
         raise BadRequest(f"type: unknown document type {type[:40]!r}", field="type")
     if from_date is not None and to_date is not None and from_date > to_date:
         raise BadRequest("from: after to", field="from")

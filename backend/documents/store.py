@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
@@ -117,8 +118,6 @@ class PostgresStore:
 
 class S3Store:
     def __init__(self, url: str) -> None:
-        import os
-
         from obstore.store import S3Store as ObjectStore
 
         # Credentials, region and endpoint come from the usual AWS_* environment variables.

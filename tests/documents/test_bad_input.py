@@ -228,3 +228,20 @@ async def test_a_second_entered_in_error_is_409(client: httpx.AsyncClient, app: 
     assert first.json()["status"] == "entered-in-error"
     second = await client.post(path, json={"reason": "Feil pasient"}, headers=hospital.headers)
     assert second.status_code == 409, second.text
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"type": "x-ray"}, "type"),
+        ({"from": "2026-02-01", "to": "2026-01-01"}, "from"),
+        ({"cursor": "nonsense"}, "cursor"),
+    ],
+)
+async def test_a_bad_list_query_names_the_parameter(
+    client: httpx.AsyncClient, app: Litestar, params: dict[str, str], field: str
+) -> None:
+    citizen, hospital = await _patient(client, app)
+    response = await client.get(documents_path(citizen.patient_id), params=params, headers=hospital.headers)
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["field"] == field
