@@ -75,6 +75,15 @@ EMERGENCY_ACCESS = NotificationRule(
     },
     lifetime=timedelta(days=7),
 )
+# No type, title or organisation: "a discharge summary from the psychiatric ward" is health data.
+DOCUMENT = NotificationRule(
+    kind="document",
+    texts={
+        "nb": "Et nytt dokument er tilgjengelig",
+        "nn": "Eit nytt dokument er tilgjengeleg",
+        "en": "A new document is available",
+    },
+)
 TOPIC_NEWS = NotificationRule(
     kind="topic",
     texts={
@@ -105,6 +114,8 @@ RULES: dict[EventType, NotificationRule] = {
     EventType.LAB_RESULT_CORRECTED: LAB_RESULT,
     EventType.MEDICATIONS_UPDATED: MEDICATIONS,
     EventType.EMERGENCY_ACCESS_OPENED: EMERGENCY_ACCESS,
+    # A new journal document she may see (not one the author hid from her: citizen_visible is false).
+    EventType.DOCUMENT_ADDED: DOCUMENT,
     EventType.PAGE_PUBLISHED: TOPIC_NEWS,
 }
 
