@@ -271,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--org", required=True)
             p.add_argument(
                 "--org-kind",
-                choices=("fastlege", "helsestasjon", "sykehus", "legevakt", "laboratorium", "hjemmetjeneste"),
+                # backend.core.auth.ORG_KINDS, written out so that `helsekort --help` imports nothing of core
+                choices=("fastlege", "helsestasjon", "sykehus", "legevakt", "laboratorium", "hjemmetjeneste", "apotek"),
                 required=True,
             )
             p.add_argument("--name", default=None)
