@@ -96,9 +96,7 @@ async def test_who_may_prescribe_what(
 async def test_the_prescription_copies_the_entry_and_defaults_to_a_year(
     client: httpx.AsyncClient, app: Litestar
 ) -> None:
-    patient, item, made = await patient_with_prescription(
-        client, app, reimbursementCode="-71", note="Kontroll TSH om 6 uker"
-    )
+    _, item, made = await patient_with_prescription(client, app, reimbursementCode="-71", note="Kontroll TSH om 6 uker")
     assert made["entryId"] == item["id"]
     assert made["medication"] == {"name": "Levaxin", "atc": "H03AA01", "form": "tablett", "strength": "50 mikrog"}
     assert made["validUntil"] == str(one_year_after(oslo_today()))
