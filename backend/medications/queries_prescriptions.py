@@ -23,7 +23,6 @@ from backend.medications.schemas import (
     PrescriberOut,
     PrescriptionEvent,
     PrescriptionOut,
-    PrescriptionSummary,
     Quantity,
     RenewalRequestOut,
 )
@@ -268,25 +267,6 @@ async def cancel_active_of_entries(
         by_hpr,
     )
     return [row["id"] for row in rows]
-
-
-async def current_prescriptions(
-    connection: Connection, patient_id: uuid.UUID, today: date
-) -> dict[uuid.UUID, PrescriptionSummary]:
-    """Each entry's current prescription (its newest), as the list shows it."""
-    rows = await connection.fetch(
-        f"""
-        SELECT DISTINCT ON (p.entry_id) p.entry_id, p.id, p.valid_until, {status_sql("p", "$2::date")} AS status
-        FROM prescription p WHERE p.patient_id = $1
-        ORDER BY p.entry_id, p.created_at DESC, p.id DESC
-        """,  # noqa: S608 - constant fragments
-        patient_id,
-        today,
-    )
-    return {
-        row["entry_id"]: PrescriptionSummary(id=row["id"], status=row["status"], valid_until=row["valid_until"])
-        for row in rows
-    }
 
 
 async def prescription_events(

@@ -64,11 +64,6 @@ def _with_prescriptions(
     return [msgspec.structs.replace(entry, prescription=current.get(entry.id)) for entry in entries]
 
 
-async def _current_prescriptions(grant: Grant, on: date) -> dict[uuid.UUID, PrescriptionSummary]:
-    async with DB.connection() as connection:
-        return await queries_prescriptions.current_prescriptions(connection, grant.patient_id, on)
-
-
 def _clinician_view(
     version: int,
     updated_at: datetime | None,
@@ -94,15 +89,14 @@ async def read_list(grant: Grant) -> MedicationListOut:
     """Every entry that is active or stopped within the last 90 days, with duplicate warnings (one statement)."""
     on = today()
     async with DB.connection() as connection:
-        stored = await queries.read_list(connection, grant.patient_id)
-        prescriptions = await queries_prescriptions.current_prescriptions(connection, grant.patient_id, on)
+        stored = await queries.read_list(connection, grant.patient_id, on)
     return _clinician_view(
         stored.version,
         stored.updated_at,
         stored.entries.values(),
         stored.last_reconciled,
         on,
-        prescriptions=prescriptions,
+        prescriptions=stored.prescriptions,
     )
 
 
@@ -123,7 +117,7 @@ async def replace_list(
     on = today()
     submitted = normalise_entries(data.entries, on)
     async with DB.connection() as connection:
-        stored = await queries.read_list(connection, grant.patient_id)
+        stored = await queries.read_list(connection, grant.patient_id, on)
     version, current = stored.version, stored.entries
     require_if_match(if_match, version, resource="medication list")
     sent = {entry.id for entry in submitted}
@@ -157,7 +151,7 @@ async def replace_list(
             current.values(),
             stored.last_reconciled,
             on,
-            prescriptions=await _current_prescriptions(grant, on),
+            prescriptions=stored.prescriptions,
         )
     now = utcnow()
     async with DB.transaction(), DB.connection() as connection:
@@ -174,7 +168,7 @@ async def replace_list(
             at=now,
         )
         # Prescription rows before the patient's event row: the order every prescription write locks in.
-        await _cancel_prescriptions_of_stopped(connection, grant, written, on)
+        cancelled = await _cancel_prescriptions_of_stopped(connection, grant, written, on)
         await events.append_event(grant.patient_id, events.EventType.MEDICATIONS_UPDATED, locked.id)
     merged = {**current, **{entry.id: entry for entry in written}}
     return _clinician_view(
@@ -183,14 +177,18 @@ async def replace_list(
         merged.values(),
         stored.last_reconciled,
         on,
-        prescriptions=await _current_prescriptions(grant, on),
+        prescriptions={
+            entry_id: msgspec.structs.replace(summary, status="cancelled") if summary.id in cancelled else summary
+            for entry_id, summary in stored.prescriptions.items()
+        },
     )
 
 
 async def _cancel_prescriptions_of_stopped(
     connection: queries.Connection, grant: Grant, written: Sequence[MedicationEntry], on: date
-) -> None:
-    """In the list write's transaction: an entry this write stopped takes its active prescription with it."""
+) -> set[uuid.UUID]:
+    """In the list write's transaction: an entry this write stopped takes its active prescription with it (the ids
+    cancelled, so the answer shows them cancelled without another read)."""
     cancelled = await queries_prescriptions.cancel_active_of_entries(
         connection,
         grant.patient_id,
@@ -202,6 +200,7 @@ async def _cancel_prescriptions_of_stopped(
     )
     for prescription_id in cancelled:
         await events.append_event(grant.patient_id, events.EventType.PRESCRIPTION_CANCELLED, prescription_id)
+    return set(cancelled)
 
 
 async def _require_midwife_rights(
@@ -237,9 +236,8 @@ async def citizen_list(me: Grant) -> CitizenMedicationList:
     """Her current entries, those stopped within 90 days (newest stop first, with why), and the last samstemming."""
     on = today()
     async with DB.connection() as connection:
-        stored = await queries.read_list(connection, me.patient_id)
-        prescriptions = await queries_prescriptions.current_prescriptions(connection, me.patient_id, on)
-    entries = _with_prescriptions(stored.entries.values(), prescriptions)
+        stored = await queries.read_list(connection, me.patient_id, on)
+    entries = _with_prescriptions(stored.entries.values(), stored.prescriptions)
     current = sorted((entry for entry in entries if is_active(entry, on)), key=display_order)
     stopped = sorted(
         (entry for entry in entries if not is_active(entry, on) and is_visible(entry, on)),
