@@ -83,6 +83,13 @@ async def _sync_content(directory: Path, *, force: bool) -> Any:
     return await sync_content(directory, force=force)
 
 
+async def load_drug_catalogue(path: Path) -> str:
+    """`helsekort catalogue load FILE`: the medications domain's drug catalogue (FEST)."""
+    from backend.medications.catalogue import load_catalogue
+
+    return await load_catalogue(path)
+
+
 # The CMS's loader for content/ (`helsekort content sync`, `make run`).
 content_sync: Callable[..., Awaitable[Any]] | None = _sync_content
 

@@ -6,7 +6,8 @@ race a list write that stops the entry (which cancels the entry's active prescri
 LE everything, JO only ATC codes on the midwives' list (an audited refusal, then 403), others 403 by role. The id
 is the prescriber's: the same id and content again is a replay (the stored prescription), other content a 409.
 Status is computed when read (`prescription_status`). Pharmacies read active prescriptions (`READ_PRESCRIPTIONS`
-is a Need a pharmacy may use for any existing patient; core audits it with basis `pharmacy`).
+is a Need a pharmacy may use for any existing patient; core audits it with basis `pharmacy`). A clinician who may
+see an ongoing pregnancy gets the drug catalogue's pregnancy warnings on what she prescribes and reads (`catalogue`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, key
 from backend.core.settings import Settings
 from backend.medications import queries, queries_prescriptions
 from backend.medications.atc import within
+from backend.medications.catalogue import with_warnings
 from backend.medications.entries import clean, today
 from backend.medications.prescribing import PRESCRIBER, rights_of
 from backend.medications.queries_prescriptions import NewPrescription, PrescribableEntry
@@ -120,7 +122,9 @@ async def prescribe(grant: Grant, data: PrescriptionIn, *, jo_prefixes: tuple[st
         prescriber=Author.of(principal),
     )
     async with write_transaction(grant) as connection:
-        return await _store(connection, grant, new, on)
+        stored = await _store(connection, grant, new, on)
+    [warned] = await with_warnings(grant, [stored])
+    return warned
 
 
 def _same(stored: PrescriptionOut, new: NewPrescription) -> bool:
@@ -206,7 +210,8 @@ async def prescriptions_for(
         if status not in (None, "active"):
             await refuse(grant, "a pharmacy reads active prescriptions only")
         status = "active"
-    return await _page(grant, status=status, cursor=cursor, limit=limit)
+    page = await _page(grant, status=status, cursor=cursor, limit=limit)
+    return PrescriptionPage(items=await with_warnings(grant, page.items), next=page.next)
 
 
 async def citizen_prescriptions(

@@ -18,11 +18,13 @@ from backend.core.audit import Author
 from backend.core.rows import typed_row_or_none
 from backend.medications.prescription_status import is_active_sql, status_sql
 from backend.medications.schemas import (
+    CatalogueItem,
     PrescribedMedication,
     Prescriber,
     PrescriberOut,
     PrescriptionEvent,
     PrescriptionOut,
+    PrescriptionWarning,
     Quantity,
     RenewalRequestOut,
 )
@@ -564,3 +566,37 @@ async def mark_reminded(
         at,
     )
     return [row["id"] for row in rows]
+
+
+# --- the drug catalogue (FEST) ------------------------------------------------------------------------
+
+
+async def replace_catalogue(connection: Connection, items: Sequence[CatalogueItem], source: str) -> int:
+    """The whole catalogue replaced by `items` (in the caller's transaction); how many rows it now has."""
+    await connection.execute("DELETE FROM drug_catalogue")
+    await connection.executemany(
+        "INSERT INTO drug_catalogue (atc, name, pregnancy_warning, interacts_with, source) VALUES ($1, $2, $3, $4, $5)",
+        [(item.atc, item.name, item.pregnancy_warning, item.interacts_with, source) for item in items],
+    )
+    count: int = await connection.fetchval("SELECT count(*) FROM drug_catalogue")
+    return count
+
+
+async def pregnancy_warnings(connection: Connection, atcs: Sequence[str]) -> dict[str, list[PrescriptionWarning]]:
+    """The catalogue's pregnancy warnings for these ATC codes (a warning on a group covers every code in it)."""
+    rows = await connection.fetch(
+        """
+        SELECT a.atc AS prescribed, c.atc, c.name, c.pregnancy_warning
+        FROM unnest($1::text[]) AS a(atc)
+        JOIN drug_catalogue c ON a.atc LIKE c.atc || '%'
+        WHERE c.pregnancy_warning IS NOT NULL
+        ORDER BY a.atc, c.atc
+        """,
+        sorted(set(atcs)),
+    )
+    found: dict[str, list[PrescriptionWarning]] = {}
+    for row in rows:
+        found.setdefault(row["prescribed"], []).append(
+            PrescriptionWarning(code="pregnancy", atc=row["atc"], message=f"{row['name']}: {row['pregnancy_warning']}")
+        )
+    return found

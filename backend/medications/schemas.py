@@ -253,6 +253,12 @@ class PrescriberOut(msgspec.Struct, kw_only=True, rename="camel"):
     organisation: str
 
 
+class PrescriptionWarning(msgspec.Struct, kw_only=True, rename="camel"):
+    code: Literal["pregnancy"]
+    atc: str
+    message: str
+
+
 class PrescriptionOut(msgspec.Struct, kw_only=True, rename="camel"):
     id: uuid.UUID
     entry_id: uuid.UUID
@@ -271,6 +277,7 @@ class PrescriptionOut(msgspec.Struct, kw_only=True, rename="camel"):
     cancel_reason: str | None
     replaced_by: uuid.UUID | None
     replaces: uuid.UUID | None
+    warnings: list[PrescriptionWarning] = []
 
 
 class PrescriptionPage(msgspec.Struct, kw_only=True, rename="camel"):
@@ -326,3 +333,17 @@ class ApproveRenewalIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unkn
 
 class DeclineRenewalIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
     reason: Reason
+
+
+class CatalogueItem(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    """One row of a catalogue file (`helsekort catalogue load`)."""
+
+    atc: Annotated[str, msgspec.Meta(min_length=3, max_length=7)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    pregnancy_warning: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)] | None = None
+    interacts_with: list[Annotated[str, msgspec.Meta(min_length=3, max_length=7)]] = []
+
+
+class CatalogueFile(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    source: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    items: Annotated[list[CatalogueItem], msgspec.Meta(max_length=100_000)]

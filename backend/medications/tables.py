@@ -188,6 +188,17 @@ class RenewalRequestKey(Table, tablename="renewal_request_key", db=DB):
     patient_id = UUID()
 
 
+class DrugCatalogue(Table, tablename="drug_catalogue", db=DB):
+    """The drug catalogue (FEST) by ATC code or group: name, pregnancy warning, interacting ATC groups."""
+
+    atc = Varchar(length=7, primary_key=True)
+    name = Varchar(length=200)
+    pregnancy_warning = Text(null=True, default=None)
+    interacts_with = Array(Varchar(length=7))
+    source = Text()
+    loaded_at = Timestamptz(default=TimestamptzNow())
+
+
 MEDICATION_TABLES: tuple[type[Table], ...] = (
     MedicationList,
     MedicationListVersion,
@@ -198,4 +209,5 @@ MEDICATION_TABLES: tuple[type[Table], ...] = (
     PrescriptionDispensing,
     RenewalRequest,
     RenewalRequestKey,
+    DrugCatalogue,
 )

@@ -2,7 +2,8 @@
 
 Patient tables keyed (patient_id, id) with composite links (docs/scaling.md); `renewal_request_key` is the global
 lookup from a request id to its patient, for the GP's approve and decline routes, which name the request only.
-The database holds the last line against over-dispensing: `dispensed` never exceeds `dispensings`.
+The database holds the last line against over-dispensing: `dispensed` never exceeds `dispensings`. The drug
+catalogue (FEST) is a reference table without a patient.
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -11,7 +12,7 @@ from backend.db.migrate import execute_in_migration
 
 ID = "2026-12-01T05:40:01:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "medications: prescription, prescription_dispensing, renewal_request, renewal_request_key"
+DESCRIPTION = "medications: prescription, prescription_dispensing, renewal_request, renewal_request_key, drug_catalogue"
 
 SQL = """
 CREATE TABLE prescription (
@@ -101,9 +102,20 @@ CREATE TABLE renewal_request_key (
     id uuid PRIMARY KEY,
     patient_id uuid NOT NULL
 );
+
+-- The drug catalogue (FEST) as `helsekort catalogue load FILE` replaces it: no patient, a reference table.
+CREATE TABLE drug_catalogue (
+    atc varchar(7) PRIMARY KEY,
+    name varchar(200) NOT NULL,
+    pregnancy_warning text,
+    interacts_with varchar(7)[] NOT NULL DEFAULT '{}',
+    source text NOT NULL,
+    loaded_at timestamptz NOT NULL DEFAULT now()
+);
 """
 
 BACKWARDS_SQL = """
+DROP TABLE drug_catalogue;
 DROP TABLE renewal_request_key;
 DROP TABLE renewal_request;
 DROP TABLE prescription_dispensing;
