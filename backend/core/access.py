@@ -104,6 +104,9 @@ class Need:
     # …unless a row of the patient's matches this (a constant `table WHERE condition` of the domain's, e.g. an
     # ongoing pregnancy card: creating a second one must not open her record to a new organisation).
     attest_unless: str | None = None
+    # A consent scope that changes how the answer is worded, not whether it is given (midwives' relations are
+    # hidden from a reader without the pregnancy consent): the decision finds it out in the same statement.
+    reveals: str | None = None
 
     def __post_init__(self) -> None:
         if self.attest_unless is not None and not _FRAGMENT.fullmatch(self.attest_unless):
@@ -123,10 +126,11 @@ class Grant:
     principal: Principal
     need: Need | None = None
     attests: RelationKind | None = None
+    revealed: bool | None = None  # whether she has given the consent the Need `reveals` (None: not asked)
 
 
 _DECIDE_AND_AUDIT_TEMPLATE = """
-WITH decision AS (
+WITH decision AS MATERIALIZED (
     SELECT
         EXISTS (SELECT 1 FROM patient WHERE id = $8) AS patient_exists,
         EXISTS (SELECT 1 FROM emergency_access
@@ -140,13 +144,14 @@ WITH decision AS (
               AND (valid_until IS NULL OR valid_until > now()))
          {attest_unless}) AS attests,
         EXISTS (SELECT 1 FROM clinician_block WHERE patient_id = $8 AND hpr = $3) AS blocked,
-        ($13::text IS NULL OR EXISTS (SELECT 1 FROM consent WHERE patient_id = $8 AND scope = $13)) AS consented
+        ($13::text IS NULL OR EXISTS (SELECT 1 FROM consent WHERE patient_id = $8 AND scope = $13)) AS consented,
+        ($17::text IS NOT NULL AND EXISTS (SELECT 1 FROM consent WHERE patient_id = $8 AND scope = $17)) AS revealed
 ), verdict AS (
     SELECT CASE
         WHEN NOT patient_exists THEN 'denied'
         WHEN emergency AND $15 THEN 'emergency'
         WHEN $14 AND $9 = 'write' THEN 'laboratory'
-        WHEN $17 THEN 'pharmacy'
+        WHEN $18 THEN 'pharmacy'
         WHEN blocked THEN 'denied'
         WHEN (related OR attests) AND consented THEN 'care-relation'
         ELSE 'denied'
@@ -155,19 +160,20 @@ WITH decision AS (
         WHEN NOT patient_exists THEN 'no-patient'
         WHEN emergency AND $15 THEN NULL
         WHEN $14 AND $9 = 'write' THEN NULL
-        WHEN $17 THEN NULL
+        WHEN $18 THEN NULL
         WHEN blocked THEN 'blocked'
         WHEN (related OR attests) AND NOT consented THEN 'no-consent'
         WHEN related OR attests THEN NULL
         ELSE 'no-relation'
     END AS refusal,
-    attests AND patient_exists AND NOT blocked AND consented AND NOT (emergency AND $15) AS attests
+    attests AND patient_exists AND NOT blocked AND consented AND NOT (emergency AND $15) AS attests,
+    revealed
     FROM decision
 )
 INSERT INTO audit_log (actor_kind, actor, hpr, name, "authorization", org_number, org_kind,
                        patient_id, action, resource_type, resource_id, basis, request_id, refusal)
 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, verdict.basis, $12, verdict.refusal FROM verdict
-RETURNING basis, (SELECT attests FROM verdict) AS attests
+RETURNING basis, (SELECT attests FROM verdict) AS attests, (SELECT revealed FROM verdict) AS revealed
 """
 
 
@@ -310,6 +316,7 @@ async def authorize(
             need.laboratory_may_write and principal.org_kind == LABORATORY,
             may_open_emergency_access(principal),
             need.attests,
+            need.reveals,
             need.pharmacy_may and principal.org_kind == PHARMACY,
         )
     basis = row["basis"]
@@ -321,6 +328,7 @@ async def authorize(
         principal=principal,
         need=need,
         attests=need.attests if row["attests"] else None,
+        revealed=row["revealed"] if need.reveals is not None else None,
     )
 
 
@@ -441,6 +449,10 @@ async def grant_passes_consent(grant: Grant, scope: str) -> bool:
         return True
     if grant.basis != "care-relation":
         return False
+    if grant.need is not None and scope == grant.need.consent:
+        return True  # the decision required it to be given
+    if grant.need is not None and scope == grant.need.reveals and grant.revealed is not None:
+        return grant.revealed  # the decision looked it up
     async with DB.connection() as connection:
         given: bool = await connection.fetchval(
             "SELECT EXISTS (SELECT 1 FROM consent WHERE patient_id = $1 AND scope = $2)", grant.patient_id, scope

@@ -189,4 +189,4 @@ async def list_care_relations(grant: Grant, cursor: str | None, limit: int | Non
     return CareRelationList(items=[_relation_out(row) for row in kept], next=following)
 
 
-READ_CARE_RELATIONS = Need(action="read", resource_type="care-relation")
+READ_CARE_RELATIONS = Need(action="read", resource_type="care-relation", reveals=PREGNANCY_CONSENT)

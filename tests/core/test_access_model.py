@@ -157,6 +157,58 @@ async def test_authorize_refuses_to_run_inside_a_write_transaction(app: Litestar
             await authorize(principal, uuid.uuid4(), Need(action="read", resource_type="x"))
 
 
+async def test_the_decision_tells_whether_the_consent_a_need_reveals_is_given(
+    client: httpx.AsyncClient, app: Litestar
+) -> None:
+    from backend.core.access import grant_passes_consent
+    from backend.core.context import PREGNANCY_CONSENT
+    from tests.factories import consent
+
+    woman = await new_citizen(client, app)
+    gp = new_clinician(app)
+    await relate(client, gp, woman.patient_id)
+    principal = ClinicianPrincipal(
+        hpr=gp.hpr, pid="", authorization="LE", org_number=gp.org, org_kind=gp.org_kind, name=None, caller_id="t"
+    )
+    need = Need(action="read", resource_type="care-relation", reveals=PREGNANCY_CONSENT)
+    before = await grant_passes_consent(await authorize(principal, woman.patient_id, need), PREGNANCY_CONSENT)
+    await consent(client, woman)
+    grant = await authorize(principal, woman.patient_id, need)
+    assert (before, grant.revealed) == (False, True)
+    assert await grant_passes_consent(grant, PREGNANCY_CONSENT)
+    # Withdrawn after the decision: the answer is the decision's, and a fresh decision sees the withdrawal.
+    withdrawn = await client.delete(f"/citizen/v1/me/consents/{PREGNANCY_CONSENT}", headers=woman.headers)
+    assert withdrawn.status_code == 204, withdrawn.text
+    assert await grant_passes_consent(grant, PREGNANCY_CONSENT)
+    fresh = await authorize(principal, woman.patient_id, need)
+    assert fresh.revealed is False
+    assert not await grant_passes_consent(fresh, PREGNANCY_CONSENT)
+    # A Need that does not reveal it leaves the answer to a query of its own.
+    plain = await authorize(principal, woman.patient_id, Need(action="read", resource_type="care-relation"))
+    assert plain.revealed is None
+    assert not await grant_passes_consent(plain, PREGNANCY_CONSENT)
+
+
+async def test_the_decision_plans_each_check_once(app: Litestar, db: Any) -> None:
+    """Each EXISTS of the decision is one scan: inlined into both CASEs, every check ran twice (25 buffers, not 12)."""
+    import json
+
+    from backend.core.access import _decide_and_audit
+
+    params = ["clinician", "t", "9100002", None, "LE", "974600002", "fastlege", uuid.uuid4(), "read", "x", None]
+    params += [None, "pregnancy-card", False, True, "gp", "pregnancy-card", False]
+    plan = json.loads(await db.fetchval("EXPLAIN (FORMAT JSON) " + _decide_and_audit(None), *params))
+
+    def relations(node: dict[str, Any]) -> list[str]:
+        found = [node["Relation Name"]] if "Relation Name" in node and node["Node Type"] != "ModifyTable" else []
+        return found + [name for child in node.get("Plans", []) for name in relations(child)]
+
+    scanned = relations(plan[0]["Plan"])
+    assert sorted(scanned) == sorted(
+        ["patient", "emergency_access", "care_relation", "care_relation", "clinician_block", "consent", "consent"]
+    ), scanned
+
+
 def test_the_attestation_matrix_names_only_declared_relation_kinds() -> None:
     for kinds in ATTESTABLE.values():
         assert kinds <= set(RELATION_KINDS)
