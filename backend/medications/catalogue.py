@@ -62,7 +62,7 @@ async def with_warnings(grant: Grant, items: Sequence[PrescriptionOut]) -> list[
     she is pregnant and she is; otherwise unchanged."""
     if not items or grant.basis not in ("care-relation", "emergency"):
         return list(items)
-    if not await has_ongoing_pregnancy(grant.patient_id) or not await grant_passes_consent(grant, PREGNANCY_CONSENT):
+    if not await grant_passes_consent(grant, PREGNANCY_CONSENT) or not await has_ongoing_pregnancy(grant.patient_id):
         return list(items)
     async with DB.connection() as connection:
         found = await queries_prescriptions.pregnancy_warnings(connection, [item.medication.atc for item in items])

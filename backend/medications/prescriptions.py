@@ -19,6 +19,7 @@ from backend.core import events
 from backend.core.access import PHARMACY, Grant, Need, clinician_of, refuse, write_transaction
 from backend.core.audit import Author
 from backend.core.clock import utcnow
+from backend.core.context import PREGNANCY_CONSENT
 from backend.core.db import DB
 from backend.core.errors import BadRequest, Conflict, NotFound
 from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, keyset_page
@@ -39,8 +40,10 @@ from backend.medications.schemas import (
 )
 
 RESOURCE = "prescription"
-READ_PRESCRIPTIONS = Need(action="read", resource_type=RESOURCE, pharmacy_may=True)
-PRESCRIBE = Need(action="write", resource_type=RESOURCE, role=PRESCRIBER)
+# `reveals`: whether she lets this reader see her pregnancy decides the catalogue's pregnancy warnings (asked by the
+# decision itself, so the warning costs no query for a reader without her consent).
+READ_PRESCRIPTIONS = Need(action="read", resource_type=RESOURCE, pharmacy_may=True, reveals=PREGNANCY_CONSENT)
+PRESCRIBE = Need(action="write", resource_type=RESOURCE, role=PRESCRIBER, reveals=PREGNANCY_CONSENT)
 CANCEL = Need(action="write", resource_type=RESOURCE, role=PRESCRIBER)
 
 REMINDER_DAYS = 30  # the citizen is reminded once, this many days before `validUntil`
