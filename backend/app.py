@@ -78,6 +78,7 @@ def citizen_router(settings: Settings) -> Router:
     from backend.documents.routes import CitizenDocumentController
     from backend.labs.routes import CitizenLabResultController
     from backend.measurements.routes import CitizenMeasurementCodesController, CitizenMeasurementsController
+    from backend.medications.prescription_routes import CitizenPrescriptionController
     from backend.medications.routes import CitizenMedicationController
     from backend.notifications.routes import CitizenDevicesController, CitizenSubscriptionsController
     from backend.patients.routes import CitizenMeController
@@ -93,6 +94,7 @@ def citizen_router(settings: Settings) -> Router:
             CitizenMeasurementCodesController,
             CitizenLabResultController,
             CitizenMedicationController,
+            CitizenPrescriptionController,
             CitizenPregnancyController,
             CitizenDocumentController,
         ],
@@ -108,6 +110,7 @@ def clinician_router(settings: Settings) -> Router:
     from backend.documents.routes import ClinicianDocumentController
     from backend.labs.routes import ClinicianLabReportController
     from backend.measurements.routes import ClinicianMeasurementsController, ClinicianNews2Controller
+    from backend.medications.prescription_routes import ClinicianPrescriptionController, ClinicianRenewalController
     from backend.medications.routes import ClinicianMedicationController
     from backend.patients.routes import ClinicianAlertsController, ClinicianPatientController
     from backend.pregnancy.routes import ClinicianPregnancyController
@@ -121,6 +124,8 @@ def clinician_router(settings: Settings) -> Router:
             ClinicianNews2Controller,
             ClinicianLabReportController,
             ClinicianMedicationController,
+            ClinicianPrescriptionController,
+            ClinicianRenewalController,
             ClinicianPregnancyController,
             ClinicianDocumentController,
         ],
