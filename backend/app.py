@@ -78,7 +78,12 @@ def citizen_router(settings: Settings) -> Router:
     from backend.labs.routes import CitizenLabResultController
     from backend.measurements.routes import CitizenMeasurementCodesController, CitizenMeasurementsController
     from backend.medications.routes import CitizenMedicationController
-    from backend.notifications.routes import CitizenDevicesController, CitizenSubscriptionsController
+    from backend.notifications.routes import (
+        CitizenDevicesController,
+        CitizenNotificationPreferencesController,
+        CitizenNotificationsController,
+        CitizenSubscriptionsController,
+    )
     from backend.patients.routes import CitizenMeController
     from backend.pregnancy.routes import CitizenPregnancyController
 
@@ -88,6 +93,8 @@ def citizen_router(settings: Settings) -> Router:
             CitizenMeController,
             CitizenDevicesController,
             CitizenSubscriptionsController,
+            CitizenNotificationsController,
+            CitizenNotificationPreferencesController,
             CitizenMeasurementsController,
             CitizenMeasurementCodesController,
             CitizenLabResultController,

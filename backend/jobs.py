@@ -25,6 +25,12 @@ async def _push_notifications(settings: Settings) -> int:
     return await push_job(settings)
 
 
+async def _notification_inbox_purge(settings: Settings) -> int:
+    from backend.notifications.worker import inbox_purge_job
+
+    return await inbox_purge_job(settings)
+
+
 async def _lab_result_releases(settings: Settings) -> int:
     from backend.labs.service import announce_due_releases
 
@@ -54,6 +60,7 @@ WORKER_JOBS: list[tuple[str, Job]] = [
     ("lab-result-releases", _lab_result_releases),
     ("cms-scheduled-publishing", _cms_scheduled_publishing),
     ("push-notifications", _push_notifications),
+    ("notification-inbox-purge", _notification_inbox_purge),
     ("expired-idempotency-keys", _expired_idempotency_keys),
     ("expired-rate-limit-windows", _expired_rate_limit_windows),
 ]

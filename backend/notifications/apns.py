@@ -76,12 +76,13 @@ class ApnsConfig:
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
-    """APNs's answer to one notification; status 0 means no answer (connection-error, timeout, flow-control)."""
+    """The push service's answer to one notification; status 0 means no answer (connection-error, timeout, flow-control)."""
 
     status: int
     reason: str | None
     timestamp: int | None  # 410 only: milliseconds since the epoch when APNs last knew the token as invalid
-    apns_id: str
+    apns_id: str  # APNs's apns-id, or FCM's message id
+    retry_after: float | None = None  # seconds the service asked us to wait (FCM's Retry-After on 429/503)
 
     @property
     def delivered(self) -> bool:
