@@ -58,7 +58,8 @@ async def test_her_android_phone_and_ipad_are_told_of_a_released_result_and_her_
 
     first = await posted(client, gp, citizen.patient_id, lab_report(hb(9.1)))
     await push_job(settings)
-    assert fcm_received_by(fcm_mock, android) == [] and received_by(apns_mock, ipad) == []  # not yet released
+    assert fcm_received_by(fcm_mock, android) == []
+    assert received_by(apns_mock, ipad) == []
 
     await release(client, gp, citizen.patient_id, first)
     await push_job(settings)
@@ -87,13 +88,15 @@ async def test_her_android_phone_and_ipad_are_told_of_a_released_result_and_her_
     preferences = (await client.get("/citizen/v1/me/notification-preferences", headers=citizen.headers)).json()
     preferences["kinds"]["labResults"] = False
     switched = await client.put("/citizen/v1/me/notification-preferences", json=preferences, headers=citizen.headers)
-    assert switched.status_code == 200 and switched.json()["kinds"]["labResults"] is False
+    assert switched.status_code == 200
+    assert switched.json()["kinds"]["labResults"] is False
 
     second = await posted(client, gp, citizen.patient_id, lab_report(hb(12.9)))
     await release(client, gp, citizen.patient_id, second)
     await push_job(settings)
 
-    assert len(fcm_received_by(fcm_mock, android)) == 1 and len(received_by(apns_mock, ipad)) == 1  # nothing new
+    assert len(fcm_received_by(fcm_mock, android)) == 1
+    assert len(received_by(apns_mock, ipad)) == 1
     listed = (await client.get("/citizen/v1/me/notifications", headers=citizen.headers)).json()
     assert [(item["kind"], item["resourceId"]) for item in listed["items"]] == [
         ("lab-result", second),

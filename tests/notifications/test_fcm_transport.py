@@ -84,7 +84,8 @@ async def test_the_access_token_is_reused_over_one_connection_and_renewed_once_a
     for token in tokens:
         statuses = [item.status for item in fcm_received_by(fcm_mock, token)]
         assert statuses[:4] == [200] * 4
-        assert statuses[-1] == 200 and set(statuses[4:-1]) <= {401}
+        assert statuses[-1] == 200
+        assert set(statuses[4:-1]) <= {401}
 
 
 @pytest.mark.parametrize(
@@ -112,7 +113,8 @@ async def test_a_dead_token_is_disabled_unless_registered_again_since(
     [attempt] = await attempts_of(db, event_id)
     assert (attempt["outcome"], attempt["status"], attempt["reason"]) == ("disabled", status, reason)
     device = await db.fetchrow("SELECT disabled_at, disabled_reason FROM push_device WHERE token = $1", token)
-    assert device["disabled_at"] is not None and reason in device["disabled_reason"]
+    assert device["disabled_at"] is not None
+    assert reason in device["disabled_reason"]
     listed = (await client.get("/citizen/v1/me/devices", headers=citizen.headers)).json()["items"]
     assert [item["active"] for item in listed] == [False]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import time, timedelta
 
 import asyncpg
 import httpx
@@ -60,7 +60,8 @@ async def test_every_notification_lands_in_the_inbox_newest_first_in_her_languag
     ]
     assert [item["text"] for item in items] == [MEDICATIONS.text("se"), LAB_RESULT.text("se")]
     assert [item["resourceType"] for item in items] == ["medication-list", "lab-result"]
-    assert body["unread"] == 2 and body["next"] is None
+    assert body["unread"] == 2
+    assert body["next"] is None
 
     # Paged one at a time, the same two in the same order.
     first = await inbox(client, citizen.headers, limit=1)
@@ -222,7 +223,7 @@ async def test_her_quiet_hours_override_the_servers_and_the_inbox_does_not_wait(
     assert len(received_by(apns_mock, other_phone)) == 1
     row = await event_row(db, held)
     assert row["dispatched_at"] is None
-    end = datetime.strptime(window.split("-")[1], "%H:%M").time()
+    end = time.fromisoformat(window.split("-")[1])
     assert row["available_at"].astimezone(OSLO).time().replace(second=0, microsecond=0) == end
     assert (await event_row(db, sent))["dispatched_at"] is not None
     assert (await inbox(client, sleeper.headers))["unread"] == 1  # in the inbox already

@@ -60,10 +60,14 @@ def _assert_android_content_free(
 ) -> None:
     assert set(message) <= {"token", "notification", "data", "android"}
     notification = message["notification"]
-    assert isinstance(notification, dict) and set(notification) == {"title", "body"}
-    assert notification["title"] == APP_TITLE and notification["body"] in ALL_TEXTS
+    assert isinstance(notification, dict)
+    assert set(notification) == {"title", "body"}
+    assert notification["title"] == APP_TITLE
+    assert notification["body"] in ALL_TEXTS
     data = message["data"]
-    assert isinstance(data, dict) and set(data) == {"kind", "resourceId"} and data["resourceId"] == resource_id
+    assert isinstance(data, dict)
+    assert set(data) == {"kind", "resourceId"}
+    assert data["resourceId"] == resource_id
     # The Android options are delivery settings only: the opaque collapse digest, the kind, a priority, a lifetime.
     android = message["android"]
     assert isinstance(android, dict)
