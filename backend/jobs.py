@@ -37,6 +37,12 @@ async def _lab_result_releases(settings: Settings) -> int:
     return await announce_due_releases(settings)
 
 
+async def _pregnancy_reminders(settings: Settings) -> int:
+    from backend.pregnancy.reminders import send_due_reminders
+
+    return await send_due_reminders(settings)
+
+
 async def _cms_scheduled_publishing(settings: Settings) -> int:
     from backend.cms.service import publish_due_pages
 
@@ -59,6 +65,8 @@ WORKER_JOBS: list[tuple[str, Job]] = [
     # Releases first, so a result that became due is announced and pushed in the same round.
     ("lab-result-releases", _lab_result_releases),
     ("cms-scheduled-publishing", _cms_scheduled_publishing),
+    # Before the pushes too, so a reminder due now goes out in the same round.
+    ("pregnancy-reminders", _pregnancy_reminders),
     ("push-notifications", _push_notifications),
     ("notification-inbox-purge", _notification_inbox_purge),
     ("expired-idempotency-keys", _expired_idempotency_keys),

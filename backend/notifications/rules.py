@@ -161,6 +161,7 @@ RULES: dict[EventType, NotificationRule] = {
     EventType.PREGNANCY_VACCINE_ADDED: HEALTH_CARD,
     EventType.PREGNANCY_TEST_ADDED: HEALTH_CARD,
     EventType.PREGNANCY_EARLIER_PREGNANCY_ADDED: HEALTH_CARD,
+    EventType.PREGNANCY_REMINDER_DUE: PREGNANCY_REMINDER,
     EventType.LAB_RESULT_RELEASED: LAB_RESULT,
     # A new version of a result she has already been told of (a correction, a final after a preliminary) is
     # a new result to read; one she has not been told of is in her feed only once released (citizen_visible).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import asyncpg
@@ -16,11 +17,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from backend.core import events
 from backend.core.events import EventType
 from backend.db.engine import DB
+from backend.jobs import WORKER_JOBS, Job
+from backend.notifications import worker
 from backend.notifications.apns import ApnsSender
 from backend.notifications.fcm import FcmSender
 from backend.notifications.rules import QuietHours
 from backend.notifications.worker import PushDispatcher, RetryPolicy
-from backend.settings import ApnsSettings, FcmSettings
+from backend.settings import ApnsSettings, FcmSettings, Settings
 from tests.factories import Citizen
 from tests.support.mock_apns import MockApns, ReceivedNotification
 from tests.support.mock_fcm import MockFcm, ReceivedMessage
@@ -91,6 +94,24 @@ async def fcm_mock() -> AsyncIterator[MockFcm]:
 def fcm_settings(fcm_mock: MockFcm, tmp_path: Path) -> FcmSettings:
     account = fcm_mock.write_service_account(tmp_path / "fcm-service-account.json")
     return FcmSettings(credentials_file=str(account), endpoint=fcm_mock.endpoint, ca_file=str(fcm_mock.ca_file))
+
+
+@pytest.fixture
+async def phones_job(settings: Settings, apns_settings: ApnsSettings, fcm_settings: FcmSettings) -> AsyncIterator[Job]:
+    """The worker's real `push-notifications` job with both transports (to the two mocks) and no server quiet hours;
+    it runs rounds until nothing is due, as the worker's loop would (other tests leave events behind)."""
+    [job] = [job for name, job in WORKER_JOBS if name == "push-notifications"]
+    configured = replace(settings, apns=apns_settings, fcm=fcm_settings, quiet_hours="")
+    await worker.close_push_senders()  # a dispatcher of another test's configuration must not be reused
+
+    async def run(_: Settings) -> int:
+        handled = 0
+        while count := await job(configured):
+            handled += count
+        return handled
+
+    yield run
+    await worker.close_push_senders()
 
 
 MakeDispatcher = Callable[..., PushDispatcher]

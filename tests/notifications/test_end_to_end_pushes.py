@@ -49,6 +49,7 @@ PUSH_DECISIONS: dict[EventType, str | None] = {
     EventType.PREGNANCY_VACCINE_ADDED: "health-card",
     EventType.PREGNANCY_TEST_ADDED: "health-card",
     EventType.PREGNANCY_EARLIER_PREGNANCY_ADDED: "health-card",
+    EventType.PREGNANCY_REMINDER_DUE: "reminder",  # "You have a reminder in Helsekort", nothing of what for
     EventType.PREGNANCY_NOTE_ADDED: None,  # she wrote it
     EventType.PREGNANCY_SELF_REGISTRATION_ADDED: None,  # she wrote it
     EventType.LAB_RESULT_NEW: None,  # she learns of a result when it is released

@@ -6,39 +6,17 @@ APNs; then her inbox and preferences through the citizen API.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import replace
-
 import httpx
-import pytest
 from litestar import Litestar
 
-from backend.jobs import WORKER_JOBS, Job
-from backend.notifications import worker
+from backend.jobs import Job
 from backend.notifications.rules import APP_TITLE, LAB_RESULT
-from backend.settings import ApnsSettings, FcmSettings, Settings
+from backend.settings import Settings
 from tests.factories import new_citizen, new_clinician, relate
 from tests.labs.reports import hb, lab_report, posted, release
 from tests.notifications.conftest import fcm_received_by, received_by, register
 from tests.support.mock_apns import MockApns
 from tests.support.mock_fcm import MockFcm
-
-
-@pytest.fixture
-async def push_job(settings: Settings, apns_settings: ApnsSettings, fcm_settings: FcmSettings) -> AsyncIterator[Job]:
-    """The worker's real job, configured with both transports (to the two mocks) and no server quiet hours."""
-    [job] = [job for name, job in WORKER_JOBS if name == "push-notifications"]
-    configured = replace(settings, apns=apns_settings, fcm=fcm_settings, quiet_hours="")
-    await worker.close_push_senders()
-
-    async def run(_: Settings) -> int:
-        handled = 0
-        while count := await job(configured):
-            handled += count
-        return handled
-
-    yield run
-    await worker.close_push_senders()
 
 
 async def test_her_android_phone_and_ipad_are_told_of_a_released_result_and_her_switch_keeps_the_next_in_the_inbox(
@@ -47,22 +25,22 @@ async def test_her_android_phone_and_ipad_are_told_of_a_released_result_and_her_
     settings: Settings,
     apns_mock: MockApns,
     fcm_mock: MockFcm,
-    push_job: Job,
+    phones_job: Job,
 ) -> None:
     citizen = await new_citizen(client, app)
     gp = new_clinician(app)
     await relate(client, gp, citizen.patient_id)
     android = await register(client, citizen, platform="android", locale="nb")
     ipad = await register(client, citizen, locale="nb")
-    await push_job(settings)  # whatever was due before
+    await phones_job(settings)  # whatever was due before
 
     first = await posted(client, gp, citizen.patient_id, lab_report(hb(9.1)))
-    await push_job(settings)
+    await phones_job(settings)
     assert fcm_received_by(fcm_mock, android) == []
     assert received_by(apns_mock, ipad) == []
 
     await release(client, gp, citizen.patient_id, first)
-    await push_job(settings)
+    await phones_job(settings)
 
     [on_android] = fcm_received_by(fcm_mock, android)
     assert on_android.status == 200
@@ -93,7 +71,7 @@ async def test_her_android_phone_and_ipad_are_told_of_a_released_result_and_her_
 
     second = await posted(client, gp, citizen.patient_id, lab_report(hb(12.9)))
     await release(client, gp, citizen.patient_id, second)
-    await push_job(settings)
+    await phones_job(settings)
 
     assert len(fcm_received_by(fcm_mock, android)) == 1
     assert len(received_by(apns_mock, ipad)) == 1
