@@ -13,7 +13,16 @@ from litestar import Litestar
 from backend.core.clock import OSLO, utcnow
 from backend.core.events import EventType
 from backend.notifications import worker
-from backend.notifications.rules import EMERGENCY_ACCESS, LAB_RESULT, MEDICATIONS, TOPIC_NEWS
+from backend.notifications.rules import (
+    DOCUMENTS,
+    EMERGENCY_ACCESS,
+    LAB_RESULT,
+    MEDICATIONS,
+    PRESCRIPTIONS,
+    RULES,
+    TOPIC_NEWS,
+    NotificationRule,
+)
 from backend.settings import Settings
 from tests.factories import new_citizen
 from tests.notifications.conftest import (
@@ -260,3 +269,34 @@ async def test_the_inbox_keeps_twelve_months(
 
     left = await db.fetch("SELECT id FROM inbox_notification WHERE patient_id = $1", citizen.patient_id)
     assert [row["id"] for row in left] == [recent["id"]]
+
+
+@pytest.mark.parametrize(("rule", "switch"), [(PRESCRIPTIONS, "prescriptions"), (DOCUMENTS, "documents")])
+async def test_a_kind_not_yet_mapped_is_ready_for_its_events_inbox_texts_and_switch(
+    client: httpx.AsyncClient,
+    app: Litestar,
+    apns_mock: MockApns,
+    make_dispatcher: MakeDispatcher,
+    monkeypatch: pytest.MonkeyPatch,
+    rule: NotificationRule,
+    switch: str,
+) -> None:
+    """Prescriptions and documents add their events to RULES (their capabilities); what they need is here: a kind
+    with texts in every locale, the inbox, and the citizen's switch. Stood in for by an existing member."""
+    stand_in = EventType.MEDICATIONS_RECONCILED
+    monkeypatch.setitem(RULES, stand_in, rule)
+    on, off = await new_citizen(client, app), await new_citizen(client, app)
+    on_phone, off_phone = await register(client, on, locale="nn"), await register(client, off)
+    muted = {"kinds": {**ALL_ON, switch: False}}
+    assert (await client.put("/citizen/v1/me/notification-preferences", json=muted, headers=off.headers)).is_success
+    await append(on.patient_id, stand_in)
+    await append(off.patient_id, stand_in)
+
+    await make_dispatcher().drain()
+
+    [pushed] = received_by(apns_mock, on_phone)
+    assert (pushed.payload["kind"], pushed.payload["aps"]["alert"]["body"]) == (rule.kind, rule.text("nn"))
+    assert received_by(apns_mock, off_phone) == []
+    for citizen in (on, off):
+        [item] = (await inbox(client, citizen.headers, locale="se"))["items"]  # type: ignore[misc]
+        assert (item["kind"], item["text"]) == (rule.kind, rule.text("se"))

@@ -57,10 +57,10 @@ async def test_the_next_consultation_is_reminded_once_content_free_even_with_two
     phone = await register(client, t.woman, locale="en")
     card = await create_card(client, t.midwife, t.woman.patient_id, weeks=10)  # first consultation: weeks 6-12
 
-    # Two workers at once: the ledger lets one of them tell it.
-    counts = await asyncio.gather(*(send_due_reminders(settings, force=True) for _ in range(2)))
-    assert sum(counts) == 1
+    # Two workers at once: the ledger lets one of them tell it (other tests' cards may be reminded too).
+    await asyncio.gather(*(send_due_reminders(settings, force=True) for _ in range(2)))
     assert await reminded(db, t.woman.patient_id) == ["first-consultation"]
+    assert await reminder_events(db, t.woman.patient_id) == 1
     await phones_job(settings)
 
     [item] = reminders(received_by(apns_mock, phone))
@@ -73,14 +73,16 @@ async def test_the_next_consultation_is_reminded_once_content_free_even_with_two
     assert PREGNANCY_REMINDER.text("en") == "You have a reminder in Helsekort"
 
     # Later rounds tell nothing again ...
-    assert await send_due_reminders(settings, force=True) == 0
+    await send_due_reminders(settings, force=True)
+    assert await reminder_events(db, t.woman.patient_id) == 1
     await phones_job(settings)
     assert len(reminders(received_by(apns_mock, phone))) == 1
 
     # ... until the consultation is done: the early ultrasound (from 11+0) is then due within 7 days.
     await add_consultation(client, t.midwife, t.woman.patient_id, card["id"], weightKg=61.0)
-    assert await send_due_reminders(settings, force=True) == 1
+    await send_due_reminders(settings, force=True)
     assert await reminded(db, t.woman.patient_id) == ["first-consultation", "early-ultrasound"]
+    assert await reminder_events(db, t.woman.patient_id) == 2
     await phones_job(settings)
     assert len(reminders(received_by(apns_mock, phone))) == 2
 

@@ -41,9 +41,10 @@ def test_an_event_she_may_not_see_never_notifies() -> None:
     assert rule_for(EventType.LAB_RESULT_CORRECTED, citizen_visible=False) is None
 
 
-def test_only_result_notifications_wait_for_quiet_hours() -> None:
+def test_only_result_notifications_and_reminders_wait_for_quiet_hours() -> None:
+    # A reminder is days ahead of what it reminds of: it can wait for the morning.
     waiting = {rule.kind for rule in RULES.values() if rule.quiet_hours}
-    assert waiting == {"lab-result"}
+    assert waiting == {"lab-result", "reminder"}
 
 
 def test_every_rule_has_a_text_in_every_locale_and_falls_back_to_bokmal() -> None:
