@@ -420,3 +420,46 @@ class _Connection(asyncio.Protocol):
 
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+# -- standalone ---------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the mock FCM for local runs and benchmarks; prints the HELSEKORT_FCM_* settings to point the worker at it."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(prog="python -m tests.support.mock_fcm", description=main.__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8444)
+    parser.add_argument("--dir", type=Path, required=True, help="where the service-account JSON is written")
+    parser.add_argument("--record-limit", type=int, default=1000)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+
+    directory: Path = args.dir.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+
+    async def serve() -> None:
+        async with MockFcm(host=args.host, port=args.port, record_limit=args.record_limit) as mock:
+            # The CA file lives in the mock's own directory; copy it where the caller can rely on it.
+            ca_file = directory / "mock-fcm-ca.pem"
+            shutil.copyfile(mock.ca_file, ca_file)
+            account = mock.write_service_account(directory / "mock-fcm-service-account.json")
+            print(f"HELSEKORT_FCM_CA_FILE={ca_file}")
+            print(f"HELSEKORT_FCM_ENDPOINT={mock.endpoint}")
+            print(f"HELSEKORT_FCM_CREDENTIALS_FILE={account}", flush=True)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for name in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(name, stop.set)
+            await stop.wait()
+            log.info("mock FCM stopping; answers given: %s", dict(mock.statuses))
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()
