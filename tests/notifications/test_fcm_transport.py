@@ -206,3 +206,22 @@ async def test_a_malformed_token_is_answered_without_a_request(fcm_mock: MockFcm
         result = await sender.send("not a token/..", {"notification": {"title": "Helsekort", "body": "x"}})
     assert (result.status, result.reason) == (400, INVALID_TOKEN)
     assert list(fcm_mock.received) == []
+
+
+async def test_an_access_token_refused_twice_is_retried_later_not_given_up(
+    client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection, fcm_mock: MockFcm, make_dispatcher: MakeDispatcher
+) -> None:
+    citizen = await new_citizen(client, app)
+    token = await register(client, citizen, platform="android")
+    fcm_mock.respond(token, 401, times=2, error_code="THIRD_PARTY_AUTH_ERROR")
+    event_id = await append(citizen.patient_id, EventType.MEDICATIONS_UPDATED)
+    dispatcher = make_dispatcher()
+
+    await dispatcher.drain()
+    [attempt] = await attempts_of(db, event_id)
+    assert (attempt["outcome"], attempt["status"]) == ("retry", 401)
+    assert [item.status for item in fcm_received_by(fcm_mock, token)] == [401, 401]  # one new token, one more try
+
+    await make_due(db, event_id)
+    await dispatcher.drain()
+    assert [a["outcome"] for a in await attempts_of(db, event_id)] == ["retry", "delivered"]
