@@ -1,8 +1,8 @@
 """The FCM transport (Firebase Cloud Messaging HTTP v1): one Android notification in, Google's answer out.
 
 Auth: an OAuth2 access token from the service account's JSON (a JWT signed RS256 with its private key,
-exchanged at its `token_uri`), cached until shortly before it expires and fetched again once when FCM
-answers 401. Transport: one httpx client over HTTP/2, so every send reuses the same connection(s).
+exchanged at its `token_uri` with httpx), cached until shortly before it expires and fetched again once when
+FCM answers 401. Transport: every send multiplexed on one reused HTTP/2 connection (h2client.py).
 Answers are mapped onto the same `SendResult` as APNs's: the status, FCM's `errorCode` as the reason,
 and `Retry-After` (seconds) on 429/503. A token FCM calls invalid comes back as reason
 `InvalidRegistrationToken` (400 with a field violation on `message.token`), so the worker disables it
@@ -32,6 +32,7 @@ import jwt
 
 from backend.core.settings import FcmSettings, SettingsError
 from backend.notifications.apns import TRANSPORT_FAILURE, SendResult
+from backend.notifications.h2client import ConnectionFailed, H2Client, Response
 
 log = logging.getLogger("helsekort.notifications.fcm")
 
@@ -85,7 +86,7 @@ class _AccessToken:
 class FcmSender:
     """Sends Android notifications through FCM HTTP v1; create and use it in one event loop, then `close()`."""
 
-    def __init__(self, settings: FcmSettings, *, timeout: float = 10.0, max_connections: int = 4) -> None:
+    def __init__(self, settings: FcmSettings, *, timeout: float = 10.0) -> None:
         if not settings.credentials_file:
             raise SettingsError("Android push needs HELSEKORT_FCM_CREDENTIALS_FILE")
         # Read now so that a missing or broken file stops the worker at start, not at the first event.
@@ -93,15 +94,14 @@ class FcmSender:
         endpoint = (settings.endpoint or GOOGLE_ENDPOINT).rstrip("/")
         if urlsplit(endpoint).scheme != "https":
             raise SettingsError(f"HELSEKORT_FCM_ENDPOINT must be an https:// base URL, not {endpoint!r}")
-        self.url = f"{endpoint}/v1/projects/{self.account.project_id}/messages:send"
+        self.path = f"/v1/projects/{self.account.project_id}/messages:send"
+        self.url = f"{endpoint}{self.path}"
         self.timeout = timeout
-        context = ssl.create_default_context(cafile=settings.ca_file)
+        # The token endpoint is asked about once an hour: httpx; the sends go over one HTTP/2 connection.
         self._client = httpx.AsyncClient(
-            http2=True,
-            verify=context,
-            timeout=timeout,
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+            http2=True, verify=ssl.create_default_context(cafile=settings.ca_file), timeout=timeout
         )
+        self._h2 = H2Client(endpoint, ssl.create_default_context(cafile=settings.ca_file), connect_timeout=timeout)
         self._token: _AccessToken | None = None
         self._token_lock = asyncio.Lock()
         self.tokens_fetched = 0
@@ -115,7 +115,12 @@ class FcmSender:
         await self.close()
 
     async def close(self) -> None:
+        await self._h2.close()
         await self._client.aclose()
+
+    @property
+    def connections_made(self) -> int:
+        return self._h2.connections_made
 
     # -- access tokens ------------------------------------------------------------------------------
 
@@ -178,7 +183,7 @@ class FcmSender:
         try:
             token = await self.access_token()
             response = await self._post(content, token)
-            if response.status_code == 401:
+            if response.status == 401:
                 # Revoked or expired early: one new token, one more try.
                 token = await self.access_token(stale=token)
                 response = await self._post(content, token)
@@ -186,18 +191,23 @@ class FcmSender:
             return SendResult(TRANSPORT_FAILURE, failure.reason, None, message_id)
         return _result(response, message_id)
 
-    async def _post(self, content: bytes, token: str) -> httpx.Response:
-        try:
-            return await self._client.post(
-                self.url,
-                content=content,
-                headers={"authorization": f"Bearer {token}", "content-type": "application/json; charset=UTF-8"},
-            )
-        except httpx.TimeoutException as exc:
-            raise _Unanswered("timeout") from exc
-        except (httpx.TransportError, ssl.SSLError, OSError) as exc:
-            log.warning("FCM unreachable: %r", exc)
-            raise _Unanswered("connection-error") from exc
+    async def _post(self, content: bytes, token: str) -> Response:
+        # Two tries: a connection can close (GOAWAY, idle close) under a request; a fresh one usually works.
+        for attempt in range(2):
+            try:
+                async with asyncio.timeout(self.timeout):
+                    return await self._h2.post(
+                        self.path,
+                        content,
+                        {"authorization": f"Bearer {token}", "content-type": "application/json; charset=UTF-8"},
+                    )
+            except TimeoutError as exc:
+                raise _Unanswered("timeout") from exc
+            except ConnectionFailed as exc:
+                if attempt == 1:
+                    log.warning("FCM unreachable: %s", exc)
+                    raise _Unanswered("connection-error") from exc
+        raise _Unanswered("connection-error")  # pragma: no cover - the loop returns or raises
 
 
 class _Unanswered(Exception):
@@ -206,26 +216,30 @@ class _Unanswered(Exception):
         self.reason = reason
 
 
-def _result(response: httpx.Response, message_id: str) -> SendResult:
-    status = response.status_code
+def _json(response: Response) -> Any:
+    return json.loads(response.body)
+
+
+def _result(response: Response, message_id: str) -> SendResult:
+    status = response.status
     if status == 200:
         name = ""
-        with contextlib.suppress(ValueError):
-            name = str(response.json().get("name", ""))
+        with contextlib.suppress(ValueError, AttributeError):
+            name = str(_json(response).get("name", ""))
         # projects/<p>/messages/<id>: the id is the part worth keeping (push_attempt keeps 64 characters).
         return SendResult(200, None, None, (name.rsplit("/", 1)[-1] or message_id)[:64])
     return SendResult(status, _reason(response), None, message_id, retry_after=_retry_after(response))
 
 
-def _reason(response: httpx.Response) -> str:
+def _reason(response: Response) -> str:
     """FCM's errorCode (UNREGISTERED, QUOTA_EXCEEDED, ...), or the Google status; a bad token is told apart."""
     try:
-        error = response.json().get("error", {})
-    except ValueError:
-        return f"HTTP {response.status_code}"
+        error = _json(response).get("error", {})
+    except (ValueError, AttributeError):
+        return f"HTTP {response.status}"
     if not isinstance(error, dict):
-        return f"HTTP {response.status_code}"
-    code = str(error.get("status") or f"HTTP {response.status_code}")
+        return f"HTTP {response.status}"
+    code = str(error.get("status") or f"HTTP {response.status}")
     for detail in error.get("details") or []:
         if not isinstance(detail, dict):
             continue
@@ -237,7 +251,7 @@ def _reason(response: httpx.Response) -> str:
     return code
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: Response) -> float | None:
     value = response.headers.get("retry-after")
     if not value:
         return None

@@ -73,7 +73,7 @@ async def test_the_access_token_is_reused_over_one_connection_and_renewed_once_a
 
     await dispatcher.drain()
     assert fcm_mock.tokens_issued == 1
-    assert fcm_mock.connections_accepted == 1  # HTTP/2: every send and the token on one connection
+    assert fcm_mock.connections_accepted == 2  # HTTP/2: every send on one connection, the token on another
     assert all(len(fcm_received_by(fcm_mock, token)) == 4 for token in tokens)
 
     fcm_mock.revoke_access_tokens()
