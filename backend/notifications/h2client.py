@@ -104,6 +104,7 @@ class _Protocol(asyncio.Protocol):
                 if pending is not None and not pending.future.done():
                     pending.future.set_result(Response(pending.status, pending.headers, bytes(pending.body)))
                 self._room.set()
+                self._close_when_drained()
             elif isinstance(event, StreamReset):
                 pending = self.pending.pop(event.stream_id, None)
                 if pending is not None and not pending.future.done():
@@ -119,6 +120,7 @@ class _Protocol(asyncio.Protocol):
                 last = event.last_stream_id if event.last_stream_id is not None else 0
                 self._fail_all(above=last)
                 self._room.set()
+                self._close_when_drained()
         self._flush()
 
     # -- requests -----------------------------------------------------------------------------------
@@ -181,6 +183,12 @@ class _Protocol(asyncio.Protocol):
             pending = self.pending.pop(stream_id)
             if not pending.future.done():
                 pending.future.set_exception(ConnectionFailed("connection closed before the answer"))
+
+    def _close_when_drained(self) -> None:
+        """After a GOAWAY, the connection is closed once its last answer is in."""
+        if self.closed and not self.pending and self.transport is not None and not self.transport.is_closing():
+            self._flush()
+            self.transport.close()
 
     def _schedule_flush(self) -> None:
         # Many requests started in one loop turn go out in one write.

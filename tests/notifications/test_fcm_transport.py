@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -225,3 +226,16 @@ async def test_an_access_token_refused_twice_is_retried_later_not_given_up(
     await make_due(db, event_id)
     await dispatcher.drain()
     assert [a["outcome"] for a in await attempts_of(db, event_id)] == ["retry", "delivered"]
+
+
+async def test_after_a_goaway_the_next_send_opens_a_new_connection(
+    fcm_mock: MockFcm, fcm_settings: FcmSettings
+) -> None:
+    message = {"notification": {"title": "Helsekort", "body": MEDICATIONS.text("nb")}}
+    async with FcmSender(fcm_settings) as sender:
+        token = "reconnect:APA91b" + "x" * 40
+        assert (await sender.send(token, message)).status == 200
+        await fcm_mock.disconnect_all()
+        results = await asyncio.gather(*(sender.send(token, message) for _ in range(5)))
+        assert [result.status for result in results] == [200] * 5
+        assert sender.connections_made == 2

@@ -226,6 +226,18 @@ class MockFcm:
         """Every access token issued so far is refused (401) from now on."""
         self._access.clear()
 
+    async def disconnect_all(self) -> None:
+        """Send GOAWAY on every open connection and close it, as Google's front ends do to idle or old ones."""
+        for connection in list(self._connections):
+            connection.go_away()
+        # A client that does not finish the TLS close is cut off, as a server would after its GOAWAY.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                while self._connections:  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
+        for connection in list(self._connections):
+            connection.abort()
+
     @property
     def delivered(self) -> list[ReceivedMessage]:
         return [item for item in self.received if item.status == 200]
@@ -402,6 +414,13 @@ class _Connection(asyncio.Protocol):
     def abort(self) -> None:
         if self._transport is not None:
             self._transport.abort()
+
+    def go_away(self) -> None:
+        with contextlib.suppress(ProtocolError):
+            self._h2.close_connection()
+        self._flush()
+        if self._transport is not None:
+            self._transport.close()
 
     def _respond(self, stream_id: int) -> None:
         stream = self._streams.pop(stream_id, None)
