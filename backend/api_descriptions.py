@@ -77,6 +77,13 @@ SCHEMA_DESCRIPTIONS: dict[str, str] = {
     # pregnancy card
     "PregnancyCard": "The whole pregnancy card (Helsekort for gravide); its `version` is the ETag",
     "EntryAuthor": "Who wrote an entry: name, HPR number, role (LE, JO, SP), organisation and time",
+    # push notifications
+    "DeviceIn": "A phone to push to: `ios` (an APNs token) or `android` (an FCM registration token), and the language of its texts",
+    "Notification": "One notification in the citizen's inbox: its kind, the kind's fixed text in the asked locale, and what to open",
+    "NotificationList": "The citizen's notifications, newest first, kept 12 months; `unread` counts all her unread ones",
+    "ReadAll": "How many notifications were marked read now, and how many are left unread",
+    "Preferences": "Which kinds of notification push to her phones, and her quiet hours (`null`: the service's)",
+    "PreferenceKinds": "Each kind on (pushes) or off (only in the inbox); a kind left out is on",
     # content
     "Page": "A published page of the CMS in one locale",
     "PageIn": "A new page, saved as a draft",

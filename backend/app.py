@@ -80,7 +80,12 @@ def citizen_router(settings: Settings) -> Router:
     from backend.measurements.routes import CitizenMeasurementCodesController, CitizenMeasurementsController
     from backend.medications.prescription_routes import CitizenPrescriptionController
     from backend.medications.routes import CitizenMedicationController
-    from backend.notifications.routes import CitizenDevicesController, CitizenSubscriptionsController
+    from backend.notifications.routes import (
+        CitizenDevicesController,
+        CitizenNotificationPreferencesController,
+        CitizenNotificationsController,
+        CitizenSubscriptionsController,
+    )
     from backend.patients.routes import CitizenMeController
     from backend.pregnancy.routes import CitizenPregnancyController
 
@@ -90,6 +95,8 @@ def citizen_router(settings: Settings) -> Router:
             CitizenMeController,
             CitizenDevicesController,
             CitizenSubscriptionsController,
+            CitizenNotificationsController,
+            CitizenNotificationPreferencesController,
             CitizenMeasurementsController,
             CitizenMeasurementCodesController,
             CitizenLabResultController,

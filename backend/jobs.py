@@ -25,6 +25,12 @@ async def _push_notifications(settings: Settings) -> int:
     return await push_job(settings)
 
 
+async def _notification_inbox_purge(settings: Settings) -> int:
+    from backend.notifications.worker import inbox_purge_job
+
+    return await inbox_purge_job(settings)
+
+
 async def _lab_result_releases(settings: Settings) -> int:
     from backend.labs.service import announce_due_releases
 
@@ -35,6 +41,12 @@ async def _prescription_reminders(settings: Settings) -> int:
     from backend.medications.prescriptions import remind_expiring_prescriptions
 
     return await remind_expiring_prescriptions(settings)
+
+
+async def _pregnancy_reminders(settings: Settings) -> int:
+    from backend.pregnancy.reminders import send_due_reminders
+
+    return await send_due_reminders(settings)
 
 
 async def _cms_scheduled_publishing(settings: Settings) -> int:
@@ -61,7 +73,9 @@ WORKER_JOBS: list[tuple[str, Job]] = [
     ("cms-scheduled-publishing", _cms_scheduled_publishing),
     # Before the pushes too: a reminder claimed in this round is sent in it.
     ("prescription-reminders", _prescription_reminders),
+    ("pregnancy-reminders", _pregnancy_reminders),
     ("push-notifications", _push_notifications),
+    ("notification-inbox-purge", _notification_inbox_purge),
     ("expired-idempotency-keys", _expired_idempotency_keys),
     ("expired-rate-limit-windows", _expired_rate_limit_windows),
 ]

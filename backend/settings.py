@@ -52,6 +52,19 @@ class ApnsSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class FcmSettings:
+    """Firebase Cloud Messaging HTTP v1: a Google service-account JSON (its `token_uri` issues access tokens)."""
+
+    credentials_file: str | None = None
+    endpoint: str | None = None  # base URL; None: Google's
+    ca_file: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.credentials_file)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     env: Environment = "dev"
     database_url: str | None = None
@@ -69,6 +82,7 @@ class Settings:
     body_limit: int = 1024 * 1024
     patient_key: str | None = None
     apns: ApnsSettings = field(default_factory=ApnsSettings)
+    fcm: FcmSettings = field(default_factory=FcmSettings)
     quiet_hours: str = "22:00-07:00"
     worker_metrics_port: int | None = None
     log_level: str = "INFO"
@@ -135,6 +149,10 @@ class Settings:
             problems.append(
                 "set HELSEKORT_APNS_KEY_FILE, HELSEKORT_APNS_KEY_ID, HELSEKORT_APNS_TEAM_ID and HELSEKORT_APNS_TOPIC"
             )
+        if not self.fcm.configured:
+            problems.append("set HELSEKORT_FCM_CREDENTIALS_FILE to the service-account JSON for Android push")
+        if self.fcm.endpoint and not self.fcm.endpoint.startswith("https://"):
+            problems.append("HELSEKORT_FCM_ENDPOINT must be an https:// URL")
         if problems:
             raise SettingsError("unsafe production configuration: " + "; ".join(problems))
         return self
@@ -320,6 +338,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             key_id=env.get("HELSEKORT_APNS_KEY_ID") or None,
             team_id=env.get("HELSEKORT_APNS_TEAM_ID") or None,
             topic=env.get("HELSEKORT_APNS_TOPIC") or None,
+        ),
+        fcm=FcmSettings(
+            credentials_file=env.get("HELSEKORT_FCM_CREDENTIALS_FILE") or None,
+            endpoint=env.get("HELSEKORT_FCM_ENDPOINT") or None,
+            ca_file=env.get("HELSEKORT_FCM_CA_FILE") or None,
         ),
         quiet_hours=env.get("HELSEKORT_QUIET_HOURS", "22:00-07:00"),
         worker_metrics_port=_int(env, "HELSEKORT_WORKER_METRICS_PORT", 0) or None,

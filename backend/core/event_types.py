@@ -34,6 +34,8 @@ class EventType(StrEnum):
     PREGNANCY_VACCINE_ADDED = "pregnancy.vaccine.added"
     PREGNANCY_TEST_ADDED = "pregnancy.test.added"
     PREGNANCY_EARLIER_PREGNANCY_ADDED = "pregnancy.earlier-pregnancy.added"
+    # pregnancy card: the worker's reminder of the programme (a consultation due within 7 days, a vaccine's window)
+    PREGNANCY_REMINDER_DUE = "pregnancy.reminder.due"
     # pregnancy card: the woman's own entries
     PREGNANCY_NOTE_ADDED = "pregnancy.note.added"
     PREGNANCY_SELF_REGISTRATION_ADDED = "pregnancy.self-registration.added"
@@ -122,6 +124,7 @@ EVENT_TYPES: Mapping[EventType, EventSpec] = MappingProxyType(
         EventType.PREGNANCY_VACCINE_ADDED: _CARD,
         EventType.PREGNANCY_TEST_ADDED: _CARD,
         EventType.PREGNANCY_EARLIER_PREGNANCY_ADDED: _CARD,
+        EventType.PREGNANCY_REMINDER_DUE: _CARD,
         EventType.PREGNANCY_NOTE_ADDED: _CARD,
         EventType.PREGNANCY_SELF_REGISTRATION_ADDED: _CARD,
         # A report arrives before she may see it; she learns of it by `lab-result.released` (CLINICAL.md).

@@ -9,7 +9,7 @@ from typing import Any
 
 from litestar import Request
 
-from backend.settings import ApnsSettings, Settings, SettingsError
+from backend.settings import ApnsSettings, FcmSettings, Settings, SettingsError
 
 
 def app_settings(request: Request[Any, Any, Any]) -> Settings:
@@ -18,4 +18,4 @@ def app_settings(request: Request[Any, Any, Any]) -> Settings:
     return settings
 
 
-__all__ = ["ApnsSettings", "Settings", "SettingsError", "app_settings"]
+__all__ = ["ApnsSettings", "FcmSettings", "Settings", "SettingsError", "app_settings"]

@@ -40,7 +40,9 @@ PushTypeName = Literal["alert", "background", "voip", "complication", "fileprovi
 
 # Status 0 is ours, not Apple's: the notification never got an answer from APNs, so it may be retried.
 TRANSPORT_FAILURE = 0
-RETRYABLE_STATUSES = frozenset({TRANSPORT_FAILURE, 429, 500, 503})
+# 401 is FCM's (APNs answers 403): an access token refused even after fetching a new one is the service
+# account's problem for an operator to fix, not the phone's, so the notification waits for it.
+RETRYABLE_STATUSES = frozenset({TRANSPORT_FAILURE, 401, 429, 500, 502, 503, 504})
 
 # Registration only accepts 64 hex characters; anything that could not even form a request path is
 # answered here the way APNs would answer a bad token, rather than sent.
@@ -76,12 +78,13 @@ class ApnsConfig:
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
-    """APNs's answer to one notification; status 0 means no answer (connection-error, timeout, flow-control)."""
+    """The push service's answer to one notification; status 0 means no answer (connection-error, timeout, flow-control)."""
 
     status: int
     reason: str | None
     timestamp: int | None  # 410 only: milliseconds since the epoch when APNs last knew the token as invalid
-    apns_id: str
+    apns_id: str  # APNs's apns-id, or FCM's message id
+    retry_after: float | None = None  # seconds the service asked us to wait (FCM's Retry-After on 429/503)
 
     @property
     def delivered(self) -> bool:

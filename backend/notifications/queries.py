@@ -24,6 +24,7 @@ class Recipient:
     environment: str
     locale: str
     registered_at: datetime
+    platform: str = "ios"  # ios (APNs) | android (FCM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,13 +203,14 @@ def _recipient(row: Any) -> Recipient:
         environment=row["environment"],
         locale=row["locale"],
         registered_at=row["registered_at"],
+        platform=row["platform"],
     )
 
 
 async def active_devices_of(connection: Any, patient_ids: list[uuid.UUID]) -> list[Recipient]:
     rows = await connection.fetch(
         """
-        SELECT id, patient_id, token, environment, locale, registered_at FROM push_device
+        SELECT id, patient_id, token, environment, locale, registered_at, platform FROM push_device
         WHERE patient_id = ANY($1::uuid[]) AND disabled_at IS NULL
         """,
         patient_ids,
@@ -277,3 +279,169 @@ async def disable_device(
         invalid_since,
     )
     return result != "UPDATE 0"
+
+
+# --- the inbox --------------------------------------------------------------------------------------------
+
+
+class InboxRow(NamedTuple):
+    id: uuid.UUID
+    kind: str
+    resource_type: str
+    resource_id: str
+    at: datetime
+    read_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """One event to put in the inbox: a patient's (patient_id set) or a topic's (every follower's)."""
+
+    event_id: int
+    patient_id: uuid.UUID | None
+    topic: str | None
+    kind: str
+    resource_type: str
+    resource_id: str
+    at: datetime
+
+
+async def insert_inbox(connection: Any, entries: Sequence[InboxEntry]) -> int:
+    """Store each entry once (a retried or deferred event is offered again); returns how many rows were new."""
+    patient = [entry for entry in entries if entry.patient_id is not None]
+    topic = [entry for entry in entries if entry.patient_id is None and entry.topic]
+    added = 0
+    if patient:
+        status: str = await connection.execute(
+            """
+            INSERT INTO inbox_notification (id, patient_id, event_id, kind, resource_type, resource_id, at)
+            SELECT gen_random_uuid(), * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+                                                     $6::timestamptz[])
+            ON CONFLICT (patient_id, event_id) DO NOTHING
+            """,
+            [entry.patient_id for entry in patient],
+            [entry.event_id for entry in patient],
+            [entry.kind for entry in patient],
+            [entry.resource_type for entry in patient],
+            [entry.resource_id for entry in patient],
+            [entry.at for entry in patient],
+        )
+        added += int(status.rsplit(" ", 1)[-1])
+    if topic:
+        # Every follower of the topic (topic_follower is keyed by the topic), then one row in each one's inbox.
+        status = await connection.execute(
+            """
+            INSERT INTO inbox_notification (id, patient_id, event_id, kind, resource_type, resource_id, at)
+            SELECT gen_random_uuid(), f.patient_id, e.event_id, e.kind, e.resource_type, e.resource_id, e.at
+            FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::timestamptz[])
+                 AS e (topic, event_id, kind, resource_type, resource_id, at)
+            JOIN topic_follower f ON f.topic = e.topic
+            ON CONFLICT (patient_id, event_id) DO NOTHING
+            """,
+            [entry.topic for entry in topic],
+            [entry.event_id for entry in topic],
+            [entry.kind for entry in topic],
+            [entry.resource_type for entry in topic],
+            [entry.resource_id for entry in topic],
+            [entry.at for entry in topic],
+        )
+        added += int(status.rsplit(" ", 1)[-1])
+    return added
+
+
+async def inbox(
+    connection: Any, patient_id: uuid.UUID, *, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[InboxRow]:
+    """Newest first (then by id), after the (at, id) position when given."""
+    rows = await connection.fetch(
+        """
+        SELECT id, kind, resource_type, resource_id, at, read_at FROM inbox_notification
+        WHERE patient_id = $1 AND ($2::timestamptz IS NULL OR (at, id) < ($2, $3::uuid))
+        ORDER BY at DESC, id DESC LIMIT $4
+        """,
+        patient_id,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [InboxRow(*row) for row in rows]
+
+
+async def unread_count(connection: Any, patient_id: uuid.UUID) -> int:
+    count: int = await connection.fetchval(
+        "SELECT count(*) FROM inbox_notification WHERE patient_id = $1 AND read_at IS NULL", patient_id
+    )
+    return count
+
+
+async def mark_read(connection: Any, patient_id: uuid.UUID, notification_id: uuid.UUID, at: datetime) -> bool:
+    """True when the notification is hers (read before or now)."""
+    found = await connection.fetchval(
+        """
+        UPDATE inbox_notification SET read_at = coalesce(read_at, $3)
+        WHERE patient_id = $1 AND id = $2 RETURNING id
+        """,
+        patient_id,
+        notification_id,
+        at,
+    )
+    return found is not None
+
+
+async def mark_all_read(connection: Any, patient_id: uuid.UUID, at: datetime) -> int:
+    status: str = await connection.execute(
+        "UPDATE inbox_notification SET read_at = $2 WHERE patient_id = $1 AND read_at IS NULL", patient_id, at
+    )
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def purge_inbox(connection: Any, before: datetime, limit: int) -> int:
+    """Delete up to `limit` notifications older than `before` (in slices, so no purge holds locks for long)."""
+    status: str = await connection.execute(
+        """
+        DELETE FROM inbox_notification WHERE (patient_id, id) IN (
+            SELECT patient_id, id FROM inbox_notification WHERE at < $1 LIMIT $2)
+        """,
+        before,
+        limit,
+    )
+    return int(status.rsplit(" ", 1)[-1])
+
+
+# --- preferences ----------------------------------------------------------------------------------------
+
+
+class PreferenceRow(NamedTuple):
+    patient_id: uuid.UUID
+    disabled_kinds: list[str]
+    quiet_hours: str | None
+
+
+async def preferences(connection: Any, patient_ids: list[uuid.UUID]) -> list[PreferenceRow]:
+    rows = await connection.fetch(
+        """
+        SELECT patient_id, disabled_kinds, quiet_hours FROM notification_preference
+        WHERE patient_id = ANY($1::uuid[])
+        """,
+        patient_ids,
+    )
+    return [PreferenceRow(row["patient_id"], list(row["disabled_kinds"]), row["quiet_hours"]) for row in rows]
+
+
+async def save_preferences(
+    connection: Any, patient_id: uuid.UUID, disabled_kinds: Sequence[str], quiet_hours: str | None, at: datetime
+) -> None:
+    await connection.execute(
+        """
+        INSERT INTO notification_preference (id, patient_id, disabled_kinds, quiet_hours, updated_at)
+        VALUES ($1, $2, $3::varchar[], $4, $5)
+        ON CONFLICT (patient_id) DO UPDATE SET
+            disabled_kinds = EXCLUDED.disabled_kinds, quiet_hours = EXCLUDED.quiet_hours,
+            updated_at = EXCLUDED.updated_at
+        """,
+        uuid.uuid4(),
+        patient_id,
+        disabled_kinds,
+        quiet_hours,
+        at,
+    )

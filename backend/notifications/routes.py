@@ -1,13 +1,13 @@
-"""Citizen routes for push: register and remove devices, follow and unfollow CMS topics."""
+"""Citizen routes for push: devices, CMS topics, the in-app inbox and notification preferences."""
 
 from __future__ import annotations
 
-from litestar import Controller, delete, get, put
+from litestar import Controller, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.core.access import MeGrant
 from backend.notifications import service
-from backend.notifications.schemas import DeviceIn, DeviceList, SubscriptionList
+from backend.notifications.schemas import DeviceIn, DeviceList, NotificationList, Preferences, ReadAll, SubscriptionList
 
 
 class CitizenDevicesController(Controller):
@@ -51,3 +51,44 @@ class CitizenSubscriptionsController(Controller):
     @delete("/{topic:str}", operation_id="citizenUnfollowTopic", summary="Stop following a CMS topic")
     async def unfollow(self, me: MeGrant, topic: FromPath[str]) -> None:
         await service.unsubscribe(me, topic)
+
+
+class CitizenNotificationsController(Controller):
+    path = "/me/notifications"
+    tags = ["citizen: push"]
+
+    @get("", operation_id="citizenListNotifications", summary="My notifications, newest first, with my unread count")
+    async def list_notifications(
+        self,
+        me: MeGrant,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int | None] = None,
+        locale: FromQuery[str | None] = None,
+    ) -> NotificationList:
+        return await service.list_notifications(me, cursor, limit, locale)
+
+    @post(
+        "/{notification_id:str}/read",
+        operation_id="citizenReadNotification",
+        status_code=204,
+        summary="Mark one notification read",
+    )
+    async def read(self, me: MeGrant, notification_id: FromPath[str]) -> None:
+        await service.mark_read(me, notification_id)
+
+    @post("/read-all", operation_id="citizenReadAllNotifications", status_code=200, summary="Mark all read")
+    async def read_all(self, me: MeGrant) -> ReadAll:
+        return await service.mark_all_read(me)
+
+
+class CitizenNotificationPreferencesController(Controller):
+    path = "/me/notification-preferences"
+    tags = ["citizen: push"]
+
+    @get("", operation_id="citizenGetNotificationPreferences", summary="Which kinds push, and my quiet hours")
+    async def get_preferences(self, me: MeGrant) -> Preferences:
+        return await service.get_preferences(me)
+
+    @put("", operation_id="citizenPutNotificationPreferences", summary="Choose which kinds push, and my quiet hours")
+    async def put_preferences(self, me: MeGrant, data: JSONBody[Preferences]) -> Preferences:
+        return await service.put_preferences(me, data)

@@ -19,9 +19,20 @@ from backend.core.clock import OSLO
 from backend.core.event_types import EventType, registered
 from backend.core.settings import SettingsError
 
-Locale = Literal["nb", "nn", "en"]
-LOCALES: tuple[Locale, ...] = ("nb", "nn", "en")
+Locale = Literal["nb", "nn", "en", "se"]
+LOCALES: tuple[Locale, ...] = ("nb", "nn", "en", "se")  # se: Northern Sámi
 Priority = Literal[5, 10]
+# What the citizen may turn off (GET/PUT /me/notification-preferences): a kind turned off sends no push, and
+# the inbox still keeps it. A rule with no preference (emergency access) cannot be turned off.
+PreferenceKind = Literal["labResults", "medications", "prescriptions", "pregnancy", "documents", "content"]
+PREFERENCE_KINDS: tuple[PreferenceKind, ...] = (
+    "labResults",
+    "medications",
+    "prescriptions",
+    "pregnancy",
+    "documents",
+    "content",
+)
 
 APP_TITLE = "Helsekort"
 
@@ -31,7 +42,8 @@ class NotificationRule:
     """How one kind of event is told to the citizen's devices."""
 
     kind: str  # what the app opens; also the notification's thread
-    texts: dict[str, str]  # by locale; nb is the fallback
+    texts: dict[str, str]  # by locale (every one of LOCALES); nb is the fallback
+    preference: PreferenceKind | None  # the citizen's switch for it; None: always pushed
     priority: Priority = 10
     lifetime: timedelta = timedelta(days=3)  # APNs drops it after this; an older event is not sent at all
     quiet_hours: bool = False  # wait until the citizen's night is over
@@ -46,7 +58,9 @@ LAB_RESULT = NotificationRule(
         "nb": "Du har fått et nytt prøvesvar",
         "nn": "Eit nytt prøvesvar er klart",
         "en": "A new test result is ready",
+        "se": "Don leat ožžon ođđa iskkusboađu",
     },
+    preference="labResults",
     quiet_hours=True,
 )
 # "Helsekort", not "pregnancy card": a lock screen must not tell who sees it that she is pregnant.
@@ -56,7 +70,9 @@ HEALTH_CARD = NotificationRule(
         "nb": "Helsekortet ditt har ny informasjon",
         "nn": "Helsekortet ditt har ny informasjon",
         "en": "Your health card has new information",
+        "se": "Du Helsekorttas leat ođđa dieđut",
     },
+    preference="pregnancy",
 )
 MEDICATIONS = NotificationRule(
     kind="medications",
@@ -64,25 +80,9 @@ MEDICATIONS = NotificationRule(
         "nb": "Legemiddellisten din er endret",
         "nn": "Legemiddellista di er endra",
         "en": "Your medication list has changed",
+        "se": "Du dálkkaslistu lea rievdaduvvon",
     },
-)
-RENEWAL_ANSWERED = NotificationRule(
-    kind="renewal-request",
-    texts={
-        "nb": "Du har fått svar på søknaden om å fornye en resept",
-        "nn": "Du har fått svar på søknaden om å fornya ein resept",
-        "en": "Your prescription renewal request has been answered",
-    },
-)
-PRESCRIPTION_EXPIRING = NotificationRule(
-    kind="prescription",
-    texts={
-        "nb": "En resept går snart ut",
-        "nn": "Ein resept går snart ut",
-        "en": "A prescription expires soon",
-    },
-    lifetime=timedelta(days=7),
-    quiet_hours=True,
+    preference="medications",
 )
 EMERGENCY_ACCESS = NotificationRule(
     kind="emergency-access",
@@ -90,17 +90,10 @@ EMERGENCY_ACCESS = NotificationRule(
         "nb": "Helsepersonell har brukt nødtilgang til opplysningene dine",
         "nn": "Helsepersonell har brukt naudtilgang til opplysningane dine",
         "en": "A health professional has used emergency access to your information",
+        "se": "Dearvvašvuođabargi lea geavahan heahtebeassama du dieđuide",
     },
+    preference=None,  # someone outside her care opened her record: she is always told
     lifetime=timedelta(days=7),
-)
-# No type, title or organisation: "a discharge summary from the psychiatric ward" is health data.
-DOCUMENT = NotificationRule(
-    kind="document",
-    texts={
-        "nb": "Et nytt dokument er tilgjengelig",
-        "nn": "Eit nytt dokument er tilgjengeleg",
-        "en": "A new document is available",
-    },
 )
 TOPIC_NEWS = NotificationRule(
     kind="topic",
@@ -108,9 +101,53 @@ TOPIC_NEWS = NotificationRule(
         "nb": "Ny informasjon om et tema du følger",
         "nn": "Ny informasjon om eit tema du følgjer",
         "en": "New information on a topic you follow",
+        "se": "Ođđa dieđut fáttá birra maid čuovut",
     },
+    preference="content",
     priority=5,
     lifetime=timedelta(days=1),
+)
+PRESCRIPTIONS = NotificationRule(
+    kind="prescriptions",
+    texts={
+        "nb": "Du har en endring i reseptene dine",
+        "nn": "Du har ei endring i reseptane dine",
+        "en": "There is a change to your prescriptions",
+        "se": "Du reseptain lea rievdadus",
+    },
+    preference="prescriptions",
+)
+# No type, title or organisation: "a discharge summary from the psychiatric ward" is health data.
+DOCUMENTS = NotificationRule(
+    kind="documents",
+    texts={
+        "nb": "Du har et nytt dokument i Helsekort",
+        "nn": "Du har eit nytt dokument i Helsekort",
+        "en": "You have a new document in Helsekort",
+        "se": "Dus lea ođđa dokumeanta Helsekorttas",
+    },
+    preference="documents",
+)
+# A reminder from the worker (a consultation or vaccine of the programme, a prescription about to expire) says
+# only that there is one: what it is about is behind the login. `preference` is the kind of what it reminds of.
+PREGNANCY_REMINDER = NotificationRule(
+    kind="reminder",
+    texts={
+        "nb": "Du har en påminnelse i Helsekort",
+        "nn": "Du har ei påminning i Helsekort",
+        "en": "You have a reminder in Helsekort",
+        "se": "Dus lea muittuhus Helsekorttas",
+    },
+    preference="pregnancy",
+    quiet_hours=True,
+    lifetime=timedelta(days=2),
+)
+PRESCRIPTION_REMINDER = NotificationRule(
+    kind="reminder",
+    texts=PREGNANCY_REMINDER.texts,
+    preference="prescriptions",
+    quiet_hours=True,
+    lifetime=timedelta(days=2),
 )
 
 # Event type → rule; a type not listed does not notify. What a clinician writes on the card is told; what
@@ -125,6 +162,7 @@ RULES: dict[EventType, NotificationRule] = {
     EventType.PREGNANCY_VACCINE_ADDED: HEALTH_CARD,
     EventType.PREGNANCY_TEST_ADDED: HEALTH_CARD,
     EventType.PREGNANCY_EARLIER_PREGNANCY_ADDED: HEALTH_CARD,
+    EventType.PREGNANCY_REMINDER_DUE: PREGNANCY_REMINDER,
     EventType.LAB_RESULT_RELEASED: LAB_RESULT,
     # A new version of a result she has already been told of (a correction, a final after a preliminary) is
     # a new result to read; one she has not been told of is in her feed only once released (citizen_visible).
@@ -132,11 +170,11 @@ RULES: dict[EventType, NotificationRule] = {
     EventType.LAB_RESULT_CORRECTED: LAB_RESULT,
     EventType.MEDICATIONS_UPDATED: MEDICATIONS,
     # The GP's answer to her renewal request, and the one reminder 30 days before a prescription expires.
-    EventType.RENEWAL_REQUEST_ANSWERED: RENEWAL_ANSWERED,
-    EventType.PRESCRIPTION_EXPIRING: PRESCRIPTION_EXPIRING,
+    EventType.RENEWAL_REQUEST_ANSWERED: PRESCRIPTIONS,
+    EventType.PRESCRIPTION_EXPIRING: PRESCRIPTION_REMINDER,
     EventType.EMERGENCY_ACCESS_OPENED: EMERGENCY_ACCESS,
     # A new journal document she may see (not one the author hid from her: citizen_visible is false).
-    EventType.DOCUMENT_ADDED: DOCUMENT,
+    EventType.DOCUMENT_ADDED: DOCUMENTS,
     EventType.PAGE_PUBLISHED: TOPIC_NEWS,
 }
 
@@ -150,10 +188,35 @@ def rule_for(event_type: EventType | str, *, citizen_visible: bool = True) -> No
     return RULES.get(member)
 
 
+def by_kind() -> dict[str, NotificationRule]:
+    """One rule of each kind, for texts and the inbox (the kinds of every rule here, mapped or not yet)."""
+    rules = [LAB_RESULT, HEALTH_CARD, MEDICATIONS, EMERGENCY_ACCESS, TOPIC_NEWS, PRESCRIPTIONS, DOCUMENTS,
+             PREGNANCY_REMINDER, *RULES.values()]  # fmt: skip
+    return {rule.kind: rule for rule in reversed(rules)}
+
+
+def text_of(kind: str, locale: str) -> str:
+    """The inbox's text of a kind (a kind this version no longer has reads as a reminder to look)."""
+    rule = by_kind().get(kind, PREGNANCY_REMINDER)
+    return rule.text(locale)
+
+
 def collapse_id(rule: NotificationRule, resource_type: str, resource_id: str) -> str:
     """One id per resource, so a resend (at-least-once) or a later change replaces the shown notification."""
     digest = hashlib.sha256(f"{resource_type}\x00{resource_id}".encode()).hexdigest()[:32]
     return f"{rule.kind}:{digest}"
+
+
+def render_android(rule: NotificationRule, locale: str, resource_id: str, collapse: str) -> dict[str, Any]:
+    """The FCM message (without token, which the sender adds): the same text and id as on iOS, nothing else.
+
+    `tag` makes a later notification of the same resource replace the shown one, as apns-collapse-id does.
+    """
+    return {
+        "notification": {"title": APP_TITLE, "body": rule.text(locale)},
+        "data": {"kind": rule.kind, "resourceId": resource_id},
+        "android": {"notification": {"tag": collapse, "channel_id": rule.kind}},
+    }
 
 
 def render(rule: NotificationRule, locale: str, resource_id: str) -> dict[str, Any]:

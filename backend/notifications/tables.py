@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from piccolo.columns import UUID, BigInt, BigSerial, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import UUID, Array, BigInt, BigSerial, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
@@ -19,12 +19,12 @@ from backend.core.tables import Patient
 
 
 class PushDevice(Table, tablename="push_device", db=DB):
-    """An APNs device token; it belongs to one citizen at a time (registering it elsewhere moves it)."""
+    """An APNs or FCM device token; it belongs to one citizen at a time (registering it elsewhere moves it)."""
 
     id = UUID(primary_key=True, default=uuid.uuid4)
     patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, index=True, null=False)
     # One owner per token: push_device_token (keyed by the token); here unique per patient.
-    token = Varchar(length=64)
+    token = Varchar(length=512)  # APNs: 64 hex characters; FCM: up to a few hundred, case-sensitive
     platform = Varchar(length=8)
     environment = Varchar(length=16)
     bundle_id = Varchar(length=155)
@@ -65,4 +65,37 @@ class PushAttempt(Table, tablename="push_attempt", db=DB):
     at = Timestamptz(default=TimestamptzNow())
 
 
-NOTIFICATION_TABLES: tuple[type[Table], ...] = (PushDevice, TopicSubscription, PushAttempt)
+class InboxNotification(Table, tablename="inbox_notification", db=DB):
+    """One notification in the citizen's in-app inbox: every event a rule tells her of, pushed or not.
+
+    Keyed (patient_id, id); unique (patient_id, event_id), so a resent or retried event lands once. The text
+    is not stored: the kind's text is rendered in the reader's locale. Kept 12 months (worker purge).
+    """
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=False)
+    event_id = BigInt()
+    kind = Varchar(length=32)
+    resource_type = Varchar(length=64)
+    resource_id = Varchar(length=255)
+    at = Timestamptz(default=TimestamptzNow())
+    read_at = Timestamptz(null=True, default=None)
+
+
+class NotificationPreference(Table, tablename="notification_preference", db=DB):
+    """The citizen's push choices: kinds turned off, and her own quiet hours (NULL: the server's)."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=False)
+    disabled_kinds = Array(base_column=Varchar(length=32))
+    quiet_hours = Varchar(length=11, null=True, default=None)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+NOTIFICATION_TABLES: tuple[type[Table], ...] = (
+    PushDevice,
+    TopicSubscription,
+    PushAttempt,
+    InboxNotification,
+    NotificationPreference,
+)

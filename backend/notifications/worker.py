@@ -27,6 +27,7 @@ import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from prometheus_client import Counter, Gauge, start_http_server
 
@@ -37,21 +38,50 @@ from backend.core.events import ClaimedEvent
 from backend.core.settings import Settings
 from backend.notifications import service
 from backend.notifications.apns import ApnsConfig, ApnsSender, SendResult
-from backend.notifications.rules import NotificationRule, QuietHours, collapse_id, render, rule_for
-from backend.notifications.service import AttemptRecord, Recipient
+from backend.notifications.fcm import INVALID_TOKEN, FcmSender
+from backend.notifications.rules import (
+    NotificationRule,
+    QuietHours,
+    collapse_id,
+    render,
+    render_android,
+    rule_for,
+)
+from backend.notifications.service import AttemptRecord, Choice, InboxEntry, Recipient
 
 log = logging.getLogger("helsekort.notifications.worker")
 
-# Metrics of this process (the worker's own registry is served on HELSEKORT_WORKER_METRICS_PORT).
-SENT = Counter("helsekort_push_sent", "Notifications APNs accepted")
-FAILED = Counter("helsekort_push_failed", "Notifications given up on, by APNs reason", ["reason"])
-RETRIED = Counter("helsekort_push_retried", "Notifications that will be sent again after a back-off")
-DISABLED = Counter("helsekort_push_tokens_disabled", "Device tokens disabled after 410/BadDeviceToken")
+Transport = Literal["apns", "fcm"]
+
+# Metrics of this process (the worker's own registry is served on HELSEKORT_WORKER_METRICS_PORT), per transport:
+# `apns` (iOS) and `fcm` (Android).
+SENT = Counter("helsekort_push_sent", "Notifications the push service accepted", ["transport"])
+FAILED = Counter("helsekort_push_failed", "Notifications given up on, by the service's reason", ["transport", "reason"])
+RETRIED = Counter("helsekort_push_retried", "Notifications that will be sent again after a back-off", ["transport"])
+DISABLED = Counter(
+    "helsekort_push_tokens_disabled", "Device tokens disabled after the service refused them", ["transport"]
+)
 DEFERRED = Counter("helsekort_push_deferred_quiet_hours", "Events held back until quiet hours end")
 EXPIRED = Counter("helsekort_push_expired", "Events older than their notification's lifetime, not sent")
+MUTED = Counter("helsekort_push_muted", "Sends left out because the citizen turned the kind off", ["transport"])
+INBOXED = Counter("helsekort_push_inbox_stored", "Notifications stored in citizens' inboxes")
 QUEUE_AGE = Gauge("helsekort_push_queue_age_seconds", "Age of the oldest due event not yet dispatched")
+SEND_AGE = Gauge(
+    "helsekort_push_send_age_seconds", "Age of the oldest event in the last batch sent, per transport", ["transport"]
+)
+for _transport in ("apns", "fcm"):
+    for _metric in (SENT, RETRIED, DISABLED, MUTED):
+        _metric.labels(transport=_transport)
 
-DISABLING_REASONS = frozenset({(410, "Unregistered"), (400, "BadDeviceToken")})
+# (status, reason) that mean the token is dead, per transport; the token is disabled unless registered again since.
+DISABLING_REASONS = {
+    "apns": frozenset({(410, "Unregistered"), (400, "BadDeviceToken")}),
+    "fcm": frozenset({(404, "UNREGISTERED"), (400, INVALID_TOKEN)}),
+}
+
+
+def transport_of(recipient: Recipient) -> Transport:
+    return "fcm" if recipient.platform == "android" else "apns"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +109,14 @@ def new_worker_id() -> str:
 
 
 class PushDispatcher:
-    """Sends due events through one `ApnsSender`; create it and use it in one event loop."""
+    """Sends due events through one `ApnsSender` (iOS) and one `FcmSender` (Android); create it and use it in one
+    event loop. Either may be None: devices of a platform with no sender are left out (and logged once)."""
 
     def __init__(
         self,
-        sender: ApnsSender,
+        sender: ApnsSender | None,
         *,
+        fcm: FcmSender | None = None,
         quiet_hours: QuietHours | None,
         worker_id: str | None = None,
         batch_size: int = 500,
@@ -93,6 +125,7 @@ class PushDispatcher:
         retry: RetryPolicy | None = None,
     ) -> None:
         self.sender = sender
+        self.fcm = fcm
         self.quiet_hours = quiet_hours
         self.worker_id = worker_id or new_worker_id()
         self.batch_size = batch_size
@@ -128,12 +161,25 @@ class PushDispatcher:
         quiet = 0
         deferred: list[tuple[ClaimedEvent, datetime]] = []
         due: list[tuple[ClaimedEvent, NotificationRule]] = []
+        told = [
+            (event, rule) for event in claimed if (rule := rule_for(event.type, citizen_visible=event.citizen_visible))
+        ]
+        # The inbox first, at once, whatever the push does (quiet hours, a kind turned off, an expired push).
+        stored = await service.store_in_inbox([_inbox_entry(event, rule) for event, rule in told])
+        INBOXED.inc(stored)
+        choices = await service.preferences_of(event.patient_id for event, _ in told if event.patient_id)
+        rules = {event.id: rule for event, rule in told}
         for event in claimed:
-            rule = rule_for(event.type, citizen_visible=event.citizen_visible)
+            rule = rules.get(event.id)
             if rule is None:
                 done.append(event)
                 continue
-            quiet_end = self.quiet_hours.ends_after(now) if rule.quiet_hours and self.quiet_hours else None
+            choice = choices.get(event.patient_id) if event.patient_id else None
+            if choice is not None and rule.preference in choice.disabled:
+                done.append(event)  # she turned this kind off: in her inbox, on no phone
+                continue
+            quiet_hours = (choice.quiet_hours if choice and choice.quiet_hours else None) or self.quiet_hours
+            quiet_end = quiet_hours.ends_after(now) if rule.quiet_hours and quiet_hours else None
             if quiet_end is not None:
                 DEFERRED.inc()
                 quiet += 1
@@ -145,15 +191,21 @@ class PushDispatcher:
             else:
                 due.append((event, rule))
 
-        sends = await self._sends(due)
+        sends = await self._sends(due, choices)
         results = await asyncio.gather(*(self._send(send) for send in sends))
-        attempts = await self._settle(sends, results, now)
+        sent = [(send, result) for send, result in zip(sends, results, strict=True) if result is not None]
+        attempts = await self._settle([send for send, _ in sent], [result for _, result in sent], now)
         await service.record_attempts(attempts)
 
-        retry_events = {attempt.event_id for attempt in attempts if attempt.outcome == "retry"}
+        # An event some device must get again waits the back-off, or longer when the service said so (Retry-After).
+        waits: dict[int, float] = {}
+        for attempt, (_, result) in zip(attempts, sent, strict=True):
+            if attempt.outcome == "retry":
+                waits[attempt.event_id] = max(waits.get(attempt.event_id, 0.0), result.retry_after or 0.0)
         for event, _ in due:
-            if event.id in retry_events:
-                deferred.append((event, now + timedelta(seconds=self.retry.delay(event.attempts))))
+            if event.id in waits:
+                delay = max(self.retry.delay(event.attempts), min(waits[event.id], self.retry.cap_seconds))
+                deferred.append((event, now + timedelta(seconds=delay)))
             else:
                 done.append(event)
         await events.ack_events(self.worker_id, done)
@@ -161,9 +213,14 @@ class PushDispatcher:
             await events.defer_event(self.worker_id, event, until)
         return len(claimed) - quiet
 
-    async def _sends(self, due: list[tuple[ClaimedEvent, NotificationRule]]) -> list[_Send]:
+    async def _sends(
+        self, due: list[tuple[ClaimedEvent, NotificationRule]], choices: dict[uuid.UUID, Choice]
+    ) -> list[_Send]:
         patient_devices = await service.devices_of_patients(e.patient_id for e, _ in due if e.patient_id)
         topic_devices = await service.devices_following(e.topic for e, _ in due if e.patient_id is None and e.topic)
+        # Followers' own choices (a topic event has no patient of its own).
+        followers = {r.patient_id for devices in topic_devices.values() for r in devices} - set(choices)
+        choices = {**choices, **await service.preferences_of(followers)}
         # Only events claimed before can have settled deliveries; the common first attempt skips the query.
         settled = await service.settled_deliveries([e.id for e, _ in due if e.attempts > 1])
         sends: list[_Send] = []
@@ -172,21 +229,42 @@ class PushDispatcher:
                 recipients = patient_devices.get(event.patient_id, [])
             else:
                 recipients = topic_devices.get(event.topic or "", [])
-            sends.extend(
-                _Send(event, rule, recipient)
-                for recipient in recipients
-                if (event.id, recipient.device_id) not in settled
-            )
+            for recipient in recipients:
+                if (event.id, recipient.device_id) in settled:
+                    continue
+                choice = choices.get(recipient.patient_id)
+                if choice is not None and rule.preference in choice.disabled:
+                    MUTED.labels(transport=transport_of(recipient)).inc()
+                    continue
+                sends.append(_Send(event, rule, recipient))
         return sends
 
-    async def _send(self, send: _Send) -> SendResult:
-        event, rule = send.event, send.rule
+    async def _send(self, send: _Send) -> SendResult | None:
+        """One send through the device's transport; None when that transport is not configured here."""
+        event, rule, recipient = send.event, send.rule, send.recipient
+        collapse = collapse_id(rule, event.resource_type, event.resource_id)
         async with self._in_flight:
+            if transport_of(recipient) == "fcm":
+                if self.fcm is None:
+                    _report_once(
+                        "no-fcm", "an Android device is registered but HELSEKORT_FCM_CREDENTIALS_FILE is not set"
+                    )
+                    return None
+                return await self.fcm.send(
+                    recipient.token,
+                    render_android(rule, recipient.locale, event.resource_id, collapse),
+                    collapse_key=collapse,
+                    priority="high" if rule.priority == 10 else "normal",
+                    expiration=event.at + rule.lifetime,
+                )
+            if self.sender is None:
+                _report_once("no-apns", "an iOS device is registered but APNs is not configured")
+                return None
             return await self.sender.send(
-                send.recipient.token,
-                "sandbox" if send.recipient.environment == "sandbox" else "production",
-                render(rule, send.recipient.locale, event.resource_id),
-                collapse_id=collapse_id(rule, event.resource_type, event.resource_id),
+                recipient.token,
+                "sandbox" if recipient.environment == "sandbox" else "production",
+                render(rule, recipient.locale, event.resource_id),
+                collapse_id=collapse,
                 priority=rule.priority,
                 expiration=event.at + rule.lifetime,
             )
@@ -195,15 +273,18 @@ class PushDispatcher:
         """One record per send; tokens APNs refuses are disabled here."""
         attempts: list[AttemptRecord] = []
         failed: defaultdict[str, int] = defaultdict(int)
+        oldest: dict[Transport, datetime] = {}
         for send, result in zip(sends, results, strict=True):
             reason = result.reason
+            transport = transport_of(send.recipient)
+            oldest[transport] = min(oldest.get(transport, send.event.at), send.event.at)
             if result.delivered:
                 outcome = "delivered"
-                SENT.inc()
+                SENT.labels(transport=transport).inc()
             elif result.retryable and send.event.attempts < self.retry.max_attempts:
                 outcome = "retry"
-                RETRIED.inc()
-            elif (result.status, result.reason) in DISABLING_REASONS:
+                RETRIED.labels(transport=transport).inc()
+            elif (result.status, result.reason) in DISABLING_REASONS[transport]:
                 # APNs's timestamp says since when the token is invalid; a 400 has none, so the send
                 # time stands in: a registration newer than that is a new token and stays active.
                 since = (
@@ -211,7 +292,7 @@ class PushDispatcher:
                 )
                 if await service.disable_device(send.recipient, f"{result.status} {result.reason}", since, sent_at):
                     outcome = "disabled"
-                    DISABLED.inc()
+                    DISABLED.labels(transport=transport).inc()
                 else:
                     outcome = "failed"
                     reason = f"{result.reason} (token registered again since)"
@@ -219,7 +300,7 @@ class PushDispatcher:
                 outcome = "failed"
                 failed[result.reason or str(result.status)] += 1
             if outcome == "failed":
-                FAILED.labels(reason=result.reason or str(result.status)).inc()
+                FAILED.labels(transport=transport, reason=result.reason or str(result.status)).inc()
             attempts.append(
                 AttemptRecord(
                     event_id=send.event.id,
@@ -237,6 +318,8 @@ class PushDispatcher:
             )
         if failed:
             log.warning("push notifications failed without retry", extra={"reasons": dict(failed)})
+        for transport, at in oldest.items():
+            SEND_AGE.labels(transport=transport).set(max((sent_at - at).total_seconds(), 0.0))
         return attempts
 
     async def _update_queue_age(self, *, force: bool) -> None:
@@ -263,10 +346,10 @@ def _dispatcher(settings: Settings) -> PushDispatcher | None:
     dispatcher = _dispatchers.get(loop)
     if dispatcher is not None:
         return dispatcher
-    if not settings.apns.configured:
+    if not settings.apns.configured and not settings.fcm.configured:
         _report_once(
             "unconfigured",
-            "push is not configured (HELSEKORT_APNS_KEY_FILE, _KEY_ID, _TEAM_ID, _TOPIC): "
+            "push is not configured (HELSEKORT_APNS_KEY_FILE, _KEY_ID, _TEAM_ID, _TOPIC; HELSEKORT_FCM_CREDENTIALS_FILE): "
             "no events are claimed and nothing is sent until it is",
         )
         return None
@@ -275,7 +358,8 @@ def _dispatcher(settings: Settings) -> PushDispatcher | None:
         start_http_server(settings.worker_metrics_port, addr="0.0.0.0")  # noqa: S104 - counters only, no personal data
         log.info("worker metrics on port %d, path /metrics", settings.worker_metrics_port)
     dispatcher = PushDispatcher(
-        ApnsSender(ApnsConfig.from_settings(settings.apns)),
+        ApnsSender(ApnsConfig.from_settings(settings.apns)) if settings.apns.configured else None,
+        fcm=FcmSender(settings.fcm) if settings.fcm.configured else None,
         quiet_hours=QuietHours.parse(settings.quiet_hours),
     )
     _dispatchers[loop] = dispatcher
@@ -284,10 +368,13 @@ def _dispatcher(settings: Settings) -> PushDispatcher | None:
 
 
 async def close_push_senders() -> None:
-    """Close this loop's APNs connections (the worker's jobs have no shutdown hook; tests call this)."""
+    """Close this loop's APNs and FCM connections (the worker's jobs have no shutdown hook; tests call this)."""
     dispatcher = _dispatchers.pop(asyncio.get_running_loop(), None)
     if dispatcher is not None:
-        await dispatcher.sender.close()
+        if dispatcher.sender is not None:
+            await dispatcher.sender.close()
+        if dispatcher.fcm is not None:
+            await dispatcher.fcm.close()
 
 
 async def push_job(settings: Settings) -> int:
@@ -300,4 +387,31 @@ async def push_job(settings: Settings) -> int:
     except DATABASE_UNAVAILABLE as exc:
         # Claimed events come back when their lease ends; the next run tries again.
         log.warning("push worker lost the database", extra={"error": type(exc).__name__})
+        return 0
+
+
+def _inbox_entry(event: ClaimedEvent, rule: NotificationRule) -> InboxEntry:
+    return InboxEntry(
+        event_id=event.id,
+        patient_id=event.patient_id,
+        topic=event.topic,
+        kind=rule.kind,
+        resource_type=event.resource_type,
+        resource_id=event.resource_id,
+        at=event.at,
+    )
+
+
+_purged_at: dict[str, float] = {}
+
+
+async def inbox_purge_job(settings: Settings) -> int:
+    """Delete inbox notifications older than 12 months, at most once an hour per worker process."""
+    if time.monotonic() - _purged_at.get("inbox", -3600.0) < 3600.0:
+        return 0
+    _purged_at["inbox"] = time.monotonic()
+    try:
+        return await service.purge_inbox()
+    except DATABASE_UNAVAILABLE as exc:
+        log.warning("inbox purge lost the database", extra={"error": type(exc).__name__})
         return 0

@@ -718,3 +718,50 @@ async def schedule_items(connection: Any) -> list[ScheduleItem]:
         """
     )
     return [typed_row(ScheduleItem, row) for row in rows]
+
+
+# --- reminders of the programme (the worker's) -------------------------------------------------------------
+
+
+async def ongoing_cards_to_remind(
+    connection: Any, *, after: tuple[uuid.UUID, uuid.UUID] | None, limit: int
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(patient_id, card id) of ongoing cards whose woman has the pregnancy-card consent, in key order after `after`."""
+    rows = await connection.fetch(
+        """
+        SELECT c.patient_id, c.id FROM pregnancy_card c
+        WHERE c.status = 'ongoing'
+          AND EXISTS (SELECT 1 FROM consent k WHERE k.patient_id = c.patient_id AND k.scope = 'pregnancy-card')
+          AND ($1::uuid IS NULL OR (c.patient_id, c.id) > ($1, $2::uuid))
+        ORDER BY c.patient_id, c.id LIMIT $3
+        """,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [(row["patient_id"], row["id"]) for row in rows]
+
+
+async def has_pregnancy_consent(connection: Any, patient_id: uuid.UUID) -> bool:
+    found: bool = await connection.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM consent WHERE patient_id = $1 AND scope = 'pregnancy-card')", patient_id
+    )
+    return found
+
+
+async def insert_reminder(
+    connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID, item_key: str, starts_on: dt.date
+) -> bool:
+    """True when this card's item had not been reminded of (a second worker, or a later round, gets False)."""
+    inserted = await connection.fetchval(
+        """
+        INSERT INTO pregnancy_reminder (id, patient_id, card, item_key, starts_on) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (patient_id, card, item_key) DO NOTHING RETURNING id
+        """,
+        uuid.uuid4(),
+        patient_id,
+        card_id,
+        item_key,
+        starts_on,
+    )
+    return inserted is not None

@@ -197,6 +197,17 @@ class PregnancyScheduleItem(Table, tablename="pregnancy_schedule_item", db=DB):
     kind = Varchar(length=16, default="programme")  # "programme" or "vaccine" (see schedule.ItemKind)
 
 
+class PregnancyReminder(Table, tablename="pregnancy_reminder", db=DB):
+    """A reminder of the programme told to the woman, once per card and item (the worker's exactly-once ledger)."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=False)
+    card = ForeignKey(PregnancyCard, on_delete=OnDelete.restrict, null=False)
+    item_key = Varchar(length=64)
+    starts_on = Date()  # the item's window opens (a consultation: its first day; a vaccine: its offer)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 PREGNANCY_TABLES: tuple[type[Table], ...] = (
     PregnancyCard,
     PregnancyCardVersion,
@@ -208,4 +219,5 @@ PREGNANCY_TABLES: tuple[type[Table], ...] = (
     PregnancyNote,
     PregnancySelfRegistration,
     PregnancyScheduleItem,
+    PregnancyReminder,
 )

@@ -26,6 +26,7 @@ PRODUCTION = {
     "HELSEKORT_APNS_KEY_ID": "ABC123DEFG",
     "HELSEKORT_APNS_TEAM_ID": "TEAM123456",
     "HELSEKORT_APNS_TOPIC": "no.helsekort.app",
+    "HELSEKORT_FCM_CREDENTIALS_FILE": "/run/secrets/fcm-service-account.json",
 }
 
 
@@ -52,6 +53,8 @@ def test_safe_production_configuration_loads() -> None:
         ({"HELSEKORT_PATIENT_KEY": ""}, "HELSEKORT_PATIENT_KEY"),
         ({"HELSEKORT_PATIENT_KEY": "short"}, "HELSEKORT_PATIENT_KEY"),
         ({"HELSEKORT_APNS_KEY_FILE": ""}, "HELSEKORT_APNS_KEY_FILE"),
+        ({"HELSEKORT_FCM_CREDENTIALS_FILE": ""}, "HELSEKORT_FCM_CREDENTIALS_FILE"),
+        ({"HELSEKORT_FCM_ENDPOINT": "http://fcm.example"}, "HELSEKORT_FCM_ENDPOINT"),
         ({"HELSEKORT_ISSUERS": ""}, "HELSEKORT_ISSUERS"),
         (
             {"HELSEKORT_ISSUERS": json.dumps([{"kind": "citizen", "issuer": "https://dev.helsekort.invalid/citizen", "audience": "a", "jwksFile": "x"}])},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import asyncpg
@@ -16,12 +17,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from backend.core import events
 from backend.core.events import EventType
 from backend.db.engine import DB
+from backend.jobs import WORKER_JOBS, Job
+from backend.notifications import worker
 from backend.notifications.apns import ApnsSender
+from backend.notifications.fcm import FcmSender
 from backend.notifications.rules import QuietHours
 from backend.notifications.worker import PushDispatcher, RetryPolicy
-from backend.settings import ApnsSettings
+from backend.settings import ApnsSettings, FcmSettings, Settings
 from tests.factories import Citizen
 from tests.support.mock_apns import MockApns, ReceivedNotification
+from tests.support.mock_fcm import MockFcm, ReceivedMessage
 
 PUSH_KEY_ID = "PUSHKEY001"
 PUSH_TEAM_ID = "PUSHTEAM01"
@@ -33,6 +38,15 @@ TEST_RETRY = RetryPolicy(base_seconds=60, cap_seconds=120, max_attempts=4)
 
 def device_token() -> str:
     return secrets.token_hex(32)
+
+
+def fcm_token() -> str:
+    """An FCM registration token's shape: an instance id, a colon, and a long URL-safe part."""
+    return f"{secrets.token_urlsafe(16)}:APA91b{secrets.token_urlsafe(96)}"
+
+
+def fcm_received_by(mock: MockFcm, token: str) -> list[ReceivedMessage]:
+    return [item for item in mock.received if item.device_token == token]
 
 
 def received_by(mock: MockApns, token: str) -> list[ReceivedNotification]:
@@ -70,18 +84,51 @@ def apns_settings(apns_mock: MockApns, push_key: tuple[Path, ec.EllipticCurvePri
     )
 
 
+@pytest.fixture
+async def fcm_mock() -> AsyncIterator[MockFcm]:
+    async with MockFcm() as server:
+        yield server
+
+
+@pytest.fixture
+def fcm_settings(fcm_mock: MockFcm, tmp_path: Path) -> FcmSettings:
+    account = fcm_mock.write_service_account(tmp_path / "fcm-service-account.json")
+    return FcmSettings(credentials_file=str(account), endpoint=fcm_mock.endpoint, ca_file=str(fcm_mock.ca_file))
+
+
+@pytest.fixture
+async def phones_job(settings: Settings, apns_settings: ApnsSettings, fcm_settings: FcmSettings) -> AsyncIterator[Job]:
+    """The worker's real `push-notifications` job with both transports (to the two mocks) and no server quiet hours;
+    it runs rounds until nothing is due, as the worker's loop would (other tests leave events behind)."""
+    [job] = [job for name, job in WORKER_JOBS if name == "push-notifications"]
+    configured = replace(settings, apns=apns_settings, fcm=fcm_settings, quiet_hours="")
+    await worker.close_push_senders()  # a dispatcher of another test's configuration must not be reused
+
+    async def run(_: Settings) -> int:
+        handled = 0
+        while count := await job(configured):
+            handled += count
+        return handled
+
+    yield run
+    await worker.close_push_senders()
+
+
 MakeDispatcher = Callable[..., PushDispatcher]
 
 
 @pytest.fixture
-async def make_dispatcher(app: object, apns_settings: ApnsSettings) -> AsyncIterator[MakeDispatcher]:
-    """Dispatchers sending through the real ApnsSender to the mock (the app fixture opened the pool)."""
-    senders: list[ApnsSender] = []
+async def make_dispatcher(
+    app: object, apns_settings: ApnsSettings, fcm_settings: FcmSettings
+) -> AsyncIterator[MakeDispatcher]:
+    """Dispatchers sending through the real ApnsSender and FcmSender to the mocks (the app fixture opened the pool)."""
+    senders: list[ApnsSender | FcmSender] = []
 
     def make(*, quiet_hours: str = "", retry: RetryPolicy = TEST_RETRY, **options: object) -> PushDispatcher:
         sender = ApnsSender(apns_settings, timeout=5.0)
-        senders.append(sender)
-        return PushDispatcher(sender, quiet_hours=QuietHours.parse(quiet_hours), retry=retry, **options)  # type: ignore[arg-type]
+        fcm = FcmSender(fcm_settings, timeout=5.0)
+        senders.extend((sender, fcm))
+        return PushDispatcher(sender, fcm=fcm, quiet_hours=QuietHours.parse(quiet_hours), retry=retry, **options)  # type: ignore[arg-type]
 
     yield make
     for sender in senders:
@@ -95,11 +142,12 @@ async def register(
     *,
     locale: str = "nb",
     environment: str = "production",
+    platform: str = "ios",
 ) -> str:
-    token = token or device_token()
+    token = token or (fcm_token() if platform == "android" else device_token())
     response = await client.put(
         f"/citizen/v1/me/devices/{token}",
-        json={"platform": "ios", "environment": environment, "bundleId": PUSH_TOPIC, "locale": locale},
+        json={"platform": platform, "environment": environment, "bundleId": PUSH_TOPIC, "locale": locale},
         headers=citizen.headers,
     )
     assert response.status_code == 204, response.text

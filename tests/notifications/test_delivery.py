@@ -43,7 +43,7 @@ async def test_a_released_result_a_card_entry_and_a_medication_change_each_reach
         await append(citizen.patient_id, EventType.PREGNANCY_CONSULTATION_ADDED, card),
         await append(citizen.patient_id, EventType.MEDICATIONS_UPDATED, medication_list),
     ]
-    sent_before = REGISTRY.get_sample_value("helsekort_push_sent_total") or 0.0
+    sent_before = REGISTRY.get_sample_value("helsekort_push_sent_total", {"transport": "apns"}) or 0.0
 
     await make_dispatcher().drain()
 
@@ -67,7 +67,7 @@ async def test_a_released_result_a_card_entry_and_a_medication_change_each_reach
         [attempt] = await attempts_of(db, event_id)
         assert (attempt["outcome"], attempt["status"], attempt["patient_id"]) == ("delivered", 200, citizen.patient_id)
         assert attempt["apns_id"]
-    assert (REGISTRY.get_sample_value("helsekort_push_sent_total") or 0.0) - sent_before >= 3
+    assert (REGISTRY.get_sample_value("helsekort_push_sent_total", {"transport": "apns"}) or 0.0) - sent_before >= 3
 
 
 async def test_each_device_gets_the_text_in_its_own_locale(

@@ -52,6 +52,7 @@ PUSH_DECISIONS: dict[EventType, str | None] = {
     EventType.PREGNANCY_VACCINE_ADDED: "health-card",
     EventType.PREGNANCY_TEST_ADDED: "health-card",
     EventType.PREGNANCY_EARLIER_PREGNANCY_ADDED: "health-card",
+    EventType.PREGNANCY_REMINDER_DUE: "reminder",  # "You have a reminder in Helsekort", nothing of what for
     EventType.PREGNANCY_NOTE_ADDED: None,  # she wrote it
     EventType.PREGNANCY_SELF_REGISTRATION_ADDED: None,  # she wrote it
     EventType.LAB_RESULT_NEW: None,  # she learns of a result when it is released
@@ -64,14 +65,14 @@ PUSH_DECISIONS: dict[EventType, str | None] = {
     EventType.PRESCRIPTION_CREATED: None,  # her prescriber tells her; in her feed and on the list entry
     EventType.PRESCRIPTION_CANCELLED: None,  # told by her prescriber, or with the list change that stopped the entry
     EventType.PRESCRIPTION_DISPENSED: None,  # she was at the pharmacy
-    EventType.PRESCRIPTION_EXPIRING: "prescription",  # the one reminder, 30 days before validUntil
+    EventType.PRESCRIPTION_EXPIRING: "reminder",  # the one reminder, 30 days before validUntil
     EventType.RENEWAL_REQUEST_CREATED: None,  # she asked
-    EventType.RENEWAL_REQUEST_ANSWERED: "renewal-request",  # her GP's answer
+    EventType.RENEWAL_REQUEST_ANSWERED: "prescriptions",  # her GP's answer
     EventType.MEASUREMENTS_UPLOADED: None,  # she uploaded them
     EventType.NEWS2_RECORDED: None,  # a score for the clinicians at the bedside
     EventType.SPO2_TARGET_PRESCRIBED: None,  # changes how her uploads are scored, told by her clinician
     EventType.SPO2_TARGET_CLEARED: None,
-    EventType.DOCUMENT_ADDED: "document",  # only one she may see (not one the author hid from her)
+    EventType.DOCUMENT_ADDED: "documents",  # only one she may see (not one the author hid from her)
     EventType.DOCUMENT_SUPERSEDED: None,  # its replacement is the new document, which pushes
     EventType.DOCUMENT_ENTERED_IN_ERROR: None,  # retracted; in her feed
     EventType.DOCUMENT_RESTRICTED: None,  # she did it
@@ -87,11 +88,11 @@ TEXTS_NB = {
     "health-card": "Helsekortet ditt har ny informasjon",
     "lab-result": "Du har fått et nytt prøvesvar",
     "medications": "Legemiddellisten din er endret",
-    "renewal-request": "Du har fått svar på søknaden om å fornye en resept",
-    "prescription": "En resept går snart ut",
+    "prescriptions": "Du har en endring i reseptene dine",
+    "reminder": "Du har en påminnelse i Helsekort",
     "emergency-access": "Helsepersonell har brukt nødtilgang til opplysningene dine",
     "topic": "Ny informasjon om et tema du følger",
-    "document": "Et nytt dokument er tilgjengelig",
+    "documents": "Du har et nytt dokument i Helsekort",
 }
 
 
@@ -260,7 +261,7 @@ async def test_an_answered_renewal_request_pushes_once_and_asking_does_not(
         )
         assert answered.status_code == 200, answered.text
         await push_job(settings)
-        assert_one_content_free(phone.new(), "renewal-request", asked.json()["id"])
+        assert_one_content_free(phone.new(), "prescriptions", asked.json()["id"])
 
 
 async def test_a_prescription_expiring_within_30_days_reminds_once(
@@ -275,7 +276,7 @@ async def test_a_prescription_expiring_within_30_days_reminds_once(
     for _ in range(3):
         await remind(settings)
         await push_job(settings)
-    assert_one_content_free(phone.new(), "prescription", made["id"])
+    assert_one_content_free(phone.new(), "reminder", made["id"])
 
 
 async def test_emergency_access_pushes_once(
@@ -327,7 +328,7 @@ async def test_a_new_document_pushes_once_and_one_hidden_from_her_does_not(
 
     document = await upload(client, hospital, citizen.patient_id, title="Epikrise, psykiatrisk avdeling")
     await push_job(settings)
-    assert_one_content_free(phone.new(), "document", document["id"])
+    assert_one_content_free(phone.new(), "documents", document["id"])
 
     hidden = await upload(client, hospital, citizen.patient_id, visibleToPatient=False, hiddenReason="Skjermet nå")
     assert await push_job(settings) >= 1  # its event was handled, and told nobody

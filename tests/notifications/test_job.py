@@ -83,6 +83,9 @@ async def test_with_apns_configured_the_job_sends_what_is_due_and_serves_its_met
     assert (await event_row(db, event_id))["dispatched_at"] is not None
     async with httpx.AsyncClient() as http:
         metrics = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
-    sent = next(line for line in metrics.splitlines() if line.startswith("helsekort_push_sent_total "))
+    sent = next(
+        line for line in metrics.splitlines() if line.startswith('helsekort_push_sent_total{transport="apns"} ')
+    )
     assert float(sent.split()[1]) >= 1
     assert "helsekort_push_queue_age_seconds" in metrics
+    assert 'helsekort_push_sent_total{transport="fcm"}' in metrics  # every transport's series, from the start

@@ -8,7 +8,7 @@ import pytest
 from litestar import Litestar
 
 from tests.factories import new_citizen
-from tests.notifications.conftest import PUSH_TOPIC, device_token, register
+from tests.notifications.conftest import PUSH_TOPIC, device_token, fcm_token, register
 
 DEVICE = {"platform": "ios", "environment": "production", "bundleId": PUSH_TOPIC, "locale": "nb"}
 
@@ -79,9 +79,9 @@ async def test_malformed_token_is_refused_naming_it_and_nothing_is_stored(
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"locale": "se"}, "locale"),
+        ({"locale": "sma"}, "locale"),
         ({"locale": "de"}, "locale"),
-        ({"platform": "android"}, "platform"),
+        ({"platform": "windows"}, "platform"),
         ({"environment": "staging"}, "environment"),
         ({"bundleId": "no spaces allowed"}, "bundleId"),
         ({"nickname": "my phone"}, "nickname"),
@@ -176,3 +176,36 @@ async def test_unknown_topic_is_refused_naming_it_and_nothing_is_stored(
     assert body["errors"][0]["field"] == "topic"
     assert "svangerskap" in body["detail"]
     assert await db.fetchval("SELECT count(*) FROM topic_subscription WHERE patient_id = $1", citizen.patient_id) == 0
+
+
+async def test_an_android_phone_registers_its_fcm_token_as_given_and_in_sami(
+    client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection
+) -> None:
+    citizen = await new_citizen(client, app)
+    token = await register(client, citizen, locale="se", platform="android")
+    assert token != token.lower()  # FCM tokens are case-sensitive: kept exactly
+
+    [device] = (await client.get("/citizen/v1/me/devices", headers=citizen.headers)).json()["items"]
+    assert (device["deviceToken"], device["platform"], device["locale"], device["active"]) == (
+        token,
+        "android",
+        "se",
+        True,
+    )
+    assert (await client.delete(f"/citizen/v1/me/devices/{token}", headers=citizen.headers)).status_code == 204
+    assert await db.fetchval("SELECT count(*) FROM push_device WHERE patient_id = $1", citizen.patient_id) == 0
+
+
+@pytest.mark.parametrize(("platform", "token"), [("ios", fcm_token()), ("android", "short:token")])
+async def test_a_token_of_the_wrong_shape_for_its_platform_is_refused(
+    client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection, platform: str, token: str
+) -> None:
+    citizen = await new_citizen(client, app)
+
+    response = await client.put(
+        f"/citizen/v1/me/devices/{token}", json={**DEVICE, "platform": platform}, headers=citizen.headers
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "deviceToken"
+    assert await db.fetchval("SELECT count(*) FROM push_device WHERE patient_id = $1", citizen.patient_id) == 0

@@ -12,6 +12,7 @@ from backend.notifications.rules import (
     LOCALES,
     RULES,
     QuietHours,
+    by_kind,
     collapse_id,
     render,
     rule_for,
@@ -40,16 +41,20 @@ def test_an_event_she_may_not_see_never_notifies() -> None:
     assert rule_for(EventType.LAB_RESULT_CORRECTED, citizen_visible=False) is None
 
 
-def test_only_result_notifications_wait_for_quiet_hours() -> None:
+def test_only_result_notifications_and_reminders_wait_for_quiet_hours() -> None:
+    # A reminder is days ahead of what it reminds of: it can wait for the morning.
     waiting = {rule.kind for rule in RULES.values() if rule.quiet_hours}
-    assert waiting == {"lab-result"}
+    assert waiting == {"lab-result", "reminder"}
 
 
 def test_every_rule_has_a_text_in_every_locale_and_falls_back_to_bokmal() -> None:
-    for rule in RULES.values():
+    assert LOCALES == ("nb", "nn", "en", "se")
+    for rule in [*RULES.values(), *by_kind().values()]:
         for locale in LOCALES:
             assert rule.texts[locale].strip()
-        assert rule.text("se") == rule.texts["nb"]
+        # Sámi is its own text, not Bokmål again; an unknown locale falls back to Bokmål.
+        assert rule.text("se") != rule.texts["nb"]
+        assert rule.text("de") == rule.texts["nb"]
 
 
 def test_result_texts_say_only_that_a_result_is_ready() -> None:
@@ -57,6 +62,7 @@ def test_result_texts_say_only_that_a_result_is_ready() -> None:
         "Du har fått et nytt prøvesvar",
         "Eit nytt prøvesvar er klart",
         "A new test result is ready",
+        "Don leat ožžon ođđa iskkusboađu",
     ]
 
 
