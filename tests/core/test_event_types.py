@@ -38,6 +38,7 @@ STORED: dict[str, str] = {
     "pregnancy.test.added": "pregnancy-card",
     "pregnancy.earlier-pregnancy.added": "pregnancy-card",
     "pregnancy.note.added": "pregnancy-card",
+    "pregnancy.reminder.due": "pregnancy-card",
     "pregnancy.self-registration.added": "pregnancy-card",
     "lab-result.new": "lab-report",
     "lab-result.updated": "lab-report",
