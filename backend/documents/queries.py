@@ -78,17 +78,22 @@ class Filters:
     before: tuple[date, uuid.UUID] | None
 
 
+# One statement: the page (the lateral join keeps one row with NULL columns when it is empty) and how many
+# documents the citizen's restrictions hide from this reader, which the list reports beside it.
 _CLINICIAN_LIST = f"""
-SELECT {_COLUMNS} FROM document d
-WHERE d.patient_id = $1 AND d.status <> 'entered-in-error' AND {_SEEN_BY_CLINICIAN} AND {_FILTERS}
-  AND ($10::date IS NULL OR (d.date, d.id) < ($10::date, $11::uuid))
-ORDER BY d.date DESC, d.id DESC
-LIMIT $12
-"""  # noqa: S608 - constant fragments
-
-_RESTRICTED_COUNT = f"""
-SELECT count(*) FROM document d
-WHERE d.patient_id = $1 AND d.status <> 'entered-in-error' AND {_HIDDEN_BY_RESTRICTION} AND {_FILTERS}
+SELECT hidden.count AS restricted_count, page.*
+FROM (
+    SELECT count(*) FROM document d
+    WHERE d.patient_id = $1 AND d.status <> 'entered-in-error' AND {_HIDDEN_BY_RESTRICTION} AND {_FILTERS}
+) hidden
+LEFT JOIN LATERAL (
+    SELECT {_COLUMNS} FROM document d
+    WHERE d.patient_id = $1 AND d.status <> 'entered-in-error' AND {_SEEN_BY_CLINICIAN} AND {_FILTERS}
+      AND ($10::date IS NULL OR (d.date, d.id) < ($10::date, $11::uuid))
+    ORDER BY d.date DESC, d.id DESC
+    LIMIT $12
+) page ON true
+ORDER BY page.date DESC, page.id DESC
 """  # noqa: S608 - constant fragments
 
 
@@ -99,8 +104,8 @@ async def clinician_documents(
     values = (patient_id, *_reader_values(reader), filters.type, filters.from_date, filters.to_date)
     before = filters.before or (None, None)
     rows = await connection.fetch(_CLINICIAN_LIST, *values, *before, limit)
-    hidden: int = await connection.fetchval(_RESTRICTED_COUNT, *values)
-    return [_clinician_document(row) for row in rows], hidden
+    hidden: int = rows[0]["restricted_count"]
+    return [_clinician_document(row) for row in rows if row["id"] is not None], hidden
 
 
 @dataclass(frozen=True, slots=True)

@@ -156,3 +156,19 @@ async def test_every_listing_and_content_read_is_in_her_access_log(client: httpx
         ("read-content", "document", document["id"], "care-relation"),
         ("read", "document", None, "care-relation"),
     ]
+
+
+async def test_an_empty_page_still_counts_what_her_restrictions_hide(client: httpx.AsyncClient, app: Litestar) -> None:
+    """The list and its count are one statement: a page with no rows still says how many are hidden."""
+    citizen = await new_citizen(client, app)
+    hospital = new_clinician(app, org_kind="sykehus")
+    gp = new_clinician(app)
+    for clinician in (hospital, gp):
+        await relate(client, clinician, citizen.patient_id)
+    only = await upload(client, hospital, citizen.patient_id, title="Poliklinisk notat", type="outpatient-note")
+    before = await listing(client, gp, citizen.patient_id)
+    assert ([item["id"] for item in before["items"]], before["restrictedCount"]) == ([only["id"]], 0)
+    restricted = await client.put(f"/citizen/v1/me/documents/{only['id']}/restriction", headers=citizen.headers)
+    assert restricted.status_code == 204, restricted.text
+    page = await listing(client, gp, citizen.patient_id)
+    assert (page["items"], page["next"], page["restrictedCount"]) == ([], None, 1)
