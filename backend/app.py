@@ -6,6 +6,7 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -78,6 +79,7 @@ def citizen_router(settings: Settings) -> Router:
     from backend.labs.routes import CitizenLabResultController
     from backend.measurements.routes import CitizenMeasurementCodesController, CitizenMeasurementsController
     from backend.medications.routes import CitizenMedicationController
+    from backend.municipal.routes import CitizenMunicipalServicesController
     from backend.notifications.routes import CitizenDevicesController, CitizenSubscriptionsController
     from backend.patients.routes import CitizenMeController
     from backend.pregnancy.routes import CitizenPregnancyController
@@ -93,6 +95,7 @@ def citizen_router(settings: Settings) -> Router:
             CitizenLabResultController,
             CitizenMedicationController,
             CitizenPregnancyController,
+            CitizenMunicipalServicesController,
         ],
         middleware=[
             RequirePrincipal("citizen", writes=[citizen_write_limit(settings), IdempotencyMiddleware().handle])
@@ -101,11 +104,29 @@ def citizen_router(settings: Settings) -> Router:
     )
 
 
+def overview_sections() -> tuple[ModuleType, ...]:
+    """The domains whose sections the legevakt overview shows: importing each one's module registers its reader
+    with core (core/overview.py); a domain left out here is simply absent from the overview."""
+    import backend.labs.overview
+    import backend.measurements.overview
+    import backend.medications.overview
+    import backend.pregnancy.overview
+
+    return (
+        backend.medications.overview,
+        backend.measurements.overview,
+        backend.pregnancy.overview,
+        backend.labs.overview,
+    )
+
+
 def clinician_router(settings: Settings) -> Router:
     """/clinician/v1: HelseID tokens; each domain adds its clinician controllers here."""
+    overview_sections()
     from backend.labs.routes import ClinicianLabReportController
     from backend.measurements.routes import ClinicianMeasurementsController, ClinicianNews2Controller
     from backend.medications.routes import ClinicianMedicationController
+    from backend.municipal.routes import ClinicianMunicipalServicesController, ClinicianOverviewController
     from backend.patients.routes import ClinicianAlertsController, ClinicianPatientController
     from backend.pregnancy.routes import ClinicianPregnancyController
 
@@ -119,6 +140,8 @@ def clinician_router(settings: Settings) -> Router:
             ClinicianLabReportController,
             ClinicianMedicationController,
             ClinicianPregnancyController,
+            ClinicianMunicipalServicesController,
+            ClinicianOverviewController,
         ],
         middleware=[RequirePrincipal("clinician", writes=[IdempotencyMiddleware().handle])],
         dependencies={"clinician": Provide(provide_clinician, sync_to_thread=False)},

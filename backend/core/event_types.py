@@ -51,6 +51,8 @@ class EventType(StrEnum):
     NEWS2_RECORDED = "news2.recorded"
     SPO2_TARGET_PRESCRIBED = "spo2-target.prescribed"
     SPO2_TARGET_CLEARED = "spo2-target.cleared"
+    # municipal services
+    MUNICIPAL_SERVICE_UPDATED = "municipal-service.updated"
     # push registration and topics
     DEVICE_REGISTERED = "device.registered"
     DEVICE_REMOVED = "device.removed"
@@ -124,6 +126,7 @@ EVENT_TYPES: Mapping[EventType, EventSpec] = MappingProxyType(
         EventType.NEWS2_RECORDED: EventSpec("news2-score"),
         EventType.SPO2_TARGET_PRESCRIBED: EventSpec("spo2-target"),
         EventType.SPO2_TARGET_CLEARED: EventSpec("spo2-target"),
+        EventType.MUNICIPAL_SERVICE_UPDATED: EventSpec("municipal-service"),
         EventType.DEVICE_REGISTERED: EventSpec("push-device"),
         EventType.DEVICE_REMOVED: EventSpec("push-device"),
         EventType.SUBSCRIPTION_ADDED: EventSpec("topic-subscription"),

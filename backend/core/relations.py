@@ -27,6 +27,7 @@ ATTESTABLE: Final[dict[str, frozenset[RelationKind]]] = {
     "legevakt": frozenset({"legevakt"}),
     "hjemmetjeneste": frozenset({"homecare"}),
     "laboratorium": frozenset(),
+    "kommune": frozenset({"homecare"}),  # the municipality's allocation office (tildelingskontor)
 }
 assert set(ATTESTABLE) == set(ORG_KINDS), "every organisation kind has a row in the attestation matrix"
 

@@ -62,6 +62,7 @@ PUSH_DECISIONS: dict[EventType, str | None] = {
     EventType.NEWS2_RECORDED: None,  # a score for the clinicians at the bedside
     EventType.SPO2_TARGET_PRESCRIBED: None,  # changes how her uploads are scored, told by her clinician
     EventType.SPO2_TARGET_CLEARED: None,
+    EventType.MUNICIPAL_SERVICE_UPDATED: None,  # in her change feed; the municipality sends its decisions itself
     EventType.DEVICE_REGISTERED: None,  # she did it
     EventType.DEVICE_REMOVED: None,  # she did it
     EventType.SUBSCRIPTION_ADDED: None,  # she did it
