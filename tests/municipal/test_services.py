@@ -13,7 +13,7 @@ from litestar import Litestar
 from backend.core.clock import frozen_at
 from backend.municipal.catalogue import SERVICES
 from tests.factories import new_citizen, new_clinician, relate
-from tests.municipal.factories import BODO, BAERUM, put_service, service_body
+from tests.municipal.factories import BAERUM, BODO, put_service, service_body
 
 T0 = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
 
@@ -42,13 +42,15 @@ async def test_a_decision_is_created_then_changed_by_its_id_and_every_version_is
     assert body["stale"] is False
 
     again = await put_service(client, writer, patient.patient_id, service_body(), service_id)
-    assert again.status_code == 200 and again.json()["version"] == 1  # the same decision again: nothing new
+    assert again.status_code == 200
+    assert again.json()["version"] == 1
 
     changed = await put_service(
         client, writer, patient.patient_id, service_body(status="paused", frequency="2 ganger daglig"), service_id
     )
     assert changed.status_code == 200, changed.text
-    assert changed.json()["version"] == 2 and changed.json()["status"] == "paused"
+    assert changed.json()["version"] == 2
+    assert changed.json()["status"] == "paused"
     assert await _stored(db, patient.patient_id) == (1, 2)
 
     history = await client.get(
@@ -58,7 +60,8 @@ async def test_a_decision_is_created_then_changed_by_its_id_and_every_version_is
     versions = history.json()["items"]
     assert [version["version"] for version in versions] == [2, 1]
     assert versions[0]["changed"] == ["status", "frequency"]
-    assert versions[0]["by"]["hpr"] == writer.hpr and versions[0]["by"]["name"] == "Saksbehandler Tone"
+    assert versions[0]["by"]["hpr"] == writer.hpr
+    assert versions[0]["by"]["name"] == "Saksbehandler Tone"
     assert versions[0]["by"]["orgKind"] == "kommune"
     assert versions[1]["service"]["status"] == "active"
     assert "provider" in versions[1]["changed"]
