@@ -15,8 +15,8 @@ from litestar import Litestar
 from backend.cli import build_parser, main
 from backend.cms.demo import DEV_EDITOR_PASSWORD, DEV_EDITOR_USERNAME
 from backend.core.demo import DEMO_CLINICIANS, DEMO_FNR
-from backend.municipal.demo import DEMO_ELDER_FNR, DEMO_HOMECARE, DEMO_LEGEVAKT
 from backend.demo import load_core_demo
+from backend.municipal.demo import DEMO_ELDER_FNR, DEMO_HOMECARE, DEMO_LEGEVAKT
 from backend.settings import Settings
 from tests.factories import bearer
 
