@@ -78,6 +78,7 @@ def citizen_router(settings: Settings) -> Router:
     """/citizen/v1: ID-porten tokens; each domain adds its citizen controllers here."""
     from backend.labs.routes import CitizenLabResultController
     from backend.measurements.routes import CitizenMeasurementCodesController, CitizenMeasurementsController
+    from backend.medications.prescription_routes import CitizenPrescriptionController
     from backend.medications.routes import CitizenMedicationController
     from backend.municipal.routes import CitizenMunicipalServicesController
     from backend.notifications.routes import CitizenDevicesController, CitizenSubscriptionsController
@@ -94,6 +95,7 @@ def citizen_router(settings: Settings) -> Router:
             CitizenMeasurementCodesController,
             CitizenLabResultController,
             CitizenMedicationController,
+            CitizenPrescriptionController,
             CitizenPregnancyController,
             CitizenMunicipalServicesController,
         ],
@@ -125,6 +127,7 @@ def clinician_router(settings: Settings) -> Router:
     overview_sections()
     from backend.labs.routes import ClinicianLabReportController
     from backend.measurements.routes import ClinicianMeasurementsController, ClinicianNews2Controller
+    from backend.medications.prescription_routes import ClinicianPrescriptionController, ClinicianRenewalController
     from backend.medications.routes import ClinicianMedicationController
     from backend.municipal.routes import ClinicianMunicipalServicesController, ClinicianOverviewController
     from backend.patients.routes import ClinicianAlertsController, ClinicianPatientController
@@ -139,6 +142,8 @@ def clinician_router(settings: Settings) -> Router:
             ClinicianNews2Controller,
             ClinicianLabReportController,
             ClinicianMedicationController,
+            ClinicianPrescriptionController,
+            ClinicianRenewalController,
             ClinicianPregnancyController,
             ClinicianMunicipalServicesController,
             ClinicianOverviewController,

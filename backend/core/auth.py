@@ -45,7 +45,16 @@ HELSEKORT_ORG_KIND = "helsekort://claims/org_kind"
 # (named in HelseID's client-claims family beside `orgnr_parent`); optional: organisations outside a municipality.
 HELSEID_MUNICIPALITY = "helseid://claims/client/claims/kommunenummer"
 
-ORG_KINDS = ("fastlege", "helsestasjon", "sykehus", "legevakt", "laboratorium", "hjemmetjeneste", "kommune")
+ORG_KINDS = (
+    "fastlege",
+    "helsestasjon",
+    "sykehus",
+    "legevakt",
+    "laboratorium",
+    "hjemmetjeneste",
+    "apotek",
+    "kommune",
+)
 AUTHORIZATIONS = ("LE", "JO", "SP")
 
 PrincipalKind = Literal["citizen", "clinician", "editor"]

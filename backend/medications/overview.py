@@ -1,10 +1,12 @@
-"""The medications section of the legevakt overview: the entries in use today, from the list's one read."""
+"""The medications and prescriptions sections of the legevakt overview: the entries in use today, from the list's
+one read, and the active prescriptions."""
 
 from __future__ import annotations
 
 from backend.core.access import Grant
-from backend.core.overview import OverviewMedication, overview_source
-from backend.medications import service
+from backend.core.db import DB
+from backend.core.overview import OverviewMedication, OverviewPrescription, overview_source
+from backend.medications import queries_prescriptions, service
 from backend.medications.entries import is_active, today
 
 
@@ -27,4 +29,28 @@ async def current_medications(grant: Grant) -> list[OverviewMedication]:
         )
         for entry in listed.entries
         if is_active(entry, on)
+    ]
+
+
+OVERVIEW_PRESCRIPTIONS = 50
+
+
+@overview_source("prescriptions")
+async def active_prescriptions(grant: Grant) -> list[OverviewPrescription]:
+    """Active prescriptions, newest first (one statement)."""
+    async with DB.connection() as connection:
+        rows = await queries_prescriptions.prescriptions(
+            connection, grant.patient_id, today(), status="active", before=None, limit=OVERVIEW_PRESCRIPTIONS
+        )
+    return [
+        OverviewPrescription(
+            id=row.id,
+            name=row.medication.name,
+            atc=row.medication.atc,
+            dosage_text=row.dosage_text,
+            dispensings_left=row.dispensings_left,
+            valid_until=row.valid_until,
+            status=row.status,
+        )
+        for row in rows
     ]

@@ -183,7 +183,7 @@ async def test_a_municipality_token_is_accepted_with_or_without_its_kommunenumme
         {"helseid://claims/identity/security_level": "3"},
         {"helseid://claims/hpr/hpr_number": ""},
         {"helseid://claims/client/claims/orgnr_parent": "12"},
-        {"helsekort://claims/org_kind": "apotek"},
+        {"helsekort://claims/org_kind": "tannlege"},
         {"helseid://claims/hpr/hpr_details": {"approvals": [{"profession": "XX"}]}},
         {"helseid://claims/identity/pid": "00000000000"},
         {"helseid://claims/client/claims/kommunenummer": "oslo"},
