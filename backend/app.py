@@ -76,6 +76,7 @@ def _lifespan(settings: Settings) -> Any:
 
 def citizen_router(settings: Settings) -> Router:
     """/citizen/v1: ID-porten tokens; each domain adds its citizen controllers here."""
+    from backend.documents.routes import CitizenDocumentController
     from backend.labs.routes import CitizenLabResultController
     from backend.measurements.routes import CitizenMeasurementCodesController, CitizenMeasurementsController
     from backend.medications.prescription_routes import CitizenPrescriptionController
@@ -98,6 +99,7 @@ def citizen_router(settings: Settings) -> Router:
             CitizenPrescriptionController,
             CitizenPregnancyController,
             CitizenMunicipalServicesController,
+            CitizenDocumentController,
         ],
         middleware=[
             RequirePrincipal("citizen", writes=[citizen_write_limit(settings), IdempotencyMiddleware().handle])
@@ -109,6 +111,7 @@ def citizen_router(settings: Settings) -> Router:
 def overview_sections() -> tuple[ModuleType, ...]:
     """The domains whose sections the legevakt overview shows: importing each one's module registers its reader
     with core (core/overview.py); a domain left out here is simply absent from the overview."""
+    import backend.documents.overview
     import backend.labs.overview
     import backend.measurements.overview
     import backend.medications.overview
@@ -119,12 +122,14 @@ def overview_sections() -> tuple[ModuleType, ...]:
         backend.measurements.overview,
         backend.pregnancy.overview,
         backend.labs.overview,
+        backend.documents.overview,
     )
 
 
 def clinician_router(settings: Settings) -> Router:
     """/clinician/v1: HelseID tokens; each domain adds its clinician controllers here."""
     overview_sections()
+    from backend.documents.routes import ClinicianDocumentController
     from backend.labs.routes import ClinicianLabReportController
     from backend.measurements.routes import ClinicianMeasurementsController, ClinicianNews2Controller
     from backend.medications.prescription_routes import ClinicianPrescriptionController, ClinicianRenewalController
@@ -147,6 +152,7 @@ def clinician_router(settings: Settings) -> Router:
             ClinicianPregnancyController,
             ClinicianMunicipalServicesController,
             ClinicianOverviewController,
+            ClinicianDocumentController,
         ],
         middleware=[RequirePrincipal("clinician", writes=[IdempotencyMiddleware().handle])],
         dependencies={"clinician": Provide(provide_clinician, sync_to_thread=False)},
@@ -233,11 +239,14 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
         # Outermost inside Litestar: NUL in path/query refused and body bytes counted before any middleware
         # (authentication, idempotency) can store or buffer them. Request id, headers and the access log wrap
         # the whole app (edge_middleware below), so these refusals get them too.
-        middleware=[input_limits_middleware(settings.body_limit)],
+        middleware=[input_limits_middleware(settings.body_limit, {"document": settings.document_body_limit})],
         before_request=screen_request,
         # No Litestar logging config: it would replace the JSON, scrubbed logging set up above.
         logging_config=None,
-        compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=1024),
+        # Document content is not compressed: it streams with its Content-Length, and byte ranges are of the file.
+        compression_config=CompressionConfig(
+            backend="brotli", brotli_gzip_fallback=True, minimum_size=1024, exclude_opt_key="skip_compression"
+        ),
         cors_config=CORSConfig(
             allow_origins=list(settings.cors_origins),
             # Browser clients read these to send If-Match, honour Retry-After and follow a created resource.

@@ -3,7 +3,7 @@
 A view that combines domains (the legevakt overview, API.md "Municipal services and the legevakt overview")
 must not import them. Each domain registers the reader of its section here with `@overview_source(name)`
 in its own `overview.py`; the composition imports those modules (`backend/app.py`), and the overview
-route asks `read_sections(grant)`. Every reader takes the Grant the overview's one access decision gave
+route asks `read_sections(grant, settings)`. Every reader takes the Grant (and the app's settings) the overview's one access decision gave
 (one audit row: resource type `overview`), runs one statement (or two) on a pooled connection of its own,
 and never authorizes or audits again. The sections' shapes are declared here, the vocabulary both sides
 share, so the overview's answer is typed without the route's domain knowing the others.
@@ -23,9 +23,10 @@ import msgspec
 from backend.core.access import Grant
 from backend.core.alerts import AlertOut, open_alerts_of
 from backend.core.clock import utcnow
+from backend.core.settings import Settings
 
 SectionName = Literal["medications", "prescriptions", "vitals", "pregnancy", "labResults", "documents", "alerts"]
-SectionReader = Callable[[Grant], Awaitable[Any]]
+SectionReader = Callable[[Grant, Settings], Awaitable[Any]]
 
 # How far back the overview looks (API.md): vitals of the last 72 hours, flagged lab results of the last 14 days.
 VITALS_HOURS = 72
@@ -136,15 +137,15 @@ def registered_sections() -> tuple[SectionName, ...]:
     return tuple(_SECTIONS)
 
 
-async def read_sections(grant: Grant) -> dict[SectionName, Any]:
+async def read_sections(grant: Grant, settings: Settings) -> dict[SectionName, Any]:
     """Every registered section for the patient of `grant`, read concurrently; a section this build lacks is absent."""
     sections = list(_SECTIONS.values())
-    results = await asyncio.gather(*(section.read(grant) for section in sections))
+    results = await asyncio.gather(*(section.read(grant, settings) for section in sections))
     return {section.name: result for section, result in zip(sections, results, strict=True)}
 
 
 @overview_source("alerts")
-async def open_alerts(grant: Grant) -> list[AlertOut]:
+async def open_alerts(grant: Grant, _settings: Settings) -> list[AlertOut]:
     """The patient's open alerts the reader's organisation may see (core's own section)."""
     return await open_alerts_of(grant)
 

@@ -13,6 +13,7 @@ APPS = [
     "backend.labs.piccolo_app",
     "backend.pregnancy.piccolo_app",
     "backend.municipal.piccolo_app",
+    "backend.documents.piccolo_app",
     # The editor UI's own login (piccolo-admin at /admin): users and sessions.
     "piccolo.apps.user.piccolo_app",
     "piccolo_api.session_auth.piccolo_app",

@@ -5,13 +5,14 @@ from __future__ import annotations
 from backend.core.access import Grant
 from backend.core.db import DB
 from backend.core.overview import OverviewLabResult, lab_results_since, overview_source
+from backend.core.settings import Settings
 from backend.labs import queries
 
 OVERVIEW_RESULTS = 50
 
 
 @overview_source("labResults")
-async def flagged_lab_results(grant: Grant) -> list[OverviewLabResult]:
+async def flagged_lab_results(grant: Grant, _settings: Settings) -> list[OverviewLabResult]:
     """Results flagged low, high or abnormal, issued in the window; the overview's decision was the audit row."""
     async with DB.connection() as connection:
         rows = await queries.flagged_results_since(connection, grant.patient_id, lab_results_since(), OVERVIEW_RESULTS)

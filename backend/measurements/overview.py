@@ -5,6 +5,7 @@ from __future__ import annotations
 from backend.core.access import Grant
 from backend.core.db import DB
 from backend.core.overview import OverviewNews2, OverviewReading, OverviewVitals, overview_source, vitals_since
+from backend.core.settings import Settings
 from backend.measurements import queries
 from backend.measurements.codes import BLOOD_PRESSURE_PANEL
 
@@ -24,7 +25,7 @@ def _reading(row: queries.LatestVital | None) -> OverviewReading | None:
 
 
 @overview_source("vitals")
-async def latest_vitals(grant: Grant) -> OverviewVitals:
+async def latest_vitals(grant: Grant, _settings: Settings) -> OverviewVitals:
     """One statement; the overview's decision was the audit row."""
     async with DB.connection() as connection:
         rows = await queries.latest_vitals(connection, grant.patient_id, vitals_since(), _CODES)

@@ -6,12 +6,13 @@ from __future__ import annotations
 from backend.core.access import Grant
 from backend.core.db import DB
 from backend.core.overview import OverviewMedication, OverviewPrescription, overview_source
+from backend.core.settings import Settings
 from backend.medications import queries_prescriptions, service
 from backend.medications.entries import is_active, today
 
 
 @overview_source("medications")
-async def current_medications(grant: Grant) -> list[OverviewMedication]:
+async def current_medications(grant: Grant, _settings: Settings) -> list[OverviewMedication]:
     """Entries not stopped (a planned stop still counts), in the list's display order."""
     on = today()
     listed = await service.read_list(grant)
@@ -36,7 +37,7 @@ OVERVIEW_PRESCRIPTIONS = 50
 
 
 @overview_source("prescriptions")
-async def active_prescriptions(grant: Grant) -> list[OverviewPrescription]:
+async def active_prescriptions(grant: Grant, _settings: Settings) -> list[OverviewPrescription]:
     """Active prescriptions, newest first (one statement)."""
     async with DB.connection() as connection:
         rows = await queries_prescriptions.prescriptions(

@@ -27,7 +27,7 @@ SHOWN_STATUSES = ("active", "paused")
 async def overview(grant: Grant, settings: Settings) -> Overview:
     now = utcnow()
     sections, services, (age, sex) = await asyncio.gather(
-        read_sections(grant),
+        read_sections(grant, settings),
         services_for_clinician(grant, settings, statuses=SHOWN_STATUSES),
         age_and_sex(grant.patient_id, oslo_now().date()),
     )

@@ -12,12 +12,13 @@ from backend.core.access import Grant, grant_passes_consent
 from backend.core.context import PREGNANCY_CONSENT
 from backend.core.db import DB
 from backend.core.overview import OverviewGestationalAge, OverviewPregnancy, overview_source
+from backend.core.settings import Settings
 from backend.pregnancy import queries, view
 from backend.pregnancy.rules import today
 
 
 @overview_source("pregnancy")
-async def pregnancy_status(grant: Grant) -> OverviewPregnancy | None:
+async def pregnancy_status(grant: Grant, _settings: Settings) -> OverviewPregnancy | None:
     """Her ongoing card (or else the newest) with today's gestational age while ongoing; None without consent."""
     if not await grant_passes_consent(grant, PREGNANCY_CONSENT):
         return None
