@@ -11,9 +11,10 @@ import httpx
 from litestar import Litestar
 
 from backend.core.clock import frozen_at
+from tests.documents.helpers import upload
 from tests.factories import fnr_born_on, new_citizen, new_clinician, relate
 from tests.labs.reports import ferritin, hb, lab_report, posted
-from tests.medications.factories import entry
+from tests.medications.factories import entry, patient_with_prescription
 from tests.municipal.factories import BAERUM, BODO, OSLO, put_service, service_body, sharing
 from tests.pregnancy.cards import lmp_for_week
 
@@ -147,3 +148,29 @@ async def test_a_clinician_without_access_gets_404_and_one_denied_row(
     assert response.status_code == 404
     rows = await db.fetch("SELECT basis, refusal FROM audit_log WHERE patient_id = $1", patient.patient_id)
     assert [tuple(row) for row in rows] == [("denied", "no-relation")]
+
+
+async def test_the_overview_shows_active_prescriptions_and_the_newest_documents_but_not_a_restricted_one(
+    client: httpx.AsyncClient, app: Litestar
+) -> None:
+    patient, _, prescription = await patient_with_prescription(client, app)
+    hospital = new_clinician(app, org_kind="sykehus")
+    legevakt = new_clinician(app, org_kind="legevakt")
+    for clinician in (hospital, legevakt):
+        await relate(client, clinician, patient.id)
+    await upload(client, hospital, patient.id, title="Epikrise, hjertesvikt")
+    restricted = await upload(client, hospital, patient.id, title="Notat hun har skjermet")
+    hidden = await client.put(
+        f"/citizen/v1/me/documents/{restricted['id']}/restriction", headers=patient.citizen.headers
+    )
+    assert hidden.status_code == 204, hidden.text
+    for number in range(5):
+        await upload(client, patient.gp, patient.id, title=f"Notat {number}", date=f"2026-01-0{number + 1}")
+
+    overview = (await client.get(f"/clinician/v1/patients/{patient.id}/overview", headers=legevakt.headers)).json()
+    assert [item["id"] for item in overview["prescriptions"]] == [prescription["id"]]
+    assert overview["prescriptions"][0]["status"] == "active"
+    titles = [document["title"] for document in overview["documents"]]
+    assert len(titles) == 5
+    assert titles[0] == "Epikrise, hjertesvikt"  # the newest by date first; the restricted one is not there
+    assert "Notat hun har skjermet" not in titles
