@@ -1,17 +1,17 @@
-"""The legevakt overview's registry: the sections other domains contribute, read concurrently under one Grant.
+"""The legevakt overview's registry: the sections other domains contribute, read in one snapshot under one Grant.
 
 A view that combines domains (the legevakt overview, API.md "Municipal services and the legevakt overview")
 must not import them. Each domain registers the reader of its section here with `@overview_source(name)`
 in its own `overview.py`; the composition imports those modules (`backend/app.py`), and the overview
-route asks `read_sections(grant, settings)`. Every reader takes the Grant (and the app's settings) the overview's one access decision gave
-(one audit row: resource type `overview`), runs one statement (or two) on a pooled connection of its own,
-and never authorizes or audits again. The sections' shapes are declared here, the vocabulary both sides
-share, so the overview's answer is typed without the route's domain knowing the others.
+route asks `read_sections(grant, settings)` inside one read transaction. Every reader takes the Grant the
+overview's one access decision gave (one audit row: resource type `overview`) and the app's settings, runs one
+statement (or two) on the transaction's connection, and never authorizes or audits again. The sections' shapes
+are declared here, the vocabulary both sides share, so the answer is typed without the route's domain knowing
+the others.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -138,10 +138,14 @@ def registered_sections() -> tuple[SectionName, ...]:
 
 
 async def read_sections(grant: Grant, settings: Settings) -> dict[SectionName, Any]:
-    """Every registered section for the patient of `grant`, read concurrently; a section this build lacks is absent."""
-    sections = list(_SECTIONS.values())
-    results = await asyncio.gather(*(section.read(grant, settings) for section in sections))
-    return {section.name: result for section, result in zip(sections, results, strict=True)}
+    """Every registered section for the patient of `grant`; a section this build lacks is absent.
+
+    One after another: the caller runs them inside one read transaction (`DB.transaction()`), so every reader's
+    `DB.connection()` is that transaction's one connection and all sections are one snapshot. Measured in
+    process, this served 1.5-1.8x the overviews per second of one pooled connection per section run with
+    `asyncio.gather`: a statement here costs more in Python (a task, a pool acquire) than in the database.
+    """
+    return {section.name: await section.read(grant, settings) for section in _SECTIONS.values()}
 
 
 @overview_source("alerts")

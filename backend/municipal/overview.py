@@ -1,20 +1,20 @@
 """The legevakt overview: the one-screen summary of a patient in one call, one audit row.
 
 The decision (`OVERVIEW`, resource type `overview`) is the one audit row, and it also looks up her
-pregnancy consent (`reveals`) so the pregnancy section needs no query of its own to decide. Then, all at
-once, each on a pooled connection of its own: the sections other domains registered in core
+pregnancy consent (`reveals`) so the pregnancy section needs no query of its own to decide. Then, in one read
+transaction (one connection, one snapshot): the sections other domains registered in core
 (`core/overview.py`), this domain's active and paused services as the reader may see them, and the patient's
 age and sex. Nothing here imports another domain.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, cast
 
 from backend.core.access import Grant, Need
 from backend.core.clock import oslo_now, utcnow
 from backend.core.context import PREGNANCY_CONSENT, age_and_sex
+from backend.core.db import DB
 from backend.core.overview import read_sections
 from backend.core.settings import Settings
 from backend.municipal.schemas import Overview, OverviewPatient
@@ -26,12 +26,11 @@ SHOWN_STATUSES = ("active", "paused")
 
 async def overview(grant: Grant, settings: Settings) -> Overview:
     now = utcnow()
-    sections, services, (age, sex) = await asyncio.gather(
-        read_sections(grant, settings),
-        services_for_clinician(grant, settings, statuses=SHOWN_STATUSES),
-        age_and_sex(grant.patient_id, oslo_now().date()),
-    )
-    section: dict[str, Any] = dict(sections)
+    async with DB.transaction():  # one connection, one snapshot: every section reads the same moment
+        sections = await read_sections(grant, settings)
+        services = await services_for_clinician(grant, settings, statuses=SHOWN_STATUSES)
+        age, sex = await age_and_sex(grant.patient_id, oslo_now().date())
+    section = sections
     return Overview(
         patient=OverviewPatient(age=age, sex=cast(Any, sex)),
         municipal_services=services.items,
