@@ -46,7 +46,7 @@ SCHEMA_DESCRIPTIONS: dict[str, str] = {
     "ServiceVersionOut": "One version: who wrote it and when, which fields changed, and the service as written",
     "Overview": "The legevakt's one-screen summary of a patient (one audit row): municipal services active or paused, "
     "current medicines, active prescriptions, the newest vitals and NEWS2 of the last 72 hours, pregnancy status "
-    "only with her consent, flagged lab results of the last 14 days, the newest five documents, open alerts; "
+    "only with her consent (otherwise the field is left out), flagged lab results of the last 14 days, the newest five documents, open alerts; "
     "a section this build does not serve is null",
     "OverviewPatient": "The patient's age in whole years and legal sex, from her identity number",
     "OverviewVitals": "The newest reading of each vital sign and the newest NEWS2 score of the last 72 hours",

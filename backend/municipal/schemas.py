@@ -101,15 +101,16 @@ class OverviewPatient(msgspec.Struct, kw_only=True, rename="camel"):
     sex: Literal["female", "male"] | None
 
 
-class Overview(msgspec.Struct, kw_only=True, rename="camel"):
+class Overview(msgspec.Struct, kw_only=True, rename="camel", omit_defaults=True):
     patient: OverviewPatient
     municipal_services: list[MunicipalServiceOut]
     other_municipalities_count: int
     medications: list[OverviewMedication] | None
     prescriptions: list[OverviewPrescription] | None
     vitals: OverviewVitals | None
-    pregnancy: OverviewPregnancy | None
     lab_results: list[OverviewLabResult] | None
     documents: list[OverviewDocument] | None
     alerts: list[AlertOut]
     generated_at: datetime
+    # Left out, not null, when she has not consented or has no card: even the field's name tells of pregnancy.
+    pregnancy: OverviewPregnancy | None = None
