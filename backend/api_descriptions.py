@@ -31,6 +31,26 @@ SCHEMA_DESCRIPTIONS: dict[str, str] = {
     "CitizenDocumentPage": "The citizen's documents, newest first (never one the author hid from her)",
     "DocumentAuthor": "The clinician who published the document",
     "EnteredInErrorIn": "Why the document is retracted (the author's organisation only)",
+    # municipal services and the legevakt overview
+    "MunicipalServiceIn": "A municipal service decision as the municipality's record system sends it, by its own decision "
+    "id (the path): the service code, status, from/until dates, frequency, the provider with the phone number and "
+    "hours to call, an optional coordinator; `municipality` (optional) must be the caller's own",
+    "MunicipalServiceOut": "A municipal service as its municipality last wrote it, with its Norwegian label, version and "
+    "`stale` (true when not updated for 90 days)",
+    "MunicipalServiceList": "The services of the municipalities the caller may read (her own, her legevakt district's, "
+    "those sharing nationally); `otherMunicipalitiesCount` counts the services of the others",
+    "CitizenMunicipalServiceList": "All of the citizen's municipal services, with whom to call",
+    "Provider": "Who provides the service: name, unit, phone number and when it answers (e.g. 24/7)",
+    "Coordinator": "The citizen's coordinator for the service",
+    "ServiceHistory": "Versions of one municipal service, newest first",
+    "ServiceVersionOut": "One version: who wrote it and when, which fields changed, and the service as written",
+    "Overview": "The legevakt's one-screen summary of a patient (one audit row): municipal services active or paused, "
+    "current medicines, active prescriptions, the newest vitals and NEWS2 of the last 72 hours, pregnancy status "
+    "only with her consent (otherwise the field is left out), flagged lab results of the last 14 days, the newest five documents, open alerts; "
+    "a section this build does not serve is null",
+    "OverviewPatient": "The patient's age in whole years and legal sex, from her identity number",
+    "OverviewVitals": "The newest reading of each vital sign and the newest NEWS2 score of the last 72 hours",
+    "OverviewPregnancy": "Pregnancy status and today's gestational age (only with her consent)",
     # measurements
     "UploadIn": "A batch of home measurements, at most 1,000 items; each is checked and answered on its own",
     "UploadItem": "One reading: a LOINC `code` with `value` and `unit`, or `components` for a panel such as blood pressure",

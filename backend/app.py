@@ -6,6 +6,7 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -80,6 +81,7 @@ def citizen_router(settings: Settings) -> Router:
     from backend.measurements.routes import CitizenMeasurementCodesController, CitizenMeasurementsController
     from backend.medications.prescription_routes import CitizenPrescriptionController
     from backend.medications.routes import CitizenMedicationController
+    from backend.municipal.routes import CitizenMunicipalServicesController
     from backend.notifications.routes import (
         CitizenDevicesController,
         CitizenNotificationPreferencesController,
@@ -103,6 +105,7 @@ def citizen_router(settings: Settings) -> Router:
             CitizenMedicationController,
             CitizenPrescriptionController,
             CitizenPregnancyController,
+            CitizenMunicipalServicesController,
             CitizenDocumentController,
         ],
         middleware=[
@@ -112,13 +115,33 @@ def citizen_router(settings: Settings) -> Router:
     )
 
 
+def overview_sections() -> tuple[ModuleType, ...]:
+    """The domains whose sections the legevakt overview shows: importing each one's module registers its reader
+    with core (core/overview.py); a domain left out here is simply absent from the overview."""
+    import backend.documents.overview
+    import backend.labs.overview
+    import backend.measurements.overview
+    import backend.medications.overview
+    import backend.pregnancy.overview
+
+    return (
+        backend.medications.overview,
+        backend.measurements.overview,
+        backend.pregnancy.overview,
+        backend.labs.overview,
+        backend.documents.overview,
+    )
+
+
 def clinician_router(settings: Settings) -> Router:
     """/clinician/v1: HelseID tokens; each domain adds its clinician controllers here."""
+    overview_sections()
     from backend.documents.routes import ClinicianDocumentController
     from backend.labs.routes import ClinicianLabReportController
     from backend.measurements.routes import ClinicianMeasurementsController, ClinicianNews2Controller
     from backend.medications.prescription_routes import ClinicianPrescriptionController, ClinicianRenewalController
     from backend.medications.routes import ClinicianMedicationController
+    from backend.municipal.routes import ClinicianMunicipalServicesController, ClinicianOverviewController
     from backend.patients.routes import ClinicianAlertsController, ClinicianPatientController
     from backend.pregnancy.routes import ClinicianPregnancyController
 
@@ -134,6 +157,8 @@ def clinician_router(settings: Settings) -> Router:
             ClinicianPrescriptionController,
             ClinicianRenewalController,
             ClinicianPregnancyController,
+            ClinicianMunicipalServicesController,
+            ClinicianOverviewController,
             ClinicianDocumentController,
         ],
         middleware=[RequirePrincipal("clinician", writes=[IdempotencyMiddleware().handle])],

@@ -296,10 +296,24 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--org-kind",
                 # backend.core.auth.ORG_KINDS, written out so that `helsekort --help` imports nothing of core
-                choices=("fastlege", "helsestasjon", "sykehus", "legevakt", "laboratorium", "hjemmetjeneste", "apotek"),
+                choices=(
+                    "fastlege",
+                    "helsestasjon",
+                    "sykehus",
+                    "legevakt",
+                    "laboratorium",
+                    "hjemmetjeneste",
+                    "apotek",
+                    "kommune",
+                ),
                 required=True,
             )
             p.add_argument("--name", default=None)
+            p.add_argument(
+                "--municipality",
+                default="0301",
+                help="4-digit kommunenummer of the clinician's organisation (default 0301, Oslo)",
+            )
         else:
             p.add_argument("--sub", required=True)
         p.set_defaults(func=cmd_token)

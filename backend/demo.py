@@ -13,6 +13,7 @@ import backend.documents.demo
 import backend.labs.demo
 import backend.measurements.demo
 import backend.medications.demo
+import backend.municipal.demo
 import backend.pregnancy.demo
 from backend.core.demo import DEMO_CLINICIANS, demo_loader, demo_patient_id, load_registered_demos
 from backend.db.engine import DB
@@ -25,6 +26,7 @@ DEMO_DOMAINS = (
     backend.pregnancy.demo,
     backend.measurements.demo,
     backend.cms.demo,
+    backend.municipal.demo,
     backend.documents.demo,
 )
 

@@ -96,6 +96,10 @@ class Settings:
     lab_release_delays: tuple[tuple[str, float | None], ...] = field(
         default_factory=lambda: tuple(LAB_RELEASE_DELAYS_DEFAULT.items())
     )
+    # The municipalities (kommunenummer) each legevakt organisation (orgnr) serves, and those that share their
+    # municipal services nationally: whose services a reader sees besides her own municipality's.
+    legevakt_districts: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    sharing_municipalities: frozenset[str] = frozenset()
     # Journal documents: the largest file, how far back other organisations' documents reach (days by type;
     # a type not named: unlimited), and where the bytes live (None: PostgreSQL; `s3://bucket/prefix`).
     document_max_bytes: int = 20 * 1024 * 1024
@@ -232,6 +236,53 @@ def _lab_release_delays(raw: str | None) -> tuple[tuple[str, float | None], ...]
     return tuple(delays.items())
 
 
+_MUNICIPALITY = re.compile(r"[0-9]{4}")
+_ORG_NUMBER = re.compile(r"[0-9]{9}")
+
+
+def _legevakt_districts(raw: str | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """HELSEKORT_LEGEVAKT_DISTRICTS: a JSON object {orgnr: ["kommunenummer", …]}, the municipalities each legevakt serves."""
+    if raw is None or not raw.strip():
+        return ()
+    try:
+        given = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"HELSEKORT_LEGEVAKT_DISTRICTS is not valid JSON: {exc.msg}") from exc
+    if not isinstance(given, dict):
+        raise SettingsError('HELSEKORT_LEGEVAKT_DISTRICTS must be a JSON object {"orgnr": ["kommunenummer", …]}')
+    districts: list[tuple[str, tuple[str, ...]]] = []
+    for org, municipalities in given.items():
+        if not _ORG_NUMBER.fullmatch(org):
+            raise SettingsError(f"HELSEKORT_LEGEVAKT_DISTRICTS: {org!r} is not a 9-digit organisation number")
+        if not isinstance(municipalities, list) or not all(
+            isinstance(number, str) and _MUNICIPALITY.fullmatch(number) for number in municipalities
+        ):
+            raise SettingsError(f"HELSEKORT_LEGEVAKT_DISTRICTS.{org} must be a list of 4-digit kommunenummer strings")
+        districts.append((org, tuple(municipalities)))
+    return tuple(districts)
+
+
+def _sharing_municipalities(raw: str | None) -> frozenset[str]:
+    """HELSEKORT_SHARING_MUNICIPALITIES: comma-separated kommunenummer (or a JSON list of them)."""
+    if raw is None or not raw.strip():
+        return frozenset()
+    text = raw.strip()
+    if text.startswith("["):
+        try:
+            given = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"HELSEKORT_SHARING_MUNICIPALITIES is not valid JSON: {exc.msg}") from exc
+        if not isinstance(given, list) or not all(isinstance(number, str) for number in given):
+            raise SettingsError("HELSEKORT_SHARING_MUNICIPALITIES must be a JSON list of kommunenummer strings")
+        numbers = [number.strip() for number in given]
+    else:
+        numbers = [part.strip() for part in text.split(",") if part.strip()]
+    for number in numbers:
+        if not _MUNICIPALITY.fullmatch(number):
+            raise SettingsError(f"HELSEKORT_SHARING_MUNICIPALITIES: {number!r} is not a 4-digit kommunenummer")
+    return frozenset(numbers)
+
+
 DOCUMENT_LOOKBACK_DEFAULT: dict[str, int] = {"referral": 365, "lab-report": 365, "radiology-report": 5 * 365}
 DOCUMENT_TYPES = ("epicrisis", "outpatient-note", "referral", "radiology-report", "lab-report", "summary", "other")
 
@@ -352,6 +403,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         rate_limit_auth_failures_per_minute=_int(env, "HELSEKORT_RATE_LIMIT_AUTH_FAILURES", 30),
         jo_atc_prefixes=_atc_prefixes(env.get("HELSEKORT_JO_ATC_PREFIXES")),
         lab_release_delays=_lab_release_delays(env.get("HELSEKORT_LAB_RELEASE_DELAYS")),
+        legevakt_districts=_legevakt_districts(env.get("HELSEKORT_LEGEVAKT_DISTRICTS")),
+        sharing_municipalities=_sharing_municipalities(env.get("HELSEKORT_SHARING_MUNICIPALITIES")),
         document_max_bytes=_int(env, "HELSEKORT_DOCUMENT_MAX_BYTES", 20 * 1024 * 1024),
         document_lookback_days=_document_lookback(env.get("HELSEKORT_DOCUMENT_LOOKBACK")),
         document_store=_document_store(env.get("HELSEKORT_DOCUMENT_STORE")),

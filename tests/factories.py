@@ -105,11 +105,18 @@ def new_clinician(
     org: str | None = None,
     hpr: str | None = None,
     name: str | None = None,
+    municipality: str | None = "0301",
 ) -> Clinician:
     hpr = hpr or random_hpr()
     org = org or random_org()
     claims = clinician_claims(
-        hpr=hpr, pid=synthetic_fnr(), authorization=authorization, org=org, org_kind=org_kind, name=name
+        hpr=hpr,
+        pid=synthetic_fnr(),
+        authorization=authorization,
+        org=org,
+        org_kind=org_kind,
+        name=name,
+        municipality=municipality,
     )
     token = mint(signing_key(app), "clinician", claims)
     return Clinician(
@@ -127,6 +134,7 @@ RELATION_FOR_ORG_KIND = {
     "sykehus": "hospital",
     "legevakt": "legevakt",
     "hjemmetjeneste": "homecare",
+    "kommune": "homecare",
 }
 
 

@@ -105,6 +105,27 @@ def test_token_command_mints_a_pharmacy_token(tmp_path: Path) -> None:
     assert claims[HELSEKORT_ORG_KIND] == "apotek"
 
 
+def test_token_command_mints_a_municipality_token_with_its_kommunenummer(tmp_path: Path) -> None:
+    """Organisation kind `kommune` and `--municipality` (issue 16); a kommunenummer that is not 4 digits is refused."""
+    from backend.core.auth import HELSEID_MUNICIPALITY, HELSEKORT_ORG_KIND
+    from tests.factories import synthetic_fnr
+
+    argv = [sys.executable, "-m", "backend", "token", "clinician", "--hpr", "9100016", "--pid", synthetic_fnr(),
+            "--authorization", "SP", "--org", "974600016", "--org-kind", "kommune"]  # fmt: skip
+    result = subprocess.run(
+        [*argv, "--municipality", "3201"], cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, check=True
+    )
+    claims = jwt.decode(result.stdout.strip(), options={"verify_signature": False})
+    assert (claims[HELSEKORT_ORG_KIND], claims[HELSEID_MUNICIPALITY]) == ("kommune", "3201")
+    default = subprocess.run(argv, cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, check=True)
+    assert jwt.decode(default.stdout.strip(), options={"verify_signature": False})[HELSEID_MUNICIPALITY] == "0301"
+    refused = subprocess.run(
+        [*argv, "--municipality", "Oslo"], cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, check=False
+    )
+    assert refused.returncode == 2
+    assert "--municipality" in refused.stderr
+
+
 def test_token_command_refuses_in_production(tmp_path: Path) -> None:
     env = {**_env(tmp_path), "HELSEKORT_ENV": "production"}
     result = subprocess.run(

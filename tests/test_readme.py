@@ -16,6 +16,7 @@ from backend.cli import build_parser, main
 from backend.cms.demo import DEV_EDITOR_PASSWORD, DEV_EDITOR_USERNAME
 from backend.core.demo import DEMO_CLINICIANS, DEMO_FNR
 from backend.demo import load_core_demo
+from backend.municipal.demo import DEMO_ELDER_FNR, DEMO_HOMECARE, DEMO_LEGEVAKT
 from backend.settings import Settings
 from tests.factories import bearer
 
@@ -55,7 +56,8 @@ def test_readme_names_every_demo_clinician_with_a_token_command_for_exactly_that
         args = parser.parse_args(argv)
         if args.kind == "clinician":
             clinicians[args.hpr] = (args.name, args.authorization, args.org, args.org_kind, args.pid)
-    assert clinicians == {c.hpr: (c.name, c.authorization, c.org_number, c.org_kind, c.pid) for c in DEMO_CLINICIANS}
+    demo = (*DEMO_CLINICIANS, DEMO_LEGEVAKT, DEMO_HOMECARE)  # the last two: the municipal demo's
+    assert clinicians == {c.hpr: (c.name, c.authorization, c.org_number, c.org_kind, c.pid) for c in demo}
     rows = _table("| clinician | HPR |")
     assert rows == [
         [c.name, c.hpr, c.authorization, c.org_number, c.org_kind, c.relation or "none"] for c in DEMO_CLINICIANS
@@ -65,6 +67,7 @@ def test_readme_names_every_demo_clinician_with_a_token_command_for_exactly_that
 def test_readme_names_the_demo_citizen_and_the_editor_login() -> None:
     citizen = build_parser().parse_args(_commands()["CITIZEN"])
     assert citizen.pid == DEMO_FNR
+    assert build_parser().parse_args(_commands()["ELDER"]).pid == DEMO_ELDER_FNR
     assert f"`{DEV_EDITOR_USERNAME}` with the password\n`{DEV_EDITOR_PASSWORD}`" in README
     assert "http://127.0.0.1:8000/admin" in README
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backend.core import events
-from backend.core.access import authorize
+from backend.core.access import Grant, authorize
 from backend.core.audit import Author
 from backend.core.auth import ClinicianPrincipal
 from backend.core.context import PREGNANCY_CONSENT
@@ -226,6 +226,38 @@ async def alerts_for(
         )
     items, following = keyset_page([_alert_out(row) for row in rows], size, _alert_position)
     return AlertPage(items=items, next=following)
+
+
+OVERVIEW_ALERTS = 50  # the overview shows the newest open alerts; the alert list has them all
+
+
+async def open_alerts_of(grant: Grant) -> list[AlertOut]:
+    """One patient's open alerts as the grant's clinician may see them (the legevakt overview), newest first.
+
+    Through a care relation: the same rule as the alert list (`_VISIBLE`). Through emergency access: every open
+    alert, as emergency access overrides blocks and consent. The grant's decision was the audit row.
+    """
+    principal = grant.principal
+    if not isinstance(principal, ClinicianPrincipal):
+        return []
+    emergency = grant.basis == "emergency"
+    async with DB.connection() as connection:
+        rows = await connection.fetch(
+            f"""
+            SELECT {_COLUMNS}
+            FROM alert a
+            WHERE a.patient_id = $3 AND a.acknowledged_at IS NULL
+              AND ($4 OR ({_VISIBLE}))
+            ORDER BY a.created_at DESC, a.id DESC
+            LIMIT $5
+            """,  # noqa: S608 - only the static fragments above are interpolated
+            principal.org_number,
+            principal.hpr,
+            grant.patient_id,
+            emergency,
+            OVERVIEW_ALERTS,
+        )
+    return [_alert_out(row) for row in rows]
 
 
 def _alert_position(alert: AlertOut) -> BeforeTimeAndId:

@@ -41,8 +41,20 @@ HELSEID_SECURITY_LEVEL = "helseid://claims/identity/security_level"
 HELSEID_ORG_NUMBER = "helseid://claims/client/claims/orgnr_parent"
 HELSEID_HPR_DETAILS = "helseid://claims/hpr/hpr_details"
 HELSEKORT_ORG_KIND = "helsekort://claims/org_kind"
+# The organisation's kommunenummer, given by the HelseID client configuration of each organisation like the org kind
+# (named in HelseID's client-claims family beside `orgnr_parent`); optional: organisations outside a municipality.
+HELSEID_MUNICIPALITY = "helseid://claims/client/claims/kommunenummer"
 
-ORG_KINDS = ("fastlege", "helsestasjon", "sykehus", "legevakt", "laboratorium", "hjemmetjeneste", "apotek")
+ORG_KINDS = (
+    "fastlege",
+    "helsestasjon",
+    "sykehus",
+    "legevakt",
+    "laboratorium",
+    "hjemmetjeneste",
+    "apotek",
+    "kommune",
+)
 AUTHORIZATIONS = ("LE", "JO", "SP")
 
 PrincipalKind = Literal["citizen", "clinician", "editor"]
@@ -68,6 +80,7 @@ class ClinicianPrincipal:
     name: str | None
     caller_id: str
     kind: PrincipalKind = "clinician"
+    municipality: str | None = None  # the organisation's 4-digit kommunenummer, when the token names one
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,6 +305,11 @@ class TokenVerifier:
             authorization = _authorization(claims.get(HELSEID_HPR_DETAILS))
             if authorization is None:
                 raise Unauthorized("clinician tokens need an HPR authorization (LE, JO or SP)")
+            municipality = claims.get(HELSEID_MUNICIPALITY)
+            if municipality is not None and not (
+                isinstance(municipality, str) and len(municipality) == 4 and municipality.isdigit()
+            ):
+                raise Unauthorized("a clinician token's kommunenummer must be 4 digits")
             return ClinicianPrincipal(
                 hpr=hpr,
                 pid=pid,
@@ -300,6 +318,7 @@ class TokenVerifier:
                 org_kind=org_kind,
                 name=_display_name(claims.get("name")),
                 caller_id=f"clinician:{hpr}:{org}",
+                municipality=municipality,
             )
         sub = str(claims.get("sub", ""))
         if not sub:

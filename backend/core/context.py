@@ -100,6 +100,19 @@ async def birth_date(patient_id: uuid.UUID) -> date | None:
         return None
 
 
+async def age_and_sex(patient_id: uuid.UUID, day: date) -> tuple[int | None, str | None]:
+    """Completed years on `day` and the legal sex, both from the sealed identity number (one statement)."""
+    async with DB.connection() as connection:
+        sealed: bytes | None = await connection.fetchval("SELECT fnr_sealed FROM patient WHERE id = $1", patient_id)
+    if sealed is None:
+        return None, None
+    try:
+        number = parse_identity_number(sealer().unseal(sealed), allow_synthetic=True)
+    except InvalidIdentityNumber:
+        return None, None
+    return age_on(number.birth_date, day), number.sex
+
+
 def age_on(born: date, day: date) -> int:
     """Completed years on `day` (a 29 February birthday comes on 1 March in other years)."""
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))

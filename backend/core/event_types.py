@@ -60,6 +60,8 @@ class EventType(StrEnum):
     NEWS2_RECORDED = "news2.recorded"
     SPO2_TARGET_PRESCRIBED = "spo2-target.prescribed"
     SPO2_TARGET_CLEARED = "spo2-target.cleared"
+    # municipal services
+    MUNICIPAL_SERVICE_UPDATED = "municipal-service.updated"
     # journal documents
     DOCUMENT_ADDED = "document.added"
     DOCUMENT_SUPERSEDED = "document.superseded"
@@ -146,6 +148,7 @@ EVENT_TYPES: Mapping[EventType, EventSpec] = MappingProxyType(
         EventType.NEWS2_RECORDED: EventSpec("news2-score"),
         EventType.SPO2_TARGET_PRESCRIBED: EventSpec("spo2-target"),
         EventType.SPO2_TARGET_CLEARED: EventSpec("spo2-target"),
+        EventType.MUNICIPAL_SERVICE_UPDATED: EventSpec("municipal-service"),
         # A document the author hid from the patient (visibleToPatient false) is never in her feed.
         EventType.DOCUMENT_ADDED: EventSpec("document", Visibility.WRITER_DECIDES),
         EventType.DOCUMENT_SUPERSEDED: EventSpec("document", Visibility.WRITER_DECIDES),

@@ -51,6 +51,11 @@ class IdentityNumber:
     is_d_number: bool
     is_synthetic: bool
 
+    @property
+    def sex(self) -> str:
+        """The legal sex the number encodes: its ninth digit is odd for male, even for female."""
+        return "male" if int(self.value[8]) % 2 else "female"
+
 
 def parse_identity_number(raw: str, *, allow_synthetic: bool) -> IdentityNumber:
     """Validate both mod-11 control digits and the embedded birth date.

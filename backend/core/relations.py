@@ -29,6 +29,7 @@ ATTESTABLE: Final[dict[str, frozenset[RelationKind]]] = {
     "hjemmetjeneste": frozenset({"homecare"}),
     "laboratorium": frozenset(),
     "apotek": frozenset(),
+    "kommune": frozenset({"homecare"}),  # the municipality's allocation office (tildelingskontor)
 }
 assert set(ATTESTABLE) == set(ORG_KINDS), "every organisation kind has a row in the attestation matrix"
 

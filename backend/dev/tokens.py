@@ -17,6 +17,7 @@ from backend.core.auth import (
     CITIZEN_ACR,
     HELSEID_HPR,
     HELSEID_HPR_DETAILS,
+    HELSEID_MUNICIPALITY,
     HELSEID_ORG_NUMBER,
     HELSEID_PID,
     HELSEID_SECURITY_LEVEL,
@@ -96,8 +97,18 @@ def citizen_claims(pid: str) -> dict[str, Any]:
     return {"sub": uuid.uuid5(uuid.NAMESPACE_OID, "citizen" + pid).hex, "pid": pid, "acr": CITIZEN_ACR}
 
 
+DEV_MUNICIPALITY = "0301"  # Oslo: API.md's default for `--municipality`
+
+
 def clinician_claims(
-    *, hpr: str, pid: str, authorization: str, org: str, org_kind: str, name: str | None = None
+    *,
+    hpr: str,
+    pid: str,
+    authorization: str,
+    org: str,
+    org_kind: str,
+    name: str | None = None,
+    municipality: str | None = DEV_MUNICIPALITY,
 ) -> dict[str, Any]:
     return {
         "sub": f"hpr-{hpr}",
@@ -108,6 +119,7 @@ def clinician_claims(
         HELSEID_HPR_DETAILS: {"approvals": [{"profession": authorization}]},
         HELSEKORT_ORG_KIND: org_kind,
         "name": name or f"Helsepersonell {hpr}",
+        **({HELSEID_MUNICIPALITY: municipality} if municipality is not None else {}),
     }
 
 
@@ -123,6 +135,8 @@ def mint_from_args(settings: Settings, args: argparse.Namespace) -> str:
             parse_identity_number(args.pid, allow_synthetic=True)
         except InvalidIdentityNumber as exc:
             raise ValueError(f"--pid is not a valid fødselsnummer: {exc}") from exc
+    if kind == "clinician" and not (len(args.municipality) == 4 and args.municipality.isdigit()):
+        raise ValueError("--municipality must be a 4-digit kommunenummer such as 0301")
     if kind == "citizen":
         claims = citizen_claims(args.pid)
     elif kind == "clinician":
@@ -133,6 +147,7 @@ def mint_from_args(settings: Settings, args: argparse.Namespace) -> str:
             org=args.org,
             org_kind=args.org_kind,
             name=args.name,
+            municipality=args.municipality,
         )
     else:
         claims = editor_claims(args.sub)

@@ -590,3 +590,39 @@ async def citizen_trend(
         limit,
     )
     return typed_rows(Observation, rows)
+
+
+# --- the legevakt overview ----------------------------------------------------------------------------------------
+
+
+class FlaggedResult(msgspec.Struct, kw_only=True):
+    report_id: uuid.UUID
+    code: str
+    display: str
+    value_type: str
+    value_quantity: float | None
+    value_string: str | None
+    value_code: str | None
+    unit: str | None
+    flag: str
+    issued_at: datetime
+
+
+async def flagged_results_since(
+    connection: Connection, patient_id: uuid.UUID, since: datetime, limit: int
+) -> list[FlaggedResult]:
+    """The shown results flagged other than normal, issued since `since`, newest first (the clinician's view)."""
+    rows = await connection.fetch(
+        """
+        SELECT o.report AS report_id, o.code, o.display, o.value_type, o.value_quantity, o.value_string,
+               o.value_code, o.unit, o.flag, o.issued_at
+        FROM lab_observation o
+        WHERE o.patient_id = $1 AND o.current AND o.flag IS NOT NULL AND o.flag <> 'normal' AND o.issued_at >= $2
+        ORDER BY o.issued_at DESC, o.report, o.position
+        LIMIT $3
+        """,
+        patient_id,
+        since,
+        limit,
+    )
+    return typed_rows(FlaggedResult, rows)

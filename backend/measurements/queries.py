@@ -469,3 +469,44 @@ async def clear_target(
         author.organisation,
     )
     return cleared
+
+
+# --- the legevakt overview ----------------------------------------------------------------------------------------
+
+
+class LatestVital(NamedTuple):
+    """The newest reading of one code (or the newest NEWS2 score, `code` 'news2') since the window's start."""
+
+    code: str
+    value: float | None
+    unit: str | None
+    systolic: float | None
+    diastolic: float | None
+    total: int | None
+    risk: str | None
+    valid_for_patient: bool | None
+    effective_at: datetime
+
+
+_LATEST_VITALS = """
+SELECT c.code, m.value, m.unit, m.systolic, m.diastolic, NULL::smallint AS total, NULL::text AS risk,
+       NULL::boolean AS valid_for_patient, m.effective_at
+FROM unnest($3::text[]) AS c(code)
+CROSS JOIN LATERAL (
+    SELECT value, unit, systolic, diastolic, effective_at FROM measurement
+    WHERE patient_id = $1 AND code = c.code AND effective_at >= $2
+    ORDER BY effective_at DESC, id LIMIT 1
+) m
+UNION ALL
+(SELECT 'news2', NULL, NULL, NULL, NULL, total, risk, valid_for_patient, effective_at FROM news2_score
+ WHERE patient_id = $1 AND effective_at >= $2
+ ORDER BY effective_at DESC, id LIMIT 1)
+"""
+
+
+async def latest_vitals(
+    connection: Any, patient_id: uuid.UUID, since: datetime, codes: Sequence[str]
+) -> list[LatestVital]:
+    """The newest reading of each code and the newest NEWS2 score since `since`, in one statement."""
+    rows = await connection.fetch(_LATEST_VITALS, patient_id, since, list(codes))
+    return [LatestVital(*row.values()) for row in rows]

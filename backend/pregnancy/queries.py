@@ -193,6 +193,18 @@ async def has_card(connection: Any, patient_id: uuid.UUID) -> bool:
     return found is not None
 
 
+async def newest_card_id(connection: Any, patient_id: uuid.UUID) -> uuid.UUID | None:
+    """Her ongoing card, or else the newest one (the legevakt overview's pregnancy status), or None."""
+    found: uuid.UUID | None = await connection.fetchval(
+        """
+        SELECT id FROM pregnancy_card WHERE patient_id = $1
+        ORDER BY status = 'ongoing' DESC, created_at DESC, id LIMIT 1
+        """,
+        patient_id,
+    )
+    return found
+
+
 async def lock_ongoing_card(connection: Any, patient_id: uuid.UUID) -> uuid.UUID | None:
     """The id of her ongoing card, locked until the transaction ends, or None."""
     found: uuid.UUID | None = await connection.fetchval(

@@ -57,6 +57,7 @@ STORED: dict[str, str] = {
     "news2.recorded": "news2-score",
     "spo2-target.prescribed": "spo2-target",
     "spo2-target.cleared": "spo2-target",
+    "municipal-service.updated": "municipal-service",
     "document.added": "document",
     "document.superseded": "document",
     "document.entered-in-error": "document",

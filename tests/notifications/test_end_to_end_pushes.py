@@ -72,6 +72,7 @@ PUSH_DECISIONS: dict[EventType, str | None] = {
     EventType.NEWS2_RECORDED: None,  # a score for the clinicians at the bedside
     EventType.SPO2_TARGET_PRESCRIBED: None,  # changes how her uploads are scored, told by her clinician
     EventType.SPO2_TARGET_CLEARED: None,
+    EventType.MUNICIPAL_SERVICE_UPDATED: None,  # in her change feed; the municipality sends its decisions itself
     EventType.DOCUMENT_ADDED: "documents",  # only one she may see (not one the author hid from her)
     EventType.DOCUMENT_SUPERSEDED: None,  # its replacement is the new document, which pushes
     EventType.DOCUMENT_ENTERED_IN_ERROR: None,  # retracted; in her feed

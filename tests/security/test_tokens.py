@@ -162,6 +162,21 @@ async def test_a_valid_clinician_token_is_accepted(client: httpx.AsyncClient, ap
     assert (await _status(client, token, LOOKUP)).status_code == 200
 
 
+@pytest.mark.parametrize("municipality", ["0301", None], ids=["with-kommunenummer", "without"])
+async def test_a_municipality_token_is_accepted_with_or_without_its_kommunenummer(
+    client: httpx.AsyncClient, app: Litestar, municipality: str | None
+) -> None:
+    claims = clinician_claims(
+        hpr="1234567",
+        pid=synthetic_fnr(),
+        authorization="SP",
+        org="974600099",
+        org_kind="kommune",
+        municipality=municipality,
+    )
+    assert (await _status(client, mint(signing_key(app), "clinician", claims), LOOKUP)).status_code == 200
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
@@ -171,8 +186,21 @@ async def test_a_valid_clinician_token_is_accepted(client: httpx.AsyncClient, ap
         {"helsekort://claims/org_kind": "tannlege"},
         {"helseid://claims/hpr/hpr_details": {"approvals": [{"profession": "XX"}]}},
         {"helseid://claims/identity/pid": "00000000000"},
+        {"helseid://claims/client/claims/kommunenummer": "oslo"},
+        {"helseid://claims/client/claims/kommunenummer": 301},
+        {"helseid://claims/client/claims/kommunenummer": "03011"},
     ],
-    ids=["level-3", "no-hpr", "bad-org", "unknown-org-kind", "no-authorization", "bad-pid"],
+    ids=[
+        "level-3",
+        "no-hpr",
+        "bad-org",
+        "unknown-org-kind",
+        "no-authorization",
+        "bad-pid",
+        "municipality-name",
+        "municipality-number",
+        "municipality-5-digits",
+    ],
 )
 async def test_clinician_token_without_required_claims_is_401(
     client: httpx.AsyncClient, app: Litestar, overrides: dict[str, Any]
