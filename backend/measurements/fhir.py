@@ -1,0 +1,81 @@
+"""Måledata as FHIR R4 Observations (vital-signs pattern): LOINC codes, UCUM units, blood pressure as a panel with
+systolic and diastolic components; read through `list_measurements` with the domain's own read `Need`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.core.access import Grant
+from backend.core.fhir import (
+    LOINC,
+    OBSERVATION_CATEGORY,
+    FhirPage,
+    FhirQuery,
+    concept,
+    fhir_search,
+    instant,
+    patient_reference,
+    quantity,
+)
+from backend.measurements.codes import MEASUREMENTS, PanelMeasurement
+from backend.measurements.schemas import MeasurementOut
+from backend.measurements.service import READ, list_measurements
+
+# Home blood glucose is a laboratory-type test; everything else in the catalogue is a vital sign.
+LABORATORY_CODES = frozenset({"15074-8"})
+
+
+def _display(code: str) -> str | None:
+    definition = MEASUREMENTS.get(code)
+    return definition.display if definition is not None else None
+
+
+def observation_resource(grant: Grant, item: MeasurementOut) -> dict[str, Any]:
+    """Pure: one stored measurement as an Observation of the patient of `grant`."""
+    category = "laboratory" if item.code in LABORATORY_CODES else "vital-signs"
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": str(item.id),
+        "status": "final",
+        "category": [concept(OBSERVATION_CATEGORY, category)],
+        "code": concept(LOINC, item.code, _display(item.code)),
+        "subject": patient_reference(grant),
+        "effectiveDateTime": instant(item.effective_at),
+        "issued": instant(item.created_at),
+    }
+    if item.value is not None and item.unit is not None:
+        resource["valueQuantity"] = quantity(item.value, item.unit)
+    if item.components:
+        resource["component"] = [
+            {"code": concept(LOINC, part.code, _display(part.code))}
+            | ({"valueQuantity": quantity(part.value, part.unit)} if part.value is not None else {})
+            for part in item.components
+        ]
+    if item.device is not None and (item.device.model or item.device.serial):
+        resource["device"] = {"display": " ".join(filter(None, (item.device.model, item.device.serial)))}
+    if item.source == "citizen":
+        resource["performer"] = [patient_reference(grant)]
+    return resource
+
+
+def _searchable(code: str) -> bool:
+    definition = MEASUREMENTS.get(code)
+    return isinstance(definition, PanelMeasurement) or (definition is not None and definition.panel is None)
+
+
+@fhir_search("Observation", "measurements", need=READ)
+async def search_measurements(grant: Grant, query: FhirQuery) -> FhirPage:
+    codes = None if query.codes is None else sorted(code for code in query.codes if _searchable(code))
+    if codes == []:
+        return FhirPage([])
+    page = await list_measurements(
+        grant,
+        # One code is the domain's own filter; several are filtered here from the pages it answers.
+        code=codes[0] if codes and len(codes) == 1 else None,
+        start=query.start.isoformat() if query.start else None,
+        end=query.end.isoformat() if query.end else None,
+        cursor=query.cursor,
+        limit=query.count,
+    )
+    items = [item for item in page.items if codes is None or item.code in codes]
+    return FhirPage([observation_resource(grant, item) for item in items], page.next)
