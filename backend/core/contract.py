@@ -2,12 +2,14 @@
 
 Litestar documents the success answer and the request. The answers every route can also give come from
 the mechanisms around it, so they are derived here from the route, never listed by hand per handler:
-RequirePrincipal → 401/403/429 (and 409 on writes), a path parameter → 404, any input → 400, a body → 413/415, If-Match →
-412/428 (required on guarded writes: `HeaderParameter(required=True)`), Idempotency-Key on POSTs behind IdempotencyMiddleware →
-409/422, the database → 503 (unless the handler says `opt={"database": False}`). Every error answer is
-the one shared `Problem` component; on the FHIR routes (`opt={"fhir": True}`) the same statuses are the shared
-`OperationOutcome` in `application/fhir+json`, and every FHIR body is a `FhirResource`. Struct docstrings are for developers: component descriptions come
-only from `backend.api_descriptions`, so the document does not change with msgspec's docstring handling.
+RequirePrincipal → 401/403/429 (and 409 on writes), a path parameter (or a FHIR search's `patient`) → 404,
+any input → 400, a body → 413/415, If-Match → 412/428 (required on guarded writes:
+`HeaderParameter(required=True)`), Idempotency-Key on POSTs behind IdempotencyMiddleware → 409/422, the
+database → 503 (unless the handler says `opt={"database": False}`). Every error answer is the one shared
+`Problem` component; on the FHIR routes (`opt={"fhir": True}`) the same statuses are the shared
+`OperationOutcome` in `application/fhir+json`, and every FHIR body is a `FhirResource`. Struct docstrings
+are for developers: component descriptions come only from `backend.api_descriptions`, so the document does
+not change with msgspec's docstring handling.
 """
 
 from __future__ import annotations
@@ -208,8 +210,8 @@ def _complete_operation(operation: dict[str, Any], method: str, handler: HTTPRou
             statuses.add(409)  # a write the resource's state forbids (a closed card, an existing slug, ...)
     if parameters:
         statuses.add(400)
-    if any(p["in"] == "path" for p in parameters):
-        statuses.add(404)
+    if any(p["in"] == "path" for p in parameters) or (principal is not None and handler.opt.get("fhir")):
+        statuses.add(404)  # a FHIR search names its patient in the query: out of scope is 404 there too
     if "requestBody" in operation:
         statuses |= {400, 413, 415}
     if "If-Match" in names:

@@ -19,7 +19,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
 from backend.core.access import Clinician, MeGrant, provide_clinician
-from backend.core.auth import RequirePrincipal
+from backend.core.auth import ClinicianPrincipal, RequirePrincipal
 from backend.core.clock import utcnow
 from backend.core.errors import BadRequest, NotFound
 from backend.core.fhir import (
@@ -126,6 +126,19 @@ class FhirController(Controller):
         return _bundle(request, await read_page(clinician, patient_id, fhir_sources(), query, cursor))
 
     @get(
+        "/Patient",
+        operation_id="fhirSearchPatient",
+        summary="Search Patient by `patient` (her id): a searchset Bundle of her Patient",
+        media_type=FHIR_JSON,
+        opt=FHIR_OPT,
+    )
+    async def search_patient(
+        self, *, request: Request[Any, Any, Any], clinician: Clinician, patient: Patient = None
+    ) -> dict[str, Any]:
+        # Its own route: the static `Patient/{id}` segment hides `{resource_type}` from the router here.
+        return await _search(request, clinician, "Patient", patient=patient, code=None, dates=None, count=None)
+
+    @get(
         "/{resource_type:str}",
         operation_id="fhirSearch",
         summary="Search one resource type of one patient: patient, code, date, _count; a searchset Bundle",
@@ -144,13 +157,28 @@ class FhirController(Controller):
         count: Count = None,
         cursor: Cursor = None,
     ) -> dict[str, Any]:
-        if resource_type not in resource_types():
-            raise NotFound(f"this server serves no {resource_type[:40]!r} resources")
-        _only(request, SEARCH_PARAMETERS)
-        query = search_query(code=code, dates=date or (), count=count)
-        patient_id = patient_parameter(patient)
-        page = await read_page(clinician, patient_id, fhir_sources(resource_type), query, cursor)
-        return _bundle(request, page)
+        del cursor  # read from the query with the others, by `_search`
+        return await _search(request, clinician, resource_type, patient=patient, code=code, dates=date, count=count)
+
+
+async def _search(
+    request: Request[Any, Any, Any],
+    clinician: ClinicianPrincipal,
+    resource_type: str,
+    *,
+    patient: str | None,
+    code: str | None,
+    dates: list[str] | None,
+    count: int | None,
+) -> dict[str, Any]:
+    if resource_type not in resource_types():
+        raise NotFound(f"this server serves no {resource_type[:40]!r} resources")
+    _only(request, SEARCH_PARAMETERS)
+    query = search_query(code=code, dates=dates or (), count=count)
+    patient_id = patient_parameter(patient)
+    cursor = request.query_params.get("_cursor")
+    page = await read_page(clinician, patient_id, fhir_sources(resource_type), query, cursor)
+    return _bundle(request, page)
 
 
 def fhir_router() -> list[Any]:
