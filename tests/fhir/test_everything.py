@@ -19,9 +19,9 @@ async def test_a_record_system_gets_everything_and_the_citizen_downloads_the_sam
     )
     [patient] = of_type(found, "Patient")
     assert patient["id"] == str(her.woman.patient_id)
-    assert {(i["system"], i["value"]) for i in patient["identifier"]} == {(
-        "urn:oid:2.16.578.1.12.4.1.4.1", her.woman.fnr
-    )}  # fmt: skip
+    assert {(i["system"], i["value"]) for i in patient["identifier"]} == {
+        ("urn:oid:2.16.578.1.12.4.1.4.1", her.woman.fnr)
+    }
     reports = {report["id"] for report in of_type(found, "DiagnosticReport")}
     assert reports == {her.released_report, her.held_report}  # a clinician sees every report, as in the API
     observations = of_type(found, "Observation")
@@ -29,12 +29,17 @@ async def test_a_record_system_gets_everything_and_the_citizen_downloads_the_sam
     [statement] = of_type(found, "MedicationStatement")
     assert statement["id"] == her.medication_id
     assert statement["medicationCodeableConcept"]["coding"][0] == {
-        "system": "http://www.whocc.no/atc", "code": "H03AA01", "display": "Levaxin"
-    }  # fmt: skip
+        "system": "http://www.whocc.no/atc",
+        "code": "H03AA01",
+        "display": "Levaxin",
+    }
     [condition] = of_type(found, "Condition")
     assert condition["id"] == her.card_id
-    assert all(resource["subject"] == {"reference": f"Patient/{her.woman.patient_id}"}
-               for resource in found if resource["resourceType"] != "Patient")  # fmt: skip
+    assert all(
+        resource["subject"] == {"reference": f"Patient/{her.woman.patient_id}"}
+        for resource in found
+        if resource["resourceType"] != "Patient"
+    )
 
     response = await client.get("/citizen/v1/me/export", headers=her.woman.headers)
     assert response.status_code == 200, response.text
