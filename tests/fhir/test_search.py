@@ -121,3 +121,51 @@ async def test_patient_read_and_search(client: httpx.AsyncClient, app: Litestar)
     ]
     [found] = await every_page(client, "/fhir/R4/Patient", her.gp.headers, _params(her))
     assert found == patient
+
+
+MEDIUM = {
+    "respirationRate": 22,
+    "spo2": 95,
+    "spo2Scale": 1,
+    "onOxygen": False,
+    "systolic": 105,
+    "pulse": 95,
+    "consciousness": "A",
+    "temperature": 37.0,
+}
+
+
+async def test_news2_is_an_observation_of_its_total_with_sub_scores_from_its_vital_set(
+    client: httpx.AsyncClient, app: Litestar
+) -> None:
+    her = await record(client, app)
+    recorded = await client.post(
+        f"/clinician/v1/patients/{her.woman.patient_id}/news2", json=MEDIUM, headers=her.gp.headers
+    )
+    assert recorded.status_code == 201, recorded.text
+    [news2] = await every_page(
+        client, "/fhir/R4/Observation", her.gp.headers, _params(her, code="http://snomed.info/sct|1104051000000101")
+    )
+    assert news2["id"] == recorded.json()["id"]
+    assert news2["valueInteger"] == 5
+    subscores = {c["code"]["coding"][0]["code"]: c["valueInteger"] for c in news2["component"]}
+    assert subscores == {
+        "respiration-rate": 2,
+        "spo2": 1,
+        "on-oxygen": 0,
+        "systolic": 1,
+        "pulse": 1,
+        "consciousness": 0,
+        "temperature": 0,
+        "spo2-scale": 1,
+    }
+    # She is pregnant and consents: the reason says so to her GP.
+    assert news2["note"] == [{"text": "NEWS2 not valid for this patient: pregnancy"}]
+    observations = await every_page(client, "/fhir/R4/Observation", her.gp.headers, _params(her))
+    ids = {observation["id"] for observation in observations}
+    assert {reference["reference"].removeprefix("Observation/") for reference in news2["derivedFrom"]} <= ids
+
+    withdrawn = await client.delete("/citizen/v1/me/consents/pregnancy-card", headers=her.woman.headers)
+    assert withdrawn.status_code == 204
+    [neutral] = await every_page(client, "/fhir/R4/Observation", her.gp.headers, _params(her, code="1104051000000101"))
+    assert neutral["note"] == [{"text": "NEWS2 not valid for this patient: not-validated-for-this-patient"}]
