@@ -78,6 +78,7 @@ def citizen_router(settings: Settings) -> Router:
     from backend.fhir.routes import CitizenExportController
     from backend.labs.routes import CitizenLabResultController
     from backend.measurements.routes import CitizenMeasurementCodesController, CitizenMeasurementsController
+    from backend.medications.prescription_routes import CitizenPrescriptionController
     from backend.medications.routes import CitizenMedicationController
     from backend.notifications.routes import CitizenDevicesController, CitizenSubscriptionsController
     from backend.patients.routes import CitizenMeController
@@ -93,6 +94,7 @@ def citizen_router(settings: Settings) -> Router:
             CitizenMeasurementCodesController,
             CitizenLabResultController,
             CitizenMedicationController,
+            CitizenPrescriptionController,
             CitizenPregnancyController,
             CitizenExportController,
         ],
@@ -107,6 +109,7 @@ def clinician_router(settings: Settings) -> Router:
     """/clinician/v1: HelseID tokens; each domain adds its clinician controllers here."""
     from backend.labs.routes import ClinicianLabReportController
     from backend.measurements.routes import ClinicianMeasurementsController, ClinicianNews2Controller
+    from backend.medications.prescription_routes import ClinicianPrescriptionController, ClinicianRenewalController
     from backend.medications.routes import ClinicianMedicationController
     from backend.patients.routes import ClinicianAlertsController, ClinicianPatientController
     from backend.pregnancy.routes import ClinicianPregnancyController
@@ -120,6 +123,8 @@ def clinician_router(settings: Settings) -> Router:
             ClinicianNews2Controller,
             ClinicianLabReportController,
             ClinicianMedicationController,
+            ClinicianPrescriptionController,
+            ClinicianRenewalController,
             ClinicianPregnancyController,
         ],
         middleware=[RequirePrincipal("clinician", writes=[IdempotencyMiddleware().handle])],

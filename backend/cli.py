@@ -80,6 +80,24 @@ def cmd_content(args: argparse.Namespace) -> int:
     return 0 if getattr(report, "ok", True) else 1
 
 
+def cmd_catalogue(args: argparse.Namespace) -> int:
+    from backend.jobs import load_drug_catalogue
+    from backend.medications.catalogue import SAMPLE, CatalogueFileError
+
+    settings = _settings_or_exit()
+    path = SAMPLE if args.file == "sample" else Path(args.file)
+
+    async def run(settings: Any) -> str:
+        return await load_drug_catalogue(path)
+
+    try:
+        print(asyncio.run(_with_database(settings, run)))
+    except CatalogueFileError as exc:
+        print(f"helsekort: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 # --- worker ---------------------------------------------------------------------------------------------
 
 
@@ -251,6 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--force", action="store_true", help="overwrite editor changes made in the database")
     sync.set_defaults(func=cmd_content)
 
+    catalogue = sub.add_parser("catalogue", help="the drug catalogue (FEST)")
+    catalogue_sub = catalogue.add_subparsers(dest="catalogue_command", required=True)
+    load = catalogue_sub.add_parser("load", help="replace the drug catalogue from a JSON file")
+    load.add_argument("file", help="the catalogue file, or `sample` for the bundled sample")
+    load.set_defaults(func=cmd_catalogue)
+
     openapi = sub.add_parser("openapi", help="write or verify openapi/openapi.json")
     openapi.add_argument("--check", action="store_true")
     openapi.add_argument("--output", default=str(OPENAPI_PATH))
@@ -271,7 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--org", required=True)
             p.add_argument(
                 "--org-kind",
-                choices=("fastlege", "helsestasjon", "sykehus", "legevakt", "laboratorium", "hjemmetjeneste"),
+                # backend.core.auth.ORG_KINDS, written out so that `helsekort --help` imports nothing of core
+                choices=("fastlege", "helsestasjon", "sykehus", "legevakt", "laboratorium", "hjemmetjeneste", "apotek"),
                 required=True,
             )
             p.add_argument("--name", default=None)

@@ -31,6 +31,12 @@ async def _lab_result_releases(settings: Settings) -> int:
     return await announce_due_releases(settings)
 
 
+async def _prescription_reminders(settings: Settings) -> int:
+    from backend.medications.prescriptions import remind_expiring_prescriptions
+
+    return await remind_expiring_prescriptions(settings)
+
+
 async def _cms_scheduled_publishing(settings: Settings) -> int:
     from backend.cms.service import publish_due_pages
 
@@ -53,6 +59,8 @@ WORKER_JOBS: list[tuple[str, Job]] = [
     # Releases first, so a result that became due is announced and pushed in the same round.
     ("lab-result-releases", _lab_result_releases),
     ("cms-scheduled-publishing", _cms_scheduled_publishing),
+    # Before the pushes too: a reminder claimed in this round is sent in it.
+    ("prescription-reminders", _prescription_reminders),
     ("push-notifications", _push_notifications),
     ("expired-idempotency-keys", _expired_idempotency_keys),
     ("expired-rate-limit-windows", _expired_rate_limit_windows),
@@ -73,6 +81,13 @@ async def _sync_content(directory: Path, *, force: bool) -> Any:
     from backend.cms.sync import sync_content
 
     return await sync_content(directory, force=force)
+
+
+async def load_drug_catalogue(path: Path) -> str:
+    """`helsekort catalogue load FILE`: the medications domain's drug catalogue (FEST)."""
+    from backend.medications.catalogue import load_catalogue
+
+    return await load_catalogue(path)
 
 
 # The CMS's loader for content/ (`helsekort content sync`, `make run`).

@@ -91,6 +91,20 @@ def test_token_command_mints_a_dev_token(tmp_path: Path) -> None:
     assert claims["exp"] < time.time()
 
 
+def test_token_command_mints_a_pharmacy_token(tmp_path: Path) -> None:
+    """Organisation kind `apotek` (issue 17): a pharmacist's token for dispensing."""
+    from backend.core.auth import HELSEKORT_ORG_KIND
+    from tests.factories import synthetic_fnr
+
+    result = subprocess.run(
+        [sys.executable, "-m", "backend", "token", "clinician", "--hpr", "9100009", "--pid", synthetic_fnr(),
+         "--authorization", "SP", "--org", "974600009", "--org-kind", "apotek"],
+        cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    claims = jwt.decode(result.stdout.strip(), options={"verify_signature": False})
+    assert claims[HELSEKORT_ORG_KIND] == "apotek"
+
+
 def test_token_command_refuses_in_production(tmp_path: Path) -> None:
     env = {**_env(tmp_path), "HELSEKORT_ENV": "production"}
     result = subprocess.run(

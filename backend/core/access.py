@@ -4,7 +4,9 @@ A citizen sees only herself. A clinician sees a patient through an active care r
 organisation, or her own emergency access; a citizen's block of the clinician's HPR number refuses
 the care relation but not emergency access; resources that need consent (the pregnancy card) need it
 too, except in an emergency. An organisation of kind `laboratorium` may write lab reports for any
-existing patient and read nothing, and opens no emergency access.
+existing patient and read nothing, and opens no emergency access. An organisation of kind `apotek` (pharmacy)
+may do what a Need marks `pharmacy_may` (read active prescriptions, record dispensings) for any existing
+patient, audited with basis `pharmacy`, and nothing else; it opens no emergency access either.
 
 A route states what it needs as a `Need` (action, resource type, consent, the role that may do it, the
 care relation its write may attest) and asks `authorize`, which returns the `Grant` every service
@@ -66,10 +68,11 @@ __all__ = [
 ]
 
 Action = Literal["read", "write", "attest", "emergency-access"]
-Basis = Literal["self", "care-relation", "emergency", "laboratory"]
+Basis = Literal["self", "care-relation", "emergency", "laboratory", "pharmacy"]
 Refusal = Literal["role", "no-patient", "blocked", "no-consent", "no-relation"]
 
 LABORATORY = "laboratorium"
+PHARMACY = "apotek"
 _FRAGMENT = re.compile(r"[a-z_]+ WHERE [a-z_]+ = '[a-z-]+'")
 
 
@@ -96,6 +99,7 @@ class Need:
     consent: str | None = None  # a consent scope the patient must have given (emergency access excepted)
     role: Role | None = None
     laboratory_may_write: bool = False  # lab reports: a laboratory may write them for any existing patient
+    pharmacy_may: bool = False  # prescriptions: a pharmacy may do this (read or write) for any existing patient
     attests: RelationKind | None = None  # the write may attest this care relation for the caller's organisation
     # …unless a row of the patient's matches this (a constant `table WHERE condition` of the domain's, e.g. an
     # ongoing pregnancy card: creating a second one must not open her record to a new organisation).
@@ -147,6 +151,7 @@ WITH decision AS MATERIALIZED (
         WHEN NOT patient_exists THEN 'denied'
         WHEN emergency AND $15 THEN 'emergency'
         WHEN $14 AND $9 = 'write' THEN 'laboratory'
+        WHEN $18 THEN 'pharmacy'
         WHEN blocked THEN 'denied'
         WHEN (related OR attests) AND consented THEN 'care-relation'
         ELSE 'denied'
@@ -155,6 +160,7 @@ WITH decision AS MATERIALIZED (
         WHEN NOT patient_exists THEN 'no-patient'
         WHEN emergency AND $15 THEN NULL
         WHEN $14 AND $9 = 'write' THEN NULL
+        WHEN $18 THEN NULL
         WHEN blocked THEN 'blocked'
         WHEN (related OR attests) AND NOT consented THEN 'no-consent'
         WHEN related OR attests THEN NULL
@@ -239,6 +245,8 @@ def _role_refusal(principal: ClinicianPrincipal, need: Need) -> str | None:
     """The rule a clinician breaks by role alone (before anything about the patient is asked), or None."""
     if principal.org_kind == LABORATORY and not (need.laboratory_may_write and need.action == "write"):
         return "a laboratory posts lab reports and reads or changes nothing else"
+    if principal.org_kind == PHARMACY and not need.pharmacy_may:
+        return "a pharmacy reads active prescriptions and records dispensings, and nothing else"
     if need.attests is not None and not may_attest(principal, need.attests):
         return f"an organisation of kind {principal.org_kind} may not attest a {need.attests} care relation"
     if need.role is not None and not need.role.allows(principal):
@@ -309,6 +317,7 @@ async def authorize(
             may_open_emergency_access(principal),
             need.attests,
             need.reveals,
+            need.pharmacy_may and principal.org_kind == PHARMACY,
         )
     basis = row["basis"]
     if basis == "denied":
@@ -452,8 +461,9 @@ async def grant_passes_consent(grant: Grant, scope: str) -> bool:
 
 
 def may_open_emergency_access(principal: ClinicianPrincipal) -> bool:
-    """A laboratory posts results for anyone but treats no one: it has no emergency to open access for."""
-    return principal.org_kind != LABORATORY
+    """A laboratory posts results and a pharmacy dispenses for anyone, but neither treats anyone: neither has an
+    emergency to open access for."""
+    return principal.org_kind not in (LABORATORY, PHARMACY)
 
 
 # --- dependencies for the routers (request.user is set by RequirePrincipal) ---------------------------

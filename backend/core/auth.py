@@ -42,7 +42,7 @@ HELSEID_ORG_NUMBER = "helseid://claims/client/claims/orgnr_parent"
 HELSEID_HPR_DETAILS = "helseid://claims/hpr/hpr_details"
 HELSEKORT_ORG_KIND = "helsekort://claims/org_kind"
 
-ORG_KINDS = ("fastlege", "helsestasjon", "sykehus", "legevakt", "laboratorium", "hjemmetjeneste")
+ORG_KINDS = ("fastlege", "helsestasjon", "sykehus", "legevakt", "laboratorium", "hjemmetjeneste", "apotek")
 AUTHORIZATIONS = ("LE", "JO", "SP")
 
 PrincipalKind = Literal["citizen", "clinician", "editor"]

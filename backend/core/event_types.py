@@ -46,6 +46,13 @@ class EventType(StrEnum):
     MEDICATIONS_UPDATED = "medications.updated"
     MEDICATIONS_RECONCILED = "medications.reconciled"
     MEDICATIONS_DISCREPANCY_REPORTED = "medications.discrepancy-reported"
+    # prescriptions (SFM): prescribed, cancelled or replaced, dispensed, expiring soon; her renewal requests
+    PRESCRIPTION_CREATED = "prescription.created"
+    PRESCRIPTION_CANCELLED = "prescription.cancelled"
+    PRESCRIPTION_DISPENSED = "prescription.dispensed"
+    PRESCRIPTION_EXPIRING = "prescription.expiring"
+    RENEWAL_REQUEST_CREATED = "renewal-request.created"
+    RENEWAL_REQUEST_ANSWERED = "renewal-request.answered"
     # measurements
     MEASUREMENTS_UPLOADED = "measurements.uploaded"
     NEWS2_RECORDED = "news2.recorded"
@@ -120,6 +127,12 @@ EVENT_TYPES: Mapping[EventType, EventSpec] = MappingProxyType(
         EventType.MEDICATIONS_UPDATED: EventSpec("medication-list"),
         EventType.MEDICATIONS_RECONCILED: EventSpec("medication-reconciliation"),
         EventType.MEDICATIONS_DISCREPANCY_REPORTED: EventSpec("medication-discrepancy"),
+        EventType.PRESCRIPTION_CREATED: EventSpec("prescription"),
+        EventType.PRESCRIPTION_CANCELLED: EventSpec("prescription"),
+        EventType.PRESCRIPTION_DISPENSED: EventSpec("prescription"),
+        EventType.PRESCRIPTION_EXPIRING: EventSpec("prescription"),
+        EventType.RENEWAL_REQUEST_CREATED: EventSpec("renewal-request"),
+        EventType.RENEWAL_REQUEST_ANSWERED: EventSpec("renewal-request"),
         EventType.MEASUREMENTS_UPLOADED: EventSpec("measurement-batch"),
         EventType.NEWS2_RECORDED: EventSpec("news2-score"),
         EventType.SPO2_TARGET_PRESCRIBED: EventSpec("spo2-target"),

@@ -19,7 +19,8 @@ from backend.core.auth import ORG_KINDS, ClinicianPrincipal
 RelationKind = Literal["gp", "midwife", "hospital", "legevakt", "homecare"]
 RELATION_KINDS: Final[tuple[RelationKind, ...]] = get_args(RelationKind)
 
-# Which organisation kinds may attest which kind of care relation (API.md). A laboratory treats no one.
+# Which organisation kinds may attest which kind of care relation (API.md). A laboratory treats no one; a
+# pharmacy (apotek) dispenses what others prescribed and attests nothing.
 ATTESTABLE: Final[dict[str, frozenset[RelationKind]]] = {
     "fastlege": frozenset({"gp"}),
     "helsestasjon": frozenset({"midwife"}),
@@ -27,6 +28,7 @@ ATTESTABLE: Final[dict[str, frozenset[RelationKind]]] = {
     "legevakt": frozenset({"legevakt"}),
     "hjemmetjeneste": frozenset({"homecare"}),
     "laboratorium": frozenset(),
+    "apotek": frozenset(),
 }
 assert set(ATTESTABLE) == set(ORG_KINDS), "every organisation kind has a row in the attestation matrix"
 

@@ -1,4 +1,5 @@
-"""Demo medication list for the demo citizen, written by the demo GP: two versions (one entry stopped) and a samstemming."""
+"""Demo medication list for the demo citizen, written by the demo GP: two versions (one entry stopped) and a samstemming;
+and her prescriptions: two active ones, one expiring in 20 days with her pending renewal request."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from backend.core.clock import utcnow
 from backend.core.db import DB
 from backend.core.demo import DEMO_GP, demo_loader, demo_patient_id
 from backend.core.settings import Settings
-from backend.medications import queries
+from backend.medications import queries, queries_prescriptions
 from backend.medications.entries import today
-from backend.medications.schemas import Dose, MedicationEntry, Prescriber
+from backend.medications.queries_prescriptions import NewPrescription
+from backend.medications.schemas import Dose, MedicationEntry, Prescriber, Quantity
 
 # Stable entry ids, so that loading twice is recognisably the same list.
 _NAMESPACE = uuid.UUID("5b1f3f52-7c0e-4f57-9a53-2f0d5c1e6a10")
@@ -171,6 +173,72 @@ async def load_medications_demo(settings: Settings) -> str:
             "Gjennomgått med pasienten ved svangerskapskontroll",
         ),
     )
-    if version is None:
-        return "medications: the demo citizen already has a medication list; unchanged"
-    return f"medications: demo list at version {version} (one entry stopped) with one reconciliation by the GP"
+    listed = (
+        "medications: the demo citizen already has a medication list; unchanged"
+        if version is None
+        else f"medications: demo list at version {version} (one entry stopped) with one reconciliation by the GP"
+    )
+    return f"{listed}; {await seed_prescriptions(patient_id)}"
+
+
+# --- prescriptions ----------------------------------------------------------------------------------------
+
+RX_LEVAXIN = uuid.uuid5(_NAMESPACE, "prescription-levaxin")
+RX_DUROFERON = uuid.uuid5(_NAMESPACE, "prescription-duroferon")
+RENEWAL_LEVAXIN = uuid.uuid5(_NAMESPACE, "renewal-levaxin")
+
+
+async def seed_prescriptions(patient_id: uuid.UUID) -> str:
+    """Two active prescriptions by the demo GP (Levaxin expiring in 20 days, with her pending renewal request;
+    Duroferon for ten months), once: nothing is written when the demo citizen already has them."""
+    on = today()
+    now = utcnow()
+    by = Author(
+        hpr=DEMO_GP.hpr,
+        name=DEMO_GP.name,
+        authorization=DEMO_GP.authorization,
+        organisation=DEMO_GP.org_number,
+        org_kind=DEMO_GP.org_kind,
+    )
+    plans = (
+        # A year's prescription written 345 days ago, and one of ten months written two months ago.
+        (RX_LEVAXIN, _entry_id("levothyroxine"), "1 tablett om morgenen", 100, 4, 345, 365, "-71"),
+        (RX_DUROFERON, _entry_id("iron"), "1 tablett daglig", 50, 2, 60, 360, None),
+    )
+    async with DB.transaction(), DB.connection() as connection:
+        await queries.lock_list(connection, patient_id)
+        if await queries_prescriptions.prescription(connection, patient_id, on, RX_LEVAXIN) is not None:
+            return "prescriptions: the demo citizen already has her prescriptions; unchanged"
+        for prescription_id, entry_id, dosage, amount, dispensings, days_ago, valid_days, code in plans:
+            entry = await queries_prescriptions.current_entry(connection, patient_id, entry_id)
+            if entry is None:
+                return "prescriptions: the demo list has no entry to prescribe from; unchanged"
+            await queries_prescriptions.insert_prescription(
+                connection,
+                patient_id,
+                on,
+                NewPrescription(
+                    id=prescription_id,
+                    entry_id=entry_id,
+                    entry=entry,
+                    dosage_text=dosage,
+                    quantity=Quantity(amount=amount, unit="tablett"),
+                    dispensings=dispensings,
+                    valid_until=on - timedelta(days=days_ago) + timedelta(days=valid_days),
+                    reimbursement_code=code,
+                    note=None,
+                    prescriber=by,
+                ),
+                now - timedelta(days=days_ago),
+            )
+            await events.append_event(patient_id, events.EventType.PRESCRIPTION_CREATED, prescription_id)
+        await queries_prescriptions.insert_renewal(
+            connection,
+            patient_id=patient_id,
+            request_id=RENEWAL_LEVAXIN,
+            prescription_id=RX_LEVAXIN,
+            note="Har tabletter igjen til om tre uker",
+            at=now - timedelta(days=1),
+        )
+        await events.append_event(patient_id, events.EventType.RENEWAL_REQUEST_CREATED, RENEWAL_LEVAXIN)
+    return "prescriptions: two active prescriptions (one expiring in 20 days) and a pending renewal request"

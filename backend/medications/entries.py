@@ -96,6 +96,7 @@ def normalise_entries(entries: Sequence[MedicationEntry], on: date) -> list[Medi
                 dosage=clean(entry.dosage),
                 reason=clean(entry.reason),
                 stop_reason=stop_reason,
+                prescription=None,  # read-only: the list shows it, a write never sets it
             )
         )
     if problems:

@@ -14,7 +14,7 @@ from backend.core.access import Grant
 from backend.core.db import DB
 from backend.core.errors import BadRequest, NotFound
 from backend.core.paging import Int32, Position, clamp_limit, decode_cursor, keyset_page
-from backend.medications import queries
+from backend.medications import queries, queries_prescriptions
 from backend.medications.entries import display_order
 from backend.medications.schemas import (
     EntryChangeKind,
@@ -64,6 +64,9 @@ def _change(touched: queries.TouchedEntry) -> EntryChangeKind:
     return "changed"
 
 
+PRESCRIPTION_EVENTS = 200  # at most this many prescription events beside one page of versions
+
+
 class _BeforeVersion(Position):
     before: Int32
 
@@ -92,6 +95,16 @@ async def history(
         )
         page, next_cursor = keyset_page(rows, size, lambda row: _BeforeVersion(before=row.version))
         touched = await queries.touched_entries(connection, grant.patient_id, [row.version for row in page])
+        # The prescription events of the time this page covers: after its oldest version (none on the last page)
+        # up to the version before which it starts (none on the first page).
+        newer = await queries.list_version(connection, grant.patient_id, position.before) if position else None
+        prescription_events = await queries_prescriptions.prescription_events(
+            connection,
+            grant.patient_id,
+            after=page[-1].at if page and next_cursor else None,
+            until=newer.at if newer else None,
+            limit=PRESCRIPTION_EVENTS,
+        )
         diff = None
         if from_version is not None and to_version is not None:
             diff = diff_versions(
@@ -113,6 +126,7 @@ async def history(
         ],
         next=next_cursor,
         diff=diff,
+        prescription_events=prescription_events,
     )
 
 

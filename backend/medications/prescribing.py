@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from backend.core.access import Role
+from backend.core.auth import AUTHORIZATIONS
 from backend.core.settings import Settings
 
 Rights = Literal["all", "listed", "none"]
@@ -79,6 +81,13 @@ def rights_of(authorization: str) -> Rights:
     if authorization == "JO":
         return "listed"
     return "none"
+
+
+# Who may change the list and prescribe, by HPR authorization: LE everything, JO her list, others read (403).
+PRESCRIBER = Role(
+    "only doctors (LE) and, within the midwives' list, midwives (JO) may change the medication list or prescribe",
+    authorizations=frozenset(a for a in AUTHORIZATIONS if rights_of(a) != "none"),
+)
 
 
 def jo_prefixes(settings: Settings) -> tuple[str, ...]:

@@ -20,7 +20,15 @@ from typing import Any, NamedTuple
 import msgspec
 
 from backend.core.audit import Author
-from backend.medications.schemas import DiscrepancyOut, Dose, MedicationEntry, Prescriber, ReconciliationOut
+from backend.medications.prescription_status import status_sql
+from backend.medications.schemas import (
+    DiscrepancyOut,
+    Dose,
+    MedicationEntry,
+    Prescriber,
+    PrescriptionSummary,
+    ReconciliationOut,
+)
 
 Connection = Any  # an asyncpg connection (or the transaction's)
 
@@ -92,21 +100,28 @@ def _discrepancy(row: Mapping[str, Any]) -> DiscrepancyOut:
 
 @dataclass(frozen=True, slots=True)
 class StoredList:
-    """The current list as one statement saw it: version, entries of that version, last samstemming."""
+    """The current list as one statement saw it: version, entries of that version, last samstemming, and each
+    entry's current prescription (kept apart from the entries: a list write compares entries as stored)."""
 
     version: int
     updated_at: datetime | None
     entries: dict[uuid.UUID, MedicationEntry]
     last_reconciled: ReconciliationOut | None
+    prescriptions: dict[uuid.UUID, PrescriptionSummary]
 
 
 _READ_LIST = f"""
 SELECT l.version, l.updated_at, {", ".join("e." + column for column in _ENTRY_COLUMNS)},
        r.id AS reconciliation_id, r.list_version, r.reconciled_at, r.sources, r.note, r.hpr AS by_hpr,
-       r.name AS by_name, r.profession AS by_authorization, r.org_number AS by_org, r.org_kind AS by_org_kind
+       r.name AS by_name, r.profession AS by_authorization, r.org_number AS by_org, r.org_kind AS by_org_kind,
+       rx.id AS rx_id, rx.valid_until AS rx_valid_until, rx.status AS rx_status
 FROM medication_list l
 LEFT JOIN medication_entry_version e
        ON e.patient_id = l.patient_id AND e.from_version <= l.version AND (e.to_version IS NULL OR e.to_version > l.version)
+LEFT JOIN LATERAL (  -- the entry's current prescription: its newest
+    SELECT p.id, p.valid_until, {status_sql("p", "$2::date")} AS status FROM prescription p
+    WHERE p.patient_id = e.patient_id AND p.entry_id = e.entry_id ORDER BY p.created_at DESC, p.id DESC LIMIT 1
+) rx ON true
 LEFT JOIN LATERAL (
     SELECT * FROM medication_reconciliation
     WHERE patient_id = l.patient_id ORDER BY reconciled_at DESC, id LIMIT 1
@@ -115,17 +130,25 @@ WHERE l.patient_id = $1
 """  # noqa: S608 - constant column names
 
 
-async def read_list(connection: Connection, patient_id: uuid.UUID) -> StoredList:
-    """The head, its entries and the last reconciliation in one statement, so they are one consistent snapshot."""
-    rows = await connection.fetch(_READ_LIST, patient_id)
+async def read_list(connection: Connection, patient_id: uuid.UUID, on: date) -> StoredList:
+    """The head, its entries, the last reconciliation and the entries' prescriptions (their status on the date
+    `on`) in one statement, so they are one consistent snapshot."""
+    rows = await connection.fetch(_READ_LIST, patient_id, on)
     if not rows:
-        return StoredList(version=0, updated_at=None, entries={}, last_reconciled=None)
+        return StoredList(version=0, updated_at=None, entries={}, last_reconciled=None, prescriptions={})
     first = rows[0]
     return StoredList(
         version=first["version"],
         updated_at=first["updated_at"],
         entries={row["entry_id"]: _entry(row) for row in rows if row["entry_id"] is not None},
         last_reconciled=_reconciliation(first, "reconciliation_id") if first["reconciliation_id"] is not None else None,
+        prescriptions={
+            row["entry_id"]: PrescriptionSummary(
+                id=row["rx_id"], status=row["rx_status"], valid_until=row["rx_valid_until"]
+            )
+            for row in rows
+            if row["rx_id"] is not None
+        },
     )
 
 

@@ -11,8 +11,8 @@ from backend.core.db import DB
 from backend.core.errors import BadRequest
 from backend.medications import queries
 from backend.medications.entries import clean
+from backend.medications.prescribing import PRESCRIBER
 from backend.medications.schemas import ReconciliationIn, ReconciliationOut
-from backend.medications.service import PRESCRIBER
 
 RESOURCE_RECONCILIATION = "medication-reconciliation"
 RECONCILE = Need(action="write", resource_type=RESOURCE_RECONCILIATION, role=PRESCRIBER)

@@ -1,4 +1,5 @@
-"""Request and response bodies of the medication list: entries, list versions, history diffs, reconciliations, discrepancies."""
+"""Request and response bodies of the medication list (entries, versions, diffs, reconciliations, discrepancies) and
+of its prescriptions (SFM: prescriptions, dispensings, renewal requests)."""
 
 from __future__ import annotations
 
@@ -48,6 +49,18 @@ class Prescriber(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fi
     name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 
 
+PrescriptionStatus = Literal["active", "completed", "expired", "cancelled"]
+RenewalStatus = Literal["pending", "approved", "declined"]
+
+
+class PrescriptionSummary(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    """The entry's current prescription as the list shows it (read-only: ignored when a PUT sends it back)."""
+
+    id: uuid.UUID
+    status: PrescriptionStatus
+    valid_until: date
+
+
 class MedicationEntry(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
     """One entry, exactly as read and as sent back: GET → edit → PUT round-trips without reshaping.
 
@@ -68,6 +81,7 @@ class MedicationEntry(msgspec.Struct, kw_only=True, rename="camel", forbid_unkno
     stopped_at: date | None = None
     stop_reason: LongText | None = None
     prescriber: Prescriber | None = None
+    prescription: PrescriptionSummary | None = None
 
 
 class MedicationListIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
@@ -160,13 +174,27 @@ class ListDiff(msgspec.Struct, kw_only=True, rename="camel"):
     changed: list[EntryDiff]
 
 
+class PrescriptionEvent(msgspec.Struct, kw_only=True, rename="camel"):
+    """Something that happened to a prescription of the list: prescribed, cancelled (or replaced), dispensed."""
+
+    at: datetime
+    kind: Literal["prescribed", "cancelled", "replaced", "dispensed"]
+    prescription_id: uuid.UUID
+    entry_id: uuid.UUID
+    name: str
+    by_hpr: str | None
+    by_name: str | None
+
+
 class MedicationHistory(msgspec.Struct, kw_only=True, rename="camel"):
-    """Versions newest first (cursor-paged); `diff` when `from` and `to` are asked for."""
+    """Versions newest first (cursor-paged); `diff` when `from` and `to` are asked for; the prescription events
+    from the time this page's versions cover."""
 
     current_version: int
     items: list[ListVersionOut]
     next: str | None
     diff: ListDiff | None = None
+    prescription_events: list[PrescriptionEvent] = []
 
 
 class DiscrepancyIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
@@ -188,3 +216,134 @@ class DiscrepancyOut(msgspec.Struct, kw_only=True, rename="camel"):
 class DiscrepancyPage(msgspec.Struct, kw_only=True, rename="camel"):
     items: list[DiscrepancyOut]
     next: str | None
+
+
+# --- prescriptions (SFM) -------------------------------------------------------------------------------
+
+Amount = Annotated[float, msgspec.Meta(gt=0, le=100_000)]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class Quantity(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    amount: Amount
+    unit: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+
+
+class PrescriptionIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    id: uuid.UUID
+    entry_id: uuid.UUID
+    dosage_text: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    quantity: Quantity
+    dispensings: Annotated[int, msgspec.Meta(ge=1, le=99)]
+    valid_until: date | None = None
+    reimbursement_code: Annotated[str, msgspec.Meta(min_length=1, max_length=16)] | None = None
+    note: LongText | None = None
+
+
+class PrescribedMedication(msgspec.Struct, kw_only=True, rename="camel"):
+    name: str
+    atc: str
+    form: str | None
+    strength: str | None
+
+
+class PrescriberOut(msgspec.Struct, kw_only=True, rename="camel"):
+    hpr: str
+    name: str | None
+    organisation: str
+
+
+class PrescriptionWarning(msgspec.Struct, kw_only=True, rename="camel"):
+    code: Literal["pregnancy", "interaction"]
+    atc: str
+    message: str
+
+
+class PrescriptionOut(msgspec.Struct, kw_only=True, rename="camel"):
+    id: uuid.UUID
+    entry_id: uuid.UUID
+    medication: PrescribedMedication
+    dosage_text: str
+    quantity: Quantity
+    dispensings: int
+    dispensings_left: int
+    valid_until: date
+    status: PrescriptionStatus
+    prescriber: PrescriberOut
+    created_at: datetime
+    reimbursement_code: str | None
+    note: str | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    replaced_by: uuid.UUID | None
+    replaces: uuid.UUID | None
+    warnings: list[PrescriptionWarning] = []
+
+
+class PrescriptionPage(msgspec.Struct, kw_only=True, rename="camel"):
+    items: list[PrescriptionOut]
+    next: str | None
+
+
+class CancelPrescriptionIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    reason: Reason
+
+
+class DispensingIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    quantity: Quantity
+    at: datetime
+
+
+class DispensingOut(msgspec.Struct, kw_only=True, rename="camel"):
+    id: uuid.UUID
+    prescription_id: uuid.UUID
+    quantity: Quantity
+    at: datetime
+    pharmacy: PrescriberOut
+    dispensings_left: int
+
+
+class RenewalRequestIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    note: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class RenewalRequestOut(msgspec.Struct, kw_only=True, rename="camel"):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    prescription_id: uuid.UUID
+    medication: PrescribedMedication
+    status: RenewalStatus
+    note: str | None
+    requested_at: datetime
+    answered_at: datetime | None
+    answered_by: Prescriber | None
+    decline_reason: str | None
+    new_prescription_id: uuid.UUID | None
+
+
+class RenewalRequestPage(msgspec.Struct, kw_only=True, rename="camel"):
+    items: list[RenewalRequestOut]
+    next: str | None
+
+
+class ApproveRenewalIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    valid_until: date | None = None
+    dispensings: Annotated[int, msgspec.Meta(ge=1, le=99)] | None = None
+
+
+class DeclineRenewalIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    reason: Reason
+
+
+class CatalogueItem(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    """One row of a catalogue file (`helsekort catalogue load`)."""
+
+    atc: Annotated[str, msgspec.Meta(min_length=3, max_length=7)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    pregnancy_warning: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)] | None = None
+    interacts_with: list[Annotated[str, msgspec.Meta(min_length=3, max_length=7)]] = []
+
+
+class CatalogueFile(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    source: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    items: Annotated[list[CatalogueItem], msgspec.Meta(max_length=100_000)]

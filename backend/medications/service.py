@@ -19,14 +19,13 @@ from datetime import date, datetime
 import msgspec
 
 from backend.core import events
-from backend.core.access import Grant, Need, Role, clinician_of, refuse
+from backend.core.access import Grant, Need, clinician_of, refuse
 from backend.core.audit import Author
-from backend.core.auth import AUTHORIZATIONS
 from backend.core.clock import utcnow
 from backend.core.concurrency import require_if_match
 from backend.core.db import DB
 from backend.core.errors import Conflict
-from backend.medications import queries
+from backend.medications import queries, queries_prescriptions
 from backend.medications.atc import within
 from backend.medications.entries import (
     display_order,
@@ -36,28 +35,33 @@ from backend.medications.entries import (
     normalise_entries,
     today,
 )
-from backend.medications.prescribing import rights_of
+from backend.medications.prescribing import PRESCRIBER, rights_of
 from backend.medications.schemas import (
     CitizenMedicationList,
     MedicationEntry,
     MedicationListIn,
     MedicationListOut,
     Prescriber,
+    PrescriptionSummary,
     ReconciliationOut,
 )
 
 RESOURCE_LIST = "medication-list"
+CANCELLED_WITH_ENTRY = "the medication list entry was stopped"
 
-# Who may change the list by HPR authorization (prescribing.rights_of): LE everything, JO her list, others read.
-PRESCRIBER = Role(
-    "only doctors (LE) and, within the midwives' list, midwives (JO) may change the medication list",
-    authorizations=frozenset(a for a in AUTHORIZATIONS if rights_of(a) != "none"),
-)
+# Who may change the list: `prescribing.PRESCRIBER` (LE everything, JO her list, others read).
 READ_LIST = Need(action="read", resource_type=RESOURCE_LIST)
 WRITE_LIST = Need(action="write", resource_type=RESOURCE_LIST, role=PRESCRIBER)
 
 
 # --- clinician ----------------------------------------------------------------------------------------
+
+
+def _with_prescriptions(
+    entries: Iterable[MedicationEntry], current: Mapping[uuid.UUID, PrescriptionSummary]
+) -> list[MedicationEntry]:
+    """Each entry with its current prescription {id, status, validUntil} (read-only: a PUT's copy is ignored)."""
+    return [msgspec.structs.replace(entry, prescription=current.get(entry.id)) for entry in entries]
 
 
 def _clinician_view(
@@ -66,8 +70,12 @@ def _clinician_view(
     entries: Iterable[MedicationEntry],
     last_reconciled: ReconciliationOut | None,
     on: date,
+    *,
+    prescriptions: Mapping[uuid.UUID, PrescriptionSummary],
 ) -> MedicationListOut:
-    visible = sorted((entry for entry in entries if is_visible(entry, on)), key=display_order)
+    visible = sorted(
+        (entry for entry in _with_prescriptions(entries, prescriptions) if is_visible(entry, on)), key=display_order
+    )
     return MedicationListOut(
         version=version,
         updated_at=updated_at,
@@ -81,8 +89,15 @@ async def read_list(grant: Grant) -> MedicationListOut:
     """Every entry that is active or stopped within the last 90 days, with duplicate warnings (one statement)."""
     on = today()
     async with DB.connection() as connection:
-        stored = await queries.read_list(connection, grant.patient_id)
-    return _clinician_view(stored.version, stored.updated_at, stored.entries.values(), stored.last_reconciled, on)
+        stored = await queries.read_list(connection, grant.patient_id, on)
+    return _clinician_view(
+        stored.version,
+        stored.updated_at,
+        stored.entries.values(),
+        stored.last_reconciled,
+        on,
+        prescriptions=stored.prescriptions,
+    )
 
 
 async def replace_list(
@@ -102,7 +117,7 @@ async def replace_list(
     on = today()
     submitted = normalise_entries(data.entries, on)
     async with DB.connection() as connection:
-        stored = await queries.read_list(connection, grant.patient_id)
+        stored = await queries.read_list(connection, grant.patient_id, on)
     version, current = stored.version, stored.entries
     require_if_match(if_match, version, resource="medication list")
     sent = {entry.id for entry in submitted}
@@ -130,7 +145,14 @@ async def replace_list(
     if rights_of(principal.authorization) == "listed":
         await _require_midwife_rights(grant, written, current, jo_prefixes)
     if not written:
-        return _clinician_view(version, stored.updated_at, current.values(), stored.last_reconciled, on)
+        return _clinician_view(
+            version,
+            stored.updated_at,
+            current.values(),
+            stored.last_reconciled,
+            on,
+            prescriptions=stored.prescriptions,
+        )
     now = utcnow()
     async with DB.transaction(), DB.connection() as connection:
         locked = await queries.lock_list(connection, grant.patient_id)
@@ -145,9 +167,40 @@ async def replace_list(
             written=written,
             at=now,
         )
+        # Prescription rows before the patient's event row: the order every prescription write locks in.
+        cancelled = await _cancel_prescriptions_of_stopped(connection, grant, written, on)
         await events.append_event(grant.patient_id, events.EventType.MEDICATIONS_UPDATED, locked.id)
     merged = {**current, **{entry.id: entry for entry in written}}
-    return _clinician_view(version + 1, now, merged.values(), stored.last_reconciled, on)
+    return _clinician_view(
+        version + 1,
+        now,
+        merged.values(),
+        stored.last_reconciled,
+        on,
+        prescriptions={
+            entry_id: msgspec.structs.replace(summary, status="cancelled") if summary.id in cancelled else summary
+            for entry_id, summary in stored.prescriptions.items()
+        },
+    )
+
+
+async def _cancel_prescriptions_of_stopped(
+    connection: queries.Connection, grant: Grant, written: Sequence[MedicationEntry], on: date
+) -> set[uuid.UUID]:
+    """In the list write's transaction: an entry this write stopped takes its active prescription with it (the ids
+    cancelled, so the answer shows them cancelled without another read)."""
+    cancelled = await queries_prescriptions.cancel_active_of_entries(
+        connection,
+        grant.patient_id,
+        on,
+        [entry.id for entry in written if not is_active(entry, on)],
+        reason=CANCELLED_WITH_ENTRY,
+        by_hpr=clinician_of(grant).hpr,
+        at=utcnow(),
+    )
+    for prescription_id in cancelled:
+        await events.append_event(grant.patient_id, events.EventType.PRESCRIPTION_CANCELLED, prescription_id)
+    return set(cancelled)
 
 
 async def _require_midwife_rights(
@@ -183,8 +236,8 @@ async def citizen_list(me: Grant) -> CitizenMedicationList:
     """Her current entries, those stopped within 90 days (newest stop first, with why), and the last samstemming."""
     on = today()
     async with DB.connection() as connection:
-        stored = await queries.read_list(connection, me.patient_id)
-    entries = stored.entries.values()
+        stored = await queries.read_list(connection, me.patient_id, on)
+    entries = _with_prescriptions(stored.entries.values(), stored.prescriptions)
     current = sorted((entry for entry in entries if is_active(entry, on)), key=display_order)
     stopped = sorted(
         (entry for entry in entries if not is_active(entry, on) and is_visible(entry, on)),

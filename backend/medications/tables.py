@@ -24,6 +24,7 @@ from piccolo.columns import (
     Array,
     BigSerial,
     Date,
+    DoublePrecision,
     ForeignKey,
     Integer,
     Text,
@@ -113,10 +114,100 @@ class MedicationDiscrepancy(Table, tablename="medication_discrepancy", db=DB):
     alert_id = UUID(null=True, default=None)
 
 
+class Prescription(Table, tablename="prescription", db=DB):
+    """An e-prescription (SFM) of one list entry: the medicine as prescribed, how much, how often, until when.
+
+    Its status is never stored: `prescriptions.status_sql` computes it from `dispensed`, `valid_until` and
+    `cancelled_at` at read time. `id` is the prescriber's (idempotent); `replaced_by` names the approved renewal.
+    """
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=False)
+    entry_id = UUID()
+    name = Varchar(length=200)
+    atc = Varchar(length=7)
+    form = Varchar(length=100, null=True, default=None)
+    strength = Varchar(length=100, null=True, default=None)
+    dosage_text = Text()
+    quantity_amount = DoublePrecision()
+    quantity_unit = Varchar(length=32)
+    dispensings = Integer()
+    dispensed = Integer(default=0)
+    valid_until = Date()
+    reimbursement_code = Varchar(length=16, null=True, default=None)
+    note = Text(null=True, default=None)
+    prescriber_hpr = Varchar(length=12)
+    prescriber_name = Varchar(length=200, null=True, default=None)
+    prescriber_authorization = Varchar(length=8)
+    prescriber_org = Varchar(length=9)
+    prescriber_org_kind = Varchar(length=32)
+    created_at = Timestamptz(default=TimestamptzNow())
+    cancelled_at = Timestamptz(null=True, default=None)
+    cancel_reason = Text(null=True, default=None)
+    cancelled_by_hpr = Varchar(length=12, null=True, default=None)
+    replaces = UUID(null=True, default=None)
+    replaced_by = UUID(null=True, default=None)
+    reminded_at = Timestamptz(null=True, default=None)
+
+
+class PrescriptionDispensing(Table, tablename="prescription_dispensing", db=DB):
+    """One dispensing at a pharmacy (utlevering): how much, when, by which pharmacy."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=False)
+    prescription_id = UUID()
+    quantity_amount = DoublePrecision()
+    quantity_unit = Varchar(length=32)
+    dispensed_at = Timestamptz()
+    recorded_at = Timestamptz(default=TimestamptzNow())
+    pharmacy_org = Varchar(length=9)
+    pharmacist_hpr = Varchar(length=12)
+    pharmacist_name = Varchar(length=200, null=True, default=None)
+
+
+class RenewalRequest(Table, tablename="renewal_request", db=DB):
+    """The citizen's request to renew a prescription ("forny resept") and her GP's answer."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=False)
+    prescription_id = UUID()
+    note = Text(null=True, default=None)
+    status = Varchar(length=16)
+    requested_at = Timestamptz(default=TimestamptzNow())
+    answered_at = Timestamptz(null=True, default=None)
+    answered_by_hpr = Varchar(length=12, null=True, default=None)
+    answered_by_name = Varchar(length=200, null=True, default=None)
+    decline_reason = Text(null=True, default=None)
+    new_prescription_id = UUID(null=True, default=None)
+
+
+class RenewalRequestKey(Table, tablename="renewal_request_key", db=DB):
+    """A renewal request's id → its patient: the GP's approve and decline routes name the request only."""
+
+    id = UUID(primary_key=True)
+    patient_id = UUID()
+
+
+class DrugCatalogue(Table, tablename="drug_catalogue", db=DB):
+    """The drug catalogue (FEST) by ATC code or group: name, pregnancy warning, interacting ATC groups."""
+
+    atc = Varchar(length=7, primary_key=True)
+    name = Varchar(length=200)
+    pregnancy_warning = Text(null=True, default=None)
+    interacts_with = Array(Varchar(length=7))
+    source = Text()
+    loaded_at = Timestamptz(default=TimestamptzNow())
+
+
 MEDICATION_TABLES: tuple[type[Table], ...] = (
     MedicationList,
     MedicationListVersion,
     MedicationEntryVersion,
     MedicationReconciliation,
     MedicationDiscrepancy,
+    Prescription,
+    PrescriptionDispensing,
+    RenewalRequest,
+    RenewalRequestKey,
+    DrugCatalogue,
 )

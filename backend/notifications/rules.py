@@ -66,6 +66,24 @@ MEDICATIONS = NotificationRule(
         "en": "Your medication list has changed",
     },
 )
+RENEWAL_ANSWERED = NotificationRule(
+    kind="renewal-request",
+    texts={
+        "nb": "Du har fått svar på søknaden om å fornye en resept",
+        "nn": "Du har fått svar på søknaden om å fornya ein resept",
+        "en": "Your prescription renewal request has been answered",
+    },
+)
+PRESCRIPTION_EXPIRING = NotificationRule(
+    kind="prescription",
+    texts={
+        "nb": "En resept går snart ut",
+        "nn": "Ein resept går snart ut",
+        "en": "A prescription expires soon",
+    },
+    lifetime=timedelta(days=7),
+    quiet_hours=True,
+)
 EMERGENCY_ACCESS = NotificationRule(
     kind="emergency-access",
     texts={
@@ -104,6 +122,9 @@ RULES: dict[EventType, NotificationRule] = {
     EventType.LAB_RESULT_UPDATED: LAB_RESULT,
     EventType.LAB_RESULT_CORRECTED: LAB_RESULT,
     EventType.MEDICATIONS_UPDATED: MEDICATIONS,
+    # The GP's answer to her renewal request, and the one reminder 30 days before a prescription expires.
+    EventType.RENEWAL_REQUEST_ANSWERED: RENEWAL_ANSWERED,
+    EventType.PRESCRIPTION_EXPIRING: PRESCRIPTION_EXPIRING,
     EventType.EMERGENCY_ACCESS_OPENED: EMERGENCY_ACCESS,
     EventType.PAGE_PUBLISHED: TOPIC_NEWS,
 }

@@ -196,7 +196,7 @@ async def test_the_decision_plans_each_check_once(app: Litestar, db: Any) -> Non
     from backend.core.access import _decide_and_audit
 
     params = ["clinician", "t", "9100002", None, "LE", "974600002", "fastlege", uuid.uuid4(), "read", "x", None]
-    params += [None, "pregnancy-card", False, True, "gp", "pregnancy-card"]
+    params += [None, "pregnancy-card", False, True, "gp", "pregnancy-card", False]
     plan = json.loads(await db.fetchval("EXPLAIN (FORMAT JSON) " + _decide_and_audit(None), *params))
 
     def relations(node: dict[str, Any]) -> list[str]:

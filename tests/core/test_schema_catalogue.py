@@ -18,6 +18,7 @@ GLOBAL_TABLES = {
     "push_device_token": "APNs device token → its one owner (distributed by token)",
     "lab_report_key": "the sender's report id → whose report it is, one id per report (distributed by id)",
     "care_relation_by_org": "organisation → its patients, a clinician's alert list (distributed by org_number)",
+    "renewal_request_key": "a renewal request id → its patient, for the GP's approve/decline (distributed by id)",
     "topic_follower": "CMS topic → followers, for the push worker (distributed by topic)",
 }
 

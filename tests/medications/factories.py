@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -99,3 +99,78 @@ async def write(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+# --- prescriptions -------------------------------------------------------------------------------------
+
+
+def prescription_body(entry_id: str, **fields: Any) -> dict[str, Any]:
+    """A prescription as a record system sends it: 30 tablets a dispensing, three dispensings."""
+    return {
+        "id": str(fields.pop("id", uuid.uuid4())),
+        "entryId": entry_id,
+        "dosageText": fields.pop("dosageText", "1 tablett morgen"),
+        "quantity": fields.pop("quantity", {"amount": 30, "unit": "tablett"}),
+        "dispensings": fields.pop("dispensings", 3),
+        **fields,
+    }
+
+
+def prescriptions_url(patient_id: uuid.UUID, suffix: str = "") -> str:
+    return f"/clinician/v1/patients/{patient_id}/prescriptions{suffix}"
+
+
+async def prescribe(
+    client: httpx.AsyncClient, clinician: Clinician, patient_id: uuid.UUID, entry_id: str, **fields: Any
+) -> httpx.Response:
+    return await client.post(
+        prescriptions_url(patient_id), json=prescription_body(entry_id, **fields), headers=clinician.headers
+    )
+
+
+async def prescribed(
+    client: httpx.AsyncClient, clinician: Clinician, patient_id: uuid.UUID, entry_id: str, **fields: Any
+) -> dict[str, Any]:
+    response = await prescribe(client, clinician, patient_id, entry_id, **fields)
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def patient_with_prescription(
+    client: httpx.AsyncClient, app: Litestar, **fields: Any
+) -> tuple[Patient, dict[str, Any], dict[str, Any]]:
+    """A patient, her GP, one entry on her list and an active prescription of it."""
+    patient = await patient_with_gp(client, app)
+    item = entry()
+    await write(client, patient.gp, patient.id, [item], 0)
+    return patient, item, await prescribed(client, patient.gp, patient.id, item["id"], **fields)
+
+
+def pharmacy(app: Litestar) -> Clinician:
+    """A pharmacist of an apotek: no care relation with anyone."""
+    return new_clinician(app, org_kind="apotek", authorization="SP", name="Farmasøyt Test")
+
+
+async def dispense(
+    client: httpx.AsyncClient,
+    chemist: Clinician,
+    patient_id: uuid.UUID,
+    prescription_id: str,
+    *,
+    amount: float = 30,
+    unit: str = "tablett",
+    at: str | None = None,
+) -> httpx.Response:
+    return await client.post(
+        prescriptions_url(patient_id, f"/{prescription_id}/dispensings"),
+        json={"quantity": {"amount": amount, "unit": unit}, "at": at or datetime.now(UTC).isoformat()},
+        headers=chemist.headers,
+    )
+
+
+async def my_prescriptions(client: httpx.AsyncClient, citizen: Citizen) -> list[dict[str, Any]]:
+    response = await client.get("/citizen/v1/me/prescriptions", headers=citizen.headers)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items

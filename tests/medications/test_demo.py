@@ -31,3 +31,30 @@ async def test_the_demo_list_loads_once(app: Litestar, settings: Settings, db: a
     assert view.last_reconciled is not None
     assert view.last_reconciled.by.hpr == DEMO_GP.hpr
     assert view.last_reconciled.version == 2
+
+
+async def test_the_demo_prescriptions_load_once(app: Litestar, settings: Settings, db: asyncpg.Connection) -> None:
+    from datetime import timedelta
+
+    from backend.medications.demo import RX_DUROFERON, RX_LEVAXIN
+    from backend.medications.entries import today
+    from backend.medications.prescriptions import citizen_prescriptions
+    from backend.medications.renewals import citizen_renewals
+
+    await load_core_demo(settings)
+    await load_medications_demo(settings)
+    assert "prescriptions: the demo citizen already has her prescriptions; unchanged" in await load_medications_demo(
+        settings
+    )
+    patient_id = await demo_patient_id()
+    grant = Grant(patient_id=patient_id, basis="self", principal=CitizenPrincipal(pid="", caller_id="demo"))
+    page = await citizen_prescriptions(grant, status="active", cursor=None, limit=None)
+    by_id = {item.id: item for item in page.items}
+    assert set(by_id) == {RX_LEVAXIN, RX_DUROFERON}
+    assert by_id[RX_LEVAXIN].valid_until == today() + timedelta(days=20)
+    [request] = (await citizen_renewals(grant, cursor=None, limit=None)).items
+    assert (request.prescription_id, request.status) == (RX_LEVAXIN, "pending")
+    view = await citizen_list(grant)
+    shown = {item.atc: item.prescription for item in view.entries}
+    assert shown["H03AA01"] is not None
+    assert shown["H03AA01"].id == RX_LEVAXIN

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
+from backend.core.clock import OSLO
 from backend.core.event_types import EVENT_TYPES, Audience, EventType, Visibility
 from backend.jobs import WORKER_JOBS, Job
 from backend.notifications import worker
@@ -25,7 +27,7 @@ from backend.settings import ApnsSettings, Settings
 from tests.cms.pages import create_page, publish
 from tests.factories import Citizen, new_citizen, new_clinician, relate
 from tests.labs.reports import hb, lab_report, posted, release
-from tests.medications.factories import entry, patient_with_gp, write
+from tests.medications.factories import entry, patient_with_gp, patient_with_prescription, write
 from tests.notifications.conftest import received_by, register
 from tests.pregnancy.cards import add_consultation, create_card, team
 from tests.support.mock_apns import MockApns, ReceivedNotification
@@ -58,6 +60,12 @@ PUSH_DECISIONS: dict[EventType, str | None] = {
     EventType.MEDICATIONS_UPDATED: "medications",
     EventType.MEDICATIONS_RECONCILED: None,  # the list did not change
     EventType.MEDICATIONS_DISCREPANCY_REPORTED: None,  # she reported it
+    EventType.PRESCRIPTION_CREATED: None,  # her prescriber tells her; in her feed and on the list entry
+    EventType.PRESCRIPTION_CANCELLED: None,  # told by her prescriber, or with the list change that stopped the entry
+    EventType.PRESCRIPTION_DISPENSED: None,  # she was at the pharmacy
+    EventType.PRESCRIPTION_EXPIRING: "prescription",  # the one reminder, 30 days before validUntil
+    EventType.RENEWAL_REQUEST_CREATED: None,  # she asked
+    EventType.RENEWAL_REQUEST_ANSWERED: "renewal-request",  # her GP's answer
     EventType.MEASUREMENTS_UPLOADED: None,  # she uploaded them
     EventType.NEWS2_RECORDED: None,  # a score for the clinicians at the bedside
     EventType.SPO2_TARGET_PRESCRIBED: None,  # changes how her uploads are scored, told by her clinician
@@ -73,6 +81,8 @@ TEXTS_NB = {
     "health-card": "Helsekortet ditt har ny informasjon",
     "lab-result": "Du har fått et nytt prøvesvar",
     "medications": "Legemiddellisten din er endret",
+    "renewal-request": "Du har fått svar på søknaden om å fornye en resept",
+    "prescription": "En resept går snart ut",
     "emergency-access": "Helsepersonell har brukt nødtilgang til opplysningene dine",
     "topic": "Ny informasjon om et tema du følger",
 }
@@ -223,6 +233,42 @@ async def test_a_medication_list_write_pushes_once(
 
     list_id = await event_resource(db, patient.id, EventType.MEDICATIONS_UPDATED)
     assert_one_content_free(phone.new(), "medications", list_id)
+
+
+async def test_an_answered_renewal_request_pushes_once_and_asking_does_not(
+    client: httpx.AsyncClient, app: Litestar, apns_mock: MockApns, push_job: Job, settings: Settings
+) -> None:
+    patient, _, made = await patient_with_prescription(client, app)
+    phone = await phone_of(client, patient.citizen, apns_mock, push_job, settings)
+
+    for answer, body in (("decline", {"reason": "Trenger kontroll først"}), ("approve", {})):
+        asked = await client.post(
+            f"/citizen/v1/me/prescriptions/{made['id']}/renewal-requests", json={}, headers=patient.citizen.headers
+        )
+        assert asked.status_code == 201, asked.text
+        assert await push_job(settings) >= 1  # her own request was handled, and told nobody
+        assert phone.new() == []
+        answered = await client.post(
+            f"/clinician/v1/renewal-requests/{asked.json()['id']}/{answer}", json=body, headers=patient.gp.headers
+        )
+        assert answered.status_code == 200, answered.text
+        await push_job(settings)
+        assert_one_content_free(phone.new(), "renewal-request", asked.json()["id"])
+
+
+async def test_a_prescription_expiring_within_30_days_reminds_once(
+    client: httpx.AsyncClient, app: Litestar, apns_mock: MockApns, push_job: Job, settings: Settings
+) -> None:
+    """The worker's real reminder job, then its real push job: one reminder, however often the jobs run."""
+    valid_until = datetime.now(UTC).astimezone(OSLO).date() + timedelta(days=25)
+    patient, _, made = await patient_with_prescription(client, app, validUntil=str(valid_until))
+    phone = await phone_of(client, patient.citizen, apns_mock, push_job, settings)
+    [remind] = [job for name, job in WORKER_JOBS if name == "prescription-reminders"]
+
+    for _ in range(3):
+        await remind(settings)
+        await push_job(settings)
+    assert_one_content_free(phone.new(), "prescription", made["id"])
 
 
 async def test_emergency_access_pushes_once(

@@ -168,7 +168,7 @@ async def test_a_valid_clinician_token_is_accepted(client: httpx.AsyncClient, ap
         {"helseid://claims/identity/security_level": "3"},
         {"helseid://claims/hpr/hpr_number": ""},
         {"helseid://claims/client/claims/orgnr_parent": "12"},
-        {"helsekort://claims/org_kind": "apotek"},
+        {"helsekort://claims/org_kind": "tannlege"},
         {"helseid://claims/hpr/hpr_details": {"approvals": [{"profession": "XX"}]}},
         {"helseid://claims/identity/pid": "00000000000"},
     ],
