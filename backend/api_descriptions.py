@@ -18,6 +18,19 @@ SCHEMA_DESCRIPTIONS: dict[str, str] = {
     "EmergencyAccessIn": "Why the clinician needs emergency access; logged and told to the citizen",
     "EmergencyAccessOut": "Emergency access is open until `until`",
     "HealthStatus": "The service's state",
+    # journal documents
+    "DocumentMetadataIn": "The `metadata` part of an upload: the sender's own UUID (re-sending it is idempotent), type, "
+    "title, date, department; `visibleToPatient: false` needs `hiddenReason`; `replaces` supersedes a current document "
+    "of the same organisation",
+    "ClinicianDocument": "A journal document's metadata as a clinician sees it: who wrote it where, its content (type, "
+    "size, SHA-256) and status; `restricted` when the patient restricted it (seen only by its organisation and under "
+    "emergency access)",
+    "CitizenDocument": "One of the citizen's journal documents; `restricted` is her own restriction",
+    "ClinicianDocumentPage": "Documents the caller may see, newest first; `restrictedCount` counts those the patient's "
+    "restrictions hide from the caller",
+    "CitizenDocumentPage": "The citizen's documents, newest first (never one the author hid from her)",
+    "DocumentAuthor": "The clinician who published the document",
+    "EnteredInErrorIn": "Why the document is retracted (the author's organisation only)",
     # measurements
     "UploadIn": "A batch of home measurements, at most 1,000 items; each is checked and answered on its own",
     "UploadItem": "One reading: a LOINC `code` with `value` and `unit`, or `components` for a panel such as blood pressure",

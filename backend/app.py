@@ -75,6 +75,7 @@ def _lifespan(settings: Settings) -> Any:
 
 def citizen_router(settings: Settings) -> Router:
     """/citizen/v1: ID-porten tokens; each domain adds its citizen controllers here."""
+    from backend.documents.routes import CitizenDocumentController
     from backend.fhir.routes import CitizenExportController
     from backend.labs.routes import CitizenLabResultController
     from backend.measurements.routes import CitizenMeasurementCodesController, CitizenMeasurementsController
@@ -97,6 +98,7 @@ def citizen_router(settings: Settings) -> Router:
             CitizenPrescriptionController,
             CitizenPregnancyController,
             CitizenExportController,
+            CitizenDocumentController,
         ],
         middleware=[
             RequirePrincipal("citizen", writes=[citizen_write_limit(settings), IdempotencyMiddleware().handle])
@@ -107,6 +109,7 @@ def citizen_router(settings: Settings) -> Router:
 
 def clinician_router(settings: Settings) -> Router:
     """/clinician/v1: HelseID tokens; each domain adds its clinician controllers here."""
+    from backend.documents.routes import ClinicianDocumentController
     from backend.labs.routes import ClinicianLabReportController
     from backend.measurements.routes import ClinicianMeasurementsController, ClinicianNews2Controller
     from backend.medications.prescription_routes import ClinicianPrescriptionController, ClinicianRenewalController
@@ -126,6 +129,7 @@ def clinician_router(settings: Settings) -> Router:
             ClinicianPrescriptionController,
             ClinicianRenewalController,
             ClinicianPregnancyController,
+            ClinicianDocumentController,
         ],
         middleware=[RequirePrincipal("clinician", writes=[IdempotencyMiddleware().handle])],
         dependencies={"clinician": Provide(provide_clinician, sync_to_thread=False)},
@@ -226,11 +230,14 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
         # Outermost inside Litestar: NUL in path/query refused and body bytes counted before any middleware
         # (authentication, idempotency) can store or buffer them. Request id, headers and the access log wrap
         # the whole app (edge_middleware below), so these refusals get them too.
-        middleware=[input_limits_middleware(settings.body_limit)],
+        middleware=[input_limits_middleware(settings.body_limit, {"document": settings.document_body_limit})],
         before_request=screen_request,
         # No Litestar logging config: it would replace the JSON, scrubbed logging set up above.
         logging_config=None,
-        compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=1024),
+        # Document content is not compressed: it streams with its Content-Length, and byte ranges are of the file.
+        compression_config=CompressionConfig(
+            backend="brotli", brotli_gzip_fallback=True, minimum_size=1024, exclude_opt_key="skip_compression"
+        ),
         cors_config=CORSConfig(
             allow_origins=list(settings.cors_origins),
             # Browser clients read these to send If-Match, honour Retry-After and follow a created resource.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 import backend.cms.demo
+import backend.documents.demo
 import backend.labs.demo
 import backend.measurements.demo
 import backend.medications.demo
@@ -24,6 +25,7 @@ DEMO_DOMAINS = (
     backend.pregnancy.demo,
     backend.measurements.demo,
     backend.cms.demo,
+    backend.documents.demo,
 )
 
 

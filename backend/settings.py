@@ -82,10 +82,23 @@ class Settings:
     lab_release_delays: tuple[tuple[str, float | None], ...] = field(
         default_factory=lambda: tuple(LAB_RELEASE_DELAYS_DEFAULT.items())
     )
+    # Journal documents: the largest file, how far back other organisations' documents reach (days by type;
+    # a type not named: unlimited), and where the bytes live (None: PostgreSQL; `s3://bucket/prefix`).
+    document_max_bytes: int = 20 * 1024 * 1024
+    document_lookback_days: tuple[tuple[str, int], ...] = field(
+        default_factory=lambda: tuple(DOCUMENT_LOOKBACK_DEFAULT.items())
+    )
+    document_store: str | None = None
 
     @property
     def metrics_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
         return tuple(ip_network(network, strict=False) for network in self.metrics_allow)
+
+    @property
+    def document_body_limit(self) -> int:
+        """The request body limit of the document upload: the largest file as base64 (the FHIR form) and 64 KiB
+        for the metadata and multipart framing; the file itself is held to `document_max_bytes` as it streams."""
+        return (self.document_max_bytes + 2) // 3 * 4 + 64 * 1024
 
     @property
     def is_production(self) -> bool:
@@ -201,6 +214,40 @@ def _lab_release_delays(raw: str | None) -> tuple[tuple[str, float | None], ...]
     return tuple(delays.items())
 
 
+DOCUMENT_LOOKBACK_DEFAULT: dict[str, int] = {"referral": 365, "lab-report": 365, "radiology-report": 5 * 365}
+DOCUMENT_TYPES = ("epicrisis", "outpatient-note", "referral", "radiology-report", "lab-report", "summary", "other")
+
+
+def _document_lookback(raw: str | None) -> tuple[tuple[str, int], ...]:
+    """HELSEKORT_DOCUMENT_LOOKBACK: a JSON object {type: days or null (unlimited)} over the contract's defaults."""
+    days: dict[str, int | None] = dict(DOCUMENT_LOOKBACK_DEFAULT)
+    if raw is not None and raw.strip():
+        try:
+            given = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"HELSEKORT_DOCUMENT_LOOKBACK is not valid JSON: {exc.msg}") from exc
+        if not isinstance(given, dict):
+            raise SettingsError("HELSEKORT_DOCUMENT_LOOKBACK must be a JSON object {type: days or null}")
+        for kind, value in given.items():
+            if kind not in DOCUMENT_TYPES:
+                raise SettingsError(
+                    f"HELSEKORT_DOCUMENT_LOOKBACK: unknown type {kind!r}; known: {', '.join(DOCUMENT_TYPES)}"
+                )
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 36500):
+                raise SettingsError(f"HELSEKORT_DOCUMENT_LOOKBACK.{kind} must be a whole number of days, or null")
+            days[kind] = value
+    return tuple((kind, value) for kind, value in days.items() if value is not None)
+
+
+def _document_store(raw: str | None) -> str | None:
+    """HELSEKORT_DOCUMENT_STORE: empty for PostgreSQL, or `s3://bucket/prefix` for an S3-compatible store."""
+    if raw is None or not raw.strip():
+        return None
+    if not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9._/-]*)?", raw.strip()):
+        raise SettingsError("HELSEKORT_DOCUMENT_STORE must be empty (PostgreSQL) or s3://bucket/prefix")
+    return raw.strip().rstrip("/")
+
+
 def _networks(raw: str | None) -> tuple[str, ...]:
     if raw is None or not raw.strip():
         return METRICS_ALLOW_DEFAULT
@@ -282,7 +329,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         rate_limit_auth_failures_per_minute=_int(env, "HELSEKORT_RATE_LIMIT_AUTH_FAILURES", 30),
         jo_atc_prefixes=_atc_prefixes(env.get("HELSEKORT_JO_ATC_PREFIXES")),
         lab_release_delays=_lab_release_delays(env.get("HELSEKORT_LAB_RELEASE_DELAYS")),
+        document_max_bytes=_int(env, "HELSEKORT_DOCUMENT_MAX_BYTES", 20 * 1024 * 1024),
+        document_lookback_days=_document_lookback(env.get("HELSEKORT_DOCUMENT_LOOKBACK")),
+        document_store=_document_store(env.get("HELSEKORT_DOCUMENT_STORE")),
     )
+    if settings.document_max_bytes < 1:
+        raise SettingsError("HELSEKORT_DOCUMENT_MAX_BYTES must be at least 1")
     if settings.db_pool_min < 1 or settings.db_pool_max < settings.db_pool_min:
         raise SettingsError("HELSEKORT_DB_POOL_MIN must be ≥ 1 and ≤ HELSEKORT_DB_POOL_MAX")
     return settings.validate()

@@ -11,7 +11,7 @@ from backend.core import demo as registry
 from backend.core.demo import demo_loader, registered_demos
 from backend.settings import Settings
 
-PATIENT_DOMAINS = ("labs", "medications", "pregnancy", "measurements")
+PATIENT_DOMAINS = ("labs", "medications", "pregnancy", "measurements", "documents")
 
 
 def test_the_composition_registers_the_core_and_every_domain_each_after_what_it_needs() -> None:

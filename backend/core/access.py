@@ -67,7 +67,8 @@ __all__ = [
     "write_transaction",
 ]
 
-Action = Literal["read", "write", "attest", "emergency-access"]
+# `read-content`: the bytes of a journal document, a row of its own beside the listing's `read` (API.md).
+Action = Literal["read", "read-content", "write", "attest", "emergency-access"]
 Basis = Literal["self", "care-relation", "emergency", "laboratory", "pharmacy"]
 Refusal = Literal["role", "no-patient", "blocked", "no-consent", "no-relation"]
 

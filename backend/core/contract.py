@@ -113,6 +113,11 @@ ERROR_RESPONSES: dict[int, tuple[str, str, tuple[str, ...]]] = {
     412: ("PreconditionFailed", "If-Match names a version that is no longer current (`currentVersion`)", ()),
     413: ("PayloadTooLarge", "The request body is larger than the limit", ()),
     415: ("UnsupportedMediaType", "The body's Content-Type is not one this operation accepts", ()),
+    416: (
+        "RangeNotSatisfiable",
+        "The byte range starts beyond the end of the file (`Content-Range: bytes */size`)",
+        (),
+    ),
     422: ("UnprocessableContent", "The Idempotency-Key was used before with another body", ()),
     428: ("PreconditionRequired", "If-Match is missing on a guarded write (`currentVersion`)", ()),
     429: ("TooManyRequests", "Too many requests (or failed authentications) from this caller", ("Retry-After",)),

@@ -58,6 +58,12 @@ class EventType(StrEnum):
     NEWS2_RECORDED = "news2.recorded"
     SPO2_TARGET_PRESCRIBED = "spo2-target.prescribed"
     SPO2_TARGET_CLEARED = "spo2-target.cleared"
+    # journal documents
+    DOCUMENT_ADDED = "document.added"
+    DOCUMENT_SUPERSEDED = "document.superseded"
+    DOCUMENT_ENTERED_IN_ERROR = "document.entered-in-error"
+    DOCUMENT_RESTRICTED = "document.restricted"
+    DOCUMENT_UNRESTRICTED = "document.unrestricted"
     # push registration and topics
     DEVICE_REGISTERED = "device.registered"
     DEVICE_REMOVED = "device.removed"
@@ -137,6 +143,12 @@ EVENT_TYPES: Mapping[EventType, EventSpec] = MappingProxyType(
         EventType.NEWS2_RECORDED: EventSpec("news2-score"),
         EventType.SPO2_TARGET_PRESCRIBED: EventSpec("spo2-target"),
         EventType.SPO2_TARGET_CLEARED: EventSpec("spo2-target"),
+        # A document the author hid from the patient (visibleToPatient false) is never in her feed.
+        EventType.DOCUMENT_ADDED: EventSpec("document", Visibility.WRITER_DECIDES),
+        EventType.DOCUMENT_SUPERSEDED: EventSpec("document", Visibility.WRITER_DECIDES),
+        EventType.DOCUMENT_ENTERED_IN_ERROR: EventSpec("document", Visibility.WRITER_DECIDES),
+        EventType.DOCUMENT_RESTRICTED: EventSpec("document"),
+        EventType.DOCUMENT_UNRESTRICTED: EventSpec("document"),
         EventType.DEVICE_REGISTERED: EventSpec("push-device"),
         EventType.DEVICE_REMOVED: EventSpec("push-device"),
         EventType.SUBSCRIPTION_ADDED: EventSpec("topic-subscription"),

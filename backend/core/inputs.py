@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -53,9 +53,14 @@ def _screen_path_and_query(scope: Scope) -> None:
         raise BadRequest(summary(errors), field=errors[0]["field"], errors=errors)
 
 
-def input_limits_middleware(limit: int) -> Callable[[ASGIApp], ASGIApp]:
+BODY_LIMIT_OPT = "body_limit"  # a route's `opt` names its own limit (a key of `route_limits`), e.g. "document"
+
+
+def input_limits_middleware(limit: int, route_limits: Mapping[str, int] | None = None) -> Callable[[ASGIApp], ASGIApp]:
     """400 for a NUL in the path or query; 413 for a body over `limit` bytes: at once for a Content-Length over
-    it, else as the chunks stream in."""
+    it, else as the chunks stream in. A route whose `opt` says `body_limit="name"` gets `route_limits["name"]`
+    instead (the document upload: its file limit, not the 1 MiB default)."""
+    limits = dict(route_limits or {})
 
     def factory(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
@@ -63,12 +68,15 @@ def input_limits_middleware(limit: int) -> Callable[[ASGIApp], ASGIApp]:
                 await app(scope, receive, send)
                 return
             _screen_path_and_query(scope)
+            handler = scope.get("route_handler")
+            named = handler.opt.get(BODY_LIMIT_OPT) if handler is not None else None
+            limit_here = limits[named] if named is not None else limit
             for name, value in scope.get("headers", []):
                 if name == b"content-length":
                     if not value.strip().isdigit():
                         raise BadRequest("Content-Length is not a number", field="Content-Length")
-                    if int(value) > limit:
-                        raise PayloadTooLarge(f"the request body is larger than the limit of {limit} bytes")
+                    if int(value) > limit_here:
+                        raise PayloadTooLarge(f"the request body is larger than the limit of {limit_here} bytes")
                     break
             received = 0
 
@@ -77,8 +85,8 @@ def input_limits_middleware(limit: int) -> Callable[[ASGIApp], ASGIApp]:
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
-                    if received > limit:
-                        raise PayloadTooLarge(f"the request body is larger than the limit of {limit} bytes")
+                    if received > limit_here:
+                        raise PayloadTooLarge(f"the request body is larger than the limit of {limit_here} bytes")
                 return message
 
             await app(scope, counted, send)

@@ -12,6 +12,7 @@ APPS = [
     "backend.cms.piccolo_app",
     "backend.labs.piccolo_app",
     "backend.pregnancy.piccolo_app",
+    "backend.documents.piccolo_app",
     # The editor UI's own login (piccolo-admin at /admin): users and sessions.
     "piccolo.apps.user.piccolo_app",
     "piccolo_api.session_auth.piccolo_app",

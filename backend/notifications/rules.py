@@ -93,6 +93,15 @@ EMERGENCY_ACCESS = NotificationRule(
     },
     lifetime=timedelta(days=7),
 )
+# No type, title or organisation: "a discharge summary from the psychiatric ward" is health data.
+DOCUMENT = NotificationRule(
+    kind="document",
+    texts={
+        "nb": "Et nytt dokument er tilgjengelig",
+        "nn": "Eit nytt dokument er tilgjengeleg",
+        "en": "A new document is available",
+    },
+)
 TOPIC_NEWS = NotificationRule(
     kind="topic",
     texts={
@@ -126,6 +135,8 @@ RULES: dict[EventType, NotificationRule] = {
     EventType.RENEWAL_REQUEST_ANSWERED: RENEWAL_ANSWERED,
     EventType.PRESCRIPTION_EXPIRING: PRESCRIPTION_EXPIRING,
     EventType.EMERGENCY_ACCESS_OPENED: EMERGENCY_ACCESS,
+    # A new journal document she may see (not one the author hid from her: citizen_visible is false).
+    EventType.DOCUMENT_ADDED: DOCUMENT,
     EventType.PAGE_PUBLISHED: TOPIC_NEWS,
 }
 

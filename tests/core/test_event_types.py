@@ -56,6 +56,11 @@ STORED: dict[str, str] = {
     "news2.recorded": "news2-score",
     "spo2-target.prescribed": "spo2-target",
     "spo2-target.cleared": "spo2-target",
+    "document.added": "document",
+    "document.superseded": "document",
+    "document.entered-in-error": "document",
+    "document.restricted": "document",
+    "document.unrestricted": "document",
     "device.registered": "push-device",
     "device.removed": "push-device",
     "subscription.added": "topic-subscription",
@@ -69,11 +74,13 @@ def test_every_member_is_registered_with_the_values_already_stored() -> None:
     assert {member.value: member.resource_type for member in EventType} == STORED
 
 
-def test_only_a_result_before_its_release_is_hidden_from_her_and_only_labs_decide_per_event() -> None:
+def test_only_a_result_before_its_release_is_hidden_from_her_and_only_labs_and_documents_decide_per_event() -> None:
     hidden = {m for m in EventType if m.spec.visibility is Visibility.CLINICIANS_ONLY}
     per_event = {m for m in EventType if m.spec.visibility is Visibility.WRITER_DECIDES}
     assert hidden == {EventType.LAB_RESULT_NEW}
-    assert per_event == {EventType.LAB_RESULT_UPDATED, EventType.LAB_RESULT_CORRECTED}
+    # A journal document's author may hide it from the patient (visibleToPatient false): its events say so each.
+    documents = {EventType.DOCUMENT_ADDED, EventType.DOCUMENT_SUPERSEDED, EventType.DOCUMENT_ENTERED_IN_ERROR}
+    assert per_event == {EventType.LAB_RESULT_UPDATED, EventType.LAB_RESULT_CORRECTED, *documents}
     assert {m for m in EventType if m.spec.audience is Audience.TOPIC} == {EventType.PAGE_PUBLISHED}
 
 

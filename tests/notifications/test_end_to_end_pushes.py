@@ -25,6 +25,7 @@ from backend.notifications import worker
 from backend.notifications.rules import APP_TITLE, RULES, rule_for
 from backend.settings import ApnsSettings, Settings
 from tests.cms.pages import create_page, publish
+from tests.documents.helpers import upload
 from tests.factories import Citizen, new_citizen, new_clinician, relate
 from tests.labs.reports import hb, lab_report, posted, release
 from tests.medications.factories import entry, patient_with_gp, patient_with_prescription, write
@@ -70,6 +71,11 @@ PUSH_DECISIONS: dict[EventType, str | None] = {
     EventType.NEWS2_RECORDED: None,  # a score for the clinicians at the bedside
     EventType.SPO2_TARGET_PRESCRIBED: None,  # changes how her uploads are scored, told by her clinician
     EventType.SPO2_TARGET_CLEARED: None,
+    EventType.DOCUMENT_ADDED: "document",  # only one she may see (not one the author hid from her)
+    EventType.DOCUMENT_SUPERSEDED: None,  # its replacement is the new document, which pushes
+    EventType.DOCUMENT_ENTERED_IN_ERROR: None,  # retracted; in her feed
+    EventType.DOCUMENT_RESTRICTED: None,  # she did it
+    EventType.DOCUMENT_UNRESTRICTED: None,  # she did it
     EventType.DEVICE_REGISTERED: None,  # she did it
     EventType.DEVICE_REMOVED: None,  # she did it
     EventType.SUBSCRIPTION_ADDED: None,  # she did it
@@ -85,6 +91,7 @@ TEXTS_NB = {
     "prescription": "En resept går snart ut",
     "emergency-access": "Helsepersonell har brukt nødtilgang til opplysningene dine",
     "topic": "Ny informasjon om et tema du følger",
+    "document": "Et nytt dokument er tilgjengelig",
 }
 
 
@@ -308,3 +315,22 @@ async def test_a_page_published_to_a_followed_topic_pushes_once(
     await push_job(settings)
 
     assert_one_content_free(phone.new(), "topic", page["slug"])
+
+
+async def test_a_new_document_pushes_once_and_one_hidden_from_her_does_not(
+    client: httpx.AsyncClient, app: Litestar, apns_mock: MockApns, push_job: Job, settings: Settings
+) -> None:
+    citizen = await new_citizen(client, app)
+    hospital = new_clinician(app, org_kind="sykehus")
+    await relate(client, hospital, citizen.patient_id)
+    phone = await phone_of(client, citizen, apns_mock, push_job, settings)
+
+    document = await upload(client, hospital, citizen.patient_id, title="Epikrise, psykiatrisk avdeling")
+    await push_job(settings)
+    assert_one_content_free(phone.new(), "document", document["id"])
+
+    hidden = await upload(client, hospital, citizen.patient_id, visibleToPatient=False, hiddenReason="Skjermet nå")
+    assert await push_job(settings) >= 1  # its event was handled, and told nobody
+    assert phone.new() == []
+    feed = await client.get("/citizen/v1/me/changes", headers=citizen.headers)
+    assert hidden["id"] not in {item["resourceId"] for item in feed.json()["items"]}

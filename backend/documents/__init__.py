@@ -1,0 +1,1 @@
+"""Pasientens journaldokumenter: journal documents shared across organisations, read under tjenstlig behov."""
