@@ -145,6 +145,7 @@ def citizen_write_limit(settings: Settings) -> WriteStep:
 def fhir_handlers() -> list[Any]:
     """/fhir/R4 and its searches: importing a domain's FHIR module registers its searches (core/fhir.py)."""
     # The domains whose records FHIR reads serve (the CapabilityStatement lists exactly these).
+    import backend.documents.fhir
     import backend.labs.fhir_search
     import backend.measurements.fhir
     import backend.medications.fhir

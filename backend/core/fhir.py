@@ -29,6 +29,7 @@ from backend.core.auth import Principal
 from backend.core.clock import OSLO
 from backend.core.errors import EXCEPTION_HANDLERS, BadRequest, NotFound
 from backend.core.paging import Int32, Position, clamp_limit, decode_cursor, encode_cursor
+from backend.core.settings import Settings
 
 FHIR_JSON = "application/fhir+json"
 FHIR_VERSION = "4.0.1"
@@ -46,6 +47,7 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 # all need a consent (so that a missing consent and a missing relation stay apart without telling which).
 PATIENT_READ = Need(action="read", resource_type="patient")
 
+_TICK = timedelta(microseconds=1)
 _ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _DATE = re.compile(r"^(eq|ge|le|gt|lt)?(\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)$")
 
@@ -58,6 +60,7 @@ class FhirQuery:
     """A search's parameters as a domain sees them; `cursor` is the domain's own, as it issued it."""
 
     count: int
+    settings: Settings  # the running app's (a domain's configured rules, e.g. documents' look-back)
     codes: frozenset[str] | None = None  # token codes, any system (`system|code` or `code`)
     start: datetime | None = None  # the resource's time is at or after this
     end: datetime | None = None  # … and at or before this
@@ -206,7 +209,7 @@ def _bounds(raw: str) -> tuple[str, datetime, datetime]:
         raise BadRequest(f"date {value!r} is not a valid date", field="date") from error
     # A date alone is the day in Norway, as every date the service shows.
     first = datetime.combine(day, time.min, OSLO)
-    return prefix, first, first + timedelta(days=1) - timedelta(microseconds=1)
+    return prefix, first, first + timedelta(days=1) - _TICK
 
 
 def _period(raw: Sequence[str]) -> tuple[datetime | None, datetime | None]:
@@ -214,19 +217,23 @@ def _period(raw: Sequence[str]) -> tuple[datetime | None, datetime | None]:
     end: datetime | None = None
     for item in raw:
         prefix, first, last = _bounds(item)
-        if prefix in ("eq", "ge", "gt"):
-            start = max(start, first) if start else first
-        if prefix in ("eq", "le", "lt"):
-            end = min(end, last) if end else last
+        # The value is a period (a day, or an instant): gt starts after it ends, lt ends before it starts.
+        lower = {"eq": first, "ge": first, "gt": last + _TICK}.get(prefix)
+        upper = {"eq": last, "le": last, "lt": first - _TICK}.get(prefix)
+        if lower is not None:
+            start = max(start, lower) if start else lower
+        if upper is not None:
+            end = min(end, upper) if end else upper
     if start is not None and end is not None and start > end:
         raise BadRequest("the date bounds leave no time between them", field="date")
     return start, end
 
 
-def search_query(*, code: str | None, dates: Sequence[str], count: int | None) -> FhirQuery:
+def search_query(*, code: str | None, dates: Sequence[str], count: int | None, settings: Settings) -> FhirQuery:
     """The checked parameters of a search (400 naming the parameter, before any access is decided)."""
     start, end = _period(dates)
-    return FhirQuery(count=clamp_limit(count, field="_count"), codes=_codes(code), start=start, end=end)
+    count = clamp_limit(count, field="_count")
+    return FhirQuery(count=count, settings=settings, codes=_codes(code), start=start, end=end)
 
 
 # --- one request's reads, across the registered sources -------------------------------------------------------
@@ -289,10 +296,12 @@ async def read_page(
         index, inner = following.s, following.c
 
 
-async def read_everything(grant: Grant, sources: Sequence[FhirSource], page_size: int) -> AsyncIterator[dict[str, Any]]:
+async def read_everything(
+    grant: Grant, sources: Sequence[FhirSource], page_size: int, settings: Settings
+) -> AsyncIterator[dict[str, Any]]:
     """Every resource of every source, a page at a time, with one grant (the patient's own: her export)."""
     for source in sources:
-        query = FhirQuery(count=page_size)
+        query = FhirQuery(count=page_size, settings=settings)
         while True:
             page = await source.search(grant, query)
             for resource in page.resources:

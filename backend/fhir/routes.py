@@ -36,6 +36,7 @@ from backend.core.fhir import (
     search_query,
     searchset,
 )
+from backend.core.settings import app_settings
 from backend.fhir.capability import capability_statement
 
 PREFIX = "/fhir/R4"
@@ -100,7 +101,9 @@ class FhirController(Controller):
         self, request: Request[Any, Any, Any], clinician: Clinician, patient_id: FromPath[uuid.UUID]
     ) -> dict[str, Any]:
         _only(request, frozenset())
-        page = await read_page(clinician, patient_id, fhir_sources("Patient"), FhirQuery(count=1), None)
+        page = await read_page(
+            clinician, patient_id, fhir_sources("Patient"), FhirQuery(count=1, settings=app_settings(request)), None
+        )
         if not page.resources:
             raise NotFound("no such patient")
         return page.resources[0]
@@ -122,7 +125,7 @@ class FhirController(Controller):
         cursor: Cursor = None,
     ) -> dict[str, Any]:
         _only(request, EVERYTHING_PARAMETERS)
-        query = search_query(code=None, dates=(), count=count)
+        query = search_query(code=None, dates=(), count=count, settings=app_settings(request))
         return _bundle(request, await read_page(clinician, patient_id, fhir_sources(), query, cursor))
 
     @get(
@@ -174,7 +177,7 @@ async def _search(
     if resource_type not in resource_types():
         raise NotFound(f"this server serves no {resource_type[:40]!r} resources")
     _only(request, SEARCH_PARAMETERS)
-    query = search_query(code=code, dates=dates or (), count=count)
+    query = search_query(code=code, dates=dates or (), count=count, settings=app_settings(request))
     patient_id = patient_parameter(patient)
     cursor = request.query_params.get("_cursor")
     page = await read_page(clinician, patient_id, fhir_sources(resource_type), query, cursor)
@@ -208,12 +211,13 @@ class CitizenExportController(Controller):
     )
     async def export(self, request: Request[Any, Any, Any], me: MeGrant) -> Stream:
         base = str(request.base_url).rstrip("/") + PREFIX
+        settings = app_settings(request)
 
         async def pieces() -> AsyncIterator[bytes]:
             head = {"resourceType": "Bundle", "type": "collection", "timestamp": utcnow().isoformat()}
             yield msgspec.json.encode(head)[:-1] + b',"entry":['
             separator = b""
-            async for resource in read_everything(me, fhir_sources(), EXPORT_PAGE):
+            async for resource in read_everything(me, fhir_sources(), EXPORT_PAGE, settings):
                 yield separator + msgspec.json.encode({"fullUrl": full_url(base, resource), "resource": resource})
                 separator = b","
             yield b"]}"

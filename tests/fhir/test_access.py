@@ -43,7 +43,16 @@ async def test_each_domain_read_is_one_audit_row_and_out_of_scope_is_404(
     ]
     await every_page(client, f"/fhir/R4/Patient/{her.woman.patient_id}/$everything", reader.headers, {"_count": 200})
     read = {row[1] for row in (await _audit(db, reader.hpr))[2:]}
-    assert read == {"patient", "lab-report", "measurement", "news2", "pregnancy", "medication-list"}
+    assert read == {
+        "patient",
+        "lab-report",
+        "measurement",
+        "news2",
+        "pregnancy",
+        "medication-list",
+        "prescription",
+        "document",
+    }
 
     stranger = new_clinician(app)
     outcome = _outcome(await client.get("/fhir/R4/Observation", params=params, headers=stranger.headers), 404)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 from litestar import Litestar
 
-from tests.fhir.world import FHIR_JSON, codes, every_page, of_type, record, resources, valid
+from tests.fhir.world import FHIR_JSON, HPR, codes, every_page, of_type, record, resources, valid
 
 
 async def test_a_record_system_gets_everything_and_the_citizen_downloads_the_same(
@@ -33,6 +33,18 @@ async def test_a_record_system_gets_everything_and_the_citizen_downloads_the_sam
         "code": "H03AA01",
         "display": "Levaxin",
     }
+    [request] = of_type(found, "MedicationRequest")
+    assert request["id"] == her.prescription_id
+    assert request["status"] == "active"
+    assert request["requester"]["identifier"] == {"system": HPR, "value": her.gp.hpr}
+    documents = {document["id"]: document for document in of_type(found, "DocumentReference")}
+    assert set(documents) == {her.document_id, her.hidden_document_id}
+    attachment = documents[her.document_id]["content"][0]["attachment"]
+    assert attachment["url"] == f"/clinician/v1/patients/{her.woman.patient_id}/documents/{her.document_id}/content"
+    content = await client.get(attachment["url"], headers=her.gp.headers)
+    assert content.status_code == 200
+    assert content.headers["content-type"] == attachment["contentType"] == "application/pdf"
+    assert len(content.content) == attachment["size"]
     [condition] = of_type(found, "Condition")
     assert condition["id"] == her.card_id
     assert all(
@@ -47,7 +59,12 @@ async def test_a_record_system_gets_everything_and_the_citizen_downloads_the_sam
     bundle = valid(response.json())
     assert bundle["type"] == "collection"
     mine = [valid(resource) for resource in resources(bundle)]
-    # The same about herself, except the report not released to her yet.
+    # The same about herself, except the report not released to her yet and the document hidden from her.
     assert {report["id"] for report in of_type(mine, "DiagnosticReport")} == {her.released_report}
-    everything_but_held = {(r["resourceType"], r["id"]) for r in found if r["id"] != her.held_report}
+    [document] = of_type(mine, "DocumentReference")
+    own_url = f"/citizen/v1/me/documents/{her.document_id}/content"
+    assert document["content"][0]["attachment"]["url"] == own_url
+    assert (await client.get(own_url, headers=her.woman.headers)).status_code == 200
+    not_hers = {her.held_report, her.hidden_document_id}
+    everything_but_held = {(r["resourceType"], r["id"]) for r in found if r["id"] not in not_hers}
     assert {(r["resourceType"], r["id"]) for r in mine} == everything_but_held

@@ -19,7 +19,16 @@ async def test_metadata_is_public_and_lists_only_what_is_served(client: httpx.As
     assert statement["resourceType"] == "CapabilityStatement"
     assert statement["fhirVersion"] == "4.0.1"
     served = {resource["type"] for resource in statement["rest"][0]["resource"]}
-    assert served == {"Patient", "Observation", "DiagnosticReport", "MedicationStatement", "Condition"}
+    # EpisodeOfCare (municipal services) is not built: not listed.
+    assert served == {
+        "Patient",
+        "Observation",
+        "DiagnosticReport",
+        "MedicationStatement",
+        "MedicationRequest",
+        "DocumentReference",
+        "Condition",
+    }
     [patient] = [resource for resource in statement["rest"][0]["resource"] if resource["type"] == "Patient"]
     assert patient["operation"][0]["name"] == "everything"
 
@@ -169,3 +178,27 @@ async def test_news2_is_an_observation_of_its_total_with_sub_scores_from_its_vit
     assert withdrawn.status_code == 204
     [neutral] = await every_page(client, "/fhir/R4/Observation", her.gp.headers, _params(her, code="1104051000000101"))
     assert neutral["note"] == [{"text": "NEWS2 not valid for this patient: not-validated-for-this-patient"}]
+
+
+async def test_prescriptions_and_documents_by_code_date_and_pages(client: httpx.AsyncClient, app: Litestar) -> None:
+    her = await record(client, app)
+    [request] = await every_page(client, "/fhir/R4/MedicationRequest", her.gp.headers, _params(her, code="H03AA01"))
+    assert request["dispenseRequest"]["numberOfRepeatsAllowed"] == 2
+    assert request["dispenseRequest"]["quantity"] == {"value": 30, "unit": "tablett"}
+    assert request["dosageInstruction"] == [{"text": "1 tablett morgen"}]
+    assert await every_page(client, "/fhir/R4/MedicationRequest", her.gp.headers, _params(her, code="N02BE01")) == []
+    assert (
+        await every_page(client, "/fhir/R4/MedicationRequest", her.gp.headers, _params(her, date="le2025-01-01")) == []
+    )
+
+    path = "/fhir/R4/DocumentReference"
+    first = await fhir_get(client, path, her.gp.headers, _params(her, _count=1))
+    assert len(resources(first)) == 1
+    assert any(link["relation"] == "next" for link in first["link"])
+    both = await every_page(client, path, her.gp.headers, _params(her, _count=1))
+    assert {document["id"] for document in both} == {her.document_id, her.hidden_document_id}
+    [note] = await every_page(client, path, her.gp.headers, _params(her, code="outpatient-note"))
+    assert note["id"] == her.hidden_document_id
+    day = note["context"]["period"]["start"]
+    assert len(await every_page(client, path, her.gp.headers, _params(her, date=day))) == 2
+    assert await every_page(client, path, her.gp.headers, _params(her, date=f"gt{day}")) == []

@@ -11,9 +11,10 @@ import httpx
 from fhir.resources.R4B import get_fhir_model_class
 from litestar import Litestar
 
+from tests.documents.helpers import upload
 from tests.factories import Citizen, Clinician, consent, new_citizen, new_clinician, relate
 from tests.labs.reports import ferritin, hb, lab_report, posted, released
-from tests.medications.factories import entry
+from tests.medications.factories import entry, prescribed
 from tests.pregnancy.cards import create_card
 
 FHIR_JSON = "application/fhir+json"
@@ -48,6 +49,9 @@ class Record:
     held_report: str
     card_id: str
     medication_id: str
+    prescription_id: str
+    document_id: str
+    hidden_document_id: str
 
 
 async def fhir_get(
@@ -76,7 +80,8 @@ async def every_page(
 
 
 async def record(client: httpx.AsyncClient, app: Litestar, *, with_consent: bool = True) -> Record:
-    """A woman with a GP and a midwife: two lab reports (one released), measurements, a medication, a card."""
+    """A woman with a GP and a midwife: two lab reports (one released), measurements, a medication and its
+    prescription, two documents (one the author hid from her) and, with her consent, a pregnancy card."""
     woman = await new_citizen(client, app)
     if with_consent:
         await consent(client, woman)
@@ -95,7 +100,7 @@ async def record(client: httpx.AsyncClient, app: Litestar, *, with_consent: bool
         lab_report(hb(10.1), requester=gp, category="pathology", specimen_at=specimen + timedelta(hours=5)),
     )
     now = datetime.now(UTC).replace(microsecond=0)
-    upload = await client.post(
+    uploaded = await client.post(
         "/citizen/v1/me/measurements",
         json={
             "items": [
@@ -126,8 +131,8 @@ async def record(client: httpx.AsyncClient, app: Litestar, *, with_consent: bool
         },
         headers=woman.headers,
     )
-    assert upload.status_code == 200, upload.text
-    assert {item["status"] for item in upload.json()["results"]} == {"created"}
+    assert uploaded.status_code == 200, uploaded.text
+    assert {item["status"] for item in uploaded.json()["results"]} == {"created"}
     medicine = entry()
     listed = await client.put(
         f"/clinician/v1/patients/{woman.patient_id}/medications",
@@ -135,7 +140,23 @@ async def record(client: httpx.AsyncClient, app: Litestar, *, with_consent: bool
         headers={**gp.headers, "If-Match": '"0"'},
     )
     assert listed.status_code == 200, listed.text
+    prescription = await prescribed(client, gp, woman.patient_id, medicine["id"])
+    document = await upload(client, gp, woman.patient_id)
+    hidden = await upload(
+        client, gp, woman.patient_id, type="outpatient-note", visibleToPatient=False, hiddenReason="Vurderes først"
+    )
     card_id = ""
     if with_consent:
         card_id = str((await create_card(client, midwife, woman.patient_id, weeks=12))["id"])
-    return Record(woman, gp, midwife, shown, held, card_id, str(medicine["id"]))
+    return Record(
+        woman,
+        gp,
+        midwife,
+        shown,
+        held,
+        card_id,
+        str(medicine["id"]),
+        str(prescription["id"]),
+        str(document["id"]),
+        str(hidden["id"]),
+    )

@@ -15,6 +15,8 @@ FHIR_ROUTES = [
     PatientRoute("GET", "/fhir/R4/Observation?patient={patientId}", "clinician"),
     PatientRoute("GET", "/fhir/R4/DiagnosticReport?patient={patientId}", "clinician"),
     PatientRoute("GET", "/fhir/R4/MedicationStatement?patient={patientId}", "clinician"),
+    PatientRoute("GET", "/fhir/R4/MedicationRequest?patient={patientId}", "clinician"),
+    PatientRoute("GET", "/fhir/R4/DocumentReference?patient={patientId}", "clinician"),
     PatientRoute("GET", "/fhir/R4/Condition?patient={patientId}", "clinician"),
     # Without the pregnancy consent the card's reads are left out, but the patient is still out of scope for others.
     PatientRoute("GET", "/fhir/R4/Condition?patient={patientId}", "clinician", consents=()),
