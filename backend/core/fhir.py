@@ -48,7 +48,6 @@ OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-catego
 PATIENT_READ = Need(action="read", resource_type="patient")
 
 _TICK = timedelta(microseconds=1)
-_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _DATE = re.compile(r"^(eq|ge|le|gt|lt)?(\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?)$")
 
 
@@ -102,14 +101,16 @@ def fhir_search(resource_type: str, name: str, *, need: Need) -> Callable[[Searc
 
     def register(search: Search) -> Search:
         known = _SOURCES.get(name)
-        if known is not None and known.search is not search:
-            qualified = f"{search.__module__}.{search.__qualname__}"
-            if f"{known.search.__module__}.{known.search.__qualname__}" != qualified:
-                raise ValueError(f"FHIR search {name!r} is registered twice")
+        if known is not None and _qualified(known.search) != _qualified(search):
+            raise ValueError(f"FHIR search {name!r} is registered twice ({_qualified(known.search)})")
         _SOURCES[name] = FhirSource(resource_type=resource_type, name=name, need=need, search=search)
         return search
 
     return register
+
+
+def _qualified(search: Search) -> str:
+    return f"{getattr(search, '__module__', '?')}.{getattr(search, '__qualname__', repr(search))}"
 
 
 def fhir_sources(resource_type: str | None = None) -> list[FhirSource]:
@@ -331,12 +332,6 @@ def searchset(base: str, self_url: str, page: FhirPage, next_url: str | None) ->
             for resource in page.resources
         ],
     }
-
-
-def check_id(resource: Mapping[str, Any]) -> Mapping[str, Any]:
-    if not _ID.fullmatch(str(resource.get("id", ""))):
-        raise ValueError(f"not a FHIR id: {resource.get('id')!r}")
-    return resource
 
 
 # --- errors as OperationOutcome -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from litestar import Litestar
 
 from tests.factories import new_citizen, new_clinician, relate
 from tests.fhir.world import FHIR_JSON, FNR, HPR, codes, every_page, fhir_get, of_type, record, resources
+from tests.medications.factories import pharmacy
 
 
 async def _audit(db: asyncpg.Connection, hpr: str) -> list[tuple[str, str, str, str | None]]:
@@ -169,3 +170,16 @@ async def test_no_identity_number_but_hers_and_practitioners_by_hpr_only(
 
     mine = (await client.get("/citizen/v1/me/export", headers=her.woman.headers)).json()
     assert set(re.findall(r"(?<![\d-])\d{11}(?![\d-])", json.dumps(mine))) == {her.woman.fnr}
+
+
+async def test_a_pharmacy_reads_active_prescriptions_and_nothing_else(
+    client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection
+) -> None:
+    her = await record(client, app)
+    chemist = pharmacy(app)
+    params = {"patient": str(her.woman.patient_id)}
+    [request] = await every_page(client, "/fhir/R4/MedicationRequest", chemist.headers, params)
+    assert request["id"] == her.prescription_id
+    assert (await _audit(db, chemist.hpr)) == [("read", "prescription", "pharmacy", None)]
+    for path in ("/fhir/R4/MedicationStatement", f"/fhir/R4/Patient/{her.woman.patient_id}/$everything"):
+        _outcome(await client.get(path, params=params if "$" not in path else None, headers=chemist.headers), 403)
