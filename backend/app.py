@@ -77,6 +77,7 @@ def _lifespan(settings: Settings) -> Any:
 def citizen_router(settings: Settings) -> Router:
     """/citizen/v1: ID-porten tokens; each domain adds its citizen controllers here."""
     from backend.documents.routes import CitizenDocumentController
+    from backend.fhir.routes import CitizenExportController
     from backend.labs.routes import CitizenLabResultController
     from backend.measurements.routes import CitizenMeasurementCodesController, CitizenMeasurementsController
     from backend.medications.prescription_routes import CitizenPrescriptionController
@@ -106,6 +107,7 @@ def citizen_router(settings: Settings) -> Router:
             CitizenPrescriptionController,
             CitizenPregnancyController,
             CitizenMunicipalServicesController,
+            CitizenExportController,
             CitizenDocumentController,
         ],
         middleware=[
@@ -172,9 +174,24 @@ def citizen_write_limit(settings: Settings) -> WriteStep:
     return limit_writes(RateLimit("citizen-writes", settings.rate_limit_writes_per_minute), detail="too many writes")
 
 
+def fhir_handlers() -> list[Any]:
+    """/fhir/R4 and its searches: importing a domain's FHIR module registers its searches (core/fhir.py)."""
+    # The domains whose records FHIR reads serve (the CapabilityStatement lists exactly these).
+    import backend.documents.fhir
+    import backend.labs.fhir_search
+    import backend.measurements.fhir
+    import backend.medications.fhir
+    import backend.patients.fhir
+    import backend.pregnancy.fhir  # noqa: F401
+    from backend.fhir.routes import fhir_router
+
+    return fhir_router()
+
+
 def route_handlers(settings: Settings) -> list[Any]:
     """Every router of the service."""
     handlers: list[Any] = [HealthController, MetricsController, citizen_router(settings), clinician_router(settings)]
+    handlers += fhir_handlers()
     from backend.cms.admin import admin_mount
     from backend.cms.routes import content_router
 

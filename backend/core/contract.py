@@ -2,11 +2,14 @@
 
 Litestar documents the success answer and the request. The answers every route can also give come from
 the mechanisms around it, so they are derived here from the route, never listed by hand per handler:
-RequirePrincipal → 401/403/429 (and 409 on writes), a path parameter → 404, any input → 400, a body → 413/415, If-Match →
-412/428 (required on guarded writes: `HeaderParameter(required=True)`), Idempotency-Key on POSTs behind IdempotencyMiddleware →
-409/422, the database → 503 (unless the handler says `opt={"database": False}`). Every error answer is
-the one shared `Problem` component. Struct docstrings are for developers: component descriptions come
-only from `backend.api_descriptions`, so the document does not change with msgspec's docstring handling.
+RequirePrincipal → 401/403/429 (and 409 on writes), a path parameter (or a FHIR search's `patient`) → 404,
+any input → 400, a body → 413/415, If-Match → 412/428 (required on guarded writes:
+`HeaderParameter(required=True)`), Idempotency-Key on POSTs behind IdempotencyMiddleware → 409/422, the
+database → 503 (unless the handler says `opt={"database": False}`). Every error answer is the one shared
+`Problem` component; on the FHIR routes (`opt={"fhir": True}`) the same statuses are the shared
+`OperationOutcome` in `application/fhir+json`, and every FHIR body is a `FhirResource`. Struct docstrings
+are for developers: component descriptions come only from `backend.api_descriptions`, so the document does
+not change with msgspec's docstring handling.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from litestar.routes import HTTPRoute
 from backend.api_descriptions import SCHEMA_DESCRIPTIONS
 from backend.core.auth import RequirePrincipal
 from backend.core.errors import PROBLEM_JSON
+from backend.core.fhir import FHIR_JSON
 from backend.core.idempotency import IdempotencyMiddleware
 
 SCHEMAS = "#/components/schemas/"
@@ -60,6 +64,35 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         },
     },
 }
+
+FHIR_RESOURCE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A FHIR R4 resource (JSON), in `application/fhir+json`",
+    "required": ["resourceType"],
+    "properties": {"resourceType": {"type": "string"}},
+}
+OPERATION_OUTCOME_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A FHIR R4 OperationOutcome: the error of a FHIR route, with what went wrong in `diagnostics`",
+    "required": ["resourceType", "issue"],
+    "properties": {
+        "resourceType": {"const": "OperationOutcome"},
+        "issue": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["severity", "code"],
+                "properties": {
+                    "severity": {"type": "string"},
+                    "code": {"type": "string"},
+                    "diagnostics": {"type": "string"},
+                    "expression": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+        },
+    },
+}
+FHIR_ERROR_PREFIX = "Fhir"
 
 _HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
     "ETag": {
@@ -119,14 +152,21 @@ def contract_document(app: Litestar) -> dict[str, Any]:
     _add_raw_body_components(schemas)
     _strip_docstrings(schemas)
     schemas["Problem"] = copy.deepcopy(PROBLEM_SCHEMA)
-    components["responses"] = {
-        name: {
-            "description": description,
-            "content": {PROBLEM_JSON: {"schema": {"$ref": f"{SCHEMAS}Problem"}}},
-            **({"headers": {h: {**_HEADER_SCHEMAS[h], "required": True} for h in headers}} if headers else {}),
+    schemas["FhirResource"] = copy.deepcopy(FHIR_RESOURCE_SCHEMA)
+    schemas["OperationOutcome"] = copy.deepcopy(OPERATION_OUTCOME_SCHEMA)
+    components["responses"] = {}
+    for prefix, media_type, schema in (
+        ("", PROBLEM_JSON, "Problem"),
+        (FHIR_ERROR_PREFIX, FHIR_JSON, "OperationOutcome"),
+    ):
+        components["responses"] |= {
+            prefix + name: {
+                "description": description,
+                "content": {media_type: {"schema": {"$ref": f"{SCHEMAS}{schema}"}}},
+                **({"headers": {h: {**_HEADER_SCHEMAS[h], "required": True} for h in headers}} if headers else {}),
+            }
+            for name, description, headers in ERROR_RESPONSES.values()
         }
-        for name, description, headers in ERROR_RESPONSES.values()
-    }
     for path, method, handler in _operations(app):
         operation = document["paths"][path][method]
         _complete_operation(operation, method, handler)
@@ -175,8 +215,8 @@ def _complete_operation(operation: dict[str, Any], method: str, handler: HTTPRou
             statuses.add(409)  # a write the resource's state forbids (a closed card, an existing slug, ...)
     if parameters:
         statuses.add(400)
-    if any(p["in"] == "path" for p in parameters):
-        statuses.add(404)
+    if any(p["in"] == "path" for p in parameters) or (principal is not None and handler.opt.get("fhir")):
+        statuses.add(404)  # a FHIR search names its patient in the query: out of scope is 404 there too
     if "requestBody" in operation:
         statuses |= {400, 413, 415}
     if "If-Match" in names:
@@ -184,8 +224,12 @@ def _complete_operation(operation: dict[str, Any], method: str, handler: HTTPRou
     if handler.opt.get("database", True):
         statuses.add(503)
     responses: dict[str, Any] = operation["responses"]
+    prefix = FHIR_ERROR_PREFIX if handler.opt.get("fhir") else ""
     for error in sorted(statuses):
-        responses[str(error)] = {"$ref": f"{RESPONSES}{ERROR_RESPONSES[error][0]}"}
+        responses[str(error)] = {"$ref": f"{RESPONSES}{prefix}{ERROR_RESPONSES[error][0]}"}
+    for response in responses.values():
+        if FHIR_JSON in response.get("content", {}):
+            response["content"][FHIR_JSON]["schema"] = {"$ref": f"{SCHEMAS}FhirResource"}
     for key, response in list(responses.items()):
         code = int(key)
         if code >= 400 and "$ref" not in response:

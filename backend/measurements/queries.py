@@ -14,10 +14,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import msgspec
 from asyncpg.pgproto.pgproto import UUID as FastUUID
 
 from backend.core.audit import Author
 from backend.core.paging import BeforeTimeAndId
+from backend.core.rows import typed_rows
 from backend.measurements.codes import BLOOD_PRESSURE_PANEL, DIASTOLIC, SYSTOLIC
 from backend.measurements.news2 import News2Result, Spo2Scale
 from backend.measurements.schemas import (
@@ -510,3 +512,65 @@ async def latest_vitals(
     """The newest reading of each code and the newest NEWS2 score since `since`, in one statement."""
     rows = await connection.fetch(_LATEST_VITALS, patient_id, since, list(codes))
     return [LatestVital(*row.values()) for row in rows]
+
+
+class News2ScoreRow(msgspec.Struct, kw_only=True):
+    """A recorded NEWS2 score with its sub-scores and the measurements it was scored from."""
+
+    id: uuid.UUID
+    effective_at: datetime
+    total: int
+    risk: str
+    single_parameter_red: bool
+    valid_for_patient: bool
+    not_valid_reason: str | None
+    spo2_scale: int
+    on_oxygen: bool
+    consciousness: str
+    respiration_rate_score: int
+    spo2_score: int
+    on_oxygen_score: int
+    systolic_score: int
+    pulse_score: int
+    consciousness_score: int
+    temperature_score: int
+    respiration_rate_measurement: uuid.UUID
+    spo2_measurement: uuid.UUID
+    blood_pressure_measurement: uuid.UUID
+    pulse_measurement: uuid.UUID
+    temperature_measurement: uuid.UUID
+    created_at: datetime
+
+
+async def news2_scores_newest_first(
+    connection: Any,
+    patient_id: uuid.UUID,
+    *,
+    first: datetime | None,
+    last: datetime | None,
+    before: BeforeTimeAndId | None,
+    limit: int,
+) -> list[News2ScoreRow]:
+    """Up to `limit` of her NEWS2 scores in the period, newest first by (effective time, id), before `before`."""
+    rows = await connection.fetch(
+        """
+        SELECT id, effective_at, total, risk, single_parameter_red, valid_for_patient, not_valid_reason, spo2_scale,
+               on_oxygen, consciousness, respiration_rate_score, spo2_score, on_oxygen_score, systolic_score,
+               pulse_score, consciousness_score, temperature_score, respiration_rate_measurement, spo2_measurement,
+               blood_pressure_measurement, pulse_measurement, temperature_measurement, created_at
+        FROM news2_score
+        WHERE patient_id = $1
+          AND ($2::timestamptz IS NULL OR effective_at >= $2)
+          AND ($3::timestamptz IS NULL OR effective_at <= $3)
+          AND ($4::timestamptz IS NULL OR (effective_at, id) < ($4, $5::uuid))
+        ORDER BY effective_at DESC, id DESC
+        LIMIT $6
+        """,
+        patient_id,
+        first,
+        last,
+        before.at if before else None,
+        before.id if before else None,
+        limit,
+    )
+    return typed_rows(News2ScoreRow, rows)

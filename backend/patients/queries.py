@@ -139,3 +139,9 @@ async def active_care_relations(
         limit,
     )
     return [care_relation_row(row) for row in rows]
+
+
+async def sealed_identity_number(connection: Any, patient_id: uuid.UUID) -> bytes | None:
+    """The patient's sealed fødselsnummer or D-nummer (the FHIR Patient's identifier)."""
+    sealed: bytes | None = await connection.fetchval("SELECT fnr_sealed FROM patient WHERE id = $1", patient_id)
+    return sealed

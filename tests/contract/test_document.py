@@ -63,8 +63,16 @@ def test_every_error_answer_is_the_shared_problem_and_names_carry_no_module() ->
             for status, response in operation["responses"].items():
                 if int(status) >= 400:
                     assert response["$ref"].startswith("#/components/responses/"), (method, path, status)
-    for response in document["components"]["responses"].values():
-        assert response["content"] == {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+                    # FHIR routes answer errors as OperationOutcome, every other route as a Problem.
+                    fhir = response["$ref"].startswith("#/components/responses/Fhir")
+                    assert fhir == path.startswith("/fhir/"), (method, path, status)
+    for name, response in document["components"]["responses"].items():
+        if name.startswith("Fhir"):
+            outcome = {"$ref": "#/components/schemas/OperationOutcome"}
+            assert response["content"] == {"application/fhir+json": {"schema": outcome}}
+        else:
+            problem = {"$ref": "#/components/schemas/Problem"}
+            assert response["content"] == {"application/problem+json": {"schema": problem}}
 
 
 def test_guarded_writes_require_if_match_and_series_require_code() -> None:

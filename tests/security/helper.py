@@ -8,6 +8,8 @@ tests/security/test_core_routes.py). The check builds a fresh world for every ro
 - another citizen, an unrelated clinician (other organisation, no relation) and a blocked clinician
   (same organisation as the related one, blocked by HPR) — get 404, never 403, never the data;
 - a token of the wrong kind — 403; no token or a forged token — 401.
+
+Refusals carry nothing but the error: a problem document, or on `/fhir` an OperationOutcome.
 """
 
 from __future__ import annotations
@@ -114,7 +116,14 @@ async def assert_route_scoped(client: httpx.AsyncClient, app: Litestar, route: P
 
     def refused(response: httpx.Response, status: int, who: str) -> None:
         assert response.status_code == status, f"{route.id} as {who}: {response.status_code} {response.text}"
-        # A refusal is a problem document and nothing else: no data can ride along.
+        # A refusal is a problem document (on /fhir: an OperationOutcome) and nothing else: no data can ride along.
+        if route.path.startswith("/fhir/"):
+            assert response.headers["content-type"].startswith("application/fhir+json"), f"{route.id} as {who}"
+            outcome = response.json()
+            assert set(outcome) == {"resourceType", "issue"}, f"{route.id} as {who}: {response.text}"
+            assert outcome["resourceType"] == "OperationOutcome", f"{route.id} as {who}"
+            assert all(set(issue) <= {"severity", "code", "diagnostics"} for issue in outcome["issue"]), response.text
+            return
         assert response.headers["content-type"].startswith("application/problem+json"), f"{route.id} as {who}"
         assert set(response.json()) <= {"type", "title", "status", "detail", "instance", "requestId"}, (
             f"{route.id} as {who}: {response.text}"

@@ -9,7 +9,10 @@ Every SQL statement is in `backend/measurements/queries.py`. Each module declare
 """
 
 from backend.measurements.service.news2_scores import (
+    READ_NEWS2,
     RECORD_NEWS2,
+    News2Shown,
+    list_news2_scores,
     news2_not_valid_reason,
     reason_for_reader,
     record_news2,
@@ -27,12 +30,15 @@ from backend.measurements.service.uploads import WRITE, decode_batch, upload_mea
 __all__ = [
     "PRESCRIBE_SPO2_TARGET",
     "READ",
+    "READ_NEWS2",
     "READ_SPO2_TARGET",
     "RECORD_NEWS2",
     "WRITE",
+    "News2Shown",
     "clear_spo2_target",
     "decode_batch",
     "list_measurements",
+    "list_news2_scores",
     "measurement_codes",
     "measurement_series",
     "news2_not_valid_reason",

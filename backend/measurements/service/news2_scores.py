@@ -4,6 +4,7 @@ call for; the SpO2 scale is the one the patient's prescribed target puts in forc
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import cast
 
@@ -13,7 +14,9 @@ from backend.core.alerts import Severity, raise_alert
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import OSLO, utcnow
 from backend.core.context import PREGNANCY_CONSENT, PregnancyFacts, age_on, birth_date, pregnancy_facts
+from backend.core.db import DB
 from backend.core.errors import BadRequest
+from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, keyset_page
 from backend.core.relations import RELATION_KINDS
 from backend.measurements import queries
 from backend.measurements.codes import BLOOD_PRESSURE_PANEL, FUTURE_TOLERANCE
@@ -196,3 +199,34 @@ async def record_news2(grant: Grant, data: News2RecordIn) -> News2Recorded:
         alert_id=alert_id,
         measurement_ids=ids,
     )
+
+
+READ_NEWS2 = Need(action="read", resource_type=RESOURCE)
+
+
+async def list_news2_scores(
+    grant: Grant, *, first: datetime | None, last: datetime | None, cursor: str | None, limit: int | None
+) -> tuple[list[News2Shown], str | None]:
+    """Her recorded NEWS2 scores, newest first; the not-valid reason worded for this reader (`reason_for_reader`)."""
+    size = clamp_limit(limit)
+    before = decode_cursor(cursor, BeforeTimeAndId)
+    async with DB.connection() as connection:
+        rows = await queries.news2_scores_newest_first(
+            connection, grant.patient_id, first=first, last=last, before=before, limit=size + 1
+        )
+    kept, following = keyset_page(rows, size, lambda row: BeforeTimeAndId(at=row.effective_at, id=row.id))
+    asks_pregnancy = any(row.not_valid_reason in _PREGNANCY_REASONS for row in kept)
+    knows_pregnancy = asks_pregnancy and await grant_passes_consent(grant, PREGNANCY_CONSENT)
+    shown = [
+        News2Shown(score=row, not_valid_reason=reason_for_reader(row.not_valid_reason, knows_pregnancy=knows_pregnancy))
+        for row in kept
+    ]
+    return shown, following
+
+
+@dataclass(frozen=True, slots=True)
+class News2Shown:
+    """A stored score as this reader may see it."""
+
+    score: queries.News2ScoreRow
+    not_valid_reason: News2NotValidReason | None
