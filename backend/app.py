@@ -181,6 +181,7 @@ def fhir_handlers() -> list[Any]:
     import backend.labs.fhir_search
     import backend.measurements.fhir
     import backend.medications.fhir
+    import backend.municipal.fhir
     import backend.patients.fhir
     import backend.pregnancy.fhir  # noqa: F401
     from backend.fhir.routes import fhir_router

@@ -19,8 +19,8 @@ async def test_metadata_is_public_and_lists_only_what_is_served(client: httpx.As
     assert statement["resourceType"] == "CapabilityStatement"
     assert statement["fhirVersion"] == "4.0.1"
     served = {resource["type"] for resource in statement["rest"][0]["resource"]}
-    # EpisodeOfCare (municipal services) is not built: not listed.
     assert served == {
+        "EpisodeOfCare",
         "Patient",
         "Observation",
         "DiagnosticReport",
