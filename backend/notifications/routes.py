@@ -6,6 +6,7 @@ from litestar import Controller, delete, get, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.core.access import MeGrant
+from backend.core.representation import act_for
 from backend.notifications import service
 from backend.notifications.schemas import DeviceIn, DeviceList, SubscriptionList
 
@@ -13,6 +14,8 @@ from backend.notifications.schemas import DeviceIn, DeviceList, SubscriptionList
 class CitizenDevicesController(Controller):
     path = "/me/devices"
     tags = ["citizen: push"]
+    # Her devices and topics are her own: never registered by someone acting for her.
+    opt = act_for("own")  # what someone acting for her (Helsekort-Act-For) needs
 
     @get("", operation_id="citizenListDevices", summary="My devices registered for push notifications, oldest first")
     async def list_devices(
@@ -37,6 +40,7 @@ class CitizenDevicesController(Controller):
 class CitizenSubscriptionsController(Controller):
     path = "/me/subscriptions"
     tags = ["citizen: push"]
+    opt = act_for("own")  # what someone acting for her (Helsekort-Act-For) needs
 
     @get("", operation_id="citizenListSubscriptions", summary="CMS topics I follow")
     async def list_subscriptions(
