@@ -8,6 +8,7 @@ the care-relation attestation are core's (`backend.core.audit`, `events`, `relat
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -146,7 +147,8 @@ async def active_care_relations(
 # --- representation: guardianships (the register's), powers of attorney, whom a citizen represents ------------
 
 
-class PowerOfAttorneyRow(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class PowerOfAttorneyRow:
     id: uuid.UUID
     attorney_id: uuid.UUID
     scopes: list[str]
@@ -154,7 +156,8 @@ class PowerOfAttorneyRow(NamedTuple):
     valid_until: datetime | None
 
 
-class RepresentedRow(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class RepresentedRow:
     patient_id: uuid.UUID
     basis: str
     fnr_sealed: bytes | None
