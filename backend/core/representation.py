@@ -82,6 +82,14 @@ def covers(scopes: Iterable[str], needed: str) -> bool:
     return "all" in held or needed in held
 
 
+def covers_resource_type(scopes: Iterable[str], resource_type: str) -> bool:
+    """Whether a representative holding `scopes` may follow events about `resource_type` (her feed, her pushes)."""
+    held = frozenset(scopes)
+    return "all" in held or any(
+        resource_type.startswith(prefix) for scope in held for prefix in FEED_RESOURCE_TYPES.get(scope, ())
+    )
+
+
 def feed_patterns(scopes: Iterable[str]) -> list[str] | None:
     """LIKE patterns of the change-feed resource types `scopes` cover (None: every type, for `all`)."""
     held = frozenset(scopes)
@@ -152,3 +160,37 @@ async def decide(
             refusal,
         )
     return held if allowed else None
+
+
+_REPRESENTATIVES = """
+SELECT p.id AS patient_id, p.fnr_sealed, r.representative_id, r.guardian, r.scopes
+FROM patient p
+JOIN LATERAL (
+    SELECT g.guardian_id AS representative_id, true AS guardian, '{}'::text[] AS scopes
+    FROM guardianship g WHERE g.patient_id = p.id AND g.active
+    UNION ALL
+    SELECT a.attorney_id, false, a.scopes
+    FROM power_of_attorney a
+    WHERE a.patient_id = p.id AND a.revoked_at IS NULL AND (a.valid_until IS NULL OR a.valid_until > $2)
+) r ON true
+WHERE p.id = ANY ($1::uuid[])
+"""
+
+
+async def representatives_of(
+    patient_ids: Iterable[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, dict[uuid.UUID, frozenset[str]]]:
+    """For each patient, who represents her now and with which scopes (the push worker's fan-out; no locks)."""
+    ids = sorted(set(patient_ids))
+    if not ids:
+        return {}
+    async with DB.connection() as connection:
+        rows = await connection.fetch(_REPRESENTATIVES, ids, now)
+    today = now.astimezone(OSLO).date()
+    found: dict[uuid.UUID, dict[uuid.UUID, frozenset[str]]] = {}
+    for row in rows:
+        held = scopes_held(row["fnr_sealed"], row["guardian"], row["scopes"], today)
+        if held:
+            of_patient = found.setdefault(row["patient_id"], {})
+            of_patient[row["representative_id"]] = of_patient.get(row["representative_id"], frozenset()) | held
+    return found

@@ -40,6 +40,15 @@ class NotificationRule:
         return self.texts.get(locale) or self.texts["nb"]
 
 
+# To someone who represents her (a guardian, an attorney): that there is news, never whose or what (issue 18).
+REPRESENTED = NotificationRule(
+    kind="represented",
+    texts={
+        "nb": "Det er nytt i Helsekort",
+        "nn": "Det er nytt i Helsekort",
+        "en": "There is news in Helsekort",
+    },
+)
 LAB_RESULT = NotificationRule(
     kind="lab-result",
     texts={

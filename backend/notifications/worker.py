@@ -30,14 +30,14 @@ from datetime import UTC, datetime, timedelta
 
 from prometheus_client import Counter, Gauge, start_http_server
 
-from backend.core import events
+from backend.core import events, representation
 from backend.core.clock import utcnow
 from backend.core.errors import DATABASE_UNAVAILABLE
 from backend.core.events import ClaimedEvent
 from backend.core.settings import Settings
 from backend.notifications import service
 from backend.notifications.apns import ApnsConfig, ApnsSender, SendResult
-from backend.notifications.rules import NotificationRule, QuietHours, collapse_id, render, rule_for
+from backend.notifications.rules import REPRESENTED, NotificationRule, QuietHours, collapse_id, render, rule_for
 from backend.notifications.service import AttemptRecord, Recipient
 
 log = logging.getLogger("helsekort.notifications.worker")
@@ -177,7 +177,26 @@ class PushDispatcher:
                 for recipient in recipients
                 if (event.id, recipient.device_id) not in settled
             )
+        sends += await self._representative_sends(due, settled)
         return sends
+
+    async def _representative_sends(
+        self, due: list[tuple[ClaimedEvent, NotificationRule]], settled: set[tuple[int, uuid.UUID]]
+    ) -> list[_Send]:
+        """Those who represent her and whose scopes cover the event get "there is news", naming no one."""
+        represented = await representation.representatives_of((e.patient_id for e, _ in due if e.patient_id), utcnow())
+        if not represented:
+            return []
+        devices = await service.devices_of_patients(rep for reps in represented.values() for rep in reps)
+        return [
+            _Send(event, REPRESENTED, recipient)
+            for event, _ in due
+            if event.patient_id is not None
+            for representative, scopes in represented.get(event.patient_id, {}).items()
+            if representation.covers_resource_type(scopes, event.resource_type)
+            for recipient in devices.get(representative, [])
+            if (event.id, recipient.device_id) not in settled
+        ]
 
     async def _send(self, send: _Send) -> SendResult:
         event, rule = send.event, send.rule
@@ -185,7 +204,8 @@ class PushDispatcher:
             return await self.sender.send(
                 send.recipient.token,
                 "sandbox" if send.recipient.environment == "sandbox" else "production",
-                render(rule, send.recipient.locale, event.resource_id),
+                # A representative's push carries no resource id: it must not point at whom it is about.
+                render(rule, send.recipient.locale, "" if rule is REPRESENTED else event.resource_id),
                 collapse_id=collapse_id(rule, event.resource_type, event.resource_id),
                 priority=rule.priority,
                 expiration=event.at + rule.lifetime,
