@@ -60,7 +60,7 @@ SCHEMA_DESCRIPTIONS: dict[str, str] = {
     "PrescriptionIn": "A prescription of a current list entry; `id` is the prescriber's (the same id and content again is a replay, other content 409); `validUntil` at most one year ahead (default one year); `quantity` is one dispensing, `dispensings` how many",
     "PrescriptionOut": 'A prescription with its status computed now: active, completed (nothing left), expired (after `validUntil`) or cancelled. A prescription replaced by an approved renewal is `cancelled` with `cancelReason` "replaced" and `replacedBy` naming the new one, which names it in `replaces`',
     "PrescriptionPage": "Prescriptions newest first; a pharmacy sees only active ones",
-    "PrescriptionWarning": "A drug catalogue (FEST) warning on the prescribed medicine: `pregnancy` for a woman with an ongoing pregnancy, shown only to clinicians who may see the pregnancy",
+    "PrescriptionWarning": "A drug catalogue (FEST) warning on the prescribed medicine, for clinicians with access: `interaction` with another current entry of the list (`atc` names it), or `pregnancy` for a woman with an ongoing pregnancy, shown only to clinicians who may see the pregnancy",
     "Quantity": "An amount and its unit (e.g. 30 tablett)",
     "PrescribedMedication": "The medicine as prescribed, copied from the list entry",
     "PrescriberOut": "The clinician (or pharmacy) who wrote it: HPR number, name and organisation number",

@@ -7,7 +7,9 @@ demo, not FEST's texts.
 
 A prescription whose ATC code lies in a catalogue row with a pregnancy warning is flagged for a woman with an
 ongoing pregnancy, and only to a clinician who may see the pregnancy (her `pregnancy-card` consent, or emergency
-access): the warning would otherwise tell that she is pregnant. The citizen and a pharmacy get no warnings.
+access): the warning would otherwise tell that she is pregnant. A prescription that the catalogue says interacts
+with another current entry of her list is flagged to clinicians with access. The citizen and a pharmacy (which may
+not read the list) get no warnings.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from backend.core.context import PREGNANCY_CONSENT, has_ongoing_pregnancy
 from backend.core.db import DB
 from backend.medications import queries_prescriptions
 from backend.medications.atc import InvalidAtcCode, atc_level
+from backend.medications.entries import today
 from backend.medications.schemas import CatalogueFile, PrescriptionOut
 
 SAMPLE = Path(__file__).with_name("catalogue_sample.json")
@@ -58,12 +61,26 @@ async def load_catalogue(path: Path) -> str:
 
 
 async def with_warnings(grant: Grant, items: Sequence[PrescriptionOut]) -> list[PrescriptionOut]:
-    """The prescriptions with the catalogue's pregnancy warnings, when the reader is a clinician who may see that
-    she is pregnant and she is; otherwise unchanged."""
+    """The prescriptions with the catalogue's warnings, for a clinician with a care relation or emergency access:
+    interactions with the other current entries of the list, and, when she may see that the woman is pregnant and
+    she is, pregnancy warnings. The citizen and a pharmacy (which may not read the list) get none."""
     if not items or grant.basis not in ("care-relation", "emergency"):
         return list(items)
-    if not await grant_passes_consent(grant, PREGNANCY_CONSENT) or not await has_ongoing_pregnancy(grant.patient_id):
-        return list(items)
+    on = today()
+    pregnant = await grant_passes_consent(grant, PREGNANCY_CONSENT) and await has_ongoing_pregnancy(grant.patient_id)
     async with DB.connection() as connection:
-        found = await queries_prescriptions.pregnancy_warnings(connection, [item.medication.atc for item in items])
-    return [msgspec.structs.replace(item, warnings=found.get(item.medication.atc, [])) for item in items]
+        interactions = await queries_prescriptions.interaction_warnings(
+            connection, grant.patient_id, on, [(item.medication.atc, item.entry_id) for item in items]
+        )
+        pregnancy = (
+            await queries_prescriptions.pregnancy_warnings(connection, [item.medication.atc for item in items])
+            if pregnant
+            else {}
+        )
+    return [
+        msgspec.structs.replace(
+            item,
+            warnings=[*pregnancy.get(item.medication.atc, []), *interactions.get(item.medication.atc, [])],
+        )
+        for item in items
+    ]

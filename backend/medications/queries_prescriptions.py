@@ -600,3 +600,40 @@ async def pregnancy_warnings(connection: Connection, atcs: Sequence[str]) -> dic
             PrescriptionWarning(code="pregnancy", atc=row["atc"], message=f"{row['name']}: {row['pregnancy_warning']}")
         )
     return found
+
+
+async def interaction_warnings(
+    connection: Connection, patient_id: uuid.UUID, today: date, prescribed: Sequence[tuple[str, uuid.UUID]]
+) -> dict[str, list[PrescriptionWarning]]:
+    """Interactions between each prescribed (ATC, entry) and the other current entries of the list, as the
+    catalogue names them from either side (a row's `interacts_with` are ATC groups)."""
+    rows = await connection.fetch(
+        """
+        SELECT DISTINCT a.atc AS prescribed, c.atc, c.name, e.name AS other_name, e.atc AS other_atc
+        FROM unnest($2::text[], $3::uuid[]) AS a(atc, entry_id)
+        JOIN medication_entry_version e
+          ON e.patient_id = $1 AND e.to_version IS NULL AND e.entry_id <> a.entry_id
+         AND (e.stopped_at IS NULL OR e.stopped_at > $4)
+        JOIN drug_catalogue c
+          ON (a.atc LIKE c.atc || '%' AND EXISTS (SELECT 1 FROM unnest(c.interacts_with) i WHERE e.atc LIKE i || '%'))
+          OR (e.atc LIKE c.atc || '%' AND EXISTS (SELECT 1 FROM unnest(c.interacts_with) i WHERE a.atc LIKE i || '%'))
+        ORDER BY a.atc, e.atc, c.atc
+        """,
+        patient_id,
+        [atc for atc, _ in prescribed],
+        [entry_id for _, entry_id in prescribed],
+        today,
+    )
+    found: dict[str, list[PrescriptionWarning]] = {}
+    for row in rows:
+        warnings = found.setdefault(row["prescribed"], [])
+        if any(warning.atc == row["other_atc"] for warning in warnings):
+            continue  # one warning per other medicine, whichever catalogue row names the pair
+        warnings.append(
+            PrescriptionWarning(
+                code="interaction",
+                atc=row["other_atc"],
+                message=f"interaction with {row['other_name']} ({row['other_atc']}) on the list: {row['name']}",
+            )
+        )
+    return found

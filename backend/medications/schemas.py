@@ -254,7 +254,7 @@ class PrescriberOut(msgspec.Struct, kw_only=True, rename="camel"):
 
 
 class PrescriptionWarning(msgspec.Struct, kw_only=True, rename="camel"):
-    code: Literal["pregnancy"]
+    code: Literal["pregnancy", "interaction"]
     atc: str
     message: str
 

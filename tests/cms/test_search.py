@@ -75,3 +75,20 @@ def test_norwegian_el_nouns_are_joined_in_both_directions() -> None:
     assert expand_norwegian_query("'legemidl'") == "( 'legemidl' | 'legemidel' | 'legemiddel' )"
     assert expand_norwegian_query("'legemiddel' & 'list'") == "( 'legemiddel' | 'legemidl' ) & 'list'"
     assert expand_norwegian_query("'blodtrykk'") == "'blodtrykk'"
+
+
+async def test_a_publish_or_unpublish_shows_in_the_same_search_at_once(
+    client: httpx.AsyncClient, app: Litestar
+) -> None:
+    """Results are cached for a moment; a write in this process drops them, so its reader never sees them stale."""
+    from tests.cms.pages import create_page, editor, publish
+
+    tag = new_slug("t")
+    assert await search(client, q="blodtrykksmåler", tag=tag) == []
+    page = await create_page(client, app, tags=[tag], title="Blodtrykksmåler hjemme", markdown="Mål blodtrykket.")
+    assert await search(client, q="blodtrykksmåler", tag=tag) == []  # a draft is not found (and not cached as found)
+    await publish(client, app, page["slug"])
+    assert [item["slug"] for item in await search(client, q="blodtrykksmåler", tag=tag)] == [page["slug"]]
+    response = await client.post(f"/content/v1/pages/{page['slug']}/unpublish?locale=nb", headers=editor(app))
+    assert response.status_code == 200, response.text
+    assert await search(client, q="blodtrykksmåler", tag=tag) == []

@@ -21,6 +21,7 @@ from tests.medications.factories import (
     pharmacy,
     prescribed,
     prescriptions_url,
+    stopped,
     write,
 )
 from tests.pregnancy.cards import create_card, team
@@ -91,3 +92,23 @@ async def test_no_warning_without_an_ongoing_pregnancy(client: httpx.AsyncClient
     ramipril = entry("Ramipril", "C09AA05", strength="5 mg")
     await write(client, t.gp, t.woman.patient_id, [ramipril], 0)
     assert (await prescribed(client, t.gp, t.woman.patient_id, ramipril["id"]))["warnings"] == []
+
+
+async def test_an_interaction_with_another_current_entry_is_flagged_to_clinicians(
+    client: httpx.AsyncClient, app: Litestar
+) -> None:
+    await load_catalogue(SAMPLE)
+    t = await team(client, app, with_consent=False)
+    warfarin = entry("Marevan", "B01AA03", strength="2,5 mg")
+    ibux = entry("Ibux", "M01AE01", strength="400 mg")
+    old_aspirin = stopped(entry("Albyl-E", "B01AC06", strength="75 mg", started_at="2025-01-01"), "2025-06-01")
+    await write(client, t.gp, t.woman.patient_id, [warfarin, ibux, old_aspirin], 0)
+
+    made = await prescribed(client, t.gp, t.woman.patient_id, ibux["id"])
+    # Warfarin is current: flagged (the catalogue names the pair from both sides, told once); the stopped
+    # aspirin is not; and without an ongoing pregnancy there is no pregnancy warning.
+    assert [(w["code"], w["atc"]) for w in made["warnings"]] == [("interaction", "B01AA03")]
+    mine = await client.get("/citizen/v1/me/prescriptions", headers=t.woman.headers)
+    assert mine.json()["items"][0]["warnings"] == []
+    at_pharmacy = await client.get(prescriptions_url(t.woman.patient_id), headers=pharmacy(app).headers)
+    assert at_pharmacy.json()["items"][0]["warnings"] == []

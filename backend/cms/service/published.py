@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 
 from backend.cms import queries
 from backend.cms.schemas import DEFAULT_LOCALE, Page
+from backend.cms.service.cache import SECONDS, ShortCache, forget_cached_content
 from backend.core.concurrency import etag
 from backend.core.db import DB
 from backend.core.errors import NotFound
@@ -16,7 +16,7 @@ from backend.core.errors import NotFound
 # Published pages may be cached this long by clients and proxies; the process keeps them this long too.
 PUBLIC_MAX_AGE = 60
 PUBLIC_CACHE_CONTROL = f"public, max-age={PUBLIC_MAX_AGE}"
-PAGE_CACHE_SECONDS = 2.0
+PAGE_CACHE_SECONDS = SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,20 +28,17 @@ class PublishedPage:
     headers: dict[str, str]
 
 
-_page_cache: dict[tuple[str, str], tuple[float, PublishedPage | None]] = {}
+_pages: ShortCache[tuple[str, str], PublishedPage | None] = ShortCache()
 
 
 def forget_cached_pages() -> None:
-    """Writes in this process drop the cache at once; other processes see changes within PAGE_CACHE_SECONDS."""
-    _page_cache.clear()
+    """Writes in this process drop the caches at once; other processes see changes within PAGE_CACHE_SECONDS."""
+    forget_cached_content()
 
 
 def cached_published_page(slug: str, requested_locale: str) -> PublishedPage | None:
     """The page from this process's short cache, or None (absent or expired): no database, no waiting."""
-    cached = _page_cache.get((slug, requested_locale))
-    if cached is None or cached[0] <= time.monotonic():
-        return None
-    return cached[1]
+    return _pages.get((slug, requested_locale))[1]
 
 
 def _answer(slug: str, requested_locale: str, row: queries.PublishedRow) -> PublishedPage:
@@ -72,18 +69,13 @@ def _answer(slug: str, requested_locale: str, row: queries.PublishedRow) -> Publ
 async def published_page(slug: str, requested_locale: str) -> PublishedPage:
     """The published page in the requested locale, else in nb (`requestedLocale` says what was asked)."""
     key = (slug, requested_locale)
-    now = time.monotonic()
-    cached = _page_cache.get(key)
-    if cached is not None and cached[0] > now:
-        found = cached[1]
-    else:
+    hit, found = _pages.get(key)
+    if not hit:
         locales = [requested_locale] if requested_locale == DEFAULT_LOCALE else [requested_locale, DEFAULT_LOCALE]
         async with DB.connection() as connection:
             row = await queries.published_page(connection, slug, locales, requested_locale)
         found = None if row is None else _answer(slug, requested_locale, row)
-        if len(_page_cache) > 10_000:
-            _page_cache.clear()
-        _page_cache[key] = (now + PAGE_CACHE_SECONDS, found)
+        _pages.put(key, found)
     if found is None:
         raise NotFound("no published page with this slug")
     return found

@@ -10,6 +10,7 @@ from typing import Any
 
 from backend.cms import queries
 from backend.cms.schemas import DEFAULT_LOCALE, PageList, PageSummary
+from backend.cms.service.cache import ShortCache
 from backend.cms.service.inputs import parse_context
 from backend.core.db import DB
 from backend.core.errors import BadRequest
@@ -18,6 +19,9 @@ from backend.core.paging import AtOffset, clamp_limit, decode_cursor, keyset_pag
 # PostgreSQL text-search configuration per locale (Northern Sami has none: no stemming).
 SEARCH_CONFIG = {"nb": "norwegian", "nn": "norwegian", "en": "english", "se": "simple"}
 SEARCH_LIMIT_DEFAULT = 20
+
+# Pages of results by every parameter that shapes them (a publish anywhere in this process drops them).
+_results: ShortCache[tuple[str, str | None, str | None, str | None, str | None, int, int], PageList] = ShortCache()
 
 _LEXEME = re.compile(r"'((?:[^']|'')*)'")
 _VOWELS = "aeiouyæøå"
@@ -191,6 +195,33 @@ async def list_pages(
     query_text = (q or "").strip() or None
     if query_text is not None and len(query_text) > 200:
         raise BadRequest("the search text is at most 200 characters", field="q")
+    key = (locale, query_text, tag, audience, context, offset, size)
+    hit, cached = _results.get(key)
+    if hit and cached is not None:
+        return cached
+    found = await _search(
+        locale=locale,
+        query_text=query_text,
+        tag=tag,
+        audience=audience,
+        context_filter=context_filter,
+        offset=offset,
+        size=size,
+    )
+    _results.put(key, found)
+    return found
+
+
+async def _search(
+    *,
+    locale: str,
+    query_text: str | None,
+    tag: str | None,
+    audience: str | None,
+    context_filter: tuple[str, str | int] | None,
+    offset: int,
+    size: int,
+) -> PageList:
 
     async with DB.connection() as connection:
         text = None
