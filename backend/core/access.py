@@ -462,6 +462,7 @@ async def grant_passes_consent(grant: Grant, scope: str) -> bool:
     if grant.basis in ("self", "emergency"):
         return True
     if grant.basis == "representative":
+        # The one consent scope (pregnancy-card) protects what the representation scope `pregnancy` covers.
         return representation.covers(grant.scopes, "pregnancy")
     if grant.basis != "care-relation":
         return False
