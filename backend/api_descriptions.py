@@ -11,7 +11,7 @@ SCHEMA_DESCRIPTIONS: dict[str, str] = {
     # patients and the core mechanisms
     "Me": "The signed-in citizen: her opaque patient id and the consents she has given",
     "AccessLogEntry": "One access to the citizen's data: who (name, HPR, organisation), when, what and on which basis "
-    "(`representative`: someone acting for her, `actorKind` citizen, named by `name` when the login gives one)",
+    "(`representative`: someone acting for her, `actorKind` citizen, her patient id in `representative`)",
     "GuardianshipIn": "The population register's parent–child link: both fødselsnumre (never echoed) and whether "
     "it is in force",
     "PowerOfAttorneyIn": "A power of attorney to an adult (18+), by fødselsnummer (never echoed): its scopes and an "

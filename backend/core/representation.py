@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any, Final, Literal, get_args
 
+from backend.core import audit
 from backend.core.auth import CitizenPrincipal, display_name
 from backend.core.clock import OSLO
 from backend.core.context import age_on, birth_date_of_sealed
@@ -25,6 +26,9 @@ from backend.core.logs import request_id_var
 from backend.db.engine import DB
 
 ACT_FOR_HEADER: Final = "Helsekort-Act-For"
+# The audit row's actor while acting for someone: the representative's own patient id, which the represented
+# person also sees in GET /me/representatives (core/audit.py shows it in her access log).
+REPRESENTATIVE_ACTOR: Final = audit.REPRESENTATIVE_ACTOR
 
 Scope = Literal[
     "lab-results", "medications", "prescriptions", "pregnancy", "measurements", "documents", "municipal-services", "all"
@@ -149,7 +153,7 @@ async def decide(
         refusal = None if allowed else ("out-of-scope" if held else "not-represented")
         await connection.execute(
             _AUDIT,
-            principal.caller_id,
+            f"{REPRESENTATIVE_ACTOR}{representative_id}",
             display_name(principal.name),
             patient_id,
             action,

@@ -87,9 +87,10 @@ async def test_mother_children_and_the_daughter_with_power_of_attorney(
     # The father reads it in his own access log, the representative named as a citizen.
     log = await client.get("/citizen/v1/me/access-log", headers=father.headers)
     assert log.status_code == 200, log.text
-    entries = [(e["actorKind"], e["basis"], e["resourceType"]) for e in log.json()["items"]]
-    assert ("citizen", "representative", "medications") in entries
-    assert ("citizen", "denied", "lab-results") in entries
+    entries = [(e["actorKind"], e["basis"], e["resourceType"], e["representative"]) for e in log.json()["items"]]
+    assert ("citizen", "representative", "medications", str(adult_daughter.patient_id)) in entries
+    assert ("citizen", "denied", "lab-results", str(adult_daughter.patient_id)) in entries
+    assert all(e[3] is None for e in entries if e[0] != "citizen")
     # The renewal is the daughter's (the 13-year-old's) own request, on her list.
     mine = await client.get("/citizen/v1/me/renewal-requests", headers=daughter.headers)
     assert mine.status_code == 200, mine.text
