@@ -10,7 +10,18 @@ from __future__ import annotations
 SCHEMA_DESCRIPTIONS: dict[str, str] = {
     # patients and the core mechanisms
     "Me": "The signed-in citizen: her opaque patient id and the consents she has given",
-    "AccessLogEntry": "One access to the citizen's data: who (name, HPR, organisation), when, what and on which basis",
+    "AccessLogEntry": "One access to the citizen's data: who (name, HPR, organisation), when, what and on which basis "
+    "(`representative`: someone acting for her, `actorKind` citizen, her patient id in `representative`)",
+    "GuardianshipIn": "The population register's parent–child link: both fødselsnumre (never echoed) and whether "
+    "it is in force",
+    "PowerOfAttorneyIn": "A power of attorney to an adult (18+), by fødselsnummer (never echoed): its scopes and an "
+    "optional end (`until`, in the future)",
+    "PowerOfAttorneyCreated": "The new power of attorney's id (revoke it with DELETE /me/representatives/{id})",
+    "Representative": "A power of attorney she has given and that is in force: to whom (`patientId`), its scopes, "
+    "from when and until when",
+    "RepresentativeList": "Her powers of attorney in force, oldest first",
+    "Represented": "Someone the citizen may act for now with the Helsekort-Act-For header: as guardian (scopes by the "
+    "child's age: all under 12, medications and prescriptions from 12 to 15) or with power of attorney",
     "ChangePage": "The citizen's change feed since a sequence number; `next` is the `since` of the next call",
     "LookupIn": "A fødselsnummer or D-nummer to find the patient by (sent in the body, never in a URL)",
     "LookupOut": "The patient's opaque id, to use in every patient URL",

@@ -19,7 +19,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusController
 
 from backend.apidocs import LocalSwaggerPlugin
-from backend.core.access import provide_clinician, provide_me
+from backend.core.access import provide_clinician, provide_me, provide_system
 from backend.core.auth import AuthFailureLimiter, RequirePrincipal, TokenVerifier, WriteStep
 from backend.core.contract import serve_contract_document
 from backend.core.errors import EXCEPTION_HANDLERS
@@ -89,13 +89,14 @@ def citizen_router(settings: Settings) -> Router:
         CitizenNotificationsController,
         CitizenSubscriptionsController,
     )
-    from backend.patients.routes import CitizenMeController
+    from backend.patients.routes import CitizenMeController, CitizenRepresentationController
     from backend.pregnancy.routes import CitizenPregnancyController
 
     return Router(
         path="/citizen/v1",
         route_handlers=[
             CitizenMeController,
+            CitizenRepresentationController,
             CitizenDevicesController,
             CitizenSubscriptionsController,
             CitizenNotificationsController,
@@ -168,6 +169,18 @@ def clinician_router(settings: Settings) -> Router:
     )
 
 
+def system_router() -> Router:
+    """/system/v1: machine clients (the population-register feed), each route naming the scope it needs."""
+    from backend.patients.routes import SystemGuardianshipController
+
+    return Router(
+        path="/system/v1",
+        route_handlers=[SystemGuardianshipController],
+        middleware=[RequirePrincipal("system", writes=[IdempotencyMiddleware().handle])],
+        dependencies={"system": Provide(provide_system, sync_to_thread=False)},
+    )
+
+
 def citizen_write_limit(settings: Settings) -> WriteStep:
     """Citizen writes per caller per minute, counted in PostgreSQL for every API process (core/ratelimit.py);
     run only for writes, after authentication. Without the database the write is refused with 503."""
@@ -191,7 +204,13 @@ def fhir_handlers() -> list[Any]:
 
 def route_handlers(settings: Settings) -> list[Any]:
     """Every router of the service."""
-    handlers: list[Any] = [HealthController, MetricsController, citizen_router(settings), clinician_router(settings)]
+    handlers: list[Any] = [
+        HealthController,
+        MetricsController,
+        citizen_router(settings),
+        clinician_router(settings),
+        system_router(),
+    ]
     handlers += fhir_handlers()
     from backend.cms.admin import admin_mount
     from backend.cms.routes import content_router
@@ -250,7 +269,7 @@ def create_app(settings: Settings | None = None, *, extra_route_handlers: Sequen
                     type="http",
                     scheme="bearer",
                     bearer_format="JWT",
-                    description="ID-porten (citizens), HelseID (clinicians) or editor access token",
+                    description="ID-porten (citizens), HelseID (clinicians), editor or machine-client (system) access token",
                 )
             }
         ),

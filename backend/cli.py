@@ -282,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = sub.add_parser("token", help="mint a dev token (not in production)")
     token_sub = token.add_subparsers(dest="kind", required=True)
-    for kind in ("citizen", "clinician", "editor"):
+    for kind in ("citizen", "clinician", "editor", "system"):
         p = token_sub.add_parser(kind)
         p.add_argument("--expires-in", type=int, default=3600)
         p.add_argument("--audience", default=None)
@@ -314,6 +314,10 @@ def build_parser() -> argparse.ArgumentParser:
                 default="0301",
                 help="4-digit kommunenummer of the clinician's organisation (default 0301, Oslo)",
             )
+        elif kind == "system":
+            # backend.core.auth.SYSTEM_SCOPES, written out for the same reason
+            p.add_argument("--scope", choices=("registry",), required=True)
+            p.add_argument("--sub", default="folkeregister-feed", help="the machine client's id")
         else:
             p.add_argument("--sub", required=True)
         p.set_defaults(func=cmd_token)

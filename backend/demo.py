@@ -7,6 +7,7 @@ there when it is imported. A domain this build does not compose is simply not im
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import backend.cms.demo
 import backend.documents.demo
@@ -15,7 +16,15 @@ import backend.measurements.demo
 import backend.medications.demo
 import backend.municipal.demo
 import backend.pregnancy.demo
-from backend.core.demo import DEMO_CLINICIANS, demo_loader, demo_patient_id, load_registered_demos
+from backend.core.access import patient_for_identity_number
+from backend.core.clock import OSLO, utcnow
+from backend.core.demo import (
+    DEMO_CLINICIANS,
+    demo_loader,
+    demo_patient_id,
+    demo_represented_numbers,
+    load_registered_demos,
+)
 from backend.db.engine import DB
 from backend.settings import Settings
 
@@ -72,7 +81,53 @@ async def load_core_demo(settings: Settings) -> str:
                     clinician.hpr,
                     clinician.name,
                 )
-    return f"demo: citizen {patient_id} with care relations to {len(DEMO_CLINICIANS) - 1} demo organisations"
+        represented = await _load_representation(connection, patient_id)
+    return (
+        f"demo: citizen {patient_id} with care relations to {len(DEMO_CLINICIANS) - 1} demo organisations;"
+        f" she acts for {represented} people (two children, an elder's power of attorney)"
+    )
+
+
+async def _load_representation(connection: Any, patient_id: uuid.UUID) -> int:
+    """She is guardian of a 7- and a 13-year-old and holds power of attorney (all) for an 84-year-old; idempotent."""
+    children, elder = demo_represented_numbers(utcnow().astimezone(OSLO).date())
+    for number in children:
+        child_id = await patient_for_identity_number(number)
+        await connection.execute(
+            """
+            INSERT INTO guardianship (id, patient_id, guardian_id, active, created_at, updated_at)
+            VALUES ($1, $2, $3, true, now(), now()) ON CONFLICT (patient_id, guardian_id) DO NOTHING
+            """,
+            uuid.uuid4(),
+            child_id,
+            patient_id,
+        )
+        await connection.execute(
+            "INSERT INTO representation_by_representative VALUES ($1, $2, 'guardian') ON CONFLICT DO NOTHING",
+            patient_id,
+            child_id,
+        )
+    elder_id = await patient_for_identity_number(elder)
+    if not await connection.fetchval(
+        "SELECT 1 FROM power_of_attorney WHERE patient_id = $1 AND attorney_id = $2 AND revoked_at IS NULL",
+        elder_id,
+        patient_id,
+    ):
+        await connection.execute(
+            """
+            INSERT INTO power_of_attorney (id, patient_id, attorney_id, scopes, valid_from, valid_until, created_at)
+            VALUES ($1, $2, $3, ARRAY['all'], now(), NULL, now())
+            """,
+            uuid.uuid4(),
+            elder_id,
+            patient_id,
+        )
+    await connection.execute(
+        "INSERT INTO representation_by_representative VALUES ($1, $2, 'power-of-attorney') ON CONFLICT DO NOTHING",
+        patient_id,
+        elder_id,
+    )
+    return len(children) + 1
 
 
 async def load_demo(settings: Settings) -> str:

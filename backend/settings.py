@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 Environment = Literal["dev", "test", "production"]
-IssuerKind = Literal["citizen", "clinician", "editor"]
+IssuerKind = Literal["citizen", "clinician", "editor", "system"]
 
 DEV_ISSUER_PREFIX = "https://dev.helsekort.invalid/"
 METRICS_ALLOW_DEFAULT = ("127.0.0.1/32", "::1/128")
@@ -24,7 +24,7 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class IssuerSettings:
-    """One trusted token issuer (ID-porten, HelseID, the editor IdP, or a dev issuer)."""
+    """One trusted token issuer (ID-porten, HelseID, the editor IdP, the machine clients' IdP, or a dev issuer)."""
 
     kind: IssuerKind
     issuer: str
@@ -343,8 +343,8 @@ def _issuers(raw: str | None) -> tuple[IssuerSettings, ...]:
         if not isinstance(item, dict):
             raise SettingsError(f"HELSEKORT_ISSUERS[{index}] must be an object")
         kind = item.get("kind")
-        if kind not in ("citizen", "clinician", "editor"):
-            raise SettingsError(f"HELSEKORT_ISSUERS[{index}].kind must be citizen, clinician or editor")
+        if kind not in ("citizen", "clinician", "editor", "system"):
+            raise SettingsError(f"HELSEKORT_ISSUERS[{index}].kind must be citizen, clinician, editor or system")
         if not item.get("issuer") or not item.get("audience"):
             raise SettingsError(f"HELSEKORT_ISSUERS[{index}] needs issuer and audience")
         if not (item.get("jwksUrl") or item.get("jwksFile")):

@@ -126,6 +126,22 @@ def test_token_command_mints_a_municipality_token_with_its_kommunenummer(tmp_pat
     assert "--municipality" in refused.stderr
 
 
+def test_token_command_mints_a_system_token_for_the_register_feed(tmp_path: Path) -> None:
+    """Issue 18: `helsekort token system --scope registry`, a machine client's token from the dev system issuer."""
+    result = subprocess.run(
+        [sys.executable, "-m", "backend", "token", "system", "--scope", "registry"],
+        cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    claims = jwt.decode(result.stdout.strip(), options={"verify_signature": False})
+    assert claims["scope"] == "registry"
+    assert claims["iss"].endswith("/system")
+    refused = subprocess.run(
+        [sys.executable, "-m", "backend", "token", "system", "--scope", "payments"],
+        cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2
+
+
 def test_token_command_refuses_in_production(tmp_path: Path) -> None:
     env = {**_env(tmp_path), "HELSEKORT_ENV": "production"}
     result = subprocess.run(

@@ -6,7 +6,10 @@ the care relation but not emergency access; resources that need consent (the pre
 too, except in an emergency. An organisation of kind `laboratorium` may write lab reports for any
 existing patient and read nothing, and opens no emergency access. An organisation of kind `apotek` (pharmacy)
 may do what a Need marks `pharmacy_may` (read active prescriptions, record dispensings) for any existing
-patient, audited with basis `pharmacy`, and nothing else; it opens no emergency access either.
+patient, audited with basis `pharmacy`, and nothing else; it opens no emergency access either. A citizen may act
+for someone she represents (`Helsekort-Act-For`: a guardian for a child, an attorney for the grantor) on the
+routes the representation's scopes cover (core/representation.py): basis `representative`, audited in the
+represented person's log.
 
 A route states what it needs as a `Need` (action, resource type, consent, the role that may do it, the
 care relation its write may attest) and asks `authorize`, which returns the `Grant` every service
@@ -34,9 +37,16 @@ from litestar import Request
 from litestar.di import NamedDependency
 from litestar.params import SkipValidation
 
-from backend.core import events
+from backend.core import events, representation
 from backend.core.audit import clinician_row, record_clinician_action
-from backend.core.auth import CitizenPrincipal, ClinicianPrincipal, EditorPrincipal, Principal
+from backend.core.auth import (
+    READ_METHODS,
+    CitizenPrincipal,
+    ClinicianPrincipal,
+    EditorPrincipal,
+    Principal,
+    SystemPrincipal,
+)
 from backend.core.clock import utcnow
 from backend.core.errors import BadRequest, Forbidden, NotFound
 from backend.core.identity import sealer
@@ -54,6 +64,7 @@ __all__ = [
     "MeGrant",
     "Need",
     "Role",
+    "System",
     "attest",
     "authorize",
     "citizen_grant",
@@ -69,7 +80,7 @@ __all__ = [
 
 # `read-content`: the bytes of a journal document, a row of its own beside the listing's `read` (API.md).
 Action = Literal["read", "read-content", "write", "attest", "emergency-access"]
-Basis = Literal["self", "care-relation", "emergency", "laboratory", "pharmacy"]
+Basis = Literal["self", "care-relation", "emergency", "laboratory", "pharmacy", "representative"]
 Refusal = Literal["role", "no-patient", "blocked", "no-consent", "no-relation"]
 
 LABORATORY = "laboratorium"
@@ -118,8 +129,9 @@ class Need:
 class Grant:
     """Proof that `principal` may act on `patient_id`; services take it instead of a bare id.
 
-    Made only here, by `authorize`, `attest` and `citizen_grant`. `attests` is a care relation that
-    `write_transaction` writes together with the write that needed it.
+    Made only here, by `authorize`, `attest`, `citizen_grant` and `provide_me`. `attests` is a care relation that
+    `write_transaction` writes together with the write that needed it. A representative's grant (basis
+    `representative`) names the acting citizen's own patient id (`actor`) and the scopes she holds.
     """
 
     patient_id: uuid.UUID
@@ -128,6 +140,8 @@ class Grant:
     need: Need | None = None
     attests: RelationKind | None = None
     revealed: bool | None = None  # whether she has given the consent the Need `reveals` (None: not asked)
+    actor: uuid.UUID | None = None  # basis `representative`: the representative's own patient id
+    scopes: frozenset[str] = frozenset()  # basis `representative`: the scopes she holds for the patient
 
 
 _DECIDE_AND_AUDIT_TEMPLATE = """
@@ -297,7 +311,7 @@ async def authorize(
         if own.patient_id != patient_id:
             raise NotFound("no such patient")
         return Grant(patient_id=own.patient_id, basis="self", principal=principal, need=need)
-    if isinstance(principal, EditorPrincipal):
+    if isinstance(principal, EditorPrincipal | SystemPrincipal):
         raise NotFound("no such patient")
     _outside_transaction()
     rule = _role_refusal(principal, need)
@@ -448,6 +462,9 @@ async def grant_passes_consent(grant: Grant, scope: str) -> bool:
     """
     if grant.basis in ("self", "emergency"):
         return True
+    if grant.basis == "representative":
+        # The one consent scope (pregnancy-card) protects what the representation scope `pregnancy` covers.
+        return representation.covers(grant.scopes, "pregnancy")
     if grant.basis != "care-relation":
         return False
     if grant.need is not None and scope == grant.need.consent:
@@ -471,11 +488,64 @@ def may_open_emergency_access(principal: ClinicianPrincipal) -> bool:
 
 
 async def provide_me(request: Request[Any, Any, Any]) -> Grant:
-    """The calling citizen's own patient record: routes under /citizen/v1/me take this."""
+    """The patient a /citizen/v1/me route acts on: the caller herself, or with `Helsekort-Act-For` someone she
+    represents, when the route's scope (`representation.act_for` in its opt) is one she holds for that person.
+
+    Not a UUID: 400 naming the header. A route that is the person's own business: 403. No representation in
+    force, or one that does not cover the route: 404, as for anyone else's data. Each decision is an audit row
+    in the represented person's log (core/representation.py).
+    """
     principal = request.user
     if not isinstance(principal, CitizenPrincipal):
         raise Forbidden("this route is for citizen tokens")
-    return await citizen_grant(principal)
+    own = await citizen_grant(principal)
+    raw = request.headers.get(representation.ACT_FOR_HEADER)
+    if raw is None:
+        return own
+    try:
+        patient_id = uuid.UUID(raw.strip())
+    except ValueError:
+        raise BadRequest(
+            f"{representation.ACT_FOR_HEADER} must be the patient id (a UUID) of someone you represent",
+            field=representation.ACT_FOR_HEADER,
+        ) from None
+    if patient_id == own.patient_id:
+        return own
+    needed = request.route_handler.opt.get("act_for", representation.OWN)
+    if needed == representation.OWN:
+        raise Forbidden("this is managed only by the person herself, never by someone acting for her")
+    _outside_transaction()
+    scopes = await representation.decide(
+        principal,
+        own.patient_id,
+        patient_id,
+        needed,
+        action="read" if request.method in READ_METHODS else "write",
+        resource_id=_resource_id(request.path_params),
+        now=utcnow(),
+    )
+    if scopes is None:
+        raise NotFound("no such patient")
+    return Grant(
+        patient_id=patient_id, basis="representative", principal=principal, actor=own.patient_id, scopes=scopes
+    )
+
+
+def _resource_id(path_params: dict[str, Any]) -> str | None:
+    """The route's resource id for the audit row: its last path parameter (ids, codes; never an identity number)."""
+    values = [str(value) for value in path_params.values()]
+    return values[-1][:64] if values else None
+
+
+def provide_system(request: Request[Any, Any, Any]) -> SystemPrincipal:
+    """A machine client whose token grants the scope the route names (`opt={"system_scope": ...}`), else 403."""
+    principal = request.user
+    if not isinstance(principal, SystemPrincipal):
+        raise Forbidden("this route is for system tokens")
+    needed = request.route_handler.opt.get("system_scope")
+    if needed is None or needed not in principal.scopes:
+        raise Forbidden(f"this route needs the scope {needed}")
+    return principal
 
 
 def provide_clinician(request: Request[Any, Any, Any]) -> ClinicianPrincipal:
@@ -496,3 +566,4 @@ def provide_editor(request: Request[Any, Any, Any]) -> EditorPrincipal:
 MeGrant: TypeAlias = NamedDependency[SkipValidation[Grant]]
 Clinician: TypeAlias = NamedDependency[SkipValidation[ClinicianPrincipal]]
 Editor: TypeAlias = NamedDependency[SkipValidation[EditorPrincipal]]
+System: TypeAlias = NamedDependency[SkipValidation[SystemPrincipal]]

@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from backend.core.auth import ClinicianPrincipal, EditorPrincipal
+from backend.core.auth import ClinicianPrincipal, EditorPrincipal, SystemPrincipal
 from backend.core.logs import request_id_var
 from backend.db.engine import DB
 
@@ -100,6 +100,29 @@ async def record_clinician_action(
         )
 
 
+async def record_system_action(
+    connection: Any, principal: SystemPrincipal, *, patient_id: uuid.UUID, action: str, resource_type: str, basis: str
+) -> None:
+    """A machine client's write about a patient (the register's guardianship), in the writer's transaction."""
+    await connection.execute(
+        INSERT_SQL,
+        "system",
+        principal.caller_id,
+        None,
+        None,
+        None,
+        None,
+        None,
+        patient_id,
+        action,
+        resource_type,
+        None,
+        basis,
+        request_id_var.get(),
+        None,
+    )
+
+
 async def record_editor_action(
     principal: EditorPrincipal, *, action: str, resource_type: str, resource_id: str | None
 ) -> None:
@@ -125,6 +148,8 @@ async def record_editor_action(
 
 class AccessLogEntry(msgspec.Struct, kw_only=True, rename="camel"):
     at: datetime
+    actor_kind: str  # clinician, or citizen: someone who represents her (basis representative), or system
+    representative: uuid.UUID | None = None  # actor_kind citizen: the representative's patient id
     hpr: str | None
     name: str | None
     authorization: str | None
@@ -136,6 +161,18 @@ class AccessLogEntry(msgspec.Struct, kw_only=True, rename="camel"):
     basis: str
 
 
+REPRESENTATIVE_ACTOR = "patient:"  # core/representation.py writes a representative's rows so
+
+
+def _representative(actor_kind: str, actor: str) -> uuid.UUID | None:
+    if actor_kind != "citizen" or not actor.startswith(REPRESENTATIVE_ACTOR):
+        return None
+    try:
+        return uuid.UUID(actor.removeprefix(REPRESENTATIVE_ACTOR))
+    except ValueError:
+        return None
+
+
 async def access_log_page(
     patient_id: uuid.UUID, *, before_id: int | None, limit: int
 ) -> list[tuple[int, AccessLogEntry]]:
@@ -143,7 +180,7 @@ async def access_log_page(
     async with DB.connection() as connection:
         rows = await connection.fetch(
             """
-            SELECT id, at, hpr, name, "authorization", org_number, org_kind, action, resource_type,
+            SELECT id, at, actor_kind, actor, hpr, name, "authorization", org_number, org_kind, action, resource_type,
                    resource_id, basis
             FROM audit_log
             WHERE patient_id = $1 AND ($2::bigint IS NULL OR id < $2)
@@ -159,6 +196,8 @@ async def access_log_page(
             row["id"],
             AccessLogEntry(
                 at=row["at"],
+                actor_kind=row["actor_kind"],
+                representative=_representative(row["actor_kind"], row["actor"]),
                 hpr=row["hpr"],
                 name=row["name"],
                 authorization=row["authorization"],

@@ -1,4 +1,5 @@
-"""Bearer-token verification against the trusted issuers (ID-porten, HelseID, editors) and the principals it yields."""
+"""Bearer-token verification against the trusted issuers (ID-porten, HelseID, editors, machine clients) and the
+principals it yields."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ ORG_KINDS = (
 )
 AUTHORIZATIONS = ("LE", "JO", "SP")
 
-PrincipalKind = Literal["citizen", "clinician", "editor"]
+PrincipalKind = Literal["citizen", "clinician", "editor", "system"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +92,17 @@ class EditorPrincipal:
     kind: PrincipalKind = "editor"
 
 
-Principal = CitizenPrincipal | ClinicianPrincipal | EditorPrincipal
+@dataclass(frozen=True, slots=True)
+class SystemPrincipal:
+    """A machine client (the population-register feed): its client id and the scopes its token grants."""
+
+    sub: str
+    scopes: frozenset[str]
+    caller_id: str
+    kind: PrincipalKind = "system"
+
+
+Principal = CitizenPrincipal | ClinicianPrincipal | EditorPrincipal | SystemPrincipal
 
 
 def jwks_lifetime(cache_control: str | None) -> float:
@@ -320,6 +331,8 @@ class TokenVerifier:
                 caller_id=f"clinician:{hpr}:{org}",
                 municipality=municipality,
             )
+        if kind == "system":
+            return _system_principal(claims)
         sub = str(claims.get("sub", ""))
         if not sub:
             raise Unauthorized("editor tokens need a subject")
@@ -331,7 +344,26 @@ class TokenVerifier:
 
 
 MAX_SUBJECT_LENGTH = 128
+SYSTEM_SCOPES = ("registry",)
+
+
+def _system_principal(claims: dict[str, Any]) -> SystemPrincipal:
+    """A machine client's token (RFC 9068): its client id (`client_id`, else `sub`) and the space-separated `scope`."""
+    sub = str(claims.get("client_id") or claims.get("sub") or "")
+    if not sub or len(sub) > MAX_SUBJECT_LENGTH or not sub.isprintable():
+        raise Unauthorized(f"system tokens need a client id of at most {MAX_SUBJECT_LENGTH} printable characters")
+    scopes = frozenset(str(claims.get("scope", "")).split()) & frozenset(SYSTEM_SCOPES)
+    if not scopes:
+        raise Unauthorized("system tokens need a scope this service knows (registry)")
+    return SystemPrincipal(sub=sub, scopes=scopes, caller_id=f"system:{sub}")
+
+
 MAX_NAME_LENGTH = 200  # audit_log.name
+
+
+def display_name(raw: object) -> str | None:
+    """A name as the audit log can hold it (printable characters, cut to the column), None when there is none."""
+    return _display_name(raw)
 
 
 def _display_name(raw: object) -> str | None:

@@ -93,6 +93,11 @@ async def birth_date(patient_id: uuid.UUID) -> date | None:
         sealed: bytes | None = await connection.fetchval("SELECT fnr_sealed FROM patient WHERE id = $1", patient_id)
     if sealed is None:
         return None
+    return birth_date_of_sealed(sealed)
+
+
+def birth_date_of_sealed(sealed: bytes) -> date | None:
+    """The birth date in a sealed identity number (`patient.fnr_sealed`), for a caller that read the row itself."""
     try:
         # Synthetic numbers reach the database only where they are allowed; here the number is only read.
         return parse_identity_number(sealer().unseal(sealed), allow_synthetic=True).birth_date

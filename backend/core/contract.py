@@ -3,7 +3,8 @@
 Litestar documents the success answer and the request. The answers every route can also give come from
 the mechanisms around it, so they are derived here from the route, never listed by hand per handler:
 RequirePrincipal → 401/403/429 (and 409 on writes), a path parameter (or a FHIR search's `patient`) → 404,
-any input → 400, a body → 413/415, If-Match → 412/428 (required on guarded writes:
+any input → 400, a citizen route's `Helsekort-Act-For` header (its `act_for` opt, core/representation.py) →
+400/403/404, a body → 413/415, If-Match → 412/428 (required on guarded writes:
 `HeaderParameter(required=True)`), Idempotency-Key on POSTs behind IdempotencyMiddleware → 409/422, the
 database → 503 (unless the handler says `opt={"database": False}`). Every error answer is the one shared
 `Problem` component; on the FHIR routes (`opt={"fhir": True}`) the same statuses are the shared
@@ -132,6 +133,27 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
     "schema": {"type": "string", "maxLength": 255},
 }
 
+ACT_FOR_DESCRIPTIONS: dict[str, str] = {
+    "own": "Not accepted here: this is the person's own business, never managed for someone else (403)",
+    "any": "Act for someone you represent (any scope); the answer covers only what your scopes cover",
+    "all": "Act for someone you represent with scope `all` (a guardian of a child under 12)",
+}
+
+
+def act_for_parameter(scope: str) -> dict[str, Any]:
+    """The `Helsekort-Act-For` header of a /citizen/v1/me route (core/representation.py), by the scope it needs."""
+    description = ACT_FOR_DESCRIPTIONS.get(
+        scope, f"Act for someone you represent whose scopes include `{scope}` (or `all`); otherwise 404"
+    )
+    return {
+        "name": "Helsekort-Act-For",
+        "in": "header",
+        "required": False,
+        "description": description + "; not a UUID: 400",
+        "schema": {"type": "string", "format": "uuid"},
+    }
+
+
 _RAW_BODY_TYPES: list[type[msgspec.Struct]] = []
 
 
@@ -213,6 +235,10 @@ def _complete_operation(operation: dict[str, Any], method: str, handler: HTTPRou
             statuses |= {409, 422}
         if method != "get":
             statuses.add(409)  # a write the resource's state forbids (a closed card, an existing slug, ...)
+    act_for = handler.opt.get("act_for")
+    if act_for is not None:
+        parameters.append(act_for_parameter(act_for))
+        statuses |= {400, 403, 404}
     if parameters:
         statuses.add(400)
     if any(p["in"] == "path" for p in parameters) or (principal is not None and handler.opt.get("fhir")):

@@ -11,8 +11,10 @@ import heapq
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 
 from backend.core.access import patient_for_identity_number
+from backend.core.identity import with_control_digits
 from backend.core.settings import Settings
 
 DemoLoader = Callable[[Settings], Awaitable[str]]
@@ -43,6 +45,29 @@ DEMO_CLINICIANS = (DEMO_MIDWIFE, DEMO_GP, DEMO_HOSPITAL, DEMO_LAB)
 
 async def demo_patient_id() -> uuid.UUID:
     return await patient_for_identity_number(DEMO_FNR)
+
+
+# The people the demo citizen represents: her children of 7 and 13 (she is their guardian) and an 84-year-old who
+# gave her power of attorney. Born on 2 January, so their age is right all year but New Year's Day; a new year
+# makes new numbers (and new demo people), since a fødselsnummer holds the birth date.
+DEMO_CHILD_AGES = (7, 13)
+DEMO_ELDER_AGE = 84
+
+
+def demo_number_born(born: date) -> str:
+    """The first valid synthetic number (month + 80) for a birth date: the same every time it is asked."""
+    individuals = range(500, 1000) if born.year >= 2000 else range(500)
+    for individual in individuals:
+        number = with_control_digits(f"{born.day:02d}{born.month + 80:02d}{born.year % 100:02d}{individual:03d}")
+        if number is not None:
+            return number
+    raise ValueError(f"no synthetic number for {born}")
+
+
+def demo_represented_numbers(today: date) -> tuple[tuple[str, ...], str]:
+    """The demo children's numbers and the elder's, for people of DEMO_CHILD_AGES and DEMO_ELDER_AGE this year."""
+    children = tuple(demo_number_born(date(today.year - age, 1, 2)) for age in DEMO_CHILD_AGES)
+    return children, demo_number_born(date(today.year - DEMO_ELDER_AGE, 1, 2))
 
 
 # --- the registry --------------------------------------------------------------------------------------------------

@@ -140,16 +140,23 @@ async def append_topic_event(topic: str, type: EventType, resource_id: str) -> N
     )
 
 
-async def changes_since(patient_id: uuid.UUID, since: int, limit: int) -> list[ChangeItem]:
+async def changes_since(
+    patient_id: uuid.UUID, since: int, limit: int, *, resource_patterns: list[str] | None = None
+) -> list[ChangeItem]:
+    """Her feed after `since`; `resource_patterns` (LIKE patterns of resource types) narrows it for a
+    representative to what her scopes cover (core/representation.py `feed_patterns`)."""
     async with DB.connection() as connection:
         rows = await connection.fetch(
             """
             SELECT seq, type, resource_type, resource_id, at FROM event
-            WHERE patient_id = $1 AND seq > $2 AND citizen_visible ORDER BY seq LIMIT $3
+            WHERE patient_id = $1 AND seq > $2 AND citizen_visible
+              AND ($4::text[] IS NULL OR resource_type LIKE ANY ($4::text[]))
+            ORDER BY seq LIMIT $3
             """,
             patient_id,
             since,
             limit,
+            resource_patterns,
         )
     return [
         ChangeItem(

@@ -11,6 +11,7 @@ import uuid
 
 from piccolo.columns import (
     UUID,
+    Array,
     BigInt,
     BigSerial,
     Boolean,
@@ -172,6 +173,30 @@ class Alert(Table, tablename="alert", db=DB):
     acknowledged_note = Text(null=True, default=None)
 
 
+class Guardianship(Table, tablename="guardianship", db=DB):
+    """The population register's parent–child link: the guardian acts for the child (scopes by the child's age)."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=False)  # the child
+    guardian_id = UUID()
+    active = Boolean()
+    created_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class PowerOfAttorney(Table, tablename="power_of_attorney", db=DB):
+    """A citizen's power of attorney to another adult, with its scopes and optional end; revocable at once."""
+
+    id = UUID(primary_key=True, default=uuid.uuid4)
+    patient_id = ForeignKey(Patient, on_delete=OnDelete.restrict, null=False)  # the grantor
+    attorney_id = UUID()
+    scopes = Array(base_column=Text())
+    valid_from = Timestamptz(default=TimestamptzNow())
+    valid_until = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
 CORE_TABLES: tuple[type[Table], ...] = (
     Patient,
     CareRelation,
@@ -183,4 +208,6 @@ CORE_TABLES: tuple[type[Table], ...] = (
     IdempotencyKey,
     PatientContext,
     Alert,
+    Guardianship,
+    PowerOfAttorney,
 )

@@ -38,7 +38,7 @@ def dev_issuer_url(kind: IssuerKind) -> str:
 def dev_issuers() -> tuple[IssuerSettings, ...]:
     return tuple(
         IssuerSettings(kind=kind, issuer=dev_issuer_url(kind), audience=DEV_AUDIENCE)
-        for kind in ("citizen", "clinician", "editor")
+        for kind in ("citizen", "clinician", "editor", "system")
     )
 
 
@@ -127,6 +127,11 @@ def editor_claims(sub: str, name: str | None = None) -> dict[str, Any]:
     return {"sub": sub, "name": name or sub}
 
 
+def system_claims(scope: str, sub: str = "folkeregister-feed") -> dict[str, Any]:
+    """A machine client's access token (client credentials): its client id and the scopes it was given."""
+    return {"sub": sub, "client_id": sub, "scope": scope}
+
+
 def mint_from_args(settings: Settings, args: argparse.Namespace) -> str:
     key = load_dev_signing_key(settings)
     kind: IssuerKind = args.kind
@@ -149,6 +154,8 @@ def mint_from_args(settings: Settings, args: argparse.Namespace) -> str:
             name=args.name,
             municipality=args.municipality,
         )
+    elif kind == "system":
+        claims = system_claims(args.scope, args.sub)
     else:
         claims = editor_claims(args.sub)
     return mint(key, kind, claims, expires_in=args.expires_in, audience=args.audience)

@@ -25,6 +25,7 @@ from litestar.response import Stream
 from backend.core.access import Clinician, MeGrant, authorize
 from backend.core.contract import raw_body_types
 from backend.core.inputs import BODY_LIMIT_OPT
+from backend.core.representation import act_for
 from backend.core.settings import app_settings
 from backend.documents import intake, service, upload
 from backend.documents.delivery import content_response
@@ -202,6 +203,7 @@ class ClinicianDocumentController(Controller):
 class CitizenDocumentController(Controller):
     path = "/me/documents"
     tags = ["citizen: journal documents"]
+    opt = act_for("documents")  # what someone acting for her (Helsekort-Act-For) needs
 
     @get("", operation_id="citizenListDocuments", summary="My journal documents, newest first")
     async def list_documents(
@@ -233,6 +235,7 @@ class CitizenDocumentController(Controller):
         operation_id="citizenRestrictDocument",
         summary="Hide a document from clinicians outside its author's organisation (emergency access still sees it)",
         status_code=204,
+        opt=act_for("own"),  # who may read her record is hers to decide, like consents and blocks
     )
     async def restrict(self, me: MeGrant, document_id: FromPath[uuid.UUID]) -> None:
         await service.set_restriction(me, document_id, restricted=True)
@@ -242,6 +245,7 @@ class CitizenDocumentController(Controller):
         operation_id="citizenUnrestrictDocument",
         summary="Lift my restriction on a document",
         status_code=204,
+        opt=act_for("own"),
     )
     async def unrestrict(self, me: MeGrant, document_id: FromPath[uuid.UUID]) -> None:
         await service.set_restriction(me, document_id, restricted=False)

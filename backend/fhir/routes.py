@@ -36,6 +36,7 @@ from backend.core.fhir import (
     search_query,
     searchset,
 )
+from backend.core.representation import act_for
 from backend.core.settings import app_settings
 from backend.fhir.capability import capability_statement
 
@@ -202,6 +203,7 @@ def fhir_router() -> list[Any]:
 class CitizenExportController(Controller):
     path = "/me/export"
     tags = ["citizen: export"]
+    opt = act_for("all")  # everything about her: only for who may see everything
 
     @get(
         "",

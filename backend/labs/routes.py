@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, RawBody
 
 from backend.core.access import Clinician, MeGrant, authorize
 from backend.core.contract import raw_body_types
+from backend.core.representation import act_for
 from backend.core.settings import app_settings
 from backend.labs import service
 from backend.labs.schemas import (
@@ -147,6 +148,7 @@ class ClinicianLabReportController(Controller):
 class CitizenLabResultController(Controller):
     path = "/me/lab-results"
     tags = ["citizen: lab results"]
+    opt = act_for("lab-results")  # what someone acting for her (Helsekort-Act-For) needs
 
     @get("", operation_id="citizenListLabResults", summary="My released lab results, newest first")
     async def list_results(

@@ -9,6 +9,7 @@ from litestar import Controller, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, RawBody
 
 from backend.core.access import Clinician, MeGrant, authorize
+from backend.core.representation import act_for
 from backend.measurements import service
 from backend.measurements.news2 import News2Result, VitalSigns, score_news2
 from backend.measurements.openapi import UploadOperation
@@ -38,6 +39,7 @@ SeriesCode = Annotated[str | None, QueryParameter(name="code", description="LOIN
 class CitizenMeasurementsController(Controller):
     path = "/me/measurements"
     tags = ["citizen: measurements"]
+    opt = act_for("measurements")  # what someone acting for her (Helsekort-Act-For) needs
 
     @post(
         "",

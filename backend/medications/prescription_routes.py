@@ -10,6 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.core.access import Clinician, MeGrant, authorize
+from backend.core.representation import act_for
 from backend.core.settings import app_settings
 from backend.medications import dispensings, prescriptions, renewals
 from backend.medications.prescribing import jo_prefixes
@@ -139,6 +140,7 @@ class ClinicianRenewalController(Controller):
 class CitizenPrescriptionController(Controller):
     path = "/me"
     tags = ["citizen: prescriptions"]
+    opt = act_for("prescriptions")  # what someone acting for her (Helsekort-Act-For) needs
 
     @get(
         "/prescriptions",

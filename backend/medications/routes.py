@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 
 from backend.core.access import Clinician, MeGrant, authorize
 from backend.core.concurrency import ETAG_HEADER, etag
+from backend.core.representation import act_for
 from backend.core.settings import app_settings
 from backend.medications import discrepancies, history, reconciliations, service
 from backend.medications.prescribing import jo_prefixes
@@ -135,6 +136,7 @@ class ClinicianMedicationController(Controller):
 class CitizenMedicationController(Controller):
     path = "/me/medications"
     tags = ["citizen: medications"]
+    opt = act_for("medications")  # what someone acting for her (Helsekort-Act-For) needs
 
     @get("", operation_id="citizenGetMedicationList", summary="My medication list, recently stopped entries included")
     async def get_list(self, me: MeGrant) -> CitizenMedicationList:

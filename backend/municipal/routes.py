@@ -10,6 +10,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.core.access import Clinician, MeGrant, authorize
+from backend.core.representation import act_for
 from backend.core.settings import app_settings
 from backend.municipal import overview, service
 from backend.municipal.schemas import (
@@ -85,6 +86,7 @@ class ClinicianOverviewController(Controller):
 class CitizenMunicipalServicesController(Controller):
     path = "/me/municipal-services"
     tags = ["citizen: municipal services"]
+    opt = act_for("municipal-services")  # what someone acting for her (Helsekort-Act-For) needs
 
     @get("", operation_id="citizenListMunicipalServices", summary="My municipal services, with whom to call")
     async def list_services(self, me: MeGrant) -> CitizenMunicipalServiceList:

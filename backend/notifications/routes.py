@@ -6,6 +6,7 @@ from litestar import Controller, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.core.access import MeGrant
+from backend.core.representation import act_for
 from backend.notifications import service
 from backend.notifications.schemas import DeviceIn, DeviceList, NotificationList, Preferences, ReadAll, SubscriptionList
 
@@ -13,6 +14,8 @@ from backend.notifications.schemas import DeviceIn, DeviceList, NotificationList
 class CitizenDevicesController(Controller):
     path = "/me/devices"
     tags = ["citizen: push"]
+    # Her devices and topics are her own: never registered by someone acting for her.
+    opt = act_for("own")  # what someone acting for her (Helsekort-Act-For) needs
 
     @get("", operation_id="citizenListDevices", summary="My devices registered for push notifications, oldest first")
     async def list_devices(
@@ -37,6 +40,7 @@ class CitizenDevicesController(Controller):
 class CitizenSubscriptionsController(Controller):
     path = "/me/subscriptions"
     tags = ["citizen: push"]
+    opt = act_for("own")  # what someone acting for her (Helsekort-Act-For) needs
 
     @get("", operation_id="citizenListSubscriptions", summary="CMS topics I follow")
     async def list_subscriptions(
@@ -56,6 +60,7 @@ class CitizenSubscriptionsController(Controller):
 class CitizenNotificationsController(Controller):
     path = "/me/notifications"
     tags = ["citizen: push"]
+    opt = act_for("own")  # her inbox follows her devices: a representative gets her own "there is news"
 
     @get("", operation_id="citizenListNotifications", summary="My notifications, newest first, with my unread count")
     async def list_notifications(
@@ -84,6 +89,7 @@ class CitizenNotificationsController(Controller):
 class CitizenNotificationPreferencesController(Controller):
     path = "/me/notification-preferences"
     tags = ["citizen: push"]
+    opt = act_for("own")  # what someone acting for her (Helsekort-Act-For) needs
 
     @get("", operation_id="citizenGetNotificationPreferences", summary="Which kinds push, and my quiet hours")
     async def get_preferences(self, me: MeGrant) -> Preferences:

@@ -52,6 +52,17 @@ class NotificationRule:
         return self.texts.get(locale) or self.texts["nb"]
 
 
+# To someone who represents her (a guardian, an attorney): that there is news, never whose or what (issue 18).
+REPRESENTED = NotificationRule(
+    kind="represented",
+    texts={
+        "nb": "Det er nytt i Helsekort",
+        "nn": "Det er nytt i Helsekort",
+        "en": "There is news in Helsekort",
+        "se": "Helsekorttas leat ođđasat",
+    },
+    preference=None,  # for someone she acts for: her own switches are about her own record
+)
 LAB_RESULT = NotificationRule(
     kind="lab-result",
     texts={

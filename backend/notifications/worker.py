@@ -31,7 +31,7 @@ from typing import Literal
 
 from prometheus_client import Counter, Gauge, start_http_server
 
-from backend.core import events
+from backend.core import events, representation
 from backend.core.clock import utcnow
 from backend.core.errors import DATABASE_UNAVAILABLE
 from backend.core.events import ClaimedEvent
@@ -40,6 +40,7 @@ from backend.notifications import service
 from backend.notifications.apns import ApnsConfig, ApnsSender, SendResult
 from backend.notifications.fcm import INVALID_TOKEN, FcmSender
 from backend.notifications.rules import (
+    REPRESENTED,
     NotificationRule,
     QuietHours,
     collapse_id,
@@ -237,12 +238,33 @@ class PushDispatcher:
                     MUTED.labels(transport=transport_of(recipient)).inc()
                     continue
                 sends.append(_Send(event, rule, recipient))
+        sends += await self._representative_sends(due, settled)
         return sends
+
+    async def _representative_sends(
+        self, due: list[tuple[ClaimedEvent, NotificationRule]], settled: set[tuple[int, uuid.UUID]]
+    ) -> list[_Send]:
+        """Those who represent her and whose scopes cover the event get "there is news", naming no one."""
+        represented = await representation.representatives_of((e.patient_id for e, _ in due if e.patient_id), utcnow())
+        if not represented:
+            return []
+        devices = await service.devices_of_patients(rep for reps in represented.values() for rep in reps)
+        return [
+            _Send(event, REPRESENTED, recipient)
+            for event, _ in due
+            if event.patient_id is not None
+            for representative, scopes in represented.get(event.patient_id, {}).items()
+            if representation.covers_resource_type(scopes, event.resource_type)
+            for recipient in devices.get(representative, [])
+            if (event.id, recipient.device_id) not in settled
+        ]
 
     async def _send(self, send: _Send) -> SendResult | None:
         """One send through the device's transport; None when that transport is not configured here."""
         event, rule, recipient = send.event, send.rule, send.recipient
         collapse = collapse_id(rule, event.resource_type, event.resource_id)
+        # A representative's push carries no resource id: it must not point at whom it is about.
+        resource_id = "" if rule is REPRESENTED else event.resource_id
         async with self._in_flight:
             if transport_of(recipient) == "fcm":
                 if self.fcm is None:
@@ -252,7 +274,7 @@ class PushDispatcher:
                     return None
                 return await self.fcm.send(
                     recipient.token,
-                    render_android(rule, recipient.locale, event.resource_id, collapse),
+                    render_android(rule, recipient.locale, resource_id, collapse),
                     collapse_key=collapse,
                     priority="high" if rule.priority == 10 else "normal",
                     expiration=event.at + rule.lifetime,
@@ -263,7 +285,7 @@ class PushDispatcher:
             return await self.sender.send(
                 recipient.token,
                 "sandbox" if recipient.environment == "sandbox" else "production",
-                render(rule, recipient.locale, event.resource_id),
+                render(rule, recipient.locale, resource_id),
                 collapse_id=collapse,
                 priority=rule.priority,
                 expiration=event.at + rule.lifetime,

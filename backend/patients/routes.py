@@ -8,10 +8,11 @@ from typing import Any
 from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from backend.core.access import Clinician, MeGrant, attest, authorize, open_emergency_access
+from backend.core.access import Clinician, MeGrant, System, attest, authorize, open_emergency_access
 from backend.core.alerts import AcknowledgeIn, AlertOut, AlertPage, acknowledge_alert, alerts_for
+from backend.core.representation import act_for
 from backend.core.settings import app_settings
-from backend.patients import service
+from backend.patients import representatives, service
 from backend.patients.schemas import (
     AccessLogPage,
     BlockList,
@@ -21,21 +22,38 @@ from backend.patients.schemas import (
     ChangePage,
     EmergencyAccessIn,
     EmergencyAccessOut,
+    GuardianshipIn,
     LookupIn,
     LookupOut,
     Me,
+    PowerOfAttorneyCreated,
+    PowerOfAttorneyIn,
+    RepresentativeList,
+    Represented,
 )
 
 
 class CitizenMeController(Controller):
     path = "/me"
     tags = ["citizen: me"]
+    # Blocks and consents are her own business: never managed by someone acting for her (403).
+    opt = act_for("own")
 
-    @get("", operation_id="citizenGetMe", summary="My patient record and consents (created on first call)")
+    @get(
+        "",
+        operation_id="citizenGetMe",
+        summary="My patient record and consents (created on first call)",
+        opt=act_for("all"),
+    )
     async def get_me(self, me: MeGrant) -> Me:
         return await service.describe_me(me)
 
-    @get("/access-log", operation_id="citizenGetAccessLog", summary="Who accessed my data, newest first")
+    @get(
+        "/access-log",
+        operation_id="citizenGetAccessLog",
+        summary="Who accessed my data, newest first",
+        opt=act_for("all"),
+    )
     async def get_access_log(
         self, me: MeGrant, cursor: FromQuery[str | None] = None, limit: FromQuery[int | None] = None
     ) -> AccessLogPage:
@@ -63,11 +81,73 @@ class CitizenMeController(Controller):
     async def withdraw_consent(self, me: MeGrant, consent_scope: FromPath[str]) -> None:
         await service.withdraw_consent(me, consent_scope)
 
-    @get("/changes", operation_id="citizenGetChanges", summary="My change feed since a cursor")
+    # A representative follows the represented person's feed (her own cursor per person), filtered to her scopes.
+    @get("/changes", operation_id="citizenGetChanges", summary="My change feed since a cursor", opt=act_for("any"))
     async def get_changes(
         self, me: MeGrant, since: FromQuery[str | None] = None, limit: FromQuery[int | None] = None
     ) -> ChangePage:
         return await service.changes(me, since, limit)
+
+
+class CitizenRepresentationController(Controller):
+    path = "/me"
+    tags = ["citizen: representation"]
+    opt = act_for("own")  # whom she lets act for her is never decided by someone acting for her
+
+    @post(
+        "/representatives",
+        operation_id="citizenGivePowerOfAttorney",
+        summary="Give an adult power of attorney (from 16): scopes and an optional end",
+    )
+    async def give(
+        self, me: MeGrant, data: JSONBody[PowerOfAttorneyIn], request: Request[Any, Any, Any]
+    ) -> PowerOfAttorneyCreated:
+        allow_synthetic = not app_settings(request).is_production
+        return await representatives.give_power_of_attorney(me, data, allow_synthetic=allow_synthetic)
+
+    @get(
+        "/representatives",
+        operation_id="citizenListRepresentatives",
+        summary="The powers of attorney I have given that are in force, oldest first",
+    )
+    async def list_representatives(
+        self, me: MeGrant, cursor: FromQuery[str | None] = None, limit: FromQuery[int | None] = None
+    ) -> RepresentativeList:
+        return await representatives.representatives(me, cursor, limit)
+
+    @delete(
+        "/representatives/{representative_id:uuid}",
+        operation_id="citizenRevokePowerOfAttorney",
+        summary="Revoke a power of attorney, at once",
+    )
+    async def revoke(self, me: MeGrant, representative_id: FromPath[uuid.UUID]) -> None:
+        await representatives.revoke(me, representative_id)
+
+    @get(
+        "/represented",
+        operation_id="citizenListRepresented",
+        summary="Whom I may act for now (Helsekort-Act-For), as guardian or with power of attorney",
+    )
+    async def list_represented(self, me: MeGrant) -> list[Represented]:
+        return await representatives.represented(me)
+
+
+class SystemGuardianshipController(Controller):
+    path = "/guardianships"
+    tags = ["system: population register"]
+
+    @put(
+        "",
+        operation_id="systemPutGuardianship",
+        status_code=204,
+        summary="The population register's parent–child link as it now stands (active false ends it)",
+        opt={"system_scope": "registry"},
+    )
+    async def put_guardianship(
+        self, system: System, data: JSONBody[GuardianshipIn], request: Request[Any, Any, Any]
+    ) -> None:
+        allow_synthetic = not app_settings(request).is_production
+        await representatives.register_guardianship(system, data, allow_synthetic=allow_synthetic)
 
 
 class ClinicianPatientController(Controller):

@@ -11,6 +11,7 @@ import msgspec
 from backend.core.audit import AccessLogEntry
 from backend.core.events import ChangeItem
 from backend.core.relations import RelationKind
+from backend.core.representation import Scope as RepresentationScope
 
 ConsentScope = Literal["pregnancy-card"]
 CONSENT_SCOPES: tuple[str, ...] = ("pregnancy-card",)
@@ -81,3 +82,42 @@ class EmergencyAccessIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unk
 
 class EmergencyAccessOut(msgspec.Struct, kw_only=True, rename="camel"):
     until: datetime
+
+
+# --- representation ---------------------------------------------------------------------------------------
+
+
+class GuardianshipIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    guardian_fnr: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    child_fnr: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    active: bool
+
+
+class PowerOfAttorneyIn(msgspec.Struct, kw_only=True, rename="camel", forbid_unknown_fields=True):
+    fnr: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    scopes: Annotated[list[RepresentationScope], msgspec.Meta(min_length=1, max_length=8)]
+    until: datetime | None = None
+
+
+class PowerOfAttorneyCreated(msgspec.Struct, kw_only=True, rename="camel"):
+    id: uuid.UUID
+
+
+class Representative(msgspec.Struct, kw_only=True, rename="camel"):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    scopes: list[str]
+    valid_from: datetime
+    until: datetime | None
+
+
+class RepresentativeList(msgspec.Struct, kw_only=True, rename="camel"):
+    items: list[Representative]
+    next: str | None = None
+
+
+class Represented(msgspec.Struct, kw_only=True, rename="camel"):
+    patient_id: uuid.UUID
+    basis: Literal["guardian", "power-of-attorney"]
+    scopes: list[str]
+    until: datetime | None

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from backend.core import audit, events
+from backend.core import audit, events, representation
 from backend.core.access import (
     Grant,
     Need,
@@ -122,7 +122,9 @@ async def changes(me: Grant, since: str | None, limit: int | None) -> ChangePage
     size = clamp_limit(limit)
     position = decode_cursor(since, AfterSeq, field="since")
     after = position.seq if position else 0
-    items = await events.changes_since(me.patient_id, after, size + 1)
+    # A representative's feed: only the resource types her scopes cover (every type for `all`).
+    patterns = representation.feed_patterns(me.scopes) if me.basis == "representative" else None
+    items = await events.changes_since(me.patient_id, after, size + 1, resource_patterns=patterns)
     kept, following = keyset_page(items, size, lambda item: AfterSeq(seq=item.seq))
     polling = following or encode_cursor(AfterSeq(seq=kept[-1].seq if kept else after))
     return ChangePage(items=kept, next=polling, has_more=following is not None)

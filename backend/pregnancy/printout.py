@@ -34,7 +34,8 @@ async def card_pdf(me: Grant, card_id: uuid.UUID) -> bytes:
     card = await view.load(me, card_id)
     on = today()
     # The name is the one her login carries (the patient record holds none); without it the row prints empty.
-    name = me.principal.name if isinstance(me.principal, CitizenPrincipal) else None
+    # Her own name only: a representative's login names the representative, not her.
+    name = me.principal.name if isinstance(me.principal, CitizenPrincipal) and me.basis == "self" else None
     # The card's own schedule status: the next programme item, and the vaccines offered beside it (CLINICAL.md v1.1).
     sheet = printout(card, on, name=name, next_due=card.next_due, vaccines_offered=card.vaccines_due)
     key = hashlib.sha256(msgspec.json.encode(sheet)).digest()

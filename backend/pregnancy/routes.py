@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from backend.core.access import Clinician, Grant, MeGrant, authorize
 from backend.core.auth import ClinicianPrincipal
 from backend.core.concurrency import ETAG_HEADER, etag
+from backend.core.representation import act_for
 from backend.pregnancy import service
 from backend.pregnancy.schemas import (
     CardHeaderPatch,
@@ -249,6 +250,7 @@ class ClinicianPregnancyController(Controller):
 class CitizenPregnancyController(Controller):
     path = "/me/pregnancies"
     tags = ["citizen: pregnancy card"]
+    opt = act_for("pregnancy")  # what someone acting for her (Helsekort-Act-For) needs
 
     @get("", operation_id="citizenListPregnancyCards", summary="My pregnancy cards")
     async def list_cards(

@@ -20,6 +20,8 @@ GLOBAL_TABLES = {
     "care_relation_by_org": "organisation → its patients, a clinician's alert list (distributed by org_number)",
     "renewal_request_key": "a renewal request id → its patient, for the GP's approve/decline (distributed by id)",
     "topic_follower": "CMS topic → followers, for the push worker (distributed by topic)",
+    "representation_by_representative": "representative → whom she represents, for GET /me/represented and her "
+    "pushes (distributed by representative_id)",
 }
 
 _TABLES = """

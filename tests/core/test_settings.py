@@ -45,6 +45,16 @@ def test_safe_production_configuration_loads() -> None:
     assert [issuer.kind for issuer in settings.issuers] == ["citizen", "clinician", "editor"]
 
 
+def test_the_machine_clients_issuer_is_configured_like_the_others() -> None:
+    """Issue 18: the population-register feed's tokens come from an issuer of kind `system`, with its own JWKS."""
+    system = {"kind": "system", "issuer": "https://machines.example", "audience": "helsekort",
+              "jwksUrl": "https://machines.example/jwks"}  # fmt: skip
+    issuers = json.dumps([*json.loads(SAFE_ISSUERS), system])
+    settings = load_settings({**PRODUCTION, "HELSEKORT_ISSUERS": issuers})
+    [configured] = [issuer for issuer in settings.issuers if issuer.kind == "system"]
+    assert (configured.issuer, configured.jwks_url) == ("https://machines.example", "https://machines.example/jwks")
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
