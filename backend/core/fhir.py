@@ -164,8 +164,8 @@ def instant(moment: datetime) -> str:
 
 
 def is_citizen(grant: Grant) -> bool:
-    """The patient herself (her export): each domain shows her what it shows her elsewhere."""
-    return grant.basis == "self"
+    """The citizen's export, hers or that of someone she acts for: each domain shows what it shows her elsewhere."""
+    return grant.basis in ("self", "representative")
 
 
 # --- search parameters ----------------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ async def test_each_domain_read_is_one_audit_row_and_out_of_scope_is_404(
         "medication-list",
         "prescription",
         "document",
+        "municipal-service",
     }
 
     stranger = new_clinician(app)
@@ -92,7 +93,7 @@ async def test_errors_are_operation_outcomes_naming_the_parameter(client: httpx.
         outcome = _outcome(await client.get("/fhir/R4/Observation", params=params, headers=her.gp.headers), 400)
         assert outcome["issue"][0]["code"] == "invalid"
         assert outcome["issue"][0].get("expression") == [field], (params, outcome)
-    _outcome(await client.get("/fhir/R4/EpisodeOfCare", params={"patient": patient}, headers=her.gp.headers), 404)
+    _outcome(await client.get("/fhir/R4/Encounter", params={"patient": patient}, headers=her.gp.headers), 404)
     _outcome(await client.get(f"/fhir/R4/Patient/{uuid.uuid4()}", headers=her.gp.headers), 404)
 
 

@@ -27,7 +27,18 @@ from tests.representation.helpers import (
 
 ME = "/citizen/v1/me"
 # The person's own business: never managed for someone else.
-OWN_ROUTES = ("/blocks", "/consents", "/representatives", "/represented", "/devices", "/subscriptions")
+OWN_ROUTES = (
+    "/blocks",
+    "/consents",
+    "/representatives",
+    "/represented",
+    "/devices",
+    "/subscriptions",
+    "/notifications",
+    "/notification-preferences",
+)
+# Her choices about who reads a document (restricting it) are hers, like consents and blocks.
+OWN_SUFFIXES = ("/restriction",)
 
 
 @dataclass(frozen=True)
@@ -61,7 +72,11 @@ def test_every_citizen_route_declares_what_a_representative_needs(app: Litestar)
     undeclared = [f"{o.method} {o.path}" for o in operations if o.needs not in ROUTE_SCOPES]
     assert undeclared == [], "declare `opt=act_for(...)` (backend/core/representation.py) on these routes"
     own = {f"{o.method} {o.path}" for o in operations if o.needs == OWN}
-    expected_own = {f"{o.method} {o.path}" for o in operations if o.path.removeprefix(ME).startswith(OWN_ROUTES)}
+    expected_own = {
+        f"{o.method} {o.path}"
+        for o in operations
+        if o.path.removeprefix(ME).startswith(OWN_ROUTES) or o.path.endswith(OWN_SUFFIXES)
+    }
     assert own == expected_own
 
 
@@ -99,6 +114,17 @@ def _body(operation: Operation) -> dict[str, Any] | None:
             "environment": "sandbox",
             "bundleId": "no.helsekort.app",
             "locale": "nb",
+        },
+        "citizenPutNotificationPreferences": {
+            "kinds": {
+                "labResults": True,
+                "medications": True,
+                "prescriptions": True,
+                "pregnancy": True,
+                "documents": True,
+                "content": False,
+            },
+            "quietHours": None,
         },
     }
     if operation.method in ("POST", "PUT", "PATCH") and operation.operation_id in bodies:
