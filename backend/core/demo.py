@@ -47,11 +47,10 @@ async def demo_patient_id() -> uuid.UUID:
     return await patient_for_identity_number(DEMO_FNR)
 
 
-# The people the demo citizen represents: her children of 7 and 13 (she is their guardian) and an 84-year-old who
-# gave her power of attorney. Born on 2 January, so their age is right all year but New Year's Day; a new year
-# makes new numbers (and new demo people), since a fødselsnummer holds the birth date.
+# The people the demo citizen represents: her children of 7 and 13 (she is their guardian) and the 84-year-old
+# elder below, who gave her power of attorney. The children are born on 2 January, so their age is right all year
+# but New Year's Day; a new year makes new numbers (and new demo children), since a fødselsnummer holds the birth date.
 DEMO_CHILD_AGES = (7, 13)
-DEMO_ELDER_AGE = 84
 
 
 def demo_number_born(born: date) -> str:
@@ -64,10 +63,15 @@ def demo_number_born(born: date) -> str:
     raise ValueError(f"no synthetic number for {born}")
 
 
+# The demo's elder, born 14 March 1942: she gave the demo citizen power of attorney, and her municipality's home
+# care serves her (municipal/demo.py; the README's ELDER). One person, so the demo's stories meet.
+DEMO_ELDER_FNR = next(n for i in range(100, 500) if (n := with_control_digits(f"148342{i:03d}")) is not None)
+
+
 def demo_represented_numbers(today: date) -> tuple[tuple[str, ...], str]:
-    """The demo children's numbers and the elder's, for people of DEMO_CHILD_AGES and DEMO_ELDER_AGE this year."""
+    """The demo children's numbers (of DEMO_CHILD_AGES this year) and the elder's."""
     children = tuple(demo_number_born(date(today.year - age, 1, 2)) for age in DEMO_CHILD_AGES)
-    return children, demo_number_born(date(today.year - DEMO_ELDER_AGE, 1, 2))
+    return children, DEMO_ELDER_FNR
 
 
 # --- the registry --------------------------------------------------------------------------------------------------

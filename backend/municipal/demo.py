@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from backend.core.access import Need, attest, authorize, patient_for_identity_number
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import oslo_now
-from backend.core.demo import DemoClinician, demo_loader
+from backend.core.demo import DEMO_ELDER_FNR, DemoClinician, demo_loader
 from backend.core.errors import NotFound
 from backend.core.identity import with_control_digits
 from backend.core.relations import RelationKind
@@ -32,8 +32,6 @@ def _synthetic(first_six: str) -> str:
     raise ValueError(f"no synthetic number for {first_six}")
 
 
-# Born 14 March 1942 (84 years old in the demo's 2026): the demo citizen's mother figure.
-DEMO_ELDER_FNR = _synthetic("148342")
 DEMO_LEGEVAKT = DemoClinician(
     "9100005", "Legevaktlege Lise Vik", "LE", "974600005", "legevakt", "legevakt", _synthetic("058570")
 )
