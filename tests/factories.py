@@ -45,9 +45,11 @@ def fnr_born_on(born: date, *, d_number: bool = False) -> str:
     day = born.day + (40 if d_number else 0)
     for individual in individuals:
         number = with_control_digits(f"{day:02d}{born.month + 80:02d}{born.year % 100:02d}{individual:03d}")
-        if number is not None:
+        # Never one handed out before in this run: two people born the same day must not become one patient.
+        if number is not None and number not in ISSUED_NUMBERS:
+            ISSUED_NUMBERS.add(number)
             return number
-    raise AssertionError("no control digits for any individual number")
+    raise AssertionError("no unused control digits for any individual number of this birth date")
 
 
 def random_hpr() -> str:

@@ -15,9 +15,10 @@ from backend.core.access import (
     patient_for_identity_number,
 )
 from backend.core.auth import ClinicianPrincipal
-from backend.core.context import PREGNANCY_CONSENT
+from backend.core.clock import OSLO, utcnow
+from backend.core.context import PREGNANCY_CONSENT, age_on, birth_date
 from backend.core.db import DB
-from backend.core.errors import BadRequest
+from backend.core.errors import BadRequest, Forbidden
 from backend.core.identity import InvalidIdentityNumber, parse_identity_number
 from backend.core.paging import (
     AfterSeq,
@@ -51,7 +52,15 @@ async def describe_me(me: Grant) -> Me:
     return Me(patient_id=me.patient_id, consents=scopes)
 
 
+# A child's access log is hers to read from 16 (API.md "Representation"); until then her guardian reads it for her.
+OWN_ACCESS_LOG_FROM_AGE = 16
+
+
 async def access_log(me: Grant, cursor: str | None, limit: int | None) -> AccessLogPage:
+    if me.basis == "self":
+        born = await birth_date(me.patient_id)
+        if born is not None and age_on(born, utcnow().astimezone(OSLO).date()) < OWN_ACCESS_LOG_FROM_AGE:
+            raise Forbidden("your access log is shown to you from the age of 16; until then your guardian sees it")
     size = clamp_limit(limit)
     position = decode_cursor(cursor, BeforeId)
     before = position.before if position else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -13,6 +14,8 @@ from litestar import Litestar
 from backend.core.clock import OSLO, utcnow
 from backend.dev.tokens import mint, system_claims
 from tests.factories import ISSUED_NUMBERS, Citizen, bearer, fnr_born_on, new_citizen, signing_key
+
+_days = random.SystemRandom()
 
 
 def born_years_ago(years: int, *, days_after_birthday: int = 40, on: date | None = None) -> date:
@@ -29,7 +32,9 @@ async def person_born(client: httpx.AsyncClient, app: Litestar, born: date) -> C
 
 
 async def person_aged(client: httpx.AsyncClient, app: Litestar, years: int) -> Citizen:
-    return await person_born(client, app, born_years_ago(years))
+    """Someone `years` old, born on any day well inside that year of age: one birth date has only some 45 valid
+    numbers, and people of the same age are many in a run (each number is one patient, never shared)."""
+    return await person_born(client, app, born_years_ago(years, days_after_birthday=_days.randint(30, 300)))
 
 
 def system_headers(app: Litestar, scope: str = "registry") -> dict[str, str]:

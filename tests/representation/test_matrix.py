@@ -4,6 +4,7 @@ the app, so a route added later joins the matrix, and fails the declaration test
 
 from __future__ import annotations
 
+import random
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -108,7 +109,10 @@ def _body(operation: Operation) -> dict[str, Any] | None:
         "citizenAddPregnancyNote": {"text": "Kvalm om morgenen"},
         "citizenAddPregnancySelfRegistration": {"effectiveAt": now, "fetalMovements": True},
         # To an adult who is no one else in the matrix: the owner's own call must not make a stranger her attorney.
-        "citizenGivePowerOfAttorney": {"fnr": fnr_born_on(born_years_ago(40)), "scopes": ["documents"]},
+        "citizenGivePowerOfAttorney": {
+            "fnr": fnr_born_on(born_years_ago(40, days_after_birthday=random.randint(30, 300))),
+            "scopes": ["documents"],
+        },
         "citizenRegisterDevice": {
             "platform": "ios",
             "environment": "sandbox",
