@@ -9,6 +9,7 @@ member, so a new member cannot be added without deciding). An event she may not 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -199,10 +200,12 @@ def rule_for(event_type: EventType | str, *, citizen_visible: bool = True) -> No
     return RULES.get(member)
 
 
+@functools.cache
 def by_kind() -> dict[str, NotificationRule]:
-    """One rule of each kind, for texts and the inbox (the kinds of every rule here, mapped or not yet)."""
+    """One rule of each kind, for texts and the inbox (the kinds of every rule here, mapped or not yet); built once,
+    as the inbox asks it for every item it shows."""
     rules = [LAB_RESULT, HEALTH_CARD, MEDICATIONS, EMERGENCY_ACCESS, TOPIC_NEWS, PRESCRIPTIONS, DOCUMENTS,
-             PREGNANCY_REMINDER, *RULES.values()]  # fmt: skip
+             PREGNANCY_REMINDER, REPRESENTED, *RULES.values()]  # fmt: skip
     return {rule.kind: rule for rule in reversed(rules)}
 
 
