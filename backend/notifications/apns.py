@@ -27,10 +27,11 @@ from aioapns.connection import (
 )
 from aioapns.exceptions import ConnectionClosed
 from aioapns.exceptions import ConnectionError as ApnsConnectionError
-from h2.connection import ConnectionState, H2Connection
+from h2.connection import ConnectionState
 from h2.exceptions import FlowControlError, NoAvailableStreamIDError, ProtocolError
 
 from backend.core.settings import ApnsSettings, SettingsError
+from backend.notifications.h2client import PushH2Connection
 
 log = logging.getLogger("helsekort.notifications.apns")
 
@@ -108,14 +109,6 @@ PRODUCTION_HOST = ("api.push.apple.com", 443)
 SANDBOX_HOST = ("api.development.push.apple.com", 443)
 
 
-class _BoundedH2Connection(H2Connection):
-    """h2 remembers up to 65,536 closed streams per connection (about 10 MB at APNs's rates), which made
-    a 100,000-notification drain grow; the worker keeps at most a few hundred in flight, so 1,024 is ample
-    for frames still arriving on a stream just closed."""
-
-    MAX_CLOSED_STREAMS = 1024
-
-
 def _endpoint_protocol(host: str, port: int) -> type[APNsTLSClientProtocol]:
     """aioapns's TLS protocol for one host: aioapns reads the host and port from class attributes."""
 
@@ -125,7 +118,25 @@ def _endpoint_protocol(host: str, port: int) -> type[APNsTLSClientProtocol]:
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            self.conn = _BoundedH2Connection()
+            # header_encoding None: aioapns reads the answers' headers as bytes.
+            self.conn = PushH2Connection()
+            self._flush_scheduled = False
+
+        def flush(self) -> None:
+            # aioapns writes to the socket (one TLS record, one syscall) and re-arms its idle timer for every
+            # notification and every read; here the frames of one event-loop turn go out in one write.
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                self.loop.call_soon(self._flush_now)
+
+        def _flush_now(self) -> None:
+            self._flush_scheduled = False
+            data = self.conn.data_to_send()
+            if self.transport is None or self.transport.is_closing():
+                return
+            self.refresh_inactivity_timer()
+            if data:
+                self.transport.write(data)
 
         @property
         def is_busy(self) -> bool:

@@ -1,10 +1,19 @@
-"""A small HTTP/2 client over one TLS connection, for the FCM sender's many small POSTs.
+"""A small HTTP/2 client over one TLS connection, for the FCM sender's many small POSTs; and the h2 connection
+both push transports (this client and the APNs sender's aioapns protocol) use.
 
 httpx's HTTP/2 (httpcore over anyio) cost about three times the CPU per notification of the APNs sender
 (aioapns on h2): every request wrote its headers and its body as separate TLS records and socket writes.
 Here requests are multiplexed on one `h2` connection, frames are written once per event-loop turn, and the
 connection is opened lazily and again after the server closes it (GOAWAY, idle close). Only what FCM needs:
 POST with a small body, status, headers and body back.
+
+`PushH2Connection` is h2's connection with the per-request costs cut that a drain of 100,000 notifications
+spent most of its CPU on (profiled under bench.push_mixed_load): our own, well-formed request headers are not
+normalised and validated again; HPACK indexes only the headers that repeat (method, host, topic, ...) and sends
+the per-notification ones (the device token's path, ids, the authorization) as never-indexed literals without
+Huffman coding (pure Python, and slower than the bytes it saves); counting open streams, which h2 does by
+scanning every stream for each new one, is done every few dozen streams; and closed streams are remembered in
+a bounded number, so a long-lived connection does not grow.
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ import asyncio
 import contextlib
 import ssl
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from h2.config import H2Configuration
@@ -30,6 +39,73 @@ from h2.events import (
 )
 from h2.exceptions import H2Error
 from h2.settings import SettingCodes
+from hpack import Encoder
+
+# Request headers whose values repeat from one notification to the next, and so are worth HPACK's dynamic table.
+_REPEATING_HEADERS = frozenset(
+    {
+        b":method",
+        b":scheme",
+        b":authority",
+        b"host",
+        b"content-type",
+        b"apns-topic",
+        b"apns-push-type",
+        b"apns-priority",
+    }
+)
+
+
+class _RequestEncoder(Encoder):
+    """HPACK for push requests: repeating headers indexed, every other one a never-indexed plain literal (RFC 7541
+    §6.2.3), which also keeps the authorization and the device tokens out of the compression context."""
+
+    def encode(self, headers: Any, huffman: bool = True) -> bytes:
+        block = []
+        if self.header_table.resized:
+            block.append(self._encode_table_size_change())
+            self.header_table.resized = False
+        for header in headers:  # bytes (name, value) pairs: h2 has encoded them
+            name, value = header[0], header[1]
+            block.append(self.add((name, value), name not in _REPEATING_HEADERS, False))
+        return b"".join(block)
+
+
+class PushH2Connection(H2Connection):
+    """A client-side h2 connection for many small requests whose headers the caller builds well-formed."""
+
+    # h2 remembers up to 65,536 closed streams per connection (about 10 MB at APNs's rates), which made a
+    # 100,000-notification drain grow; a few hundred are in flight at most, so 1,024 is ample for frames still
+    # arriving on a stream just closed.
+    MAX_CLOSED_STREAMS = 1024
+    # Streams opened between two exact counts of the open ones (each count scans every stream).
+    _COUNT_EVERY = 32
+
+    def __init__(self, *, header_encoding: str | None = None) -> None:
+        super().__init__(
+            H2Configuration(
+                client_side=True,
+                header_encoding=header_encoding,
+                validate_outbound_headers=False,
+                normalize_outbound_headers=False,
+            )
+        )
+        self.encoder = _RequestEncoder()
+        self._open_counted = 0
+        self._opened_since = self._COUNT_EVERY
+
+    @property
+    def open_outbound_streams(self) -> int:
+        # h2 asks this once per new stream (and only then), to refuse one above the server's limit. Between exact
+        # counts, the last count plus the streams opened since is an upper bound; near the limit it is counted
+        # exactly, so no stream is refused that h2 itself would allow. Counting also forgets closed streams.
+        limit = self.remote_settings.max_concurrent_streams
+        if self._opened_since >= self._COUNT_EVERY or self._open_counted + self._opened_since + 1 > limit:
+            self._open_counted = self._open_streams(int(self.config.client_side))
+            self._opened_since = 0
+        count = self._open_counted + self._opened_since
+        self._opened_since += 1
+        return count
 
 
 class ConnectionFailed(Exception):
@@ -53,7 +129,7 @@ class _Pending:
 
 class _Protocol(asyncio.Protocol):
     def __init__(self) -> None:
-        self.h2 = H2Connection(H2Configuration(client_side=True, header_encoding="utf-8"))
+        self.h2 = PushH2Connection(header_encoding="utf-8")
         self.transport: asyncio.Transport | None = None
         self.pending: dict[int, _Pending] = {}
         self.closed = False
