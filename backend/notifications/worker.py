@@ -142,21 +142,41 @@ class PushDispatcher:
 
         A batch whose every event went back to wait for quiet hours ends the drain too: should the
         database's clock run ahead of ours, those events would otherwise be claimed again at once.
+
+        The next batch is claimed while this one is sent, so the database's part of one batch overlaps the
+        sending of the other (a claim skips events under a live lease, ours included, so no event is in both).
+        What is claimed when the drain ends is handled before it returns, not left to wait for its lease.
         """
         started = time.monotonic()
         handled = 0
-        while True:
-            count = await self.run_batch()
+        claimed = await self._claim()
+        while claimed:
+            following = asyncio.create_task(self._claim())
+            try:
+                count = await self._handle(claimed)
+            except BaseException:
+                following.cancel()  # what it claimed comes back when the lease ends, as after a crash
+                raise
+            claimed = await following
             handled += count
             if count == 0 or (budget_seconds is not None and time.monotonic() - started > budget_seconds):
+                if claimed:
+                    handled += await self._handle(claimed)
                 return handled
+        return handled
 
     async def run_batch(self) -> int:
         """Claim, send and settle one batch; returns how many events it settled or attempted (not those held for quiet hours)."""
+        claimed = await self._claim()
+        return await self._handle(claimed) if claimed else 0
+
+    async def _claim(self) -> list[ClaimedEvent]:
         claimed = await events.claim_events(self.worker_id, limit=self.batch_size, lease_seconds=self.lease_seconds)
         await self._update_queue_age(force=not claimed)
-        if not claimed:
-            return 0
+        return claimed
+
+    async def _handle(self, claimed: list[ClaimedEvent]) -> int:
+        """Send and settle one claimed batch; returns how many events it settled or attempted."""
         now = utcnow()
         done: list[ClaimedEvent] = []
         quiet = 0

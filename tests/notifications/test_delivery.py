@@ -21,11 +21,13 @@ from tests.notifications.conftest import (
     append_topic,
     attempts_of,
     event_row,
+    fcm_received_by,
     make_due,
     received_by,
     register,
 )
 from tests.support.mock_apns import MockApns
+from tests.support.mock_fcm import MockFcm
 
 
 async def test_a_released_result_a_card_entry_and_a_medication_change_each_reach_the_device(
@@ -455,3 +457,44 @@ async def test_unreachable_apns_is_retried_later(
     assert (attempt["outcome"], attempt["status"], attempt["reason"]) == ("retry", 0, "connection-error")
     assert (await event_row(db, event_id))["dispatched_at"] is None
     assert received_by(apns_mock, token) == []
+
+
+async def test_a_drain_over_many_batches_sends_each_event_once_to_each_phone_and_leaves_nothing_claimed(
+    client: httpx.AsyncClient,
+    app: Litestar,
+    db: asyncpg.Connection,
+    apns_mock: MockApns,
+    fcm_mock: MockFcm,
+    make_dispatcher: MakeDispatcher,
+) -> None:
+    # The drain claims the next batch while it sends the current one; a claim is made per citizen, so small
+    # batches and several citizens make that happen often.
+    phones: list[tuple[str, str]] = []
+    expected: list[list[str]] = []
+    ids: list[int] = []
+    for _ in range(5):
+        citizen = await new_citizen(client, app)
+        phones.append((await register(client, citizen), await register(client, citizen, platform="android")))
+        resources = [str(uuid.uuid4()) for _ in range(2)]
+        ids += [await append(citizen.patient_id, EventType.MEDICATIONS_UPDATED, resource) for resource in resources]
+        expected.append(sorted(collapse_id(MEDICATIONS, "medication-list", resource) for resource in resources))
+    dispatcher = make_dispatcher(batch_size=2)
+
+    # A spent budget ends the drain, after handling what it had already claimed: nothing is left under a lease.
+    await dispatcher.drain(budget_seconds=0.0)
+    rows = [await event_row(db, event_id) for event_id in ids]
+    assert [row["claimed_by"] for row in rows] == [None] * len(ids)
+    assert 0 < sum(row["dispatched_at"] is not None for row in rows) < len(ids)
+
+    await dispatcher.drain()
+
+    for (iphone, android), collapse_ids in zip(phones, expected, strict=True):
+        assert sorted(item.collapse_id for item in received_by(apns_mock, iphone)) == collapse_ids
+        assert sorted(item.message["android"]["collapse_key"] for item in fcm_received_by(fcm_mock, android)) == (
+            collapse_ids
+        )
+    for event_id in ids:
+        row = await event_row(db, event_id)
+        assert row["dispatched_at"] is not None
+        assert row["claimed_by"] is None
+        assert sorted(attempt["outcome"] for attempt in await attempts_of(db, event_id)) == ["delivered", "delivered"]
