@@ -48,7 +48,9 @@ def memory_of(pid: int) -> Memory:
     return Memory(rss_mib=fields["VmRSS"], peak_mib=fields["VmHWM"])
 
 
-async def fill_backlog(dsn: str, citizens: int, per_citizen: int) -> None:
+async def fill_backlog(dsn: str, citizens: int, per_citizen: int, *, android_half: bool = False) -> None:
+    """Citizens with one phone each (an iPhone; with `android_half`, every other one an Android phone) and
+    `per_citizen` medication-list events each, due now."""
     connection = await asyncpg.connect(dsn)
     try:
         async with connection.transaction():
@@ -68,14 +70,20 @@ async def fill_backlog(dsn: str, citizens: int, per_citizen: int) -> None:
                     per_citizen,
                 )
             ]
+            # An Android phone has an FCM-shaped token (URL-safe base64), an iPhone 64 hex characters.
             await connection.execute(
                 """
                 INSERT INTO push_device (id, patient_id, token, platform, environment, bundle_id, locale, registered_at)
-                SELECT gen_random_uuid(), p, encode(sha256(p::text::bytea), 'hex'), 'ios', 'production',
-                       'no.helsekort.app', (ARRAY['nb', 'nn', 'en'])[1 + (random() * 2)::int], now()
-                FROM unnest($1::uuid[]) AS p
+                SELECT gen_random_uuid(), p,
+                       CASE WHEN $2 AND n % 2 = 1
+                            THEN 'bench:APA91b' || translate(encode(sha256(p::text::bytea), 'base64'), '+/=', '-_')
+                            ELSE encode(sha256(p::text::bytea), 'hex') END,
+                       CASE WHEN $2 AND n % 2 = 1 THEN 'android' ELSE 'ios' END,
+                       'production', 'no.helsekort.app', (ARRAY['nb', 'nn', 'en', 'se'])[1 + (n % 4)], now()
+                FROM unnest($1::uuid[]) WITH ORDINALITY AS u (p, n)
                 """,
                 ids,
+                android_half,
             )
             await connection.execute(
                 """

@@ -23,54 +23,7 @@ from pathlib import Path
 import asyncpg
 
 from bench.database import bench_database, server_dsn
-from bench.push_load import ROOT, Memory, cpu_seconds, memory_of, start_mock
-
-
-async def fill_backlog(dsn: str, citizens: int, per_citizen: int) -> None:
-    connection = await asyncpg.connect(dsn)
-    try:
-        async with connection.transaction():
-            ids = [
-                row["id"]
-                for row in await connection.fetch(
-                    """
-                    WITH created AS (
-                        INSERT INTO patient (id, fnr_sealed, event_seq, created_at)
-                        SELECT gen_random_uuid(), '\\x00'::bytea, $2, now() FROM generate_series(1, $1) RETURNING id
-                    ), identity AS (
-                        INSERT INTO patient_identity (fnr_digest, patient_id) SELECT uuid_send(gen_random_uuid()), id FROM created
-                    )
-                    SELECT id FROM created
-                    """,
-                    citizens,
-                    per_citizen,
-                )
-            ]
-            # Every other citizen has an Android phone (an FCM-shaped token: URL-safe base64), the rest an iPhone.
-            await connection.execute(
-                """
-                INSERT INTO push_device (id, patient_id, token, platform, environment, bundle_id, locale, registered_at)
-                SELECT gen_random_uuid(), p,
-                       CASE WHEN n % 2 = 0 THEN encode(sha256(p::text::bytea), 'hex')
-                            ELSE 'bench:APA91b' || translate(encode(sha256(p::text::bytea), 'base64'), '+/=', '-_') END,
-                       CASE WHEN n % 2 = 0 THEN 'ios' ELSE 'android' END,
-                       'production', 'no.helsekort.app', (ARRAY['nb', 'nn', 'en', 'se'])[1 + (n % 4)], now()
-                FROM unnest($1::uuid[]) WITH ORDINALITY AS u (p, n)
-                """,
-                ids,
-            )
-            await connection.execute(
-                """
-                INSERT INTO event (patient_id, seq, type, resource_type, resource_id, at, available_at, attempts)
-                SELECT p, n, 'medications.updated', 'medication-list', gen_random_uuid()::text, now(), now(), 0
-                FROM generate_series(1, $2) AS n, unnest($1::uuid[]) AS p
-                """,
-                ids,
-                per_citizen,
-            )
-        await connection.execute("ANALYZE event; ANALYZE push_device")
-    finally:
-        await connection.close()
+from bench.push_load import ROOT, Memory, cpu_seconds, fill_backlog, memory_of, start_mock
 
 
 async def start_mock_fcm(directory: Path) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
@@ -99,7 +52,7 @@ async def run(citizens: int, per_citizen: int) -> int:
         )
         async with bench_database(server) as dsn:
             started = time.monotonic()
-            await fill_backlog(dsn, citizens, per_citizen)
+            await fill_backlog(dsn, citizens, per_citizen, android_half=True)
             print(f"mixed push bench: backlog written in {time.monotonic() - started:.1f} s", flush=True)
             apns_mock, apns = await start_mock(Path(tmp) / "apns")
             fcm_mock, fcm = await start_mock_fcm(Path(tmp) / "fcm")
