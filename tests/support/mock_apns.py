@@ -5,35 +5,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 import os
 import re
 import shutil
 import signal
-import ssl
 import tempfile
 import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, Self
 
 import jwt
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from h2.config import H2Configuration
-from h2.connection import H2Connection
-from h2.events import ConnectionTerminated, DataReceived, RequestReceived, StreamEnded, StreamReset
-from h2.exceptions import ProtocolError
-from h2.settings import SettingCodes
+
+from tests.support.mock_h2 import Answer, CertificateFiles, MockH2Server, write_certificates, write_private_key
 
 log = logging.getLogger("helsekort.notifications.mock_apns")
 
@@ -55,8 +47,6 @@ DEFAULT_REASONS = {
 _DEVICE_PATH = re.compile(r"/3/device/([^/?]*)")
 _DEVICE_TOKEN = re.compile(r"[0-9a-fA-F]{64}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-# Bodies are only read to check them; past this the mock stops keeping bytes but still counts them.
-_BODY_KEEP_LIMIT = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +62,6 @@ class ReceivedNotification:
     reason: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class CertificateFiles:
-    ca_file: Path
-    cert_file: Path
-    key_file: Path
-
-
 @dataclass(slots=True)
 class _Rule:
     status: int
@@ -87,14 +70,7 @@ class _Rule:
     timestamp_ms: int | None
 
 
-@dataclass(slots=True)
-class _Stream:
-    headers: dict[str, str]
-    body: bytearray
-    size: int = 0
-
-
-class MockApns:
+class MockApns(MockH2Server):
     """The mock server; start it in the running loop (`async with MockApns(...) as mock`) and send to `mock.endpoint`.
 
     Checks, in APNs's order as far as it is known: the `/3/device/<token>` path, the bearer provider token
@@ -103,6 +79,8 @@ class MockApns:
     `apns-collapse-id` (≤ 64 bytes) and the payload (a JSON object with an `aps` object, ≤ 4096 bytes).
     A malformed JSON body gets 400 BadPayload, the mock's own name: APNs does not document one.
     """
+
+    name = "mock APNs"
 
     def __init__(
         self,
@@ -117,27 +95,20 @@ class MockApns:
         record_limit: int | None = None,
         max_concurrent_streams: int = 1000,
     ) -> None:
+        super().__init__(host=host, port=port, max_concurrent_streams=max_concurrent_streams)
         self.public_key = public_key
         self.key_id = key_id
         self.team_id = team_id
         self.topic = topic
-        self.host = host
-        self.port = port
-        self.max_concurrent_streams = max_concurrent_streams
         self.received: deque[ReceivedNotification] = deque(maxlen=record_limit)
         self.statuses: Counter[int] = Counter()
         # Every bearer token seen, with how often: one key means the client reused its provider token.
         self.provider_tokens: Counter[str] = Counter()
-        self.connections_accepted = 0
         self._verified_iat: dict[str, int] = {}
         self._rules: dict[str, _Rule] = {}
         self._cert_dir = Path(cert_dir) if cert_dir is not None else None
         self._own_cert_dir: Path | None = None
         self._certificates: CertificateFiles | None = None
-        self._server: asyncio.Server | None = None
-        self._connections: set[_MockConnection] = set()
-        self._no_connections = asyncio.Event()
-        self._no_connections.set()
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
@@ -147,21 +118,11 @@ class MockApns:
         directory = self._cert_dir or self._own_cert_dir
         assert directory is not None
         self._certificates = write_certificates(directory, self.host)
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self._certificates.cert_file, self._certificates.key_file)
-        context.set_alpn_protocols(["h2"])
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _MockConnection(self), self.host, self.port, ssl=context)
-        self.port = self._server.sockets[0].getsockname()[1]
+        await self._listen(self._certificates)
         log.info("mock APNs listening on %s", self.endpoint)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            for connection in list(self._connections):
-                connection.abort()
-            await self._server.wait_closed()
-            self._server = None
+        await self._close()
         if self._own_cert_dir is not None:
             shutil.rmtree(self._own_cert_dir, ignore_errors=True)
             self._own_cert_dir = None
@@ -174,11 +135,6 @@ class MockApns:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop()
-
-    @property
-    def endpoint(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"https://{host}:{self.port}"
 
     @property
     def ca_file(self) -> Path:
@@ -223,8 +179,7 @@ class MockApns:
 
     async def disconnect_all(self) -> None:
         """Send GOAWAY on every open connection and close it, as APNs does to idle or old connections."""
-        for connection in list(self._connections):
-            connection.go_away()
+        self._go_away_all()
         async with asyncio.timeout(2.0):
             await self._no_connections.wait()
 
@@ -254,6 +209,12 @@ class MockApns:
         return None
 
     # -- answering ----------------------------------------------------------------------------------
+
+    def answer_request(self, headers: Mapping[str, str], body: bytes, size: int) -> Answer:
+        status, answer, apns_id = self._answer(headers, body, size)
+        if not answer:
+            return status, [("apns-id", apns_id)], b""
+        return status, [("apns-id", apns_id), ("content-type", "application/json")], json.dumps(answer).encode()
 
     def _answer(self, headers: Mapping[str, str], body: bytes, size: int) -> tuple[int, dict[str, Any], str]:
         """Judge one request: (status, JSON body for errors, apns-id), recording it."""
@@ -337,193 +298,14 @@ class MockApns:
         return 200, None, {}
 
 
-class _MockConnection(asyncio.Protocol):
-    """One client's HTTP/2 connection to the mock."""
-
-    def __init__(self, mock: MockApns) -> None:
-        self._mock = mock
-        self._h2 = H2Connection(H2Configuration(client_side=False))
-        self._transport: asyncio.Transport | None = None
-        self._streams: dict[int, _Stream] = {}
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.Transport, transport)
-        self._mock._connections.add(self)
-        self._mock._no_connections.clear()
-        self._mock.connections_accepted += 1
-        self._h2.initiate_connection()
-        # Generous windows and streams, as APNs's, so a client's bursts are not throttled by the mock.
-        self._h2.update_settings(
-            {
-                SettingCodes.MAX_CONCURRENT_STREAMS: self._mock.max_concurrent_streams,
-                SettingCodes.INITIAL_WINDOW_SIZE: 1024 * 1024,
-            }
-        )
-        self._h2.increment_flow_control_window(16 * 1024 * 1024)
-        self._flush()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._mock._connections.discard(self)
-        if not self._mock._connections:
-            self._mock._no_connections.set()
-        self._streams.clear()
-
-    def data_received(self, data: bytes) -> None:
-        try:
-            events = self._h2.receive_data(data)
-        except ProtocolError as exc:
-            log.info("mock APNs: HTTP/2 protocol error from client: %r", exc)
-            self._flush()
-            self.abort()
-            return
-        for event in events:
-            if isinstance(event, RequestReceived):
-                self._streams[event.stream_id] = _Stream(
-                    headers={_text(name).lower(): _text(value) for name, value in event.headers}, body=bytearray()
-                )
-            elif isinstance(event, DataReceived):
-                stream = self._streams.get(event.stream_id)
-                if stream is not None and event.data:
-                    stream.size += len(event.data)
-                    if len(stream.body) < _BODY_KEEP_LIMIT:
-                        stream.body += event.data
-                self._h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-            elif isinstance(event, StreamEnded):
-                self._respond(event.stream_id)
-            elif isinstance(event, StreamReset):
-                self._streams.pop(event.stream_id, None)
-            elif isinstance(event, ConnectionTerminated):
-                self._flush()
-                if self._transport is not None:
-                    self._transport.close()
-                return
-        self._flush()
-
-    def go_away(self) -> None:
-        with contextlib.suppress(ProtocolError):
-            self._h2.close_connection()
-        self._flush()
-        if self._transport is not None:
-            self._transport.close()
-
-    def abort(self) -> None:
-        if self._transport is not None:
-            self._transport.abort()
-
-    def _respond(self, stream_id: int) -> None:
-        stream = self._streams.pop(stream_id, None)
-        if stream is None:
-            return
-        status, answer, apns_id = self._mock._answer(stream.headers, bytes(stream.body), stream.size)
-        response_headers = [(":status", str(status)), ("apns-id", apns_id)]
-        if not answer:
-            self._h2.send_headers(stream_id, response_headers, end_stream=True)
-            return
-        body = json.dumps(answer).encode()
-        response_headers += [("content-type", "application/json"), ("content-length", str(len(body)))]
-        self._h2.send_headers(stream_id, response_headers)
-        self._h2.send_data(stream_id, body, end_stream=True)
-
-    def _flush(self) -> None:
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(self._h2.data_to_send())
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
-# -- keys and certificates --------------------------------------------------------------------------
-
-
-def write_certificates(directory: Path, host: str = "127.0.0.1") -> CertificateFiles:
-    """A fresh CA and a server certificate it signed for loopback (and `host`), written as PEM files."""
-    directory.mkdir(parents=True, exist_ok=True)
-    now = datetime.now(UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Helsekort mock APNs CA")])
-    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(ca_ski, critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    names: list[x509.GeneralName] = [
-        x509.DNSName("localhost"),
-        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-        x509.IPAddress(ipaddress.ip_address("::1")),
-    ]
-    try:
-        extra: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
-    except ValueError:
-        extra = x509.DNSName(host)
-    if extra not in names:
-        names.append(extra)
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    server_cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mock APNs")]))
-        .issuer_name(ca_name)
-        .public_key(server_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(server_key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    files = CertificateFiles(
-        ca_file=directory / "ca.pem", cert_file=directory / "server.pem", key_file=directory / "server-key.pem"
-    )
-    files.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    files.cert_file.write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
-    _write_private(files.key_file, server_key)
-    return files
+# -- keys ---------------------------------------------------------------------------------------------
 
 
 def write_signing_key(path: Path) -> ec.EllipticCurvePrivateKey:
     """A new APNs-style signing key (EC P-256, PKCS#8 PEM as in Apple's .p8 files) at `path`."""
     key = ec.generate_private_key(ec.SECP256R1())
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_private(path, key)
+    write_private_key(path, key)
     return key
 
 
@@ -537,13 +319,6 @@ def load_verification_key(path: Path) -> ec.EllipticCurvePublicKey:
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         raise ValueError(f"{path} is not an EC P-256 key, which ES256 provider tokens need")
     return key
-
-
-def _write_private(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(pem)
 
 
 # -- standalone ---------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ import logging
 import re
 import secrets
 import shutil
-import ssl
 import tempfile
 import time
 from collections import Counter, deque
@@ -25,19 +24,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, Self
 from urllib.parse import parse_qs
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from h2.config import H2Configuration
-from h2.connection import H2Connection
-from h2.events import ConnectionTerminated, DataReceived, RequestReceived, StreamEnded, StreamReset
-from h2.exceptions import ProtocolError
-from h2.settings import SettingCodes
 
-from tests.support.mock_apns import CertificateFiles, write_certificates
+from tests.support.mock_h2 import Answer, CertificateFiles, MockH2Server, write_certificates
 
 log = logging.getLogger("helsekort.notifications.mock_fcm")
 
@@ -88,12 +82,6 @@ class _Rule:
     invalid_token: bool
 
 
-@dataclass(slots=True)
-class _Stream:
-    headers: dict[str, str]
-    body: bytearray
-
-
 def service_account(path: Path, token_uri: str, project_id: str = "helsekort-test") -> rsa.RSAPrivateKey:
     """Write a service-account JSON (a new RSA key) pointing at `token_uri`; returns the key."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -116,8 +104,10 @@ def service_account(path: Path, token_uri: str, project_id: str = "helsekort-tes
     return key
 
 
-class MockFcm:
+class MockFcm(MockH2Server):
     """The mock; `async with MockFcm(...) as mock`, then write a service account with `mock.token_uri`."""
+
+    name = "mock FCM"
 
     def __init__(
         self,
@@ -128,42 +118,28 @@ class MockFcm:
         record_limit: int | None = None,
         access_token_lifetime: int = 3600,
     ) -> None:
+        super().__init__(host=host, port=port)
         self.project_id = project_id
-        self.host = host
-        self.port = port
         self.access_token_lifetime = access_token_lifetime
         self.received: deque[ReceivedMessage] = deque(maxlen=record_limit)
         self.statuses: Counter[int] = Counter()
         self.tokens_issued = 0
-        self.connections_accepted = 0
         self.public_key: rsa.RSAPublicKey | None = None
         self.client_email: str | None = None
         self._access: dict[str, float] = {}  # access token → expiry (time.time())
         self._rules: dict[str, _Rule] = {}
         self._dir: Path | None = None
         self._certificates: CertificateFiles | None = None
-        self._server: asyncio.Server | None = None
-        self._connections: set[_Connection] = set()
 
     # -- lifecycle ----------------------------------------------------------------------------------
 
     async def start(self) -> None:
         self._dir = Path(tempfile.mkdtemp(prefix="helsekort-mock-fcm-"))
         self._certificates = write_certificates(self._dir, self.host)
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(self._certificates.cert_file, self._certificates.key_file)
-        context.set_alpn_protocols(["h2"])
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(lambda: _Connection(self), self.host, self.port, ssl=context)
-        self.port = self._server.sockets[0].getsockname()[1]
+        await self._listen(self._certificates)
 
     async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            for connection in list(self._connections):
-                connection.abort()
-            await self._server.wait_closed()
-            self._server = None
+        await self._close()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
@@ -176,10 +152,6 @@ class MockFcm:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.stop()
-
-    @property
-    def endpoint(self) -> str:
-        return f"https://{self.host}:{self.port}"
 
     @property
     def token_uri(self) -> str:
@@ -228,8 +200,7 @@ class MockFcm:
 
     async def disconnect_all(self) -> None:
         """Send GOAWAY on every open connection and close it, as Google's front ends do to idle or old ones."""
-        for connection in list(self._connections):
-            connection.go_away()
+        self._go_away_all()
         # A client that does not finish the TLS close is cut off, as a server would after its GOAWAY.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(1.0):
@@ -243,6 +214,10 @@ class MockFcm:
         return [item for item in self.received if item.status == 200]
 
     # -- answering ----------------------------------------------------------------------------------
+
+    def answer_request(self, headers: Mapping[str, str], body: bytes, size: int) -> Answer:
+        status, answer_headers, content = self.answer(headers, body)
+        return status, list(answer_headers.items()), content
 
     def answer(self, headers: Mapping[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
         path = headers.get(":path", "")
@@ -356,89 +331,6 @@ def _json(
     status: int, body: dict[str, Any], headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], bytes]:
     return status, {"content-type": "application/json; charset=UTF-8", **(headers or {})}, json.dumps(body).encode()
-
-
-class _Connection(asyncio.Protocol):
-    """One client's HTTP/2 connection to the mock."""
-
-    def __init__(self, mock: MockFcm) -> None:
-        self._mock = mock
-        self._h2 = H2Connection(H2Configuration(client_side=False))
-        self._transport: asyncio.Transport | None = None
-        self._streams: dict[int, _Stream] = {}
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = cast(asyncio.Transport, transport)
-        self._mock._connections.add(self)
-        self._mock.connections_accepted += 1
-        self._h2.initiate_connection()
-        self._h2.update_settings(
-            {SettingCodes.MAX_CONCURRENT_STREAMS: 1000, SettingCodes.INITIAL_WINDOW_SIZE: 1024 * 1024}
-        )
-        self._h2.increment_flow_control_window(16 * 1024 * 1024)
-        self._flush()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._mock._connections.discard(self)
-        self._streams.clear()
-
-    def data_received(self, data: bytes) -> None:
-        try:
-            events = self._h2.receive_data(data)
-        except ProtocolError as exc:
-            log.info("mock FCM: HTTP/2 protocol error from client: %r", exc)
-            self._flush()
-            self.abort()
-            return
-        for event in events:
-            if isinstance(event, RequestReceived):
-                self._streams[event.stream_id] = _Stream(
-                    headers={_text(name).lower(): _text(value) for name, value in event.headers}, body=bytearray()
-                )
-            elif isinstance(event, DataReceived):
-                stream = self._streams.get(event.stream_id)
-                if stream is not None and event.data and len(stream.body) <= 64 * 1024:
-                    stream.body += event.data
-                self._h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
-            elif isinstance(event, StreamEnded):
-                self._respond(event.stream_id)
-            elif isinstance(event, StreamReset):
-                self._streams.pop(event.stream_id, None)
-            elif isinstance(event, ConnectionTerminated):
-                self._flush()
-                if self._transport is not None:
-                    self._transport.close()
-                return
-        self._flush()
-
-    def abort(self) -> None:
-        if self._transport is not None:
-            self._transport.abort()
-
-    def go_away(self) -> None:
-        with contextlib.suppress(ProtocolError):
-            self._h2.close_connection()
-        self._flush()
-        if self._transport is not None:
-            self._transport.close()
-
-    def _respond(self, stream_id: int) -> None:
-        stream = self._streams.pop(stream_id, None)
-        if stream is None:
-            return
-        status, headers, body = self._mock.answer(stream.headers, bytes(stream.body))
-        self._h2.send_headers(
-            stream_id, [(":status", str(status)), *headers.items(), ("content-length", str(len(body)))]
-        )
-        self._h2.send_data(stream_id, body, end_stream=True)
-
-    def _flush(self) -> None:
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.write(self._h2.data_to_send())
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
 
 # -- standalone ---------------------------------------------------------------------------------------
