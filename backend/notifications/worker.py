@@ -155,7 +155,9 @@ class PushDispatcher:
             try:
                 count = await self._handle(claimed)
             except BaseException:
-                following.cancel()  # what it claimed comes back when the lease ends, as after a crash
+                # What it claimed comes back when the lease ends, as after a crash; its own error is this one's.
+                following.cancel()
+                following.add_done_callback(lambda task: task.cancelled() or task.exception())
                 raise
             claimed = await following
             handled += count
