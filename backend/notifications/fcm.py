@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import jwt
+import msgspec
 
 from backend.core.settings import FcmSettings, SettingsError
 from backend.notifications.apns import TRANSPORT_FAILURE, SendResult
@@ -179,7 +180,7 @@ class FcmSender:
         if expiration is not None:
             android["ttl"] = f"{max(int(expiration.timestamp() - time.time()), 0)}s"
         body = {"message": {**message, "token": device_token, "android": {**message.get("android", {}), **android}}}
-        content = json.dumps(body, ensure_ascii=False).encode()
+        content = msgspec.json.encode(body)  # compact UTF-8 JSON, several times faster than json.dumps
         try:
             token = await self.access_token()
             response = await self._post(content, token)

@@ -256,11 +256,10 @@ class MockFcm(MockH2Server):
 
     def _send(self, headers: Mapping[str, str], body: bytes) -> tuple[int, dict[str, str], bytes]:
         message: Any = None
-        device = ""
-        status, code, extra_headers, details = self._judge(headers, body)
         with contextlib.suppress(ValueError, UnicodeDecodeError, AttributeError):
             message = json.loads(body).get("message")
-            device = str(message.get("token", "")) if isinstance(message, dict) else ""
+        status, code, extra_headers, details = self._judge(headers, body, message)
+        device = str(message.get("token", "")) if isinstance(message, dict) else ""
         self.statuses[status] += 1
         self.received.append(ReceivedMessage(device, dict(headers), message, status, code))
         if status == 200:
@@ -271,17 +270,14 @@ class MockFcm(MockH2Server):
         return _json(status, error, extra_headers)
 
     def _judge(
-        self, headers: Mapping[str, str], body: bytes
+        self, headers: Mapping[str, str], body: bytes, message: Any
     ) -> tuple[int, str | None, dict[str, str], list[dict[str, Any]]]:
+        """`message` is the body's `message` as parsed (None when the body is not a JSON object with one)."""
         scheme, _, token = headers.get("authorization", "").partition(" ")
         expiry = self._access.get(token) if scheme.lower() == "bearer" else None
         if expiry is None or expiry < time.time():
             return 401, "UNAUTHENTICATED", {}, []
         if len(body) > MAX_PAYLOAD_BYTES:
-            return 400, "INVALID_ARGUMENT", {}, []
-        try:
-            message = json.loads(body)["message"]
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             return 400, "INVALID_ARGUMENT", {}, []
         if not isinstance(message, dict) or not ("notification" in message or "data" in message):
             return 400, "INVALID_ARGUMENT", {}, []
