@@ -504,11 +504,6 @@ async def shown_versions(
     return typed_rows(Version, versions), typed_rows(Observation, observations)
 
 
-def _utc(column: str) -> str:
-    """SQL: a timestamptz as JSON text in UTC ("…Z"), whatever the session's time zone."""
-    return f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
-
-
 def _value(row: str) -> str:
     """SQL: the one value of a `lab_observation` row as JSON (as `views.value_of` reads it)."""
     return (
@@ -520,12 +515,15 @@ def _value(row: str) -> str:
 # The clinician's report ($1 patient) as JSON in `ClinicianLabReport`'s names, but for `release` (built in Python
 # from the release columns, the one definition): the shown version, its observations each with up to $3 earlier
 # results of the same test (the shown versions of other reports with an earlier specimen, newest first, read
-# from lab_observation_newest in its order), and every version. `page` is the reports' CTE; $2 is now.
+# from lab_observation_newest in its order, each row as JSON by its column names: cheaper than an object built
+# per row), and every version. `page` is the reports' CTE; $2 is now. Times are written by PostgreSQL in the
+# session's time zone (UTC: backend/db/engine.py) and decoded as aware datetimes, so the answer writes them as
+# every other answer does.
 _CLINICIAN_REPORT_JSON = f"""
 json_build_object(
     'id', r.id, 'version', r.current_version, 'category', r.category, 'status', v.status,
-    'corrected', v.status = 'corrected', 'specimenAt', {_utc("v.specimen_at")}, 'issuedAt', {_utc("v.issued_at")},
-    'receivedAt', {_utc("v.received_at")},
+    'corrected', v.status = 'corrected', 'specimenAt', v.specimen_at, 'issuedAt', v.issued_at,
+    'receivedAt', v.received_at,
     'performingLab', json_build_object('name', v.lab_name, 'organisation', v.lab_org),
     'requester', json_build_object('hpr', r.requester_hpr, 'organisation', r.requester_org),
     'observations', COALESCE((
@@ -539,13 +537,11 @@ json_build_object(
                                                      'text', o.reference_text) END,
             'flag', o.flag, 'comment', o.comment, 'panel', o.panel,
             'previous', COALESCE((
-                SELECT json_agg(json_build_object(
-                    'reportId', p.report, 'value', {_value("p")}, 'valueType', p.value_type,
-                    'valueComparator', p.value_comparator, 'unit', p.unit, 'flag', p.flag,
-                    'specimenAt', {_utc("p.specimen_at")}, 'issuedAt', {_utc("p.issued_at")}
-                ) ORDER BY p.specimen_at DESC, p.id DESC)
-                FROM (
-                    SELECT * FROM lab_observation p
+                SELECT json_agg(p) FROM (
+                    SELECT p.report AS "reportId", {_value("p")} AS value, p.value_type AS "valueType",
+                           p.value_comparator AS "valueComparator", p.unit, p.flag, p.specimen_at AS "specimenAt",
+                           p.issued_at AS "issuedAt"
+                    FROM lab_observation p
                     WHERE p.patient_id = $1 AND p.code = o.code AND p.current AND p.specimen_at < o.specimen_at
                       AND p.report <> o.report
                     ORDER BY p.specimen_at DESC, p.id DESC
@@ -559,8 +555,8 @@ json_build_object(
     'panels', COALESCE(v.panels, '[]'),
     'versions', (
         SELECT json_agg(json_build_object(
-            'version', h.version, 'status', h.status, 'issuedAt', {_utc("h.issued_at")},
-            'receivedAt', {_utc("h.received_at")}
+            'version', h.version, 'status', h.status, 'issuedAt', h.issued_at,
+            'receivedAt', h.received_at
         ) ORDER BY h.version)
         FROM lab_report_version h WHERE h.patient_id = $1 AND h.report = r.id
     )
