@@ -1,13 +1,15 @@
 """The clinician's view of a patient's lab reports: every report at once, whatever its release state.
 
 Each result is shown with earlier results of the same test (from the shown versions of other reports with an
-earlier specimen), and each report with its release state and its versions.
+earlier specimen), and each report with its release state and its versions. A page or a report is one statement
+(`queries.clinician_reports_page`): PostgreSQL builds each report as JSON, decoded here once into the answer's
+types; only the release state is Python's, from the release columns (`views.release_state`, one definition).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from datetime import datetime
 
 import msgspec
 
@@ -18,48 +20,49 @@ from backend.core.errors import NotFound
 from backend.core.paging import keyset_page
 from backend.labs import queries
 from backend.labs.schemas import (
+    Category,
     ClinicianLabReport,
     ClinicianLabReportPage,
     ClinicianObservationOut,
     LabReportVersionList,
     LabReportVersionOut,
     ObservationOut,
-    PreviousResult,
+    Panel,
+    PerformingLab,
+    ReportStatus,
     ReportVersionInfo,
     Requester,
 )
-from backend.labs.views import Paging, observation_out, position_of, release_state, report_out, shown, value_of
+from backend.labs.views import Paging, observation_out, position_of, release_state, report_out
 
 PREVIOUS_PER_OBSERVATION = 5
 
 
 async def list_for_clinician(grant: Grant, page: Paging) -> ClinicianLabReportPage:
-    """Every report of the patient, newest specimen first, whatever its release state."""
-    now = utcnow()
+    """Every report of the patient, newest specimen first, whatever its release state (one statement)."""
     async with DB.connection() as connection:
-        rows = await queries.reports_page(
+        rows = await queries.clinician_reports_page(
             connection,
             grant.patient_id,
             before_at=page.before_at,
             before_id=page.before_id,
             limit=page.size + 1,
-            now=now,
-            citizen_only=False,
+            now=utcnow(),
+            per_observation=PREVIOUS_PER_OBSERVATION,
         )
-        kept, next_cursor = keyset_page(rows, page.size, position_of)
-        items = await _clinician_reports(connection, grant, kept)
-    return ClinicianLabReportPage(items=items, next=next_cursor)
+    kept, next_cursor = keyset_page(rows, page.size, position_of)
+    return ClinicianLabReportPage(items=[_clinician_report(row) for row in kept], next=next_cursor)
 
 
 async def clinician_report(grant: Grant, report_id: uuid.UUID) -> ClinicianLabReport:
     """One report with its release state and versions."""
-    now = utcnow()
     async with DB.connection() as connection:
-        report = await queries.report(connection, grant.patient_id, report_id, now)
-        if report is None:
-            raise NotFound("no such lab report")
-        [answer] = await _clinician_reports(connection, grant, [report])
-    return answer
+        row = await queries.clinician_report(
+            connection, grant.patient_id, report_id, now=utcnow(), per_observation=PREVIOUS_PER_OBSERVATION
+        )
+    if row is None:
+        raise NotFound("no such lab report")
+    return _clinician_report(row)
 
 
 async def versions_for_clinician(grant: Grant, report_id: uuid.UUID) -> LabReportVersionList:
@@ -84,59 +87,27 @@ async def versions_for_clinician(grant: Grant, report_id: uuid.UUID) -> LabRepor
     )
 
 
-async def _clinician_reports(
-    connection: queries.Connection, grant: Grant, reports: Sequence[queries.ReportWithRelease]
-) -> list[ClinicianLabReport]:
-    report_ids = [report.id for report in reports]
-    if not report_ids:
-        return []
-    seen = await shown(connection, grant, report_ids)
-    previous: dict[tuple[uuid.UUID, str], list[PreviousResult]] = {}
-    for row in await queries.previous_results(connection, grant.patient_id, report_ids, PREVIOUS_PER_OBSERVATION):
-        previous.setdefault((row.for_report, row.for_code), []).append(
-            PreviousResult(
-                report_id=row.report,
-                value=value_of(row),
-                value_type=row.value_type,
-                value_comparator=row.value_comparator,
-                unit=row.unit,
-                flag=row.flag,
-                specimen_at=row.specimen_at,
-                issued_at=row.issued_at,
-            )
-        )
-    answers = []
-    for report in reports:
-        out = seen.report_out(report)
-        answers.append(
-            ClinicianLabReport(
-                id=report.id,
-                version=report.current_version,
-                category=out.category,
-                status=out.status,
-                corrected=out.corrected,
-                specimen_at=out.specimen_at,
-                issued_at=out.issued_at,
-                received_at=seen.version[report.id].received_at,
-                performing_lab=out.performing_lab,
-                requester=Requester(hpr=report.requester_hpr, organisation=report.requester_org),
-                release=release_state(report),
-                observations=[
-                    ClinicianObservationOut(
-                        **msgspec.structs.asdict(obs), previous=previous.get((report.id, obs.code), [])
-                    )
-                    for obs in out.observations
-                ],
-                panels=out.panels,
-                versions=[
-                    ReportVersionInfo(
-                        version=item.version,
-                        status=item.status,
-                        issued_at=item.issued_at,
-                        received_at=item.received_at,
-                    )
-                    for item in seen.history[report.id]
-                ],
-            )
-        )
-    return answers
+class _Shown(msgspec.Struct, kw_only=True, rename="camel"):
+    """`ClinicianLabReport` as PostgreSQL builds it: every field but `release` (`release_state`, in Python)."""
+
+    id: uuid.UUID
+    version: int
+    category: Category
+    status: ReportStatus
+    corrected: bool
+    specimen_at: datetime
+    issued_at: datetime
+    received_at: datetime
+    performing_lab: PerformingLab
+    requester: Requester
+    observations: list[ClinicianObservationOut]
+    panels: list[Panel]
+    versions: list[ReportVersionInfo]
+
+
+_decode_shown = msgspec.json.Decoder(_Shown).decode
+
+
+def _clinician_report(row: queries.ClinicianReport) -> ClinicianLabReport:
+    """The report's JSON decoded once (and so checked against the answer's types), with its release state."""
+    return ClinicianLabReport(**msgspec.structs.asdict(_decode_shown(row.body)), release=release_state(row))

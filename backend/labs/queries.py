@@ -103,23 +103,6 @@ class Observation(msgspec.Struct, kw_only=True):
     issued_at: datetime
 
 
-class Previous(msgspec.Struct, kw_only=True):
-    """An earlier result of the test `for_code` of the report `for_report`, from another report's shown version."""
-
-    for_report: uuid.UUID
-    for_code: str
-    report: uuid.UUID
-    value_type: ValueType
-    value_quantity: float | None
-    value_string: str | None
-    value_code: str | None
-    value_comparator: Comparator | None
-    unit: str | None
-    flag: Flag | None
-    specimen_at: datetime
-    issued_at: datetime
-
-
 class Due(msgspec.Struct, kw_only=True):
     id: uuid.UUID
     patient_id: uuid.UUID
@@ -521,30 +504,115 @@ async def shown_versions(
     return typed_rows(Version, versions), typed_rows(Observation, observations)
 
 
-async def previous_results(
-    connection: Connection, patient_id: uuid.UUID, report_ids: Sequence[uuid.UUID], per_observation: int
-) -> list[Previous]:
-    """For each shown result of the reports, earlier results of the same test (other reports, earlier specimen)."""
-    rows = await connection.fetch(
-        """
-        SELECT o.report AS for_report, o.code AS for_code, p.report, p.value_type, p.value_quantity, p.value_string,
-               p.value_code, p.value_comparator, p.unit, p.flag, p.specimen_at, p.issued_at
-        FROM lab_observation o
-        CROSS JOIN LATERAL (
-            SELECT * FROM lab_observation p
-            WHERE p.patient_id = $1 AND p.code = o.code AND p.current AND p.specimen_at < o.specimen_at
-              AND p.report <> o.report
-            ORDER BY p.specimen_at DESC, p.id DESC
-            LIMIT $3
-        ) p
-        WHERE o.patient_id = $1 AND o.report = ANY($2::uuid[]) AND o.current
-        ORDER BY o.report, o.code, p.specimen_at DESC, p.id DESC
-        """,
-        patient_id,
-        list(report_ids),
-        per_observation,
+def _value(row: str) -> str:
+    """SQL: the one value of a `lab_observation` row as JSON (as `views.value_of` reads it)."""
+    return (
+        f"CASE {row}.value_type WHEN 'quantity' THEN to_json({row}.value_quantity)"
+        f" WHEN 'string' THEN to_json({row}.value_string) ELSE to_json({row}.value_code) END"
     )
-    return typed_rows(Previous, rows)
+
+
+# The clinician's report ($1 patient) as JSON in `ClinicianLabReport`'s names, but for `release` (built in Python
+# from the release columns, the one definition): the shown version, its observations each with up to $3 earlier
+# results of the same test (the shown versions of other reports with an earlier specimen, newest first, read
+# from lab_observation_newest in its order, each row as JSON by its column names: cheaper than an object built
+# per row), and every version. `page` is the reports' CTE; $2 is now. Times are written by PostgreSQL in the
+# session's time zone (UTC: backend/db/engine.py) and decoded as aware datetimes, so the answer writes them as
+# every other answer does.
+_CLINICIAN_REPORT_JSON = f"""
+json_build_object(
+    'id', r.id, 'version', r.current_version, 'category', r.category, 'status', v.status,
+    'corrected', v.status = 'corrected', 'specimenAt', v.specimen_at, 'issuedAt', v.issued_at,
+    'receivedAt', v.received_at,
+    'performingLab', json_build_object('name', v.lab_name, 'organisation', v.lab_org),
+    'requester', json_build_object('hpr', r.requester_hpr, 'organisation', r.requester_org),
+    'observations', COALESCE((
+        SELECT json_agg(json_build_object(
+            'code', o.code, 'system', o.system, 'display', o.display, 'value', {_value("o")},
+            'valueType', o.value_type, 'valueComparator', o.value_comparator, 'valueDisplay', o.value_display,
+            'unit', o.unit,
+            'referenceRange', CASE WHEN o.reference_low IS NULL AND o.reference_high IS NULL
+                                        AND o.reference_text IS NULL THEN NULL
+                              ELSE json_build_object('low', o.reference_low, 'high', o.reference_high,
+                                                     'text', o.reference_text) END,
+            'flag', o.flag, 'comment', o.comment, 'panel', o.panel,
+            'previous', COALESCE((
+                SELECT json_agg(p) FROM (
+                    SELECT p.report AS "reportId", {_value("p")} AS value, p.value_type AS "valueType",
+                           p.value_comparator AS "valueComparator", p.unit, p.flag, p.specimen_at AS "specimenAt",
+                           p.issued_at AS "issuedAt"
+                    FROM lab_observation p
+                    WHERE p.patient_id = $1 AND p.code = o.code AND p.current AND p.specimen_at < o.specimen_at
+                      AND p.report <> o.report
+                    ORDER BY p.specimen_at DESC, p.id DESC
+                    LIMIT $3
+                ) p
+            ), '[]')
+        ) ORDER BY o.position)
+        FROM lab_observation o
+        WHERE o.patient_id = $1 AND o.report = r.id AND o.version = r.current_version AND o.current
+    ), '[]'),
+    'panels', COALESCE(v.panels, '[]'),
+    'versions', (
+        SELECT json_agg(json_build_object(
+            'version', h.version, 'status', h.status, 'issuedAt', h.issued_at,
+            'receivedAt', h.received_at
+        ) ORDER BY h.version)
+        FROM lab_report_version h WHERE h.patient_id = $1 AND h.report = r.id
+    )
+)
+"""  # noqa: S608 - fixed fragments only
+
+
+def _clinician_reports(page: str) -> str:
+    return f"""
+    WITH page AS ({page})
+    SELECT {_REPORT}, {release_columns("r", "$2")}, {_CLINICIAN_REPORT_JSON} AS body
+    FROM page r
+    JOIN lab_report_version v ON v.patient_id = $1 AND v.report = r.id AND v.version = r.current_version
+    ORDER BY r.specimen_at DESC, r.id DESC
+    """  # noqa: S608 - fixed fragments only
+
+
+_CLINICIAN_PAGE = _clinician_reports(
+    """
+    SELECT * FROM lab_report r
+    WHERE r.patient_id = $1 AND ($4::timestamptz IS NULL OR (r.specimen_at, r.id) < ($4, $5))
+    ORDER BY r.specimen_at DESC, r.id DESC
+    LIMIT $6
+    """
+)
+_CLINICIAN_ONE = _clinician_reports("SELECT * FROM lab_report r WHERE r.patient_id = $1 AND r.id = $4")
+
+
+class ClinicianReport(ReportWithRelease, kw_only=True):
+    """A report with its release columns and `body`: the rest of the clinician's view as JSON text."""
+
+    body: str
+
+
+async def clinician_reports_page(
+    connection: Connection,
+    patient_id: uuid.UUID,
+    *,
+    before_at: datetime | None,
+    before_id: uuid.UUID | None,
+    limit: int,
+    now: datetime,
+    per_observation: int,
+) -> list[ClinicianReport]:
+    """The patient's reports before the position, newest specimen first, whatever their release state: one
+    statement, each report's view built as JSON by PostgreSQL."""
+    rows = await connection.fetch(_CLINICIAN_PAGE, patient_id, now, per_observation, before_at, before_id, limit)
+    return typed_rows(ClinicianReport, rows)
+
+
+async def clinician_report(
+    connection: Connection, patient_id: uuid.UUID, report_id: uuid.UUID, *, now: datetime, per_observation: int
+) -> ClinicianReport | None:
+    """One report as `clinician_reports_page` shows it, or None."""
+    row = await connection.fetchrow(_CLINICIAN_ONE, patient_id, now, per_observation, report_id)
+    return typed_row_or_none(ClinicianReport, row)
 
 
 async def report_category(connection: Connection, patient_id: uuid.UUID, report_id: uuid.UUID) -> Category | None:

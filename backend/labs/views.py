@@ -70,7 +70,7 @@ def paging(cursor: str | None, limit: int | None) -> Paging:
 # --- rows to answers -------------------------------------------------------------------------------------------
 
 
-def value_of(row: queries.Observation | queries.Previous) -> float | str:
+def value_of(row: queries.Observation) -> float | str:
     if row.value_type == "quantity":
         assert row.value_quantity is not None
         return float(row.value_quantity)

@@ -203,10 +203,18 @@ async def lock_list(connection: Connection, patient_id: uuid.UUID) -> LockedList
     return LockedList(row["id"], row["version"])
 
 
+# One list version: close the changed entries' rows, add their new rows, name the author, move the head. Every
+# write below is guarded by `at_version`: the head, locked here (FOR UPDATE, so writers of this list queue), is
+# still at $2 - 1. Under READ COMMITTED the lock returns the newest committed head, so a writer that got in
+# first leaves `at_version` empty and this statement writes nothing (the caller answers 412).
 _STORE_VERSION = """
-WITH closed AS (
+WITH locked AS (
+    SELECT id, version FROM medication_list WHERE patient_id = $1 FOR UPDATE
+), at_version AS (
+    SELECT id FROM locked WHERE version = $2 - 1
+), closed AS (
     UPDATE medication_entry_version SET to_version = $2
-    WHERE patient_id = $1 AND entry_id = ANY($3::uuid[]) AND to_version IS NULL
+    WHERE patient_id = $1 AND entry_id = ANY($3::uuid[]) AND to_version IS NULL AND EXISTS (SELECT FROM at_version)
     RETURNING 1
 ), closed_count AS (
     -- Aggregating `closed` makes the old rows close before any new row is inserted (one current row per entry).
@@ -217,7 +225,7 @@ WITH closed AS (
                                           prescriber_hpr, prescriber_name)
     SELECT $1, u.entry_id, $2, NULL, u.name, u.atc, u.form, u.strength, u.dosage, u.dose::jsonb, u.reason,
            u.kind, u.started_at, u.stopped_at, u.stop_reason, u.prescriber_hpr, u.prescriber_name
-    FROM closed_count,
+    FROM closed_count, at_version,
          unnest($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
                 $12::text[], $13::date[], $14::date[], $15::text[], $16::text[], $17::text[])
          AS u(entry_id, name, atc, form, strength, dosage, dose, reason, kind, started_at, stopped_at,
@@ -225,11 +233,15 @@ WITH closed AS (
     RETURNING 1
 ), author AS (
     INSERT INTO medication_list_version (patient_id, version, created_at, hpr, name, profession, org_number, org_kind)
-    VALUES ($1, $2, $18, $19, $20, $21, $22, $23)
+    SELECT $1, $2, $18, $19, $20, $21, $22, $23 FROM at_version
+    RETURNING 1
+), head AS (
+    UPDATE medication_list SET version = $2, updated_at = $18
+    WHERE patient_id = $1 AND id IN (SELECT id FROM at_version)
+      AND (SELECT count(*) FROM added) >= 0 AND (SELECT count(*) FROM author) = 1
     RETURNING 1
 )
-UPDATE medication_list SET version = $2, updated_at = $18
-WHERE patient_id = $1 AND (SELECT count(*) FROM added) >= 0 AND (SELECT count(*) FROM author) = 1
+SELECT l.id, l.version, (SELECT count(*) FROM head) AS stored FROM locked l
 """
 
 
@@ -242,12 +254,14 @@ async def store_version(
     closed: Sequence[uuid.UUID],
     written: Sequence[MedicationEntry],
     at: datetime,
-) -> None:
-    """One new list version in one statement: close the changed entries' rows, add their new rows, name the author.
+) -> LockedList:
+    """Lock the list and, when it is still at `version - 1`, store version `version` in the same statement: close
+    the changed entries' rows, add their new rows, name the author. The head as locked (its version before this
+    write when stored; a newer one, with nothing written, when another writer got in first).
 
-    Runs in the transaction that locked the list (`lock_list`).
+    The list row must exist (`lock_list` creates it); runs in the write's transaction, which holds the lock.
     """
-    await connection.execute(
+    row = await connection.fetchrow(
         _STORE_VERSION,
         patient_id,
         version,
@@ -269,6 +283,9 @@ async def store_version(
         at,
         *_author_values(author),
     )
+    if row is None:
+        raise LookupError("the medication list row is missing; lock_list creates it")
+    return LockedList(row["id"], row["version"])
 
 
 # --- history --------------------------------------------------------------------------------------------

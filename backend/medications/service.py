@@ -111,7 +111,8 @@ async def replace_list(
 
     The list is read and compared without a lock: a version's entries never change, so refusals and
     unchanged lists need no transaction. A change then locks the list row (FOR UPDATE) and writes only
-    when the version is still the one compared against; otherwise another writer won and this one gets 412.
+    when the version is still the one compared against, in one statement (`queries.store_version`);
+    otherwise another writer won, nothing was written, and this one gets 412.
     """
     principal = clinician_of(grant)
     on = today()
@@ -155,10 +156,10 @@ async def replace_list(
         )
     now = utcnow()
     async with DB.transaction(), DB.connection() as connection:
-        locked = await queries.lock_list(connection, grant.patient_id)
-        # Another writer committed since our read: its version is not the one this change was built on.
-        require_if_match(if_match, locked.version, resource="medication list")
-        await queries.store_version(
+        if version == 0:
+            await queries.lock_list(connection, grant.patient_id)  # the first write creates the list row
+        # Locks the list and writes only if it is still at the version read (one statement).
+        locked = await queries.store_version(
             connection,
             patient_id=grant.patient_id,
             version=version + 1,
@@ -167,6 +168,8 @@ async def replace_list(
             written=written,
             at=now,
         )
+        # Another writer committed since our read: its version is not the one this change was built on.
+        require_if_match(if_match, locked.version, resource="medication list")
         # Prescription rows before the patient's event row: the order every prescription write locks in.
         cancelled = await _cancel_prescriptions_of_stopped(connection, grant, written, on)
         await events.append_event(grant.patient_id, events.EventType.MEDICATIONS_UPDATED, locked.id)

@@ -54,11 +54,24 @@ async def _explained(db: asyncpg.Connection, read: Any) -> dict[str, Any]:
     return plan
 
 
-async def test_earlier_results_read_the_newest_few_from_the_index(db: asyncpg.Connection) -> None:
-    plan = await _explained(db, lambda c: queries.previous_results(c, uuid.uuid4(), [uuid.uuid4()], 3))
+async def test_the_clinicians_page_reads_every_table_and_the_earlier_results_from_indexes(
+    db: asyncpg.Connection,
+) -> None:
+    """The page, its versions, its results and each result's newest few earlier ones: no sequential scan, no sort
+    of lab_observation rows (the earlier results come from lab_observation_newest in their order)."""
+    now = datetime.now(UTC)
+    plan = await _explained(
+        db,
+        lambda c: queries.clinician_reports_page(
+            c, uuid.uuid4(), before_at=None, before_id=None, limit=11, now=now, per_observation=5
+        ),
+    )
     scans = {node.get("Index Name") for node in _nodes(plan) if node.get("Relation Name") == "lab_observation"}
     assert "lab_observation_newest" in scans, scans
     assert _sorted_observation_scans(plan) == [], json.dumps(plan, indent=1)
+    assert all(node["Node Type"] != "Seq Scan" for node in _nodes(plan)), json.dumps(plan, indent=1)
+    tables = {node.get("Relation Name") for node in _nodes(plan)} - {None}
+    assert tables == {"lab_report", "lab_report_version", "lab_observation"}, tables
 
 
 async def test_the_trend_reads_the_newest_from_the_index(db: asyncpg.Connection) -> None:
