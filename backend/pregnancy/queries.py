@@ -379,72 +379,103 @@ async def earliest_entry(connection: Any, patient_id: uuid.UUID, card_id: uuid.U
     return earliest
 
 
-# --- the card's entries, in the order the card shows them --------------------------------------------
+# --- the card's scans (dating) ----------------------------------------------------------------------
 
-
-async def _card_rows(connection: Any, sql: str, shape: type[S], patient_id: uuid.UUID, card_id: uuid.UUID) -> list[S]:
-    """One statement over one card's rows of a table; an authored shape gets its `Author`."""
-    rows = await connection.fetch(sql, patient_id, card_id)
-    if "author" in shape.__struct_fields__:
-        return [_authored(shape, row) for row in rows]
-    return [typed_row(shape, row) for row in rows]
-
-
-_CONSULTATIONS = """
-SELECT *, author_role AS author_authorization FROM pregnancy_consultation
-WHERE patient_id = $1 AND card = $2 AND superseded_at IS NULL ORDER BY date, recorded_at
-"""
+# The same order as the ultrasounds of `_WHOLE_CARD`: `dating.dating_scan` reads them so.
 _ULTRASOUNDS = """
 SELECT *, author_role AS author_authorization FROM pregnancy_ultrasound
 WHERE patient_id = $1 AND card = $2 ORDER BY date, recorded_at, id
 """
-_VACCINES = """
-SELECT *, author_role AS author_authorization FROM pregnancy_vaccine
-WHERE patient_id = $1 AND card = $2 ORDER BY given_on, recorded_at
-"""
-_TESTS = """
-SELECT *, author_role AS author_authorization FROM pregnancy_test
-WHERE patient_id = $1 AND card = $2 ORDER BY taken_on, recorded_at, id
-"""
-_EARLIER = """
-SELECT *, author_role AS author_authorization FROM pregnancy_earlier
-WHERE patient_id = $1 AND card = $2 ORDER BY year, recorded_at
-"""
-_NOTES = "SELECT * FROM pregnancy_note WHERE patient_id = $1 AND card = $2 ORDER BY created_at, id"
-_SELF_REGISTRATIONS = """
-SELECT * FROM pregnancy_self_registration WHERE patient_id = $1 AND card = $2 ORDER BY effective_at, id
-"""
-
-
-async def consultations(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[ConsultationRow]:
-    """The current version of each consultation."""
-    return await _card_rows(connection, _CONSULTATIONS, ConsultationRow, patient_id, card_id)
 
 
 async def ultrasounds(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[UltrasoundRow]:
-    """In the order `dating.dating_scan` reads them."""
-    return await _card_rows(connection, _ULTRASOUNDS, UltrasoundRow, patient_id, card_id)
+    """In the order `dating.dating_scan` reads them (for the due date in force, without the rest of the card)."""
+    rows = await connection.fetch(_ULTRASOUNDS, patient_id, card_id)
+    return [_authored(UltrasoundRow, row) for row in rows]
 
 
-async def vaccines(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[VaccineRow]:
-    return await _card_rows(connection, _VACCINES, VaccineRow, patient_id, card_id)
+# --- the whole card in one statement (issue 21: it was eight) ---------------------------------------
 
 
-async def tests(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[TestRow]:
-    """In the order taken (and recorded)."""
-    return await _card_rows(connection, _TESTS, TestRow, patient_id, card_id)
+class WholeCard(msgspec.Struct, kw_only=True, frozen=True):
+    """The card and every current entry on it, read by one statement (`whole_card`) and decoded at once."""
+
+    card: CardRow
+    consultations: list[ConsultationRow]
+    ultrasounds: list[UltrasoundRow]
+    vaccines: list[VaccineRow]
+    tests: list[TestRow]
+    earlier: list[EarlierRow]
+    notes: list[NoteRow]
+    self_registrations: list[SelfRegistrationRow]
 
 
-async def earlier_pregnancies(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[EarlierRow]:
-    return await _card_rows(connection, _EARLIER, EarlierRow, patient_id, card_id)
+def _author_json(prefix: str) -> str:
+    """An author's columns as the JSON object `Author` decodes from (its fields in camelCase)."""
+    return (
+        f"json_build_object('hpr', {prefix}hpr, 'name', {prefix}name, 'authorization', {prefix}role, "
+        f"'organisation', {prefix}org, 'orgKind', {prefix}org_kind)"
+    )
 
 
-async def notes(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[NoteRow]:
-    return await _card_rows(connection, _NOTES, NoteRow, patient_id, card_id)
+def _rows_json(table: str, columns: str, order: str, *, authored: bool = True, where: str = "") -> str:
+    """A JSON array of one card's rows of `table` (each an object of `columns`, and its author), in `order`."""
+    pairs = ", ".join(f"'{column}', {column}" for column in columns.split())
+    if authored:
+        pairs += f", 'author', {_author_json('author_')}"
+    return (
+        f"(SELECT coalesce(json_agg(json_build_object({pairs}) ORDER BY {order}), '[]') FROM {table} "  # noqa: S608
+        f"WHERE patient_id = $1 AND card = $2{where})"
+    )
 
 
-async def self_registrations(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[SelfRegistrationRow]:
-    return await _card_rows(connection, _SELF_REGISTRATIONS, SelfRegistrationRow, patient_id, card_id)
+_CARD_JSON = f"""json_build_object(
+    'id', c.id, 'patient_id', c.patient_id, 'status', c.status, 'version', c.version,
+    'last_menstrual_period', c.last_menstrual_period, 'header', c.header,
+    'outcome_date', c.outcome_date, 'outcome_note', c.outcome_note,
+    'outcome_by', CASE WHEN c.outcome_by_hpr IS NOT NULL THEN {_author_json("c.outcome_by_")} END,
+    'outcome_at', c.outcome_at, 'created_by', {_author_json("c.created_by_")},
+    'created_at', c.created_at, 'updated_at', c.updated_at)"""
+# One JSON array per kind of entry, in the order the card shows them (ultrasounds as `_ULTRASOUNDS`).
+_ENTRIES_JSON = {
+    "consultations": _rows_json(
+        "pregnancy_consultation",
+        "id entry_id version superseded_at correction_reason date gestational_week weight_kg systolic diastolic "
+        "urine_protein urine_glucose hb sf_cm fetal_heart presentation fetal_movements oedema note recorded_at",
+        "date, recorded_at",
+        where=" AND superseded_at IS NULL",
+    ),
+    "ultrasounds": _rows_json(
+        "pregnancy_ultrasound", "id date kind due_date fetuses placenta findings recorded_at", "date, recorded_at, id"
+    ),
+    "vaccines": _rows_json("pregnancy_vaccine", "id vaccine given_on note recorded_at", "given_on, recorded_at"),
+    "tests": _rows_json(
+        "pregnancy_test", "id test taken_on value unit result note recorded_at", "taken_on, recorded_at, id"
+    ),
+    "earlier": _rows_json(
+        "pregnancy_earlier", "id year kind week birth_weight_g mode complications recorded_at", "year, recorded_at"
+    ),
+    "notes": _rows_json("pregnancy_note", "id kind text created_at", "created_at, id", authored=False),
+    "self_registrations": _rows_json(
+        "pregnancy_self_registration",
+        "id effective_at weight_kg systolic diastolic fetal_movements created_at",
+        "effective_at, id",
+        authored=False,
+    ),
+}
+# One statement instead of eight (and one JSON document, decoded once into `WholeCard`).
+_WHOLE_CARD = (
+    f"SELECT json_build_object('card', {_CARD_JSON}, "  # noqa: S608 - constant parts, no input
+    + ", ".join(f"'{name}', {sql}" for name, sql in _ENTRIES_JSON.items())
+    + ")::text FROM pregnancy_card c WHERE c.id = $2 AND c.patient_id = $1"
+)
+_whole_card_decoder = msgspec.json.Decoder(WholeCard)
+
+
+async def whole_card(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> WholeCard | None:
+    """Her card with every current entry, in the orders the card shows them; None when she has no such card."""
+    found: str | None = await connection.fetchval(_WHOLE_CARD, patient_id, card_id)
+    return _whole_card_decoder.decode(found) if found is not None else None
 
 
 # --- writing entries ---------------------------------------------------------------------------------

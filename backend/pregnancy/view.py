@@ -1,7 +1,8 @@
 """The whole card as it is shown: its entries, the due date in force, and where she is in the programme.
 
-`load` and `assemble` read the card (eight statements, the schedule cached for a minute) and build the
-`PregnancyCard` both the clinicians and the woman see; the `*_out` functions shape one entry each.
+`load` and `read` read the card and every entry on it in one statement (`queries.whole_card`; the schedule is
+cached for a minute) and `assemble` builds from them the `PregnancyCard` both the clinicians and the woman see;
+the `*_out` functions shape one entry each.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from backend.pregnancy.queries import (
     TestRow,
     UltrasoundRow,
     VaccineRow,
+    WholeCard,
 )
 from backend.pregnancy.rules import today, zero
 from backend.pregnancy.schedule import (
@@ -101,7 +103,15 @@ async def card_row(connection: Any, grant: Grant, card_id: uuid.UUID, *, lock: L
 async def load(grant: Grant, card_id: uuid.UUID) -> PregnancyCard:
     """The whole card, as of today."""
     async with DB.connection() as connection:
-        return await assemble(connection, await card_row(connection, grant, card_id), today())
+        return await read(connection, grant.patient_id, card_id, today())
+
+
+async def read(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID, on: date) -> PregnancyCard:
+    """The whole card as of `on`, read in one statement (the schedule is cached); 404 when she has no such card."""
+    whole = await queries.whole_card(connection, patient_id, card_id)
+    if whole is None:
+        raise NotFound("no such pregnancy card")
+    return assemble(whole, await _schedule(connection), on)
 
 
 def dating(lmp: date, ultrasounds: Sequence[UltrasoundRow]) -> tuple[DueDateInForce, uuid.UUID | None]:
@@ -367,21 +377,15 @@ def _influenza_offered_from(item: DueItem, on: date) -> DueItem:
     return msgspec.structs.replace(item, starts_on=max(item.starts_on, season_start))
 
 
-async def assemble(connection: Any, card: CardRow, on: date) -> PregnancyCard:
-    """The whole card as of `on`: seven statements for its entries (the schedule is cached)."""
-    patient_id, card_id = card.patient_id, card.id
-    consultations = await queries.consultations(connection, patient_id, card_id)
-    ultrasounds = await queries.ultrasounds(connection, patient_id, card_id)
+def assemble(whole: WholeCard, schedule: Sequence[ScheduleItem], on: date) -> PregnancyCard:
+    """The whole card as of `on`, from its rows and the programme's schedule."""
+    card, consultations, ultrasounds, tests = whole.card, whole.consultations, whole.ultrasounds, whole.tests
+    vaccines, earlier, notes, self_registrations = whole.vaccines, whole.earlier, whole.notes, whole.self_registrations
+    card_id = card.id
     in_force, dating_id = dating(card.last_menstrual_period, ultrasounds)
-    vaccines = await queries.vaccines(connection, patient_id, card_id)
-    tests = await queries.tests(connection, patient_id, card_id)
     test_facts = [(row.test, row.taken_on, row.result) for row in tests]
-    earlier = await queries.earlier_pregnancies(connection, patient_id, card_id)
-    notes = await queries.notes(connection, patient_id, card_id)
-    self_registrations = await queries.self_registrations(connection, patient_id, card_id)
     header = card.header
     due_date = in_force.due_date
-    schedule = await _schedule(connection)
     status = schedule_status(
         schedule,
         due_date,
