@@ -20,7 +20,17 @@ import msgspec
 from backend.core.audit import Author
 from backend.core.rows import typed_row
 from backend.pregnancy.schedule import ScheduleItem
-from backend.pregnancy.schemas import CardHeader, ConsultationIn, EarlierPregnancyIn, Status
+from backend.pregnancy.schemas import (
+    CardHeader,
+    ConsultationIn,
+    ConsultationOut,
+    EarlierPregnancyIn,
+    EarlierPregnancyOut,
+    NoteOut,
+    Status,
+    TestOut,
+    VaccineOut,
+)
 
 # --- typed rows --------------------------------------------------------------------------------------
 
@@ -398,33 +408,43 @@ async def ultrasounds(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID
 
 
 class WholeCard(msgspec.Struct, kw_only=True, frozen=True):
-    """The card and every current entry on it, read by one statement (`whole_card`) and decoded at once."""
+    """The card and every current entry on it, read by one statement (`whole_card`) and decoded at once.
+
+    Entries with nothing to work out are decoded straight into their response structs (authors included);
+    a consultation's `gestationalAge` comes as 0+0, for `view.assemble` to set from the due date in force.
+    Ultrasounds and self-registrations stay rows: the dating rule and the Oslo date are worked out in Python.
+    """
 
     card: CardRow
-    consultations: list[ConsultationRow]
+    consultations: list[ConsultationOut]
     ultrasounds: list[UltrasoundRow]
-    vaccines: list[VaccineRow]
-    tests: list[TestRow]
-    earlier: list[EarlierRow]
-    notes: list[NoteRow]
+    vaccines: list[VaccineOut]
+    tests: list[TestOut]
+    earlier: list[EarlierPregnancyOut]
+    notes: list[NoteOut]
     self_registrations: list[SelfRegistrationRow]
 
 
-def _author_json(prefix: str) -> str:
-    """An author's columns as the JSON object `Author` decodes from (its fields in camelCase)."""
+def _author_json(prefix: str, *, at: str | None = None) -> str:
+    """An author's columns as the JSON object `Author` decodes from (its fields in camelCase); with the time of
+    the entry, the `EntryAuthor` of an entry, whose `role` is the authorization again (as `view.entry_author`)."""
+    entry = f", 'role', {prefix}role, 'at', {at}" if at is not None else ""
     return (
         f"json_build_object('hpr', {prefix}hpr, 'name', {prefix}name, 'authorization', {prefix}role, "
-        f"'organisation', {prefix}org, 'orgKind', {prefix}org_kind)"
+        f"'organisation', {prefix}org, 'orgKind', {prefix}org_kind{entry})"
     )
 
 
-def _rows_json(table: str, columns: str, order: str, *, authored: bool = True, where: str = "") -> str:
-    """A JSON array of one card's rows of `table` (each an object of `columns`, and its author), in `order`."""
-    pairs = ", ".join(f"'{column}', {column}" for column in columns.split())
-    if authored:
-        pairs += f", 'author', {_author_json('author_')}"
+def _rows_json(table: str, fields: str, order: str, *, author: str | None = None, where: str = "") -> str:
+    """A JSON array of one card's rows of `table`, in `order`: each an object of `fields` (`key` for a column of
+    that name, `key=expression` otherwise) and its author: an `EntryAuthor` when `author` names the entry's time
+    column, the row's plain `Author` when it is "row"."""
+    pairs = [field.split("=", 1) if "=" in field else (field, field) for field in fields.split()]
+    if author is not None:
+        pairs.append(("author", _author_json("author_", at=None if author == "row" else author)))
+    members = ", ".join(f"'{key}', {value}" for key, value in pairs)
     return (
-        f"(SELECT coalesce(json_agg(json_build_object({pairs}) ORDER BY {order}), '[]') FROM {table} "  # noqa: S608
+        f"(SELECT coalesce(json_agg(json_build_object({members}) ORDER BY {order}), '[]') FROM {table} "  # noqa: S608
         f"WHERE patient_id = $1 AND card = $2{where})"
     )
 
@@ -436,31 +456,49 @@ _CARD_JSON = f"""json_build_object(
     'outcome_by', CASE WHEN c.outcome_by_hpr IS NOT NULL THEN {_author_json("c.outcome_by_")} END,
     'outcome_at', c.outcome_at, 'created_by', {_author_json("c.created_by_")},
     'created_at', c.created_at, 'updated_at', c.updated_at)"""
-# One JSON array per kind of entry, in the order the card shows them (ultrasounds as `_ULTRASOUNDS`).
+# One JSON array per kind of entry, in the order the card shows them (ultrasounds as `_ULTRASOUNDS`), each in
+# the names of the struct it decodes into (the response structs' camelCase, the rows' own names).
 _ENTRIES_JSON = {
     "consultations": _rows_json(
         "pregnancy_consultation",
-        "id entry_id version superseded_at correction_reason date gestational_week weight_kg systolic diastolic "
-        "urine_protein urine_glucose hb sf_cm fetal_heart presentation fetal_movements oedema note recorded_at",
+        "id=entry_id version date gestationalAge=json_build_object('weeks',0,'days',0) gestationalWeek=gestational_week"
+        " weightKg=weight_kg systolic diastolic urineProtein=urine_protein urineGlucose=urine_glucose hb sfCm=sf_cm"
+        " fetalHeart=fetal_heart presentation fetalMovements=fetal_movements oedema note"
+        " corrected=(version>1) correctionReason=correction_reason",
         "date, recorded_at",
+        author="recorded_at",
         where=" AND superseded_at IS NULL",
     ),
     "ultrasounds": _rows_json(
-        "pregnancy_ultrasound", "id date kind due_date fetuses placenta findings recorded_at", "date, recorded_at, id"
+        "pregnancy_ultrasound",
+        "id date kind due_date fetuses placenta findings recorded_at",
+        "date, recorded_at, id",
+        author="row",
     ),
-    "vaccines": _rows_json("pregnancy_vaccine", "id vaccine given_on note recorded_at", "given_on, recorded_at"),
+    "vaccines": _rows_json(
+        "pregnancy_vaccine", "id vaccine givenOn=given_on note", "given_on, recorded_at", author="recorded_at"
+    ),
     "tests": _rows_json(
-        "pregnancy_test", "id test taken_on value unit result note recorded_at", "taken_on, recorded_at, id"
+        "pregnancy_test",
+        "id test takenOn=taken_on value unit result note",
+        "taken_on, recorded_at, id",
+        author="recorded_at",
     ),
     "earlier": _rows_json(
-        "pregnancy_earlier", "id year kind week birth_weight_g mode complications recorded_at", "year, recorded_at"
+        "pregnancy_earlier",
+        "id year kind week birthWeightG=birth_weight_g mode complications",
+        "year, recorded_at",
+        author="recorded_at",
     ),
-    "notes": _rows_json("pregnancy_note", "id kind text created_at", "created_at, id", authored=False),
+    "notes": _rows_json(
+        "pregnancy_note",
+        "id kind text createdAt=created_at author=json_build_object('at',created_at)",
+        "created_at, id",
+    ),
     "self_registrations": _rows_json(
         "pregnancy_self_registration",
         "id effective_at weight_kg systolic diastolic fetal_movements created_at",
         "effective_at, id",
-        authored=False,
     ),
 }
 # One statement instead of eight (and one JSON document, decoded once into `WholeCard`).

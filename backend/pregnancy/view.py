@@ -378,14 +378,20 @@ def _influenza_offered_from(item: DueItem, on: date) -> DueItem:
 
 
 def assemble(whole: WholeCard, schedule: Sequence[ScheduleItem], on: date) -> PregnancyCard:
-    """The whole card as of `on`, from its rows and the programme's schedule."""
+    """The whole card as of `on`, from its entries (most already in their response shape) and the schedule.
+
+    Takes over `whole`'s consultations, setting each one's gestational age from the due date in force."""
     card, consultations, ultrasounds, tests = whole.card, whole.consultations, whole.ultrasounds, whole.tests
-    vaccines, earlier, notes, self_registrations = whole.vaccines, whole.earlier, whole.notes, whole.self_registrations
+    vaccines = whole.vaccines
     card_id = card.id
     in_force, dating_id = dating(card.last_menstrual_period, ultrasounds)
     test_facts = [(row.test, row.taken_on, row.result) for row in tests]
     header = card.header
     due_date = in_force.due_date
+    for consultation in consultations:  # decoded at 0+0, which is also what a date before 0+0 shows
+        found = age(due_date, consultation.date)
+        if found is not None:
+            consultation.gestational_age = found
     status = schedule_status(
         schedule,
         due_date,
@@ -421,13 +427,13 @@ def assemble(whole: WholeCard, schedule: Sequence[ScheduleItem], on: date) -> Pr
         lmp_due_date=naegele_due_date(card.last_menstrual_period),
         gestational_age=age(due_date, age_on) if age_on is not None else None,
         header=header_out(header),
-        earlier_pregnancies=[earlier_out(row) for row in earlier],
-        tests=[test_out(row) for row in tests],
-        consultations=[consultation_out(row, due_date) for row in consultations],
+        earlier_pregnancies=whole.earlier,
+        tests=tests,
+        consultations=consultations,
         ultrasounds=[ultrasound_out(row, due_date, dating_id) for row in ultrasounds],
-        vaccines=[vaccine_out(row) for row in vaccines],
-        notes=[note_out(row) for row in notes],
-        self_registrations=[self_registration_out(row, due_date) for row in self_registrations],
+        vaccines=vaccines,
+        notes=whole.notes,
+        self_registrations=[self_registration_out(row, due_date) for row in whole.self_registrations],
         next_due=status.next_due,
         overdue=status.overdue,
         vaccines_due=vaccines_due,
