@@ -20,7 +20,17 @@ import msgspec
 from backend.core.audit import Author
 from backend.core.rows import typed_row
 from backend.pregnancy.schedule import ScheduleItem
-from backend.pregnancy.schemas import CardHeader, ConsultationIn, EarlierPregnancyIn, Status
+from backend.pregnancy.schemas import (
+    CardHeader,
+    ConsultationIn,
+    ConsultationOut,
+    EarlierPregnancyIn,
+    EarlierPregnancyOut,
+    NoteOut,
+    Status,
+    TestOut,
+    VaccineOut,
+)
 
 # --- typed rows --------------------------------------------------------------------------------------
 
@@ -379,72 +389,133 @@ async def earliest_entry(connection: Any, patient_id: uuid.UUID, card_id: uuid.U
     return earliest
 
 
-# --- the card's entries, in the order the card shows them --------------------------------------------
+# --- the card's scans (dating) ----------------------------------------------------------------------
 
-
-async def _card_rows(connection: Any, sql: str, shape: type[S], patient_id: uuid.UUID, card_id: uuid.UUID) -> list[S]:
-    """One statement over one card's rows of a table; an authored shape gets its `Author`."""
-    rows = await connection.fetch(sql, patient_id, card_id)
-    if "author" in shape.__struct_fields__:
-        return [_authored(shape, row) for row in rows]
-    return [typed_row(shape, row) for row in rows]
-
-
-_CONSULTATIONS = """
-SELECT *, author_role AS author_authorization FROM pregnancy_consultation
-WHERE patient_id = $1 AND card = $2 AND superseded_at IS NULL ORDER BY date, recorded_at
-"""
+# The same order as the ultrasounds of `_WHOLE_CARD`: `dating.dating_scan` reads them so.
 _ULTRASOUNDS = """
 SELECT *, author_role AS author_authorization FROM pregnancy_ultrasound
 WHERE patient_id = $1 AND card = $2 ORDER BY date, recorded_at, id
 """
-_VACCINES = """
-SELECT *, author_role AS author_authorization FROM pregnancy_vaccine
-WHERE patient_id = $1 AND card = $2 ORDER BY given_on, recorded_at
-"""
-_TESTS = """
-SELECT *, author_role AS author_authorization FROM pregnancy_test
-WHERE patient_id = $1 AND card = $2 ORDER BY taken_on, recorded_at, id
-"""
-_EARLIER = """
-SELECT *, author_role AS author_authorization FROM pregnancy_earlier
-WHERE patient_id = $1 AND card = $2 ORDER BY year, recorded_at
-"""
-_NOTES = "SELECT * FROM pregnancy_note WHERE patient_id = $1 AND card = $2 ORDER BY created_at, id"
-_SELF_REGISTRATIONS = """
-SELECT * FROM pregnancy_self_registration WHERE patient_id = $1 AND card = $2 ORDER BY effective_at, id
-"""
-
-
-async def consultations(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[ConsultationRow]:
-    """The current version of each consultation."""
-    return await _card_rows(connection, _CONSULTATIONS, ConsultationRow, patient_id, card_id)
 
 
 async def ultrasounds(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[UltrasoundRow]:
-    """In the order `dating.dating_scan` reads them."""
-    return await _card_rows(connection, _ULTRASOUNDS, UltrasoundRow, patient_id, card_id)
+    """In the order `dating.dating_scan` reads them (for the due date in force, without the rest of the card)."""
+    rows = await connection.fetch(_ULTRASOUNDS, patient_id, card_id)
+    return [_authored(UltrasoundRow, row) for row in rows]
 
 
-async def vaccines(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[VaccineRow]:
-    return await _card_rows(connection, _VACCINES, VaccineRow, patient_id, card_id)
+# --- the whole card in one statement (issue 21: it was eight) ---------------------------------------
 
 
-async def tests(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[TestRow]:
-    """In the order taken (and recorded)."""
-    return await _card_rows(connection, _TESTS, TestRow, patient_id, card_id)
+class WholeCard(msgspec.Struct, kw_only=True, frozen=True):
+    """The card and every current entry on it, read by one statement (`whole_card`) and decoded at once.
+
+    Entries with nothing to work out are decoded straight into their response structs (authors included);
+    a consultation's `gestationalAge` comes as 0+0, for `view.assemble` to set from the due date in force.
+    Ultrasounds and self-registrations stay rows: the dating rule and the Oslo date are worked out in Python.
+    """
+
+    card: CardRow
+    consultations: list[ConsultationOut]
+    ultrasounds: list[UltrasoundRow]
+    vaccines: list[VaccineOut]
+    tests: list[TestOut]
+    earlier: list[EarlierPregnancyOut]
+    notes: list[NoteOut]
+    self_registrations: list[SelfRegistrationRow]
 
 
-async def earlier_pregnancies(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[EarlierRow]:
-    return await _card_rows(connection, _EARLIER, EarlierRow, patient_id, card_id)
+def _author_json(prefix: str, *, at: str | None = None) -> str:
+    """An author's columns as the JSON object `Author` decodes from (its fields in camelCase); with the time of
+    the entry, the `EntryAuthor` of an entry, whose `role` is the authorization again (as `view.entry_author`)."""
+    entry = f", 'role', {prefix}role, 'at', {at}" if at is not None else ""
+    return (
+        f"json_build_object('hpr', {prefix}hpr, 'name', {prefix}name, 'authorization', {prefix}role, "
+        f"'organisation', {prefix}org, 'orgKind', {prefix}org_kind{entry})"
+    )
 
 
-async def notes(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[NoteRow]:
-    return await _card_rows(connection, _NOTES, NoteRow, patient_id, card_id)
+def _rows_json(table: str, fields: str, order: str, *, author: str | None = None, where: str = "") -> str:
+    """A JSON array of one card's rows of `table`, in `order`: each an object of `fields` (`key` for a column of
+    that name, `key=expression` otherwise) and its author: an `EntryAuthor` when `author` names the entry's time
+    column, the row's plain `Author` when it is "row". The rows of a subquery as JSON (`json_agg` of the row)
+    cost PostgreSQL less than a `json_build_object` per row; the aggregate takes them in the subquery's order
+    (one sorted scan, nothing between it and the aggregate), and tests/pregnancy/test_card_assembly.py pins it."""
+    pairs = [field.split("=", 1) if "=" in field else (field, field) for field in fields.split()]
+    if author is not None:
+        pairs.append(("author", _author_json("author_", at=None if author == "row" else author)))
+    columns = ", ".join(f'{value} AS "{key}"' for key, value in pairs)
+    return (
+        f"(SELECT coalesce(json_agg(entry), '[]') FROM (SELECT {columns} FROM {table} "  # noqa: S608
+        f"WHERE patient_id = $1 AND card = $2{where} ORDER BY {order}) entry)"
+    )
 
 
-async def self_registrations(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> list[SelfRegistrationRow]:
-    return await _card_rows(connection, _SELF_REGISTRATIONS, SelfRegistrationRow, patient_id, card_id)
+_CARD_JSON = f"""json_build_object(
+    'id', c.id, 'patient_id', c.patient_id, 'status', c.status, 'version', c.version,
+    'last_menstrual_period', c.last_menstrual_period, 'header', c.header,
+    'outcome_date', c.outcome_date, 'outcome_note', c.outcome_note,
+    'outcome_by', CASE WHEN c.outcome_by_hpr IS NOT NULL THEN {_author_json("c.outcome_by_")} END,
+    'outcome_at', c.outcome_at, 'created_by', {_author_json("c.created_by_")},
+    'created_at', c.created_at, 'updated_at', c.updated_at)"""
+# One JSON array per kind of entry, in the order the card shows them (ultrasounds as `_ULTRASOUNDS`), each in
+# the names of the struct it decodes into (the response structs' camelCase, the rows' own names).
+_ENTRIES_JSON = {
+    "consultations": _rows_json(
+        "pregnancy_consultation",
+        "id=entry_id version date gestationalAge=json_build_object('weeks',0,'days',0) gestationalWeek=gestational_week"
+        " weightKg=weight_kg systolic diastolic urineProtein=urine_protein urineGlucose=urine_glucose hb sfCm=sf_cm"
+        " fetalHeart=fetal_heart presentation fetalMovements=fetal_movements oedema note"
+        " corrected=(version>1) correctionReason=correction_reason",
+        "date, recorded_at",
+        author="recorded_at",
+        where=" AND superseded_at IS NULL",
+    ),
+    "ultrasounds": _rows_json(
+        "pregnancy_ultrasound",
+        "id date kind due_date fetuses placenta findings recorded_at",
+        "date, recorded_at, id",
+        author="row",
+    ),
+    "vaccines": _rows_json(
+        "pregnancy_vaccine", "id vaccine givenOn=given_on note", "given_on, recorded_at", author="recorded_at"
+    ),
+    "tests": _rows_json(
+        "pregnancy_test",
+        "id test takenOn=taken_on value unit result note",
+        "taken_on, recorded_at, id",
+        author="recorded_at",
+    ),
+    "earlier": _rows_json(
+        "pregnancy_earlier",
+        "id year kind week birthWeightG=birth_weight_g mode complications",
+        "year, recorded_at",
+        author="recorded_at",
+    ),
+    "notes": _rows_json(
+        "pregnancy_note",
+        "id kind text createdAt=created_at author=json_build_object('at',created_at)",
+        "created_at, id",
+    ),
+    "self_registrations": _rows_json(
+        "pregnancy_self_registration",
+        "id effective_at weight_kg systolic diastolic fetal_movements created_at",
+        "effective_at, id",
+    ),
+}
+# One statement instead of eight (and one JSON document, decoded once into `WholeCard`).
+_WHOLE_CARD = (
+    f"SELECT json_build_object('card', {_CARD_JSON}, "  # noqa: S608 - constant parts, no input
+    + ", ".join(f"'{name}', {sql}" for name, sql in _ENTRIES_JSON.items())
+    + ")::text FROM pregnancy_card c WHERE c.id = $2 AND c.patient_id = $1"
+)
+_whole_card_decoder = msgspec.json.Decoder(WholeCard)
+
+
+async def whole_card(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID) -> WholeCard | None:
+    """Her card with every current entry, in the orders the card shows them; None when she has no such card."""
+    found: str | None = await connection.fetchval(_WHOLE_CARD, patient_id, card_id)
+    return _whole_card_decoder.decode(found) if found is not None else None
 
 
 # --- writing entries ---------------------------------------------------------------------------------

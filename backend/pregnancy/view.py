@@ -1,7 +1,8 @@
 """The whole card as it is shown: its entries, the due date in force, and where she is in the programme.
 
-`load` and `assemble` read the card (eight statements, the schedule cached for a minute) and build the
-`PregnancyCard` both the clinicians and the woman see; the `*_out` functions shape one entry each.
+`load` and `read` read the card and every entry on it in one statement (`queries.whole_card`; the schedule is
+cached for a minute) and `assemble` builds from them the `PregnancyCard` both the clinicians and the woman see;
+the `*_out` functions shape one entry each.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from backend.pregnancy.queries import (
     TestRow,
     UltrasoundRow,
     VaccineRow,
+    WholeCard,
 )
 from backend.pregnancy.rules import today, zero
 from backend.pregnancy.schedule import (
@@ -101,7 +103,15 @@ async def card_row(connection: Any, grant: Grant, card_id: uuid.UUID, *, lock: L
 async def load(grant: Grant, card_id: uuid.UUID) -> PregnancyCard:
     """The whole card, as of today."""
     async with DB.connection() as connection:
-        return await assemble(connection, await card_row(connection, grant, card_id), today())
+        return await read(connection, grant.patient_id, card_id, today())
+
+
+async def read(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID, on: date) -> PregnancyCard:
+    """The whole card as of `on`, read in one statement (the schedule is cached); 404 when she has no such card."""
+    whole = await queries.whole_card(connection, patient_id, card_id)
+    if whole is None:
+        raise NotFound("no such pregnancy card")
+    return assemble(whole, await _schedule(connection), on)
 
 
 def dating(lmp: date, ultrasounds: Sequence[UltrasoundRow]) -> tuple[DueDateInForce, uuid.UUID | None]:
@@ -367,21 +377,21 @@ def _influenza_offered_from(item: DueItem, on: date) -> DueItem:
     return msgspec.structs.replace(item, starts_on=max(item.starts_on, season_start))
 
 
-async def assemble(connection: Any, card: CardRow, on: date) -> PregnancyCard:
-    """The whole card as of `on`: seven statements for its entries (the schedule is cached)."""
-    patient_id, card_id = card.patient_id, card.id
-    consultations = await queries.consultations(connection, patient_id, card_id)
-    ultrasounds = await queries.ultrasounds(connection, patient_id, card_id)
+def assemble(whole: WholeCard, schedule: Sequence[ScheduleItem], on: date) -> PregnancyCard:
+    """The whole card as of `on`, from its entries (most already in their response shape) and the schedule.
+
+    Takes over `whole`'s consultations, setting each one's gestational age from the due date in force."""
+    card, consultations, ultrasounds, tests = whole.card, whole.consultations, whole.ultrasounds, whole.tests
+    vaccines = whole.vaccines
+    card_id = card.id
     in_force, dating_id = dating(card.last_menstrual_period, ultrasounds)
-    vaccines = await queries.vaccines(connection, patient_id, card_id)
-    tests = await queries.tests(connection, patient_id, card_id)
     test_facts = [(row.test, row.taken_on, row.result) for row in tests]
-    earlier = await queries.earlier_pregnancies(connection, patient_id, card_id)
-    notes = await queries.notes(connection, patient_id, card_id)
-    self_registrations = await queries.self_registrations(connection, patient_id, card_id)
     header = card.header
     due_date = in_force.due_date
-    schedule = await _schedule(connection)
+    for consultation in consultations:  # decoded at 0+0, which is also what a date before 0+0 shows
+        found = age(due_date, consultation.date)
+        if found is not None:
+            consultation.gestational_age = found
     status = schedule_status(
         schedule,
         due_date,
@@ -417,13 +427,13 @@ async def assemble(connection: Any, card: CardRow, on: date) -> PregnancyCard:
         lmp_due_date=naegele_due_date(card.last_menstrual_period),
         gestational_age=age(due_date, age_on) if age_on is not None else None,
         header=header_out(header),
-        earlier_pregnancies=[earlier_out(row) for row in earlier],
-        tests=[test_out(row) for row in tests],
-        consultations=[consultation_out(row, due_date) for row in consultations],
+        earlier_pregnancies=whole.earlier,
+        tests=tests,
+        consultations=consultations,
         ultrasounds=[ultrasound_out(row, due_date, dating_id) for row in ultrasounds],
-        vaccines=[vaccine_out(row) for row in vaccines],
-        notes=[note_out(row) for row in notes],
-        self_registrations=[self_registration_out(row, due_date) for row in self_registrations],
+        vaccines=vaccines,
+        notes=whole.notes,
+        self_registrations=[self_registration_out(row, due_date) for row in whole.self_registrations],
         next_due=status.next_due,
         overdue=status.overdue,
         vaccines_due=vaccines_due,

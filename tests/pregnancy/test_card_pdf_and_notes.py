@@ -154,3 +154,21 @@ async def test_a_repeated_download_is_the_same_document_and_a_new_entry_gives_a_
     changed = await client.get(url, headers=t.woman.headers)
     assert changed.content != first.content
     assert "77,7" in pypdf.PdfReader(io.BytesIO(changed.content)).pages[1].extract_text()
+
+
+async def test_the_pdf_is_sent_as_it_is_rendered_even_to_a_client_that_accepts_brotli(
+    client: httpx.AsyncClient, app: Litestar
+) -> None:
+    """Its streams are compressed already; compressing it again costs CPU on every download for a few per cent."""
+    t = await team(client, app)
+    card = await create_card(client, t.midwife, t.woman.patient_id, weeks=20)
+    url = f"/citizen/v1/me/pregnancies/{card['id']}/card.pdf"
+    response = await client.get(url, headers={**t.woman.headers, "Accept-Encoding": "br, gzip"})
+    assert response.status_code == 200, response.text
+    assert "content-encoding" not in response.headers
+    assert response.content.startswith(b"%PDF")
+    # The card's JSON is still compressed for such a client.
+    as_json = await client.get(
+        f"/citizen/v1/me/pregnancies/{card['id']}", headers={**t.woman.headers, "Accept-Encoding": "br"}
+    )
+    assert as_json.headers["content-encoding"] == "br"
