@@ -7,9 +7,11 @@ that. It starts `helsekort serve` on a fresh bench database, runs the `legevakt-
 HTTP/1.1 client, so the generator takes little of the CPU the server and PostgreSQL share with it):
 
 1. closed loop with `--connections` for `--seconds`: the maximum throughput (req/s) and the p99 at saturation;
-2. open loop at `--fraction` (default 0.7) of that maximum, for `--seconds`: requests are sent on a schedule
-   and latency counts from the scheduled send time, so a slow answer delaying the next send is measured,
-   not hidden (no coordinated omission).
+2. open loop at `--fraction` (default 0.7) of that maximum, for `--seconds`, over the same connections:
+   requests are sent on a schedule and latency counts from the scheduled send time, so a slow answer
+   delaying the next send is measured, not hidden (no coordinated omission).
+
+The machine is shared: run it when nothing else runs, and run it twice.
 
 Or `--rate N` to skip the first phase and pace at N req/s.
 """
@@ -94,18 +96,18 @@ def _summary(timed: list[float], seconds: float) -> dict[str, float]:
 
 async def _closed(port: int, requests: list[bytes], connections: int, seconds: float) -> dict[str, float]:
     timed: list[float] = []
-    errors = 0
+    errors: dict[int, int] = {}
     deadline = time.perf_counter() + seconds
 
     async def loop(offset: int) -> None:
-        nonlocal errors
         connection = await _Connection.open(port)
         n = offset
         try:
             while time.perf_counter() < deadline:
                 began = time.perf_counter()
-                if await connection.get(requests[n % len(requests)]) != 200:
-                    errors += 1
+                status = await connection.get(requests[n % len(requests)])
+                if status != 200:
+                    errors[status] = errors.get(status, 0) + 1
                 timed.append(time.perf_counter() - began)
                 n += 1
         finally:
@@ -114,28 +116,28 @@ async def _closed(port: int, requests: list[bytes], connections: int, seconds: f
     began = time.perf_counter()
     await asyncio.gather(*(loop(index) for index in range(connections)))
     if errors:
-        raise RuntimeError(f"{errors} answers were not 200")
+        raise RuntimeError(f"answers other than 200, by status: {errors}")
     return _summary(timed, time.perf_counter() - began)
 
 
-async def _paced(port: int, requests: list[bytes], rate: float, seconds: float) -> dict[str, float]:
-    """Send at `rate` req/s on a schedule; a free connection takes each send, a new one opens when none is free."""
+async def _paced(port: int, requests: list[bytes], rate: float, seconds: float, connections: int) -> dict[str, float]:
+    """Send at `rate` req/s on a schedule over `connections` keep-alive connections (a send waits for a free one,
+    as wrk2 does; the wait counts in its latency, which runs from the scheduled send time)."""
     timed: list[float] = []
-    idle: list[_Connection] = []
-    opened: list[_Connection] = []
-    errors = 0
+    free: asyncio.Queue[_Connection] = asyncio.Queue()
+    opened = [await _Connection.open(port) for _ in range(connections)]
+    for connection in opened:
+        free.put_nowait(connection)
+    errors: dict[int, int] = {}
 
     async def one(n: int, scheduled: float) -> None:
-        nonlocal errors
         await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
-        connection = idle.pop() if idle else None
-        if connection is None:
-            connection = await _Connection.open(port)
-            opened.append(connection)
-        if await connection.get(requests[n % len(requests)]) != 200:
-            errors += 1
+        connection = await free.get()
+        status = await connection.get(requests[n % len(requests)])
+        if status != 200:
+            errors[status] = errors.get(status, 0) + 1
         timed.append(time.perf_counter() - scheduled)
-        idle.append(connection)
+        free.put_nowait(connection)
 
     count = int(rate * seconds)
     start = time.perf_counter() + 0.1
@@ -143,10 +145,8 @@ async def _paced(port: int, requests: list[bytes], rate: float, seconds: float) 
     for connection in opened:
         connection.close()
     if errors:
-        raise RuntimeError(f"{errors} answers were not 200")
-    result = _summary(timed, seconds)
-    result["connections"] = len(opened)
-    return result
+        raise RuntimeError(f"answers other than 200, by status: {errors}")
+    return _summary(timed, seconds)
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -181,12 +181,12 @@ async def _run(args: argparse.Namespace) -> int:
                         f"p50 {most['p50_ms']:.1f} ms, p99 {most['p99_ms']:.1f} ms (at saturation)"
                     )
                     rate = most["req_s"] * args.fraction
-                paced = await _paced(port, requests, rate, args.seconds)
+                paced = await _paced(port, requests, rate, args.seconds, args.connections)
                 verdict = "meets" if paced["p99_ms"] < TARGET_P99_MS else "MISSES"
                 print(
                     f"paced at {rate:.0f} req/s: {paced['req_s']:.0f} req/s answered, p50 {paced['p50_ms']:.1f} ms, "
-                    f"p99 {paced['p99_ms']:.1f} ms, max {paced['max_ms']:.1f} ms over {paced['connections']:.0f} "
-                    f"connections ({verdict} p99 < {TARGET_P99_MS:.0f} ms)"
+                    f"p99 {paced['p99_ms']:.1f} ms, max {paced['max_ms']:.1f} ms over {args.connections} connections "
+                    f"({verdict} p99 < {TARGET_P99_MS:.0f} ms)"
                 )
             finally:
                 app.stop()
