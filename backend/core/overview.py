@@ -222,7 +222,7 @@ async def open_alerts(grant: Grant, _settings: Settings) -> SectionQuery | None:
     return SectionQuery(sql=OPEN_ALERTS, args=args, row=OpenAlertRow, build=open_alerts_out)
 
 
-# The patient's sealed identity number (hex), which her age and sex are read from (`context.age_and_sex`).
+# The patient's sealed identity number (hex), which her age and sex are read from (`context.age_and_sex_of`).
 _SEALED_IDENTITY = "SELECT encode(fnr_sealed, 'hex') AS sealed FROM patient WHERE id = $1"
 
 
