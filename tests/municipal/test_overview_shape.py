@@ -7,8 +7,11 @@ nulls) so a change in how it is read cannot change what it says.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import asyncpg
 import httpx
+import pytest
 from litestar import Litestar
 
 from backend.core.clock import frozen_at
@@ -215,3 +218,35 @@ async def test_the_overview_answers_every_section_exactly(client: httpx.AsyncCli
         "pregnancy": {"status": "ongoing", "gestationalAge": {"weeks": 20, "days": 3}},
     }
     assert list(overview) == list(EXPECTED_ORDER)
+
+
+async def test_the_overview_is_two_statements_the_decision_and_one_read(
+    client: httpx.AsyncClient, app: Litestar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One round trip decides and audits, one reads every section: a section reading on its own shows up here."""
+    patient, _, _ = await patient_with_prescription(client, app)
+    legevakt = new_clinician(app, org_kind="legevakt", municipality=OSLO)
+    await relate(client, legevakt, patient.id)
+    assert (
+        await client.put("/citizen/v1/me/consents/pregnancy-card", headers=patient.citizen.headers)
+    ).status_code == 204
+    statements: list[str] = []
+    execute = asyncpg.connection.Connection._execute
+    query = asyncpg.connection.Connection.execute
+
+    async def counted_execute(self: asyncpg.Connection, sql: str, *args: Any, **kwargs: Any) -> Any:
+        statements.append(sql)
+        return await execute(self, sql, *args, **kwargs)
+
+    async def counted_query(self: asyncpg.Connection, sql: str, *args: Any, **kwargs: Any) -> Any:
+        if not args:  # with arguments it goes through _execute, counted there
+            statements.append(sql)
+        return await query(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.connection.Connection, "_execute", counted_execute)
+    monkeypatch.setattr(asyncpg.connection.Connection, "execute", counted_query)
+    response = await client.get(f"/clinician/v1/patients/{patient.id}/overview", headers=legevakt.headers)
+    monkeypatch.undo()
+    assert response.status_code == 200, response.text
+    assert len(statements) == 2, statements
+    assert "INSERT INTO audit_log" in statements[0]
