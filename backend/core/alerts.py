@@ -231,33 +231,50 @@ async def alerts_for(
 OVERVIEW_ALERTS = 50  # the overview shows the newest open alerts; the alert list has them all
 
 
-async def open_alerts_of(grant: Grant) -> list[AlertOut]:
-    """One patient's open alerts as the grant's clinician may see them (the legevakt overview), newest first.
+# One patient's open alerts as the grant's clinician may see them (the legevakt overview's section), newest first:
+# $1 organisation, $2 hpr, $3 patient, $4 emergency, $5 limit. Through a care relation: the same rule as the alert
+# list (`_VISIBLE`). Through emergency access: every open alert, as emergency access overrides blocks and consent.
+OPEN_ALERTS = f"""
+SELECT {_COLUMNS}
+FROM alert a
+WHERE a.patient_id = $3 AND a.acknowledged_at IS NULL
+  AND ($4 OR ({_VISIBLE}))
+ORDER BY a.created_at DESC, a.id DESC
+LIMIT $5
+"""  # noqa: S608 - only the static fragments above are interpolated
 
-    Through a care relation: the same rule as the alert list (`_VISIBLE`). Through emergency access: every open
-    alert, as emergency access overrides blocks and consent. The grant's decision was the audit row.
-    """
+
+class OpenAlertRow(msgspec.Struct, kw_only=True, frozen=True):
+    """A row of `OPEN_ALERTS`, by its column names (the overview reads it as JSON)."""
+
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    kind: str
+    severity: str
+    message: str
+    resource_type: str
+    resource_id: str
+    created_at: datetime
+    acknowledged_at: datetime | None = None
+    acknowledged_by_hpr: str | None = None
+    acknowledged_by_name: str | None = None
+    acknowledged_by_authorization: str | None = None
+    acknowledged_by_org: str | None = None
+    acknowledged_by_org_kind: str | None = None
+    acknowledged_note: str | None = None
+
+
+def open_alerts_args(grant: Grant) -> tuple[Any, ...] | None:
+    """`OPEN_ALERTS`' arguments for the grant's clinician (None for anyone else: no alerts). The grant's decision
+    was the audit row."""
     principal = grant.principal
     if not isinstance(principal, ClinicianPrincipal):
-        return []
-    emergency = grant.basis == "emergency"
-    async with DB.connection() as connection:
-        rows = await connection.fetch(
-            f"""
-            SELECT {_COLUMNS}
-            FROM alert a
-            WHERE a.patient_id = $3 AND a.acknowledged_at IS NULL
-              AND ($4 OR ({_VISIBLE}))
-            ORDER BY a.created_at DESC, a.id DESC
-            LIMIT $5
-            """,  # noqa: S608 - only the static fragments above are interpolated
-            principal.org_number,
-            principal.hpr,
-            grant.patient_id,
-            emergency,
-            OVERVIEW_ALERTS,
-        )
-    return [_alert_out(row) for row in rows]
+        return None
+    return (principal.org_number, principal.hpr, grant.patient_id, grant.basis == "emergency", OVERVIEW_ALERTS)
+
+
+def open_alerts_out(rows: list[OpenAlertRow]) -> list[AlertOut]:
+    return [_alert_out(msgspec.structs.asdict(row)) for row in rows]
 
 
 def _alert_position(alert: AlertOut) -> BeforeTimeAndId:

@@ -105,10 +105,8 @@ def birth_date_of_sealed(sealed: bytes) -> date | None:
         return None
 
 
-async def age_and_sex(patient_id: uuid.UUID, day: date) -> tuple[int | None, str | None]:
-    """Completed years on `day` and the legal sex, both from the sealed identity number (one statement)."""
-    async with DB.connection() as connection:
-        sealed: bytes | None = await connection.fetchval("SELECT fnr_sealed FROM patient WHERE id = $1", patient_id)
+def age_and_sex_of(sealed: bytes | None, day: date) -> tuple[int | None, str | None]:
+    """Completed years on `day` and the legal sex of the sealed identity number `sealed` (None, None: unknown)."""
     if sealed is None:
         return None, None
     try:

@@ -48,7 +48,7 @@ _FILTERS = (
 )
 
 
-def _reader_values(reader: Reader) -> tuple[Any, ...]:
+def reader_values(reader: Reader) -> tuple[Any, ...]:
     return (
         reader.organisation,
         reader.emergency,
@@ -101,11 +101,21 @@ async def clinician_documents(
     connection: Connection, patient_id: uuid.UUID, reader: Reader, filters: Filters, *, limit: int
 ) -> tuple[list[ClinicianDocument], int]:
     """A page of what this reader may see, newest first, and how many the citizen's restrictions hide."""
-    values = (patient_id, *_reader_values(reader), filters.type, filters.from_date, filters.to_date)
+    values = (patient_id, *reader_values(reader), filters.type, filters.from_date, filters.to_date)
     before = filters.before or (None, None)
     rows = await connection.fetch(_CLINICIAN_LIST, *values, *before, limit)
     hidden: int = rows[0]["restricted_count"]
     return [_clinician_document(row) for row in rows if row["id"] is not None], hidden
+
+
+# The legevakt overview's newest documents: $1 patient, $2-$6 the reader (`reader_values`), $7 how many. Columns
+# named as the overview's `OverviewDocument` fields, which the overview decodes its JSON rows into.
+NEWEST_SEEN = f"""
+SELECT d.id, d.type, d.title, d.date, d.organisation, d.content_type AS "contentType" FROM document d
+WHERE d.patient_id = $1 AND d.status <> 'entered-in-error' AND {_SEEN_BY_CLINICIAN}
+ORDER BY d.date DESC, d.id DESC
+LIMIT $7
+"""  # noqa: S608 - constant fragments
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +138,7 @@ WHERE d.patient_id = $1 AND d.id = $7 AND {_SEEN_BY_CLINICIAN}
 async def clinician_document(
     connection: Connection, patient_id: uuid.UUID, reader: Reader, document_id: uuid.UUID
 ) -> tuple[ClinicianDocument, StoredContent] | None:
-    row = await connection.fetchrow(_CLINICIAN_ONE, patient_id, *_reader_values(reader), document_id)
+    row = await connection.fetchrow(_CLINICIAN_ONE, patient_id, *reader_values(reader), document_id)
     if row is None:
         return None
     return _clinician_document(row), StoredContent(row["blob_id"], row["sha256"], row["size"], row["content_type"])

@@ -45,7 +45,7 @@ def document_store(settings: Settings) -> DocumentStore:
     return store_for(settings.document_store)
 
 
-def _reader(grant: Grant, settings: Settings) -> queries.Reader:
+def reader_of(grant: Grant, settings: Settings) -> queries.Reader:
     principal = clinician_of(grant)
     return queries.Reader(
         organisation=principal.org_number,
@@ -88,7 +88,7 @@ async def clinician_list(grant: Grant, settings: Settings, query: ListQuery) -> 
     )
     async with DB.connection() as connection:
         rows, hidden = await queries.clinician_documents(
-            connection, grant.patient_id, _reader(grant, settings), filters, limit=size + 1
+            connection, grant.patient_id, reader_of(grant, settings), filters, limit=size + 1
         )
     items, next_cursor = keyset_page(rows, size, lambda item: BeforeDateAndId(date=item.date, id=item.id))
     return ClinicianDocumentPage(items=items, next=next_cursor, restricted_count=hidden)
@@ -98,7 +98,7 @@ async def _clinician_one(
     grant: Grant, settings: Settings, document_id: uuid.UUID
 ) -> tuple[ClinicianDocument, queries.StoredContent]:
     async with DB.connection() as connection:
-        found = await queries.clinician_document(connection, grant.patient_id, _reader(grant, settings), document_id)
+        found = await queries.clinician_document(connection, grant.patient_id, reader_of(grant, settings), document_id)
     if found is None:
         raise NotFound("no such document")
     return found

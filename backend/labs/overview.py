@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 from backend.core.access import Grant
-from backend.core.db import DB
-from backend.core.overview import OverviewLabResult, lab_results_since, overview_source
+from backend.core.overview import OverviewLabResult, SectionQuery, lab_results_since, overview_source
 from backend.core.settings import Settings
-from backend.labs import queries
+from backend.labs.queries import FlaggedResult
 
 OVERVIEW_RESULTS = 50
 
+# The shown results flagged other than normal, issued since $2, newest first (`queries.flagged_results_since`'s
+# statement, for the overview's one composed statement).
+_FLAGGED_SINCE = """
+SELECT o.report AS report_id, o.code, o.display, o.value_type, o.value_quantity, o.value_string,
+       o.value_code, o.unit, o.flag, o.issued_at
+FROM lab_observation o
+WHERE o.patient_id = $1 AND o.current AND o.flag IS NOT NULL AND o.flag <> 'normal' AND o.issued_at >= $2
+ORDER BY o.issued_at DESC, o.report, o.position
+LIMIT $3
+"""
 
-@overview_source("labResults")
-async def flagged_lab_results(grant: Grant, _settings: Settings) -> list[OverviewLabResult]:
-    """Results flagged low, high or abnormal, issued in the window; the overview's decision was the audit row."""
-    async with DB.connection() as connection:
-        rows = await queries.flagged_results_since(connection, grant.patient_id, lab_results_since(), OVERVIEW_RESULTS)
+
+def _results(rows: list[FlaggedResult]) -> list[OverviewLabResult]:
     return [
         OverviewLabResult(
             report_id=row.report_id,
@@ -30,3 +36,14 @@ async def flagged_lab_results(grant: Grant, _settings: Settings) -> list[Overvie
         )
         for row in rows
     ]
+
+
+@overview_source("labResults")
+async def flagged_lab_results(grant: Grant, _settings: Settings) -> SectionQuery | None:
+    """Results flagged low, high or abnormal, issued in the window; the overview's decision was the audit row."""
+    return SectionQuery(
+        sql=_FLAGGED_SINCE,
+        args=(grant.patient_id, lab_results_since(), OVERVIEW_RESULTS),
+        row=FlaggedResult,
+        build=_results,
+    )

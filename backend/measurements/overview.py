@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from backend.core.access import Grant
-from backend.core.db import DB
-from backend.core.overview import OverviewNews2, OverviewReading, OverviewVitals, overview_source, vitals_since
+from backend.core.overview import (
+    OverviewNews2,
+    OverviewReading,
+    OverviewVitals,
+    SectionQuery,
+    overview_source,
+    vitals_since,
+)
 from backend.core.settings import Settings
 from backend.measurements import queries
 from backend.measurements.codes import BLOOD_PRESSURE_PANEL
@@ -25,10 +31,17 @@ def _reading(row: queries.LatestVital | None) -> OverviewReading | None:
 
 
 @overview_source("vitals")
-async def latest_vitals(grant: Grant, _settings: Settings) -> OverviewVitals:
-    """One statement; the overview's decision was the audit row."""
-    async with DB.connection() as connection:
-        rows = await queries.latest_vitals(connection, grant.patient_id, vitals_since(), _CODES)
+async def latest_vitals(grant: Grant, _settings: Settings) -> SectionQuery | None:
+    """The newest reading of each code and the newest NEWS2 score of the window; the decision was the audit row."""
+    return SectionQuery(
+        sql=queries.LATEST_VITALS,
+        args=(grant.patient_id, vitals_since(), list(_CODES)),
+        row=queries.LatestVital,
+        build=_vitals,
+    )
+
+
+def _vitals(rows: list[queries.LatestVital]) -> OverviewVitals:
     newest = {row.code: row for row in rows}
     saturations = [newest[code] for code in OXYGEN_SATURATION if code in newest]
     score = newest.get("news2")

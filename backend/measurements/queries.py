@@ -476,7 +476,7 @@ async def clear_target(
 # --- the legevakt overview ----------------------------------------------------------------------------------------
 
 
-class LatestVital(NamedTuple):
+class LatestVital(msgspec.Struct, frozen=True):
     """The newest reading of one code (or the newest NEWS2 score, `code` 'news2') since the window's start."""
 
     code: str
@@ -490,7 +490,8 @@ class LatestVital(NamedTuple):
     effective_at: datetime
 
 
-_LATEST_VITALS = """
+# $1 patient, $2 the window's start, $3 the codes; one row per code found (the overview reads them as JSON).
+LATEST_VITALS = """
 SELECT c.code, m.value, m.unit, m.systolic, m.diastolic, NULL::smallint AS total, NULL::text AS risk,
        NULL::boolean AS valid_for_patient, m.effective_at
 FROM unnest($3::text[]) AS c(code)
@@ -504,14 +505,6 @@ UNION ALL
  WHERE patient_id = $1 AND effective_at >= $2
  ORDER BY effective_at DESC, id LIMIT 1)
 """
-
-
-async def latest_vitals(
-    connection: Any, patient_id: uuid.UUID, since: datetime, codes: Sequence[str]
-) -> list[LatestVital]:
-    """The newest reading of each code and the newest NEWS2 score since `since`, in one statement."""
-    rows = await connection.fetch(_LATEST_VITALS, patient_id, since, list(codes))
-    return [LatestVital(*row.values()) for row in rows]
 
 
 class News2ScoreRow(msgspec.Struct, kw_only=True):

@@ -1,40 +1,72 @@
-"""The legevakt overview: the one-screen summary of a patient in one call, one audit row.
+"""The legevakt overview: the one-screen summary of a patient in one call, one audit row, one read statement.
 
 The decision (`OVERVIEW`, resource type `overview`) is the one audit row, and it also looks up her
-pregnancy consent (`reveals`) so the pregnancy section needs no query of its own to decide. Then, in one read
-transaction (one connection, one snapshot): the sections other domains registered in core
-(`core/overview.py`), this domain's active and paused services as the reader may see them, and the patient's
-age and sex. Nothing here imports another domain.
+pregnancy consent (`reveals`) so the pregnancy section needs no query of its own to decide. Then ONE statement
+(one snapshot, one round trip) reads the sections other domains registered in core (`core/overview.py`), this
+domain's active and paused services as the reader may see them with the count of the others, and the
+patient's age and sex. Nothing here imports another domain.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 
-from backend.core.access import Grant, Need
+from backend.core.access import Grant, Need, clinician_of
 from backend.core.clock import oslo_now, utcnow
-from backend.core.context import PREGNANCY_CONSENT, age_and_sex
-from backend.core.db import DB
-from backend.core.overview import read_sections
+from backend.core.context import PREGNANCY_CONSENT
+from backend.core.overview import SectionQuery, age_and_sex_query, read_sections
 from backend.core.settings import Settings
-from backend.municipal.schemas import Overview, OverviewPatient
-from backend.municipal.service import services_for_clinician
+from backend.municipal import queries
+from backend.municipal.schemas import MunicipalServiceOut, Overview, OverviewPatient
+from backend.municipal.service import service_out
+from backend.municipal.sharing import readable_municipalities
 
 OVERVIEW = Need(action="read", resource_type="overview", reveals=PREGNANCY_CONSENT)
 SHOWN_STATUSES = ("active", "paused")
 
 
+def _services(grant: Grant, settings: Settings, now: datetime) -> tuple[SectionQuery, SectionQuery]:
+    """The services of the municipalities she may read (`services_for_clinician`'s rule); the others' counted."""
+    municipalities = sorted(readable_municipalities(clinician_of(grant), settings))
+
+    def shown(rows: list[queries.StoredService]) -> list[MunicipalServiceOut]:
+        return [service_out(row, now) for row in rows]
+
+    def others(rows: list[queries.OthersCount]) -> int:
+        return rows[0].others
+
+    return (
+        SectionQuery(
+            sql=queries.SHOWN_SERVICES,
+            args=(grant.patient_id, municipalities, list(SHOWN_STATUSES)),
+            row=queries.StoredService,
+            build=shown,
+        ),
+        SectionQuery(
+            sql=queries.OTHER_MUNICIPALITIES,
+            args=(grant.patient_id, municipalities),
+            row=queries.OthersCount,
+            build=others,
+        ),
+    )
+
+
 async def overview(grant: Grant, settings: Settings) -> Overview:
     now = utcnow()
-    async with DB.transaction():  # one connection, one snapshot: every section reads the same moment
-        sections = await read_sections(grant, settings)
-        services = await services_for_clinician(grant, settings, statuses=SHOWN_STATUSES)
-        age, sex = await age_and_sex(grant.patient_id, oslo_now().date())
-    section = sections
+    services, others = _services(grant, settings, now)
+    section = await read_sections(
+        grant,
+        settings,
+        municipal_services=services,
+        other_municipalities=others,
+        patient=age_and_sex_query(grant.patient_id, oslo_now().date()),
+    )
+    age, sex = section["patient"]
     return Overview(
         patient=OverviewPatient(age=age, sex=cast(Any, sex)),
-        municipal_services=services.items,
-        other_municipalities_count=services.other_municipalities_count,
+        municipal_services=section["municipal_services"],
+        other_municipalities_count=section["other_municipalities"],
         medications=section.get("medications"),
         prescriptions=section.get("prescriptions"),
         vitals=section.get("vitals"),

@@ -165,6 +165,22 @@ ORDER BY s.status = 'ended', s.starts_on DESC, s.id
 """
 
 
+# The legevakt overview's two parts (one JSON column each of its one statement): $1 patient, $2 the municipalities
+# she may read, $3 the statuses shown; and how many services of the other municipalities she has.
+SHOWN_SERVICES = f"""
+SELECT {_COLUMNS} FROM municipal_service
+WHERE patient_id = $1 AND municipality = ANY($2::text[]) AND status = ANY($3::text[])
+ORDER BY status = 'ended', starts_on DESC, id
+"""  # noqa: S608 - constant columns
+OTHER_MUNICIPALITIES = """
+SELECT count(*) AS others FROM municipal_service WHERE patient_id = $1 AND NOT (municipality = ANY($2::text[]))
+"""
+
+
+class OthersCount(msgspec.Struct, frozen=True):
+    others: int
+
+
 async def services_of(
     connection: Connection,
     patient_id: uuid.UUID,
