@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Literal, NoReturn, TypeAlias, TypeVar
 
+import asyncpg
 from litestar import Request
 from litestar.di import NamedDependency
 from litestar.params import SkipValidation
@@ -434,18 +435,26 @@ async def authorize_read(
     """`authorize` and the read it guards in one statement: the decision, its audit row, then the read if allowed.
 
     The same decision and audit row as `authorize` (403 by role, audited first; 404 out of scope, audited as
-    denied, and the read never runs). The read sees the snapshot the decision saw. An allowed read whose statement
-    fails (a timeout) answers 500 with nothing disclosed, and its audit row rolls back with it.
+    denied, and the read never runs). The read sees the snapshot the decision saw. When the server refuses the
+    statement (the read timed out), nothing is disclosed and its audit row rolled back: the decision is then
+    recorded alone, so every attempt is still exactly one row, and the error answers.
     """
     if need.action != "read":
         raise TypeError("authorize_read is for reads; a write decides first with authorize")
     await _refuse_by_role(principal, patient_id, need, resource_id)
-    async with DB.connection() as connection:
-        rows = await connection.fetch(
-            _decide_audit_and_read(need.attest_unless, read.sql),
-            *_decision_values(principal, patient_id, need, resource_id),
-            *read.args,
-        )
+    try:
+        async with DB.connection() as connection:
+            rows = await connection.fetch(
+                _decide_audit_and_read(need.attest_unless, read.sql),
+                *_decision_values(principal, patient_id, need, resource_id),
+                *read.args,
+            )
+    except asyncpg.PostgresError:
+        # The server refused the statement as a whole (the read timed out): its audit row rolled back with it.
+        # The decision alone records the attempt, as `authorize` would have, before the error answers.
+        with contextlib.suppress(NotFound):
+            await authorize(principal, patient_id, need, resource_id=resource_id)
+        raise
     first = rows[0]
     attests, revealed = first["access_attests"], first["access_revealed"]
     grant = _granted(principal, patient_id, need, first["access_basis"], attests=attests, revealed=revealed)

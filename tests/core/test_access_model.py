@@ -262,6 +262,31 @@ async def test_authorize_read_decides_and_audits_as_authorize_does(
     assert reads == [("denied", "no-relation"), ("care-relation", None), ("care-relation", None), ("denied", "role")]
 
 
+async def test_a_read_the_server_refuses_is_still_one_audit_row(
+    client: httpx.AsyncClient, app: Litestar, db: Any
+) -> None:
+    """The read fails inside the decision's statement (its audit row rolls back): the decision is recorded alone."""
+    import asyncpg
+
+    from backend.core.access import Read, authorize_read
+
+    woman = await new_citizen(client, app)
+    gp = new_clinician(app)
+    await relate(client, gp, woman.patient_id)
+    principal = ClinicianPrincipal(
+        hpr=gp.hpr, pid="", authorization="LE", org_number=gp.org, org_kind=gp.org_kind, name=None, caller_id="t"
+    )
+    failing = Read(
+        sql="SELECT 1 / (n - $1::int) AS x FROM generate_series(1, 1) AS n WHERE access.patient_id IS NOT NULL",
+        args=(1,),
+        result=list,
+    )
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        await authorize_read(principal, woman.patient_id, Need(action="read", resource_type="x"), failing)
+    reads = [(row["basis"], row["resource_type"]) for row in await _audit_rows(db, gp) if row["action"] == "read"]
+    assert reads == [("care-relation", "x")]
+
+
 _NO_ONE = Role(rule="no one may", authorizations=frozenset())
 
 
