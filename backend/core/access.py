@@ -28,11 +28,12 @@ import functools
 import re
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, NoReturn, TypeAlias
+from typing import Any, Generic, Literal, NoReturn, TypeAlias, TypeVar
 
+import asyncpg
 from litestar import Request
 from litestar.di import NamedDependency
 from litestar.params import SkipValidation
@@ -63,10 +64,12 @@ __all__ = [
     "Grant",
     "MeGrant",
     "Need",
+    "Read",
     "Role",
     "System",
     "attest",
     "authorize",
+    "authorize_read",
     "citizen_grant",
     "clinician_of",
     "grant_passes_consent",
@@ -144,7 +147,7 @@ class Grant:
     scopes: frozenset[str] = frozenset()  # basis `representative`: the scopes she holds for the patient
 
 
-_DECIDE_AND_AUDIT_TEMPLATE = """
+_DECISION_TEMPLATE = """
 WITH decision AS MATERIALIZED (
     SELECT
         EXISTS (SELECT 1 FROM patient WHERE id = $8) AS patient_exists,
@@ -184,19 +187,55 @@ WITH decision AS MATERIALIZED (
     attests AND patient_exists AND NOT blocked AND consented AND NOT (emergency AND $15) AS attests,
     revealed
     FROM decision
-)
+)"""
+_AUDIT_ROW = """
 INSERT INTO audit_log (actor_kind, actor, hpr, name, "authorization", org_number, org_kind,
                        patient_id, action, resource_type, resource_id, basis, request_id, refusal)
 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, verdict.basis, $12, verdict.refusal FROM verdict
-RETURNING basis, (SELECT attests FROM verdict) AS attests, (SELECT revealed FROM verdict) AS revealed
 """
+_DECIDE_AND_AUDIT_TEMPLATE = f"""{_DECISION_TEMPLATE}{_AUDIT_ROW}
+RETURNING basis, (SELECT attests FROM verdict) AS attests, (SELECT revealed FROM verdict) AS revealed
+"""  # noqa: S608 - constant fragments
+_DECISION_PARAMETERS = 18  # $1…$18 above; a Read's own parameters follow them
+
+# The decision, its audit row and a domain's read in one statement (`authorize_read`). The read runs only when
+# the decision allows (a one-time filter on the lateral row `access`: a refused read never touches her data), in
+# the same snapshot, and its rows come back in the read's own order after the decision's columns. An empty read
+# is one row whose `access_ordinal` is NULL.
+_DECIDE_AUDIT_AND_READ_TEMPLATE = f"""{_DECISION_TEMPLATE}, audit AS ({_AUDIT_ROW}    RETURNING basis
+), access AS (
+    SELECT audit.basis, verdict.attests, verdict.revealed, $8::uuid AS patient_id,
+           audit.basis = 'emergency' AS emergency,
+           audit.basis = 'emergency' OR (audit.basis = 'care-relation' AND verdict.revealed) AS reveals
+    FROM audit CROSS JOIN verdict
+)
+SELECT access.basis AS access_basis, access.attests AS access_attests, access.revealed AS access_revealed, granted_read.*
+FROM access LEFT JOIN LATERAL (
+    SELECT row_number() OVER () AS access_ordinal, domain_read.* FROM ({{read}}) domain_read
+    WHERE access.basis <> 'denied'
+) granted_read ON true
+ORDER BY granted_read.access_ordinal
+"""  # noqa: S608 - constant fragments
+_PARAMETER = re.compile(r"\$(\d+)")
+
+
+def _attest_unless_clause(attest_unless: str | None) -> str:
+    """`attest_unless` is a validated constant of a domain's `Need`, never input."""
+    return f"AND NOT EXISTS (SELECT 1 FROM {attest_unless} AND patient_id = $8)" if attest_unless else ""  # noqa: S608 (a validated constant)
 
 
 @functools.cache
 def _decide_and_audit(attest_unless: str | None) -> str:
-    """The decision statement; `attest_unless` is a validated constant of a domain's `Need`, never input."""
-    clause = f"AND NOT EXISTS (SELECT 1 FROM {attest_unless} AND patient_id = $8)" if attest_unless else ""  # noqa: S608 (a validated constant)
-    return _DECIDE_AND_AUDIT_TEMPLATE.replace("{attest_unless}", clause)
+    """The decision statement."""
+    return _DECIDE_AND_AUDIT_TEMPLATE.replace("{attest_unless}", _attest_unless_clause(attest_unless))
+
+
+@functools.lru_cache(maxsize=256)
+def _decide_audit_and_read(attest_unless: str | None, read: str) -> str:
+    """The decision statement with a domain's read (a constant of its queries module: cached per text)."""
+    shifted = _PARAMETER.sub(lambda found: f"${int(found[1]) + _DECISION_PARAMETERS}", read)
+    statement = _DECIDE_AUDIT_AND_READ_TEMPLATE.replace("{attest_unless}", _attest_unless_clause(attest_unless))
+    return statement.replace("{read}", shifted)
 
 
 _CACHE_SIZE = 50_000
@@ -313,28 +352,47 @@ async def authorize(
         return Grant(patient_id=own.patient_id, basis="self", principal=principal, need=need)
     if isinstance(principal, EditorPrincipal | SystemPrincipal):
         raise NotFound("no such patient")
+    await _refuse_by_role(principal, patient_id, need, resource_id)
+    async with DB.connection() as connection:
+        row = await connection.fetchrow(
+            _decide_and_audit(need.attest_unless), *_decision_values(principal, patient_id, need, resource_id)
+        )
+    return _granted(principal, patient_id, need, row["basis"], attests=row["attests"], revealed=row["revealed"])
+
+
+async def _refuse_by_role(
+    principal: ClinicianPrincipal, patient_id: uuid.UUID, need: Need, resource_id: str | None
+) -> None:
     _outside_transaction()
     rule = _role_refusal(principal, need)
     if rule is not None:
         await _record_refusal(principal, patient_id, need, resource_id)
         raise Forbidden(rule)
-    async with DB.connection() as connection:
-        row = await connection.fetchrow(
-            _decide_and_audit(need.attest_unless),
-            *clinician_row(principal),
-            patient_id,
-            need.action,
-            need.resource_type,
-            resource_id,
-            request_id_var.get(),
-            need.consent,
-            need.laboratory_may_write and principal.org_kind == LABORATORY,
-            may_open_emergency_access(principal),
-            need.attests,
-            need.reveals,
-            need.pharmacy_may and principal.org_kind == PHARMACY,
-        )
-    basis = row["basis"]
+
+
+def _decision_values(
+    principal: ClinicianPrincipal, patient_id: uuid.UUID, need: Need, resource_id: str | None
+) -> tuple[Any, ...]:
+    """$1…$18 of the decision statement."""
+    return (
+        *clinician_row(principal),
+        patient_id,
+        need.action,
+        need.resource_type,
+        resource_id,
+        request_id_var.get(),
+        need.consent,
+        need.laboratory_may_write and principal.org_kind == LABORATORY,
+        may_open_emergency_access(principal),
+        need.attests,
+        need.reveals,
+        need.pharmacy_may and principal.org_kind == PHARMACY,
+    )
+
+
+def _granted(
+    principal: ClinicianPrincipal, patient_id: uuid.UUID, need: Need, basis: Any, *, attests: Any, revealed: Any
+) -> Grant:
     if basis == "denied":
         raise NotFound("no such patient")
     return Grant(
@@ -342,9 +400,65 @@ async def authorize(
         basis=basis,
         principal=principal,
         need=need,
-        attests=need.attests if row["attests"] else None,
-        revealed=row["revealed"] if need.reveals is not None else None,
+        attests=need.attests if attests else None,
+        revealed=revealed if need.reveals is not None else None,
     )
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Read(Generic[T]):
+    """A clinician's read that runs in the access decision's own statement (`authorize_read`): one round trip.
+
+    `sql` is a SELECT (a constant of the domain's queries module) whose own parameters are $1…$n (`args`). It
+    names the patient and what the decision found through the lateral row `access`, never through an argument:
+    `access.patient_id`; `access.emergency` (the basis is emergency access); `access.reveals` (the reader may
+    learn what the Need's `reveals` consent protects — the rule of `grant_passes_consent`). `result` makes the
+    answer from its rows (in the read's order); it runs only when the decision allowed the read.
+    """
+
+    sql: str
+    args: tuple[Any, ...]
+    result: Callable[[list[Any]], T]
+
+
+async def authorize_read(
+    principal: ClinicianPrincipal,
+    patient_id: uuid.UUID,
+    need: Need,
+    read: Read[T],
+    *,
+    resource_id: str | None = None,
+) -> tuple[Grant, T]:
+    """`authorize` and the read it guards in one statement: the decision, its audit row, then the read if allowed.
+
+    The same decision and audit row as `authorize` (403 by role, audited first; 404 out of scope, audited as
+    denied, and the read never runs). The read sees the snapshot the decision saw. When the server refuses the
+    statement (the read timed out), nothing is disclosed and its audit row rolled back: the decision is then
+    recorded alone, so every attempt is still exactly one row, and the error answers.
+    """
+    if need.action != "read":
+        raise TypeError("authorize_read is for reads; a write decides first with authorize")
+    await _refuse_by_role(principal, patient_id, need, resource_id)
+    try:
+        async with DB.connection() as connection:
+            rows = await connection.fetch(
+                _decide_audit_and_read(need.attest_unless, read.sql),
+                *_decision_values(principal, patient_id, need, resource_id),
+                *read.args,
+            )
+    except asyncpg.PostgresError:
+        # The server refused the statement as a whole (the read timed out): its audit row rolled back with it.
+        # The decision alone records the attempt, as `authorize` would have, before the error answers.
+        with contextlib.suppress(NotFound):
+            await authorize(principal, patient_id, need, resource_id=resource_id)
+        raise
+    first = rows[0]
+    attests, revealed = first["access_attests"], first["access_revealed"]
+    grant = _granted(principal, patient_id, need, first["access_basis"], attests=attests, revealed=revealed)
+    return grant, read.result([row for row in rows if row["access_ordinal"] is not None])
 
 
 def clinician_of(grant: Grant) -> ClinicianPrincipal:

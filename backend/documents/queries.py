@@ -7,6 +7,7 @@ the count of what the citizen's restrictions hide, and the single document, so t
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,7 +104,11 @@ async def clinician_documents(
     """A page of what this reader may see, newest first, and how many the citizen's restrictions hide."""
     values = (patient_id, *reader_values(reader), filters.type, filters.from_date, filters.to_date)
     before = filters.before or (None, None)
-    rows = await connection.fetch(_CLINICIAN_LIST, *values, *before, limit)
+    return clinician_documents_of(await connection.fetch(_CLINICIAN_LIST, *values, *before, limit))
+
+
+def clinician_documents_of(rows: Sequence[Any]) -> tuple[list[ClinicianDocument], int]:
+    """The page and the restricted count from the rows of the list statement (or CLINICIAN_LIST_IN_DECISION's)."""
     hidden: int = rows[0]["restricted_count"]
     return [_clinician_document(row) for row in rows if row["id"] is not None], hidden
 
@@ -116,6 +121,33 @@ WHERE d.patient_id = $1 AND d.status <> 'entered-in-error' AND {_SEEN_BY_CLINICI
 ORDER BY d.date DESC, d.id DESC
 LIMIT $7
 """  # noqa: S608 - constant fragments
+
+
+def _in_decision(sql: str) -> str:
+    """A statement of this module as a read in the access decision's (core.access.Read): the patient ($1) and
+    emergency access ($3) are the decision's (`access.patient_id`, `access.emergency`); $2 becomes $1 and the
+    others from $4 on move down by two."""
+
+    def renumbered(found: re.Match[str]) -> str:
+        number = int(found[1])
+        if number in _DECIDED:
+            return _DECIDED[number]
+        return f"${1 if number == 2 else number - 2}"
+
+    return re.sub(r"\$(\d+)", renumbered, sql)
+
+
+_DECIDED = {1: "access.patient_id", 3: "access.emergency"}
+CLINICIAN_LIST_IN_DECISION = _in_decision(_CLINICIAN_LIST)
+
+
+def clinician_list_args(
+    organisation: str, today: date, lookback: Sequence[tuple[str, int]], filters: Filters, *, limit: int
+) -> tuple[Any, ...]:
+    """The parameters of CLINICIAN_LIST_IN_DECISION: the reader but her emergency access (the decision's)."""
+    kinds, days = [kind for kind, _ in lookback], [days for _, days in lookback]
+    before = filters.before or (None, None)
+    return (organisation, today, kinds, days, filters.type, filters.from_date, filters.to_date, *before, limit)
 
 
 @dataclass(frozen=True, slots=True)

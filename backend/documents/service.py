@@ -16,7 +16,8 @@ from datetime import date
 from typing import get_args
 
 from backend.core import events
-from backend.core.access import Grant, Need, clinician_of, refuse, write_transaction
+from backend.core.access import Grant, Need, Read, clinician_of, refuse, write_transaction
+from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import oslo_now, utcnow
 from backend.core.db import DB
 from backend.core.errors import BadRequest, Conflict, NotFound
@@ -81,15 +82,37 @@ def list_query(
 
 
 async def clinician_list(grant: Grant, settings: Settings, query: ListQuery) -> ClinicianDocumentPage:
-    size = clamp_limit(query.limit)
-    position = decode_cursor(query.cursor, BeforeDateAndId)
-    filters = queries.Filters(
-        query.type, query.from_date, query.to_date, (position.date, position.id) if position else None
-    )
+    size, filters = _size_and_filters(query)
     async with DB.connection() as connection:
         rows, hidden = await queries.clinician_documents(
             connection, grant.patient_id, reader_of(grant, settings), filters, limit=size + 1
         )
+    return _clinician_page(rows, hidden, size)
+
+
+def clinician_list_read(
+    clinician: ClinicianPrincipal, settings: Settings, query: ListQuery
+) -> Read[ClinicianDocumentPage]:
+    """`clinician_list` as a read in the access decision's statement (`authorize_read` with READ): the same
+    statement, whose emergency access is the decision's basis."""
+    size, filters = _size_and_filters(query)
+    today, lookback = oslo_now().date(), settings.document_lookback_days
+    args = queries.clinician_list_args(clinician.org_number, today, lookback, filters, limit=size + 1)
+    return Read(
+        sql=queries.CLINICIAN_LIST_IN_DECISION,
+        args=args,
+        result=lambda rows: _clinician_page(*queries.clinician_documents_of(rows), size),
+    )
+
+
+def _size_and_filters(query: ListQuery) -> tuple[int, queries.Filters]:
+    size = clamp_limit(query.limit)
+    position = decode_cursor(query.cursor, BeforeDateAndId)
+    before = (position.date, position.id) if position else None
+    return size, queries.Filters(query.type, query.from_date, query.to_date, before)
+
+
+def _clinician_page(rows: list[ClinicianDocument], hidden: int, size: int) -> ClinicianDocumentPage:
     items, next_cursor = keyset_page(rows, size, lambda item: BeforeDateAndId(date=item.date, id=item.id))
     return ClinicianDocumentPage(items=items, next=next_cursor, restricted_count=hidden)
 

@@ -176,9 +176,14 @@ async def insert_measurements(
 class _Filter:
     """WHERE conditions built from static fragments, with only the filters given, so each is an index bound."""
 
-    def __init__(self, patient_id: uuid.UUID, code: str | None, first: datetime | None, last: datetime | None) -> None:
-        self.args: list[Any] = [patient_id]
-        self.conditions = ["patient_id = $1"]
+    def __init__(
+        self, patient_id: uuid.UUID | None, code: str | None, first: datetime | None, last: datetime | None
+    ) -> None:
+        # None: the access decision's patient, in a read that runs in its statement (core.access.Read).
+        self.args: list[Any] = []
+        self.conditions = [
+            "patient_id = access.patient_id" if patient_id is None else f"patient_id = {self.arg(patient_id)}"
+        ]
         if code is not None:
             self.where("code = {}", code)
         if first is not None:
@@ -233,6 +238,24 @@ async def measurements_newest_first(
     limit: int,
 ) -> list[MeasurementOut]:
     """Up to `limit` of her measurements, newest first by (effective time, id), from before `before` if given."""
+    sql, args = newest_first_sql(patient_id, code=code, first=first, last=last, before=before, limit=limit)
+    return measurement_rows(await connection.fetch(sql, *args))
+
+
+def measurement_rows(rows: list[Any]) -> list[MeasurementOut]:
+    return [_measurement_out(row) for row in rows]
+
+
+def newest_first_sql(
+    patient_id: uuid.UUID | None,
+    *,
+    code: str | None,
+    first: datetime | None,
+    last: datetime | None,
+    before: BeforeTimeAndId | None,
+    limit: int,
+) -> tuple[str, tuple[Any, ...]]:
+    """The statement of `measurements_newest_first`; `patient_id` None: the access decision's (a core Read)."""
     query = _Filter(patient_id, code, first, last)
     if before is not None:
         # The plain bound lets the index stop early; the row comparison breaks ties on the id.
@@ -246,8 +269,7 @@ async def measurements_newest_first(
         ORDER BY effective_at DESC, id DESC
         LIMIT {query.arg(limit)}
     """  # noqa: S608 - only static fragments and $n placeholders are interpolated
-    rows = await connection.fetch(sql, *query.args)
-    return [_measurement_out(row) for row in rows]
+    return sql, tuple(query.args)
 
 
 class SeriesRows(NamedTuple):

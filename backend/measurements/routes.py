@@ -8,7 +8,7 @@ from typing import Annotated
 from litestar import Controller, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, RawBody
 
-from backend.core.access import Clinician, MeGrant, authorize
+from backend.core.access import Clinician, MeGrant, authorize, authorize_read
 from backend.core.representation import act_for
 from backend.measurements import service
 from backend.measurements.news2 import News2Result, VitalSigns, score_news2
@@ -105,8 +105,9 @@ class ClinicianMeasurementsController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
     ) -> MeasurementPage:
-        grant = await authorize(clinician, patient_id, service.READ)
-        return await service.list_measurements(grant, code=code, start=start, end=end, cursor=cursor, limit=limit)
+        read = service.measurements_read(code=code, start=start, end=end, cursor=cursor, limit=limit)
+        _, page = await authorize_read(clinician, patient_id, service.READ, read)
+        return page
 
     @get(
         "/measurements/series",

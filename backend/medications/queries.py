@@ -110,7 +110,8 @@ class StoredList:
     prescriptions: dict[uuid.UUID, PrescriptionSummary]
 
 
-_READ_LIST = f"""
+def _read_list_sql(patient: str, on: str) -> str:
+    return f"""
 SELECT l.version, l.updated_at, {", ".join("e." + column for column in _ENTRY_COLUMNS)},
        r.id AS reconciliation_id, r.list_version, r.reconciled_at, r.sources, r.note, r.hpr AS by_hpr,
        r.name AS by_name, r.profession AS by_authorization, r.org_number AS by_org, r.org_kind AS by_org_kind,
@@ -119,21 +120,30 @@ FROM medication_list l
 LEFT JOIN medication_entry_version e
        ON e.patient_id = l.patient_id AND e.from_version <= l.version AND (e.to_version IS NULL OR e.to_version > l.version)
 LEFT JOIN LATERAL (  -- the entry's current prescription: its newest
-    SELECT p.id, p.valid_until, {status_sql("p", "$2::date")} AS status FROM prescription p
+    SELECT p.id, p.valid_until, {status_sql("p", on)} AS status FROM prescription p
     WHERE p.patient_id = e.patient_id AND p.entry_id = e.entry_id ORDER BY p.created_at DESC, p.id DESC LIMIT 1
 ) rx ON true
 LEFT JOIN LATERAL (
     SELECT * FROM medication_reconciliation
     WHERE patient_id = l.patient_id ORDER BY reconciled_at DESC, id LIMIT 1
 ) r ON true
-WHERE l.patient_id = $1
-"""  # noqa: S608 - constant column names
+WHERE l.patient_id = {patient}
+"""  # noqa: S608 - constant column names and placeholders
+
+
+_READ_LIST = _read_list_sql("$1", "$2::date")
+# The same statement as a read in the access decision's (core.access.Read): the decision's patient; $1 the date.
+READ_LIST_IN_DECISION = _read_list_sql("access.patient_id", "$1::date")
 
 
 async def read_list(connection: Connection, patient_id: uuid.UUID, on: date) -> StoredList:
     """The head, its entries, the last reconciliation and the entries' prescriptions (their status on the date
     `on`) in one statement, so they are one consistent snapshot."""
-    rows = await connection.fetch(_READ_LIST, patient_id, on)
+    return stored_list(await connection.fetch(_READ_LIST, patient_id, on))
+
+
+def stored_list(rows: Sequence[Mapping[str, Any]]) -> StoredList:
+    """The list from the rows of `read_list`'s statement (or READ_LIST_IN_DECISION's)."""
     if not rows:
         return StoredList(version=0, updated_at=None, entries={}, last_reconciled=None, prescriptions={})
     first = rows[0]

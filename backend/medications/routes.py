@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
-from backend.core.access import Clinician, MeGrant, authorize
+from backend.core.access import Clinician, MeGrant, authorize, authorize_read
 from backend.core.concurrency import ETAG_HEADER, etag
 from backend.core.representation import act_for
 from backend.core.settings import app_settings
@@ -52,8 +52,8 @@ class ClinicianMedicationController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def get_list(self, clinician: Clinician, patient_id: FromPath[uuid.UUID]) -> Response[MedicationListOut]:
-        grant = await authorize(clinician, patient_id, service.READ_LIST)
-        return _with_etag(await service.read_list(grant))
+        _, medications = await authorize_read(clinician, patient_id, service.READ_LIST, service.list_read())
+        return _with_etag(medications)
 
     @put(
         "",

@@ -19,7 +19,7 @@ from datetime import date, datetime
 import msgspec
 
 from backend.core import events
-from backend.core.access import Grant, Need, clinician_of, refuse
+from backend.core.access import Grant, Need, Read, clinician_of, refuse
 from backend.core.audit import Author
 from backend.core.clock import utcnow
 from backend.core.concurrency import require_if_match
@@ -90,6 +90,18 @@ async def read_list(grant: Grant) -> MedicationListOut:
     on = today()
     async with DB.connection() as connection:
         stored = await queries.read_list(connection, grant.patient_id, on)
+    return _stored_view(stored, on)
+
+
+def list_read() -> Read[MedicationListOut]:
+    """`read_list` as a read in the access decision's statement (`authorize_read` with READ_LIST): one round trip."""
+    on = today()
+    return Read(
+        sql=queries.READ_LIST_IN_DECISION, args=(on,), result=lambda rows: _stored_view(queries.stored_list(rows), on)
+    )
+
+
+def _stored_view(stored: queries.StoredList, on: date) -> MedicationListOut:
     return _clinician_view(
         stored.version,
         stored.updated_at,

@@ -114,33 +114,20 @@ def care_relation_row(row: Any) -> CareRelationRow:
     )
 
 
-async def active_care_relations(
-    connection: Any,
-    patient_id: uuid.UUID,
-    *,
-    hidden_kind: str | None,
-    own_org: str | None,
-    after: tuple[datetime, uuid.UUID] | None,
-    limit: int,
-) -> list[CareRelationRow]:
-    """Active relations, oldest first (then by id), after the (valid_from, id) position when given; relations
-    of `hidden_kind` are left out unless they are `own_org`'s."""
-    rows = await connection.fetch(
-        """
-        SELECT id, kind, org_number, org_kind, attested_by_hpr, attested_by_name, valid_from, valid_until
-        FROM care_relation
-        WHERE patient_id = $1 AND (valid_until IS NULL OR valid_until > now())
-          AND ($2::text IS NULL OR kind <> $2 OR org_number = $3::text)
-          AND ($4::timestamptz IS NULL OR (valid_from, id) > ($4, $5::uuid))
-        ORDER BY valid_from, id LIMIT $6
-        """,
-        patient_id,
-        hidden_kind,
-        own_org,
-        after[0] if after else None,
-        after[1] if after else None,
-        limit,
-    )
+# A read in the access decision's statement (core.access.Read): the patient is the decision's, `access.patient_id`.
+# Relations of the kind $1 are left out unless they are the organisation $2's or the reader may learn what the
+# Need's `reveals` consent protects (`access.reveals`). Active only, oldest first (then by id), after ($3, $4).
+ACTIVE_CARE_RELATIONS_READ = """
+SELECT id, kind, org_number, org_kind, attested_by_hpr, attested_by_name, valid_from, valid_until
+FROM care_relation
+WHERE patient_id = access.patient_id AND (valid_until IS NULL OR valid_until > now())
+  AND (access.reveals OR kind <> $1::text OR org_number = $2::text)
+  AND ($3::timestamptz IS NULL OR (valid_from, id) > ($3, $4::uuid))
+ORDER BY valid_from, id LIMIT $5
+"""
+
+
+def care_relation_rows(rows: list[Any]) -> list[CareRelationRow]:
     return [care_relation_row(row) for row in rows]
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from backend.core.access import Clinician, MeGrant, System, attest, authorize, open_emergency_access
+from backend.core.access import Clinician, MeGrant, System, attest, authorize_read, open_emergency_access
 from backend.core.alerts import AcknowledgeIn, AlertOut, AlertPage, acknowledge_alert, alerts_for
 from backend.core.representation import act_for
 from backend.core.settings import app_settings
@@ -187,8 +187,9 @@ class ClinicianPatientController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
     ) -> CareRelationList:
-        grant = await authorize(clinician, patient_id, service.READ_CARE_RELATIONS)
-        return await service.list_care_relations(grant, cursor, limit)
+        read = service.care_relations_read(clinician, cursor, limit)
+        _, page = await authorize_read(clinician, patient_id, service.READ_CARE_RELATIONS, read)
+        return page
 
     @post(
         "/{patient_id:uuid}/emergency-access",

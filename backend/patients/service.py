@@ -11,7 +11,7 @@ from backend.core import audit, events, representation
 from backend.core.access import (
     Grant,
     Need,
-    grant_passes_consent,
+    Read,
     patient_for_identity_number,
 )
 from backend.core.auth import ClinicianPrincipal
@@ -180,24 +180,23 @@ class _AfterRelation(Position):
     id: uuid.UUID
 
 
-async def list_care_relations(grant: Grant, cursor: str | None, limit: int | None) -> CareRelationList:
+def care_relations_read(clinician: ClinicianPrincipal, cursor: str | None, limit: int | None) -> Read[CareRelationList]:
+    """The active care relations, a page, read in the access decision's statement (`authorize_read`, with
+    READ_CARE_RELATIONS): cursor and limit are checked first (a 400 is no reason to read her record)."""
     size = clamp_limit(limit)
     position = decode_cursor(cursor, _AfterRelation)
+
+    def page(rows: list[Any]) -> CareRelationList:
+        found = queries.care_relation_rows(rows)
+        kept, following = keyset_page(found, size, lambda row: _AfterRelation(at=row.valid_from, id=row.id))
+        return CareRelationList(items=[_relation_out(row) for row in kept], next=following)
+
     # Another organisation's midwife relation tells that she is or was pregnant (CLINICAL.md v1.1,
-    # "Pregnancy is private"): without her pregnancy-card consent only the caller's own stays listed.
-    hidden = None if await grant_passes_consent(grant, PREGNANCY_CONSENT) else "midwife"
-    own = grant.principal.org_number if isinstance(grant.principal, ClinicianPrincipal) else None
-    async with DB.connection() as connection:
-        rows = await queries.active_care_relations(
-            connection,
-            grant.patient_id,
-            hidden_kind=hidden,
-            own_org=own,
-            after=(position.at, position.id) if position else None,
-            limit=size + 1,
-        )
-    kept, following = keyset_page(rows, size, lambda row: _AfterRelation(at=row.valid_from, id=row.id))
-    return CareRelationList(items=[_relation_out(row) for row in kept], next=following)
+    # "Pregnancy is private"): without her pregnancy-card consent (READ_CARE_RELATIONS reveals it, emergency
+    # access passes it: `access.reveals`) only the caller's own stays listed.
+    after = (position.at, position.id) if position else (None, None)
+    args = ("midwife", clinician.org_number, *after, size + 1)
+    return Read(sql=queries.ACTIVE_CARE_RELATIONS_READ, args=args, result=page)
 
 
 READ_CARE_RELATIONS = Need(action="read", resource_type="care-relation", reveals=PREGNANCY_CONSENT)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from litestar import Litestar
 
-from backend.core.access import Grant, Need, authorize
+from backend.core.access import Grant, Need, Role, authorize
 from backend.core.auth import ClinicianPrincipal
 from backend.core.relations import ATTESTABLE, RELATION_KINDS
 from tests.factories import Clinician, block, new_citizen, new_clinician, relate
@@ -207,6 +207,87 @@ async def test_the_decision_plans_each_check_once(app: Litestar, db: Any) -> Non
     assert sorted(scanned) == sorted(
         ["patient", "emergency_access", "care_relation", "care_relation", "clinician_block", "consent", "consent"]
     ), scanned
+
+
+_READ_PARAMS: list[Any] = ["clinician", "t", "9100002", None, "LE", "974600002", "fastlege"]
+
+
+async def test_a_read_in_the_decisions_statement_never_runs_when_refused(app: Litestar, db: Any) -> None:
+    """authorize_read: the domain's read is gated by the decision (a one-time filter), so a refusal reads nothing."""
+    import json
+
+    from backend.core.access import _decide_audit_and_read
+
+    read = "SELECT id FROM measurement WHERE patient_id = access.patient_id AND code <> $1 ORDER BY id"
+    params = [*_READ_PARAMS, uuid.uuid4(), "read", "x", None, None, None, False, True, None, None, False, "x"]
+    plan = json.loads(
+        await db.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + _decide_audit_and_read(None, read), *params)
+    )
+
+    def scans(node: dict[str, Any]) -> list[tuple[str, int]]:
+        found = [(node["Relation Name"], node["Actual Loops"])] if "Relation Name" in node else []
+        return found + [scan for child in node.get("Plans", []) for scan in scans(child)]
+
+    found = scans(plan[0]["Plan"])
+    assert ("patient", 1) in found
+    assert ("measurement", 0) in found, found  # planned, never executed
+    denied = await db.fetchval("SELECT count(*) FROM audit_log WHERE patient_id = $1 AND basis = 'denied'", params[7])
+    assert denied == 1
+
+
+async def test_authorize_read_decides_and_audits_as_authorize_does(
+    client: httpx.AsyncClient, app: Litestar, db: Any
+) -> None:
+    from backend.core.access import Read, authorize_read
+    from backend.core.errors import Forbidden, NotFound
+
+    woman = await new_citizen(client, app)
+    gp = new_clinician(app)
+    principal = ClinicianPrincipal(
+        hpr=gp.hpr, pid="", authorization="LE", org_number=gp.org, org_kind=gp.org_kind, name=None, caller_id="t"
+    )
+    read = Read(sql="SELECT n FROM generate_series(1, $1::int) AS n WHERE access.patient_id IS NOT NULL ORDER BY n DESC",
+                args=(3,), result=lambda rows: [row["n"] for row in rows])  # fmt: skip
+    need = Need(action="read", resource_type="care-relation")
+    with pytest.raises(NotFound):
+        await authorize_read(principal, woman.patient_id, need, read)
+    await relate(client, gp, woman.patient_id)
+    grant, numbers = await authorize_read(principal, woman.patient_id, need, read)
+    assert (grant.basis, grant.patient_id, numbers) == ("care-relation", woman.patient_id, [3, 2, 1])
+    empty = Read(sql="SELECT 1 AS one WHERE false", args=(), result=list)
+    assert (await authorize_read(principal, woman.patient_id, need, empty))[1] == []
+    with pytest.raises(Forbidden):
+        await authorize_read(principal, woman.patient_id, Need(action="read", resource_type="x", role=_NO_ONE), read)
+    reads = [(row["basis"], row["refusal"]) for row in await _audit_rows(db, gp) if row["action"] == "read"]
+    assert reads == [("denied", "no-relation"), ("care-relation", None), ("care-relation", None), ("denied", "role")]
+
+
+async def test_a_read_the_server_refuses_is_still_one_audit_row(
+    client: httpx.AsyncClient, app: Litestar, db: Any
+) -> None:
+    """The read fails inside the decision's statement (its audit row rolls back): the decision is recorded alone."""
+    import asyncpg
+
+    from backend.core.access import Read, authorize_read
+
+    woman = await new_citizen(client, app)
+    gp = new_clinician(app)
+    await relate(client, gp, woman.patient_id)
+    principal = ClinicianPrincipal(
+        hpr=gp.hpr, pid="", authorization="LE", org_number=gp.org, org_kind=gp.org_kind, name=None, caller_id="t"
+    )
+    failing = Read(
+        sql="SELECT 1 / (n - $1::int) AS x FROM generate_series(1, 1) AS n WHERE access.patient_id IS NOT NULL",
+        args=(1,),
+        result=list,
+    )
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        await authorize_read(principal, woman.patient_id, Need(action="read", resource_type="x"), failing)
+    reads = [(row["basis"], row["resource_type"]) for row in await _audit_rows(db, gp) if row["action"] == "read"]
+    assert reads == [("care-relation", "x")]
+
+
+_NO_ONE = Role(rule="no one may", authorizations=frozenset())
 
 
 def test_the_attestation_matrix_names_only_declared_relation_kinds() -> None:

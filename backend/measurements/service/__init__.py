@@ -17,7 +17,13 @@ from backend.measurements.service.news2_scores import (
     reason_for_reader,
     record_news2,
 )
-from backend.measurements.service.readings import READ, list_measurements, measurement_codes, measurement_series
+from backend.measurements.service.readings import (
+    READ,
+    list_measurements,
+    measurement_codes,
+    measurement_series,
+    measurements_read,
+)
 from backend.measurements.service.spo2_target import (
     PRESCRIBE_SPO2_TARGET,
     READ_SPO2_TARGET,
@@ -41,6 +47,7 @@ __all__ = [
     "list_news2_scores",
     "measurement_codes",
     "measurement_series",
+    "measurements_read",
     "news2_not_valid_reason",
     "prescribe_spo2_target",
     "reason_for_reader",

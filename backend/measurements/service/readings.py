@@ -3,9 +3,11 @@ series for charts, and the catalogue of codes an upload accepts."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
+from typing import Any
 
-from backend.core.access import Grant, Need
+from backend.core.access import Grant, Need, Read
 from backend.core.db import DB
 from backend.core.errors import BadRequest
 from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, keyset_page
@@ -77,16 +79,42 @@ async def list_measurements(
     limit: int | None,
 ) -> MeasurementPage:
     """The patient's measurements, newest first, keyset-paged on (effective time, id)."""
-    code = _known_code(code, required=False)
+    read = _read(grant.patient_id, code=code, start=start, end=end, cursor=cursor, limit=limit)
+    async with DB.connection() as connection:
+        rows = await connection.fetch(read.sql, *read.args)
+    return read.result(rows)
+
+
+def measurements_read(
+    *, code: str | None, start: str | None, end: str | None, cursor: str | None, limit: int | None
+) -> Read[MeasurementPage]:
+    """A clinician's list, read in the access decision's statement (`authorize_read` with READ). Its filters are
+    checked first: a 400 is no reason to read her record."""
+    return _read(None, code=code, start=start, end=end, cursor=cursor, limit=limit)
+
+
+def _read(
+    patient_id: uuid.UUID | None,
+    *,
+    code: str | None,
+    start: str | None,
+    end: str | None,
+    cursor: str | None,
+    limit: int | None,
+) -> Read[MeasurementPage]:
+    """The list's statement and how its rows make the page; `patient_id` None: the access decision's patient."""
+    known = _known_code(code, required=False)
     first, last = _period(start, end)
     size = clamp_limit(limit)
     before = decode_cursor(cursor, BeforeTimeAndId)
-    async with DB.connection() as connection:
-        rows = await queries.measurements_newest_first(
-            connection, grant.patient_id, code=code, first=first, last=last, before=before, limit=size + 1
-        )
-    items, next_cursor = keyset_page(rows, size, lambda final: BeforeTimeAndId(at=final.effective_at, id=final.id))
-    return MeasurementPage(items=items, next=next_cursor)
+    sql, args = queries.newest_first_sql(patient_id, code=known, first=first, last=last, before=before, limit=size + 1)
+
+    def page(rows: list[Any]) -> MeasurementPage:
+        found = queries.measurement_rows(rows)
+        items, next_cursor = keyset_page(found, size, lambda final: BeforeTimeAndId(at=final.effective_at, id=final.id))
+        return MeasurementPage(items=items, next=next_cursor)
+
+    return Read(sql=sql, args=args, result=page)
 
 
 async def measurement_series(grant: Grant, *, code: str | None, start: str | None, end: str | None) -> Series:
