@@ -170,6 +170,20 @@ async def changes_since(
     ]
 
 
+async def last_visible_change(connection: Any, patient_id: uuid.UUID, resource_types: Iterable[str]) -> int:
+    """The seq of her latest event of these resource types that her feed shows (0 when none): it changes with
+    every write she may see to them and with nothing she may not (a result before its release, a hold)."""
+    found: int = await connection.fetchval(
+        """
+        SELECT COALESCE(max(seq), 0) FROM event
+        WHERE patient_id = $1 AND citizen_visible AND resource_type = ANY ($2::text[])
+        """,
+        patient_id,
+        list(resource_types),
+    )
+    return found
+
+
 _CANDIDATE_WINDOW = 4
 
 # Due and not claimed by a live worker (a crashed worker's claims come back when their lease ends).

@@ -40,6 +40,11 @@ async def list_for_citizen(me: Grant, page: Paging) -> CitizenLabResultPage:
     return CitizenLabResultPage(items=items, next=next_cursor)
 
 
+async def list_state(connection: queries.Connection, me: Grant) -> object:
+    """What her list's ETag is derived from (core/conditional.py): the reports she sees now and their versions."""
+    return await queries.citizen_results_state(connection, me.patient_id, utcnow())
+
+
 async def get_for_citizen(me: Grant, report_id: uuid.UUID) -> CitizenLabResult:
     now = utcnow()
     async with DB.connection() as connection:

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from backend.core.rows import typed_row_or_none, typed_rows
-from backend.labs.release import citizen_sees, release_columns
+from backend.labs.release import citizen_sees, citizen_sees_since, release_columns
 from backend.labs.schemas import (
     Category,
     CodeSystem,
@@ -479,6 +479,23 @@ async def reports_page(
         now,
     )
     return typed_rows(ReportWithRelease, rows)
+
+
+async def citizen_results_state(connection: Connection, patient_id: uuid.UUID, now: datetime) -> str | None:
+    """What her result list shows changes with: the reports she sees at `now` (a release time passing adds one),
+    each one's shown version, last update and since when she sees it. Held and unreleased reports are not in it."""
+    state: str | None = await connection.fetchval(
+        f"""
+        SELECT count(*) || ':' || COALESCE(md5(string_agg(
+            r.id::text || '.' || r.current_version || '.' || r.updated_at::text || '.' || COALESCE(s.since::text, ''),
+            ',' ORDER BY r.id)), '')
+        FROM lab_report r, LATERAL (SELECT {citizen_sees_since("r", "$2")} AS since) s
+        WHERE r.patient_id = $1 AND {citizen_sees("r", "$2")}
+        """,  # noqa: S608 - fixed fragments only
+        patient_id,
+        now,
+    )
+    return state
 
 
 async def citizen_report(
