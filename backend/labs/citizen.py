@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from backend.core.access import Grant
 from backend.core.clock import utcnow
+from backend.core.conditional import State
 from backend.core.db import DB
 from backend.core.errors import BadRequest, NotFound
 from backend.core.paging import keyset_page
@@ -40,9 +41,11 @@ async def list_for_citizen(me: Grant, page: Paging) -> CitizenLabResultPage:
     return CitizenLabResultPage(items=items, next=next_cursor)
 
 
-async def list_state(connection: queries.Connection, me: Grant) -> object:
-    """What her list's ETag is derived from (core/conditional.py): the reports she sees now and their versions."""
-    return await queries.citizen_results_state(connection, me.patient_id, utcnow())
+async def list_state(connection: queries.Connection, me: Grant) -> State:
+    """What her list's ETag is derived from (core/conditional.py): the reports she sees now and their versions,
+    unchanged until the next release time of a report not held (or a write)."""
+    found = await queries.citizen_results_state(connection, me.patient_id, utcnow())
+    return State(value=found.shown, until=found.next_release)
 
 
 async def get_for_citizen(me: Grant, report_id: uuid.UUID) -> CitizenLabResult:

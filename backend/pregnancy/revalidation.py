@@ -6,12 +6,13 @@ from typing import Any
 
 from backend.core import events
 from backend.core.access import Grant
+from backend.core.conditional import State
 from backend.pregnancy.rules import today
 
 # Every write to a card (a clinician's entry, her note or self-registration, a reminder) is a `pregnancy-card` event.
 CARD_RESOURCE_TYPES = ("pregnancy-card",)
 
 
-async def card_state(connection: Any, me: Grant) -> object:
+async def card_state(connection: Any, me: Grant) -> State:
     """Her visible changes to her cards, and the date: the card is shown as of today (weeks, the programme)."""
-    return (await events.last_visible_change(connection, me.patient_id, CARD_RESOURCE_TYPES), today())
+    return State((await events.last_visible_change(connection, me.patient_id, CARD_RESOURCE_TYPES), today()))

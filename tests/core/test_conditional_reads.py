@@ -4,6 +4,7 @@ is never another caller's, another patient's or someone else's acting for her.""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -158,3 +159,30 @@ async def test_someone_acting_for_her_has_her_own_validator_and_every_read_is_au
     assert revoked.status_code in (200, 204), revoked.text
     assert (await _read(client, MEDICATIONS, acting(attorney, grantor), their_tag)).status_code == 404
     assert (await _read(client, MEDICATIONS, acting(attorney, uuid.uuid4()), "*")).status_code == 404
+
+
+async def test_a_change_committed_by_another_process_reaches_this_one(
+    client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection
+) -> None:
+    """Another API process or the worker appends her event: this process learns it from the commit's NOTIFY."""
+    patient = await patient_with_gp(client, app)
+    tag = await _etag(client, MEDICATIONS, patient.citizen.headers)
+    await _not_modified(client, MEDICATIONS, patient.citizen.headers, tag)  # now kept in this process
+    async with db.transaction():
+        await db.execute(
+            """
+            WITH next AS (UPDATE patient SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq)
+            INSERT INTO event (patient_id, seq, type, resource_type, resource_id, at, available_at, attempts,
+                               citizen_visible)
+            SELECT $1, next.event_seq, 'medications.updated', 'medication-list', 'x', now(), now(), 0, true FROM next
+            """,
+            patient.id,
+        )
+        await db.execute("SELECT pg_notify('helsekort_patient_changed', $1::text)", str(patient.id))
+    for _ in range(100):
+        response = await _read(client, MEDICATIONS, patient.citizen.headers, tag)
+        if response.status_code == 200:
+            break
+        await asyncio.sleep(0.02)
+    assert response.status_code == 200
+    assert response.headers["ETag"] != tag

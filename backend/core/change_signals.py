@@ -1,0 +1,121 @@
+"""Which patients' records changed, as this process learns it: for caches that must never outlive a write.
+
+Every event appended (`events.append_event`, the one way any domain records a change of a patient's record) bumps
+the patient's counter here at once, and sends `NOTIFY helsekort_patient_changed` with her id in the writer's
+transaction; every API process listens on one connection of its own and bumps the counter when the commit is
+delivered, so a write in another process or the worker is seen too. A cache (core/conditional.py) reads the
+counter before it reads the database and keeps what it read only if the counter has not moved meanwhile, and
+drops it whenever the counter moves. While the listening connection is down (or not yet up), `live()` is false
+and nothing may be cached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+
+log = logging.getLogger("helsekort.changes")
+
+CHANNEL = "helsekort_patient_changed"
+RECONNECT_SECONDS = 1.0
+_MAX_TRACKED = 100_000
+
+
+class ChangeSignals:
+    def __init__(self) -> None:
+        self._counters: dict[uuid.UUID, int] = {}
+        self._epoch = 0  # bumped when every patient must be taken as changed (listener lost, counters forgotten)
+        self._subscribers: list[Callable[[uuid.UUID | None], None]] = []
+        self._dsn: str | None = None
+        self._live = False
+        self._task: asyncio.Task[None] | None = None
+        self._connection: Any = None
+
+    def mark(self, patient_id: uuid.UUID) -> tuple[int, int]:
+        """What a reader compares after its read: (epoch, the patient's counter)."""
+        return self._epoch, self._counters.get(patient_id, 0)
+
+    def live(self, dsn: str) -> bool:
+        """Whether changes of the database at `dsn` reach this process now (start listening when not yet)."""
+        if self._dsn != dsn or self._task is None or self._task.done():
+            self._start(dsn)
+        return self._live
+
+    def subscribe(self, forget: Callable[[uuid.UUID | None], None]) -> None:
+        """`forget(patient_id)` on each change; `forget(None)`: everything may have changed."""
+        self._subscribers.append(forget)
+
+    def changed(self, patient_id: uuid.UUID) -> None:
+        if len(self._counters) >= _MAX_TRACKED:
+            self._everything_changed()
+            return
+        self._counters[patient_id] = self._counters.get(patient_id, 0) + 1
+        for forget in self._subscribers:
+            forget(patient_id)
+
+    def _everything_changed(self) -> None:
+        self._epoch += 1
+        self._counters.clear()
+        for forget in self._subscribers:
+            forget(None)
+
+    def _notified(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            patient_id = uuid.UUID(payload)
+        except ValueError:
+            return
+        self.changed(patient_id)
+
+    def _start(self, dsn: str) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._live = False
+        self._everything_changed()
+        self._dsn = dsn
+        self._task = asyncio.get_running_loop().create_task(self._listen(dsn))
+
+    async def _listen(self, dsn: str) -> None:
+        while True:
+            lost = asyncio.Event()
+            try:
+                self._connection = await asyncpg.connect(
+                    dsn, timeout=5, server_settings={"application_name": "helsekort-changes"}
+                )
+                self._connection.add_termination_listener(lambda _connection, lost=lost: lost.set())
+                await self._connection.add_listener(CHANNEL, self._notified)
+                self._live = True
+                await lost.wait()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                log.warning("change notifications unavailable", extra={"error": type(exc).__name__})
+            finally:
+                self._live = False
+                self._everything_changed()
+                if self._connection is not None:
+                    with contextlib.suppress(Exception):
+                        self._connection.terminate()
+                    self._connection = None
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def close(self) -> None:
+        """Stop listening (the app's shutdown): nothing is cached afterwards."""
+        task, self._task = self._task, None
+        self._live = False
+        self._dsn = None
+        self._everything_changed()
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._connection is not None:
+            with contextlib.suppress(Exception):
+                await self._connection.close(timeout=1)
+            self._connection = None
+
+
+SIGNALS = ChangeSignals()
