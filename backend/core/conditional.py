@@ -41,11 +41,13 @@ from litestar.di import Provide
 from litestar.openapi import ResponseSpec
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.core.access import Grant, provide_me
+from backend.core.access import Grant, citizen_grant, provide_me
+from backend.core.auth import CitizenPrincipal
 from backend.core.change_signals import SIGNALS
 from backend.core.clock import OSLO, utcnow
 from backend.core.concurrency import if_none_match_hits
 from backend.core.identity import sealer
+from backend.core.representation import ACT_FOR_HEADER
 from backend.db.engine import DB
 
 # Bumped when what a conditional route answers changes shape for the same state (a deploy then answers 200 once).
@@ -122,10 +124,21 @@ def resource_etag(grant: Grant, scope: Scope, state: object) -> str:
     return f'"{mac[:18].hex()}"'
 
 
+_ACT_FOR = ACT_FOR_HEADER.lower().encode()
+
+
+async def _grant(scope: Scope) -> Grant:
+    """MeGrant's decision: her own record straight from the principal (the common poll), else `provide_me`."""
+    principal = scope.get("user")
+    if isinstance(principal, CitizenPrincipal) and not any(name == _ACT_FOR for name, _ in scope["headers"]):
+        return await citizen_grant(principal)
+    return await provide_me(Request(scope))
+
+
 def _conditional(state: ResourceState) -> Callable[[ASGIApp], ASGIApp]:
     def middleware(app: ASGIApp) -> ASGIApp:
         async def conditional(scope: Scope, receive: Receive, send: Send) -> None:
-            grant = await provide_me(Request(scope))
+            grant = await _grant(scope)
             scope.setdefault("state", {})[_GRANT] = grant
             current = await _STATES.current(state, grant)
             tag = resource_etag(grant, scope, current.value)
