@@ -6,7 +6,7 @@ transaction; every API process listens on one connection of its own and bumps th
 delivered, so a write in another process or the worker is seen too. A cache (core/conditional.py) reads the
 counter before it reads the database and keeps what it read only if the counter has not moved meanwhile, and
 drops it whenever the counter moves. While the listening connection is down (or not yet up), `live()` is false
-and nothing may be cached.
+and nothing may be cached. `PatientCache` is that cache.
 """
 
 from __future__ import annotations
@@ -15,10 +15,15 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any, Generic, TypeVar
 
 import asyncpg
+
+from backend.core.clock import OSLO, utcnow
+from backend.db.engine import DB
 
 log = logging.getLogger("helsekort.changes")
 
@@ -119,3 +124,58 @@ class ChangeSignals:
 
 
 SIGNALS = ChangeSignals()
+
+
+async def notify_changed(connection: Any, patient_id: uuid.UUID) -> None:
+    """For a write that appends no event (a demo loader's direct insert): tell every process on its commit."""
+    await connection.execute("SELECT pg_notify($1, $2::text)", CHANNEL, str(patient_id))
+    SIGNALS.changed(patient_id)
+
+
+V = TypeVar("V")
+MAX_AGE = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept(Generic[V]):
+    value: V
+    read_at: datetime
+    until: datetime
+
+
+class PatientCache(Generic[V]):
+    """Values read for a patient, kept in this process until she changes (any event appended for her), until
+    the time the reader names, the next midnight in Norway or `MAX_AGE`; nothing is kept while changes cannot
+    reach this process, and a value read while she changed is not kept."""
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self._kept: dict[uuid.UUID, dict[Hashable, _Kept[V]]] = {}
+        self._limit = limit
+        SIGNALS.subscribe(self.forget)
+
+    def forget(self, patient_id: uuid.UUID | None) -> None:
+        if patient_id is None:
+            self._kept.clear()
+        else:
+            self._kept.pop(patient_id, None)
+
+    async def get(
+        self, patient_id: uuid.UUID, key: Hashable, read: Callable[[], Awaitable[tuple[V, datetime | None]]]
+    ) -> V:
+        """The kept value, else `read()`: (value, until when time alone leaves it unchanged or None)."""
+        now = utcnow()
+        dsn = DB.config.get("dsn")
+        live = isinstance(dsn, str) and SIGNALS.live(dsn)
+        kept = self._kept.get(patient_id, {}).get(key) if live else None
+        # A clock set back (tests) never sees what was read later.
+        if kept is not None and kept.read_at <= now < kept.until:
+            return kept.value
+        mark = SIGNALS.mark(patient_id)
+        value, ends = await read()
+        if live and SIGNALS.mark(patient_id) == mark and isinstance(dsn, str) and SIGNALS.live(dsn):
+            if len(self._kept) >= self._limit:
+                self._kept.clear()
+            midnight = datetime.combine(now.astimezone(OSLO).date() + timedelta(days=1), time(), OSLO)
+            until = min(now + MAX_AGE, midnight, ends or midnight)
+            self._kept.setdefault(patient_id, {})[key] = _Kept(value=value, read_at=now, until=until)
+        return value

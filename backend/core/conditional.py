@@ -18,21 +18,18 @@ results):
   another patient or someone else acting for her;
 - the state is read before the handler reads the resource, so a write in between can only make the ETag older
   than the body (the next poll gets a 200), never newer;
-- the state is the patient's, whoever reads it, and is kept in this process until she changes
-  (core/change_signals.py: any event appended for her, here at once, elsewhere on the commit's NOTIFY), until the
-  time it names (`State.until`: the next release of a result) or the next midnight in Norway, at most
-  `MAX_AGE`, and only while change notifications reach this process; so a poll of an unchanged resource reads
-  nothing from the database.
+- the state is the patient's, whoever reads it, and is kept in this process (core/change_signals.py
+  `PatientCache`) until she changes, until the time it names (`State.until`: the next release of a result) or the
+  next midnight in Norway; so a poll of an unchanged resource reads nothing from the database.
 
 The answers stay `Cache-Control: no-store` (core/middleware.py): the app keeps its own copy and revalidates it.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from litestar import Request
@@ -43,8 +40,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.core.access import Grant, citizen_grant, provide_me
 from backend.core.auth import CitizenPrincipal
-from backend.core.change_signals import SIGNALS
-from backend.core.clock import OSLO, utcnow
+from backend.core.change_signals import PatientCache
 from backend.core.concurrency import if_none_match_hits
 from backend.core.identity import sealer
 from backend.core.representation import ACT_FOR_HEADER
@@ -52,8 +48,6 @@ from backend.db.engine import DB
 
 # Bumped when what a conditional route answers changes shape for the same state (a deploy then answers 200 once).
 GENERATION = b"1"
-
-MAX_AGE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,48 +61,17 @@ class State:
 
 ResourceState = Callable[[Any, Grant], Awaitable[State]]
 
-
-@dataclass(frozen=True, slots=True)
-class _Kept:
-    state: State
-    read_at: datetime
-    until: datetime
+_STATES: PatientCache[State] = PatientCache()
 
 
-class _States:
-    """Each patient's resource states this process has read, dropped when she changes (core/change_signals.py)."""
-
-    def __init__(self, limit: int = 50_000) -> None:
-        self._kept: dict[uuid.UUID, dict[ResourceState, _Kept]] = {}
-        self._limit = limit
-        SIGNALS.subscribe(self.forget)
-
-    def forget(self, patient_id: uuid.UUID | None) -> None:
-        if patient_id is None:
-            self._kept.clear()
-        else:
-            self._kept.pop(patient_id, None)
-
-    async def current(self, read: ResourceState, grant: Grant) -> State:
-        now = utcnow()
-        dsn = DB.config.get("dsn")
-        live = isinstance(dsn, str) and SIGNALS.live(dsn)
-        kept = self._kept.get(grant.patient_id, {}).get(read) if live else None
-        if kept is not None and kept.read_at <= now < kept.until:
-            return kept.state
-        mark = SIGNALS.mark(grant.patient_id)
+async def _current(read: ResourceState, grant: Grant) -> State:
+    async def fetch() -> tuple[State, datetime | None]:
         async with DB.connection() as connection:
             state = await read(connection, grant)
-        if live and SIGNALS.mark(grant.patient_id) == mark and isinstance(dsn, str) and SIGNALS.live(dsn):
-            if len(self._kept) >= self._limit:
-                self._kept.clear()
-            midnight = datetime.combine(now.astimezone(OSLO).date() + timedelta(days=1), time(), OSLO)
-            until = min(now + MAX_AGE, midnight, state.until or midnight)
-            self._kept.setdefault(grant.patient_id, {})[read] = _Kept(state=state, read_at=now, until=until)
-        return state
+        return state, state.until
 
+    return await _STATES.get(grant.patient_id, read, fetch)
 
-_STATES = _States()
 
 _GRANT = "helsekort.conditional_grant"
 _IF_NONE_MATCH = b"if-none-match"
@@ -140,7 +103,7 @@ def _conditional(state: ResourceState) -> Callable[[ASGIApp], ASGIApp]:
         async def conditional(scope: Scope, receive: Receive, send: Send) -> None:
             grant = await _grant(scope)
             scope.setdefault("state", {})[_GRANT] = grant
-            current = await _STATES.current(state, grant)
+            current = await _current(state, grant)
             tag = resource_etag(grant, scope, current.value)
             if_none_match = None
             for name, value in scope["headers"]:
