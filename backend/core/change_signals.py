@@ -148,9 +148,10 @@ class PatientCache(Generic[V]):
     the time the reader names, the next midnight in Norway or `MAX_AGE`; nothing is kept while changes cannot
     reach this process, and a value read while she changed is not kept."""
 
-    def __init__(self, limit: int = 50_000) -> None:
+    def __init__(self, limit: int = 50_000, per_patient: int = 16) -> None:
         self._kept: dict[uuid.UUID, dict[Hashable, _Kept[V]]] = {}
         self._limit = limit
+        self._per_patient = per_patient
         SIGNALS.subscribe(self.forget)
 
     def forget(self, patient_id: uuid.UUID | None) -> None:
@@ -177,5 +178,8 @@ class PatientCache(Generic[V]):
                 self._kept.clear()
             midnight = datetime.combine(now.astimezone(OSLO).date() + timedelta(days=1), time(), OSLO)
             until = min(now + MAX_AGE, midnight, ends or midnight)
-            self._kept.setdefault(patient_id, {})[key] = _Kept(value=value, read_at=now, until=until)
+            hers = self._kept.setdefault(patient_id, {})
+            if len(hers) >= self._per_patient:
+                hers.clear()
+            hers[key] = _Kept(value=value, read_at=now, until=until)
         return value
