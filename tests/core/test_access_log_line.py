@@ -34,3 +34,19 @@ def test_the_trusted_access_line_is_the_generic_one(duration: float, request_id:
         assert json.loads(formatter.format(fast))["durationMs"] == duration
     finally:
         request_id_var.reset(token)
+
+
+@pytest.mark.parametrize(
+    ("template", "trusted"),
+    [
+        ("/citizen/v1/me/pregnancies/{pregnancy_id:uuid}", True),
+        ("unmatched", True),
+        ("/a/1234567", False),
+        ('/a"b', False),
+        ("/x/eyJhbGciOi", False),
+    ],
+)
+def test_only_a_route_template_with_nothing_to_scrub_or_escape_is_trusted(template: str, trusted: bool) -> None:
+    from backend.core.middleware import _SAFE_TEMPLATE
+
+    assert bool(_SAFE_TEMPLATE.match(template)) is trusted
