@@ -111,7 +111,8 @@ def _conditional(state: ResourceState) -> Callable[[ASGIApp], ASGIApp]:
                     if_none_match = value.decode("latin-1")
                     break
             header = (b"etag", tag.encode())
-            if if_none_match and if_none_match_hits(if_none_match, tag):
+            # `*` is not taken: whether the resource exists (another card id, someone else's) is the handler's to say.
+            if if_none_match and if_none_match_hits(if_none_match, tag, star=False):
                 await send({"type": "http.response.start", "status": 304, "headers": [header]})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 return

@@ -133,7 +133,8 @@ async def test_a_validator_never_matches_another_patients_resource(client: httpx
         response = await _read(client, path, theirs.headers, tag)
         assert response.status_code == 200
         assert response.headers["ETag"] != tag
-        assert (await _read(client, path, theirs.headers, "*")).status_code == 304  # `*`: any current copy
+        # `*` is not taken: whether there is a resource at all is the handler's answer.
+        assert (await _read(client, path, theirs.headers, "*")).status_code == 200
 
 
 async def test_someone_acting_for_her_has_her_own_validator_and_every_read_is_audited_once(
@@ -153,12 +154,12 @@ async def test_someone_acting_for_her_has_her_own_validator_and_every_read_is_au
     assert [(row["basis"], row["action"]) for row in rows] == [("representative", "read")] * 3
 
     # Out of scope (no `lab-results`): 404 whatever validator is sent.
-    assert (await _read(client, LAB_RESULTS, acting(attorney, grantor), "*")).status_code == 404
+    assert (await _read(client, LAB_RESULTS, acting(attorney, grantor), their_tag)).status_code == 404
     # Revoked: her validator no longer opens anything.
     revoked = await client.delete(f"/citizen/v1/me/representatives/{power}", headers=grantor.headers)
     assert revoked.status_code in (200, 204), revoked.text
     assert (await _read(client, MEDICATIONS, acting(attorney, grantor), their_tag)).status_code == 404
-    assert (await _read(client, MEDICATIONS, acting(attorney, uuid.uuid4()), "*")).status_code == 404
+    assert (await _read(client, MEDICATIONS, acting(attorney, uuid.uuid4()), their_tag)).status_code == 404
 
 
 async def test_a_change_committed_by_another_process_reaches_this_one(
@@ -186,3 +187,16 @@ async def test_a_change_committed_by_another_process_reaches_this_one(
         await asyncio.sleep(0.02)
     assert response.status_code == 200
     assert response.headers["ETag"] != tag
+
+
+async def test_a_card_that_is_not_hers_is_404_whatever_validator_is_sent(
+    client: httpx.AsyncClient, app: Litestar
+) -> None:
+    world = await team(client, app)
+    other = await team(client, app)
+    card = await create_card(client, world.midwife, world.woman.patient_id)
+    theirs = await create_card(client, other.midwife, other.woman.patient_id)
+    tag = await _etag(client, f"{CARDS}/{card['id']}", world.woman.headers)
+    for sent in (tag, "*"):
+        assert (await _read(client, f"{CARDS}/{theirs['id']}", world.woman.headers, sent)).status_code == 404
+        assert (await _read(client, f"{CARDS}/{uuid.uuid4()}", world.woman.headers, sent)).status_code == 404
