@@ -21,6 +21,7 @@ from litestar.plugins.prometheus import PrometheusController
 from backend.apidocs import LocalSwaggerPlugin
 from backend.core.access import provide_clinician, provide_me, provide_system
 from backend.core.auth import AuthFailureLimiter, RequirePrincipal, TokenVerifier, WriteStep
+from backend.core.change_signals import SIGNALS
 from backend.core.contract import serve_contract_document
 from backend.core.errors import EXCEPTION_HANDLERS
 from backend.core.idempotency import IdempotencyMiddleware
@@ -67,6 +68,7 @@ def _lifespan(settings: Settings) -> Any:
             yield
         finally:
             await app.state.token_verifier.close()
+            await SIGNALS.close()
             await DB.close_pool()
             if embedded is not None:
                 embedded.stop()

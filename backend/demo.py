@@ -17,6 +17,7 @@ import backend.medications.demo
 import backend.municipal.demo
 import backend.pregnancy.demo
 from backend.core.access import patient_for_identity_number
+from backend.core.change_signals import notify_changed
 from backend.core.clock import OSLO, utcnow
 from backend.core.demo import (
     DEMO_CLINICIANS,
@@ -53,6 +54,7 @@ async def load_core_demo(settings: Settings) -> str:
             uuid.uuid4(),
             patient_id,
         )
+        await notify_changed(connection, patient_id)  # no event: /me keeps her consents until told
         for clinician in DEMO_CLINICIANS:
             if clinician.relation is None:
                 continue

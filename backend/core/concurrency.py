@@ -37,12 +37,13 @@ def require_if_match(if_match: str | None, current_version: int | str, *, resour
         )
 
 
-def if_none_match_hits(if_none_match: str | None, current: str) -> bool:
-    """True when the client's cached copy is current (answer 304)."""
+def if_none_match_hits(if_none_match: str | None, current: str, *, star: bool = True) -> bool:
+    """True when the client's cached copy is current (answer 304). `star=False`: only the very tag counts, for a
+    check made before anyone knows the resource exists (core/conditional.py)."""
     if not if_none_match:
         return False
     tags = _tags(if_none_match)
-    return "*" in tags or current.strip('"') in tags
+    return (star and "*" in tags) or current.strip('"') in tags
 
 
 # Documentation of the headers above, for route handlers (`response_headers=ETAG_HEADER`).

@@ -133,6 +133,15 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
     "schema": {"type": "string", "maxLength": 255},
 }
 
+# A citizen's whole resource revalidated by its ETag (core/conditional.py: `opt` key `conditional_read`).
+IF_NONE_MATCH_PARAMETER: dict[str, Any] = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "description": "The ETag of the copy you hold: 304 with no body while it is current",
+    "schema": {"type": "string"},
+}
+
 ACT_FOR_DESCRIPTIONS: dict[str, str] = {
     "own": "Not accepted here: this is the person's own business, never managed for someone else (403)",
     "any": "Act for someone you represent (any scope); the answer covers only what your scopes cover",
@@ -235,6 +244,8 @@ def _complete_operation(operation: dict[str, Any], method: str, handler: HTTPRou
             statuses |= {409, 422}
         if method != "get":
             statuses.add(409)  # a write the resource's state forbids (a closed card, an existing slug, ...)
+    if handler.opt.get("conditional_read"):
+        parameters.append(dict(IF_NONE_MATCH_PARAMETER))
     act_for = handler.opt.get("act_for")
     if act_for is not None:
         parameters.append(act_for_parameter(act_for))

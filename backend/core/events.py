@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from backend.core.change_signals import SIGNALS
 from backend.core.errors import HelsekortError
 from backend.core.event_types import EVENT_TYPES, Audience, EventSpec, EventType, Visibility
 from backend.db.engine import DB
@@ -92,7 +93,8 @@ async def append_event(
     `seq` then has a gap, which the cursor handles.
 
     The patient row's counter is incremented in the same statement, which also serialises
-    concurrent writers for one patient so `seq` never has gaps or duplicates.
+    concurrent writers for one patient so `seq` never has gaps or duplicates. The statement also notifies every
+    process of the change when it commits (core/change_signals.py).
     """
     spec = _spec(type, Audience.PATIENT)
     if spec.visibility is Visibility.WRITER_DECIDES:
@@ -112,7 +114,7 @@ async def append_event(
         INSERT INTO event (patient_id, seq, type, resource_type, resource_id, at, available_at, attempts,
                            citizen_visible)
         SELECT $1, next.event_seq, $2, $3, $4, now(), COALESCE($5, now()), 0, $6 FROM next
-        RETURNING seq
+        RETURNING seq, pg_notify('helsekort_patient_changed', $1::text)
         """,
         patient_id,
         type.value,
@@ -121,6 +123,8 @@ async def append_event(
         available_at,
         visible,
     )
+    # Caches of what she is shown (core/conditional.py) drop her now, and every other process on the commit's NOTIFY.
+    SIGNALS.changed(patient_id)
     return seq
 
 
@@ -168,6 +172,20 @@ async def changes_since(
         )
         for row in rows
     ]
+
+
+async def last_visible_change(connection: Any, patient_id: uuid.UUID, resource_types: Iterable[str]) -> int:
+    """The seq of her latest event of these resource types that her feed shows (0 when none): it changes with
+    every write she may see to them and with nothing she may not (a result before its release, a hold)."""
+    found: int = await connection.fetchval(
+        """
+        SELECT COALESCE(max(seq), 0) FROM event
+        WHERE patient_id = $1 AND citizen_visible AND resource_type = ANY ($2::text[])
+        """,
+        patient_id,
+        list(resource_types),
+    )
+    return found
 
 
 _CANDIDATE_WINDOW = 4

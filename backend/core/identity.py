@@ -108,9 +108,14 @@ class IdentitySealer:
             raise ValueError("the patient key must be at least 32 bytes")
         self._mac_key = hashlib.sha256(b"helsekort/fnr-digest\x00" + secret).digest()
         self._aead = AESGCM(hashlib.sha256(b"helsekort/fnr-seal\x00" + secret).digest())
+        self._validator_key = hashlib.sha256(b"helsekort/etag\x00" + secret).digest()
 
     def digest(self, number: str) -> bytes:
         return hmac.new(self._mac_key, number.encode(), hashlib.sha256).digest()
+
+    def validator(self, data: bytes) -> bytes:
+        """A keyed MAC for response validators (core/conditional.py): opaque, the same in every process."""
+        return hmac.new(self._validator_key, data, hashlib.sha256).digest()
 
     def seal(self, number: str) -> bytes:
         nonce = os.urandom(12)

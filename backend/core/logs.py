@@ -32,10 +32,14 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line; the whole line (message, extras, exception text) is scrubbed."""
 
     def format(self, record: logging.LogRecord) -> str:
+        if record.__dict__.get(TRUSTED):
+            return _access_line(record)
         return scrub(self.render(record))
 
     def render(self, record: logging.LogRecord) -> str:
         """The line before scrubbing (the test suite checks that nothing needed scrubbing in the first place)."""
+        if record.__dict__.get(TRUSTED):
+            return _access_line(record)
         entry: dict[str, Any] = {
             "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
@@ -53,6 +57,24 @@ class JsonFormatter(logging.Formatter):
         elif record.exc_text:
             entry["exception"] = record.exc_text
         return json.dumps(entry, ensure_ascii=False)
+
+
+# Marks a record whose every field is safe by construction (the access log: a known method, a route template, a
+# status, a duration, a caller kind and a request id the edge made or checked): one f-string, nothing to scrub.
+TRUSTED = "_trusted"
+
+
+def _access_line(record: logging.LogRecord) -> str:
+    """The same JSON line `render` makes of the access log's record (key order included), about ten times faster."""
+    fields = record.__dict__
+    at = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+    request_id = request_id_var.get()
+    with_id = f', "requestId": "{request_id}"' if request_id else ""
+    return (
+        f'{{"at": "{at}", "level": "{record.levelname.lower()}", "logger": "{record.name}", '
+        f'"message": "{record.msg}"{with_id}, "method": "{fields["method"]}", "route": "{fields["route"]}", '
+        f'"status": {fields["status"]}, "durationMs": {fields["durationMs"]!r}, "caller": "{fields["caller"]}"}}'
+    )
 
 
 # The servers' own loggers: their lines go through the root's JSON handler; their access logs are replaced

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from backend.core.access import Grant
 from backend.core.clock import utcnow
+from backend.core.conditional import State
 from backend.core.db import DB
 from backend.core.errors import BadRequest, NotFound
 from backend.core.paging import keyset_page
@@ -38,6 +39,13 @@ async def list_for_citizen(me: Grant, page: Paging) -> CitizenLabResultPage:
         kept, next_cursor = keyset_page(rows, page.size, position_of)
         items = await _citizen_results(connection, me, kept)
     return CitizenLabResultPage(items=items, next=next_cursor)
+
+
+async def list_state(connection: queries.Connection, me: Grant) -> State:
+    """What her list's ETag is derived from (core/conditional.py): the reports she sees now and their versions,
+    unchanged until the next release time of a report not held (or a write)."""
+    found = await queries.citizen_results_state(connection, me.patient_id, utcnow())
+    return State(value=found.shown, until=found.next_release)
 
 
 async def get_for_citizen(me: Grant, report_id: uuid.UUID) -> CitizenLabResult:

@@ -16,8 +16,8 @@ from typing import Any
 
 import msgspec
 
-from backend.core.rows import typed_row_or_none, typed_rows
-from backend.labs.release import citizen_sees, release_columns
+from backend.core.rows import typed_row, typed_row_or_none, typed_rows
+from backend.labs.release import citizen_sees, citizen_sees_since, release_columns
 from backend.labs.schemas import (
     Category,
     CodeSystem,
@@ -462,6 +462,30 @@ async def reports_page(
         now,
     )
     return typed_rows(ReportWithRelease, rows)
+
+
+class ResultsState(msgspec.Struct, kw_only=True):
+    shown: str  # the reports she sees, each one's shown version, last update and since when she sees it
+    next_release: datetime | None  # the earliest release time still ahead of a report not held
+
+
+async def citizen_results_state(connection: Connection, patient_id: uuid.UUID, now: datetime) -> ResultsState:
+    """What her result list shows changes with: the reports she sees at `now` (a release time passing adds one),
+    and when time alone next changes it. Held and unreleased reports are not in `shown`."""
+    row = await connection.fetchrow(
+        f"""
+        SELECT count(*) FILTER (WHERE {citizen_sees("r", "$2")}) || ':' || COALESCE(md5(string_agg(
+                   r.id::text || '.' || r.current_version || '.' || r.updated_at::text || '.'
+                   || COALESCE(s.since::text, ''), ',' ORDER BY r.id) FILTER (WHERE {citizen_sees("r", "$2")})), '')
+                   AS shown,
+               min(r.release_due_at) FILTER (WHERE NOT r.held AND r.release_due_at > $2) AS next_release
+        FROM lab_report r, LATERAL (SELECT {citizen_sees_since("r", "$2")} AS since) s
+        WHERE r.patient_id = $1
+        """,  # noqa: S608 - fixed fragments only
+        patient_id,
+        now,
+    )
+    return typed_row(ResultsState, row)
 
 
 async def citizen_report(

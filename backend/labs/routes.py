@@ -11,6 +11,7 @@ from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 from litestar.params import FromPath, FromQuery, RawBody
 
 from backend.core.access import Clinician, MeGrant, authorize
+from backend.core.conditional import conditional_read
 from backend.core.contract import raw_body_types
 from backend.core.representation import act_for
 from backend.core.settings import app_settings
@@ -150,7 +151,12 @@ class CitizenLabResultController(Controller):
     tags = ["citizen: lab results"]
     opt = act_for("lab-results")  # what someone acting for her (Helsekort-Act-For) needs
 
-    @get("", operation_id="citizenListLabResults", summary="My released lab results, newest first")
+    @get(
+        "",
+        operation_id="citizenListLabResults",
+        summary="My released lab results, newest first; ETag, 304 on If-None-Match",
+        **conditional_read(service.citizen_list_state),
+    )
     async def list_results(
         self, me: MeGrant, cursor: FromQuery[str | None] = None, limit: FromQuery[int | None] = None
     ) -> CitizenLabResultPage:

@@ -15,6 +15,7 @@ Every function that touches a patient's reports takes the `Grant` the access dec
 from __future__ import annotations
 
 from backend.labs.citizen import get_for_citizen, list_for_citizen, trend_for_citizen
+from backend.labs.citizen import list_state as citizen_list_state
 from backend.labs.clinician import clinician_report, list_for_clinician, versions_for_clinician
 from backend.labs.intake import (
     FHIR_MEDIA_TYPE,
@@ -42,6 +43,7 @@ __all__ = [
     "Paging",
     "Sender",
     "announce_due_releases",
+    "citizen_list_state",
     "clinician_report",
     "get_for_citizen",
     "hold_lab_report",

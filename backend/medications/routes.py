@@ -10,6 +10,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 
 from backend.core.access import Clinician, MeGrant, authorize, authorize_read
 from backend.core.concurrency import ETAG_HEADER, etag
+from backend.core.conditional import conditional_read
 from backend.core.representation import act_for
 from backend.core.settings import app_settings
 from backend.medications import discrepancies, history, reconciliations, service
@@ -138,7 +139,12 @@ class CitizenMedicationController(Controller):
     tags = ["citizen: medications"]
     opt = act_for("medications")  # what someone acting for her (Helsekort-Act-For) needs
 
-    @get("", operation_id="citizenGetMedicationList", summary="My medication list, recently stopped entries included")
+    @get(
+        "",
+        operation_id="citizenGetMedicationList",
+        summary="My medication list, recently stopped entries included; ETag, 304 on If-None-Match",
+        **conditional_read(service.citizen_list_state),
+    )
     async def get_list(self, me: MeGrant) -> CitizenMedicationList:
         return await service.citizen_list(me)
 

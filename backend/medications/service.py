@@ -23,6 +23,7 @@ from backend.core.access import Grant, Need, Read, clinician_of, refuse
 from backend.core.audit import Author
 from backend.core.clock import utcnow
 from backend.core.concurrency import require_if_match
+from backend.core.conditional import State
 from backend.core.db import DB
 from backend.core.errors import Conflict
 from backend.medications import queries, queries_prescriptions
@@ -245,6 +246,23 @@ async def _require_midwife_rights(
 
 
 # --- citizen ------------------------------------------------------------------------------------------
+
+
+# The resource types of the events that change what her list shows (the list, its samstemming and discrepancy
+# reports, prescriptions and renewal requests): every write she may see to any of them changes its ETag.
+CITIZEN_LIST_RESOURCE_TYPES = (
+    "medication-list",
+    "medication-reconciliation",
+    "medication-discrepancy",
+    "prescription",
+    "renewal-request",
+)
+
+
+async def citizen_list_state(connection: queries.Connection, me: Grant) -> State:
+    """What her list's ETag is derived from (core/conditional.py): her visible changes to it, and the date (an
+    entry stopped more than 90 days ago leaves it, a prescription past its validUntil is expired)."""
+    return State((await events.last_visible_change(connection, me.patient_id, CITIZEN_LIST_RESOURCE_TYPES), today()))
 
 
 async def citizen_list(me: Grant) -> CitizenMedicationList:

@@ -15,6 +15,7 @@ from backend.core.access import (
     patient_for_identity_number,
 )
 from backend.core.auth import ClinicianPrincipal
+from backend.core.change_signals import PatientCache
 from backend.core.clock import OSLO, utcnow
 from backend.core.context import PREGNANCY_CONSENT, age_on, birth_date
 from backend.core.db import DB
@@ -46,10 +47,17 @@ from backend.patients.schemas import (
 # --- citizen ------------------------------------------------------------------------------------------
 
 
+# Her consents, kept per patient until she changes (each consent given or withdrawn appends an event).
+_CONSENTS: PatientCache[tuple[str, ...]] = PatientCache()
+
+
 async def describe_me(me: Grant) -> Me:
-    async with DB.connection() as connection:
-        scopes = await queries.consent_scopes(connection, me.patient_id)
-    return Me(patient_id=me.patient_id, consents=scopes)
+    async def read() -> tuple[tuple[str, ...], None]:
+        async with DB.connection() as connection:
+            return tuple(await queries.consent_scopes(connection, me.patient_id)), None
+
+    scopes = await _CONSENTS.get(me.patient_id, "consents", read)
+    return Me(patient_id=me.patient_id, consents=list(scopes))
 
 
 # A child's access log is hers to read from 16 (API.md "Representation"); until then her guardian reads it for her.

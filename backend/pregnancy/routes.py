@@ -11,8 +11,10 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from backend.core.access import Clinician, Grant, MeGrant, authorize
 from backend.core.auth import ClinicianPrincipal
 from backend.core.concurrency import ETAG_HEADER, etag
+from backend.core.conditional import conditional_read
 from backend.core.representation import act_for
 from backend.pregnancy import service
+from backend.pregnancy.revalidation import card_state
 from backend.pregnancy.schemas import (
     CardHeaderPatch,
     CardIn,
@@ -258,7 +260,12 @@ class CitizenPregnancyController(Controller):
     ) -> CardList:
         return await service.list_cards(me, cursor, limit)
 
-    @get("/{pregnancy_id:uuid}", operation_id="citizenGetPregnancyCard", summary="My whole card")
+    @get(
+        "/{pregnancy_id:uuid}",
+        operation_id="citizenGetPregnancyCard",
+        summary="My whole card; ETag, 304 on If-None-Match",
+        **conditional_read(card_state),
+    )
     async def get_card(self, me: MeGrant, pregnancy_id: FromPath[uuid.UUID]) -> PregnancyCard:
         return await service.read_card(me, pregnancy_id)
 

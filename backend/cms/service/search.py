@@ -196,20 +196,18 @@ async def list_pages(
     if query_text is not None and len(query_text) > 200:
         raise BadRequest("the search text is at most 200 characters", field="q")
     key = (locale, query_text, tag, audience, context, offset, size)
-    hit, cached = _results.get(key)
-    if hit and cached is not None:
-        return cached
-    found = await _search(
-        locale=locale,
-        query_text=query_text,
-        tag=tag,
-        audience=audience,
-        context_filter=context_filter,
-        offset=offset,
-        size=size,
+    return await _results.get_or_compute(
+        key,
+        lambda: _search(
+            locale=locale,
+            query_text=query_text,
+            tag=tag,
+            audience=audience,
+            context_filter=context_filter,
+            offset=offset,
+            size=size,
+        ),
     )
-    _results.put(key, found)
-    return found
 
 
 async def _search(

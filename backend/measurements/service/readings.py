@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from backend.core.access import Grant, Need, Read
+from backend.core.change_signals import PatientCache
 from backend.core.db import DB
 from backend.core.errors import BadRequest
 from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, keyset_page
@@ -117,15 +118,25 @@ def _read(
     return Read(sql=sql, args=args, result=page)
 
 
+# Her chart's points, kept per patient until she changes: every write of a measurement (her upload, a clinician's
+# vital set) appends an event in its transaction; the period is explicit, so time alone changes nothing.
+_SERIES: PatientCache[queries.SeriesRows] = PatientCache()
+
+
 async def measurement_series(grant: Grant, *, code: str | None, start: str | None, end: str | None) -> Series:
     """One code's points in the period, oldest first; the newest MAX_SERIES_POINTS when there are more."""
     known = _known_code(code, required=True)
     assert known is not None
     first, last = _period(start, end)
-    async with DB.connection() as connection:
-        found = await queries.series(
-            connection, grant.patient_id, known, first=first, last=last, limit=MAX_SERIES_POINTS
-        )
+
+    async def read() -> tuple[queries.SeriesRows, None]:
+        async with DB.connection() as connection:
+            rows = await queries.series(
+                connection, grant.patient_id, known, first=first, last=last, limit=MAX_SERIES_POINTS
+            )
+        return rows, None
+
+    found = await _SERIES.get(grant.patient_id, (known, first, last), read)
     return Series(code=known, unit=_unit_of(known, found.first_unit), points=found.points, truncated=found.truncated)
 
 
