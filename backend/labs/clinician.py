@@ -15,7 +15,6 @@ from backend.core.access import Grant
 from backend.core.clock import utcnow
 from backend.core.db import DB
 from backend.core.errors import NotFound
-from backend.core.paging import keyset_page
 from backend.labs import queries
 from backend.labs.schemas import (
     ClinicianLabReport,
@@ -28,7 +27,7 @@ from backend.labs.schemas import (
     ReportVersionInfo,
     Requester,
 )
-from backend.labs.views import Paging, observation_out, position_of, release_state, report_out, shown, value_of
+from backend.labs.views import Paging, observation_out, release_state, report_out, report_page, shown, value_of
 
 PREVIOUS_PER_OBSERVATION = 5
 
@@ -37,16 +36,7 @@ async def list_for_clinician(grant: Grant, page: Paging) -> ClinicianLabReportPa
     """Every report of the patient, newest specimen first, whatever its release state."""
     now = utcnow()
     async with DB.connection() as connection:
-        rows = await queries.reports_page(
-            connection,
-            grant.patient_id,
-            before_at=page.before_at,
-            before_id=page.before_id,
-            limit=page.size + 1,
-            now=now,
-            citizen_only=False,
-        )
-        kept, next_cursor = keyset_page(rows, page.size, position_of)
+        kept, next_cursor = await report_page(connection, grant, page, now, citizen_only=False)
         items = await _clinician_reports(connection, grant, kept)
     return ClinicianLabReportPage(items=items, next=next_cursor)
 
