@@ -6,7 +6,8 @@ transaction; every API process listens on one connection of its own and bumps th
 delivered, so a write in another process or the worker is seen too. A cache (core/conditional.py) reads the
 counter before it reads the database and keeps what it read only if the counter has not moved meanwhile, and
 drops it whenever the counter moves. While the listening connection is down (or not yet up), `live()` is false
-and nothing may be cached. `PatientCache` is that cache.
+and nothing may be cached; every `PROBE_SECONDS` the listener sends itself a probe, and it is live only while the
+probes come back (a pooler in transaction mode loses notifications). `PatientCache` is that cache.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ log = logging.getLogger("helsekort.changes")
 
 CHANNEL = "helsekort_patient_changed"
 RECONNECT_SECONDS = 1.0
+PROBE_SECONDS = 2.0
+PROBE_TIMEOUT_SECONDS = 1.0
+_PROBE = "probe:"
 _MAX_TRACKED = 100_000
 
 
@@ -41,6 +45,8 @@ class ChangeSignals:
         self._live = False
         self._task: asyncio.Task[None] | None = None
         self._connection: Any = None
+        self._probe = ""
+        self._probe_seen = asyncio.Event()
 
     def mark(self, patient_id: uuid.UUID) -> tuple[int, int]:
         """What a reader compares after its read: (epoch, the patient's counter)."""
@@ -71,6 +77,10 @@ class ChangeSignals:
             forget(None)
 
     def _notified(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        if payload.startswith(_PROBE):
+            if payload == self._probe:
+                self._probe_seen.set()
+            return
         try:
             patient_id = uuid.UUID(payload)
         except ValueError:
@@ -94,8 +104,10 @@ class ChangeSignals:
                 )
                 self._connection.add_termination_listener(lambda _connection, lost=lost: lost.set())
                 await self._connection.add_listener(CHANNEL, self._notified)
-                self._live = True
-                await lost.wait()
+                while not lost.is_set():
+                    await self._check_delivery()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lost.wait(), PROBE_SECONDS)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
                 log.warning("change notifications unavailable", extra={"error": type(exc).__name__})
             finally:
@@ -106,6 +118,22 @@ class ChangeSignals:
                         self._connection.terminate()
                     self._connection = None
             await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def _check_delivery(self) -> None:
+        """Live while a probe this connection sends comes back to it: a pooler in transaction mode (docs/scaling.md)
+        or anything else that loses notifications turns caching off within `PROBE_SECONDS`."""
+        self._probe = f"{_PROBE}{uuid.uuid4().hex}"
+        self._probe_seen = asyncio.Event()
+        await self._connection.execute("SELECT pg_notify($1, $2)", CHANNEL, self._probe)
+        try:
+            await asyncio.wait_for(self._probe_seen.wait(), PROBE_TIMEOUT_SECONDS)
+        except TimeoutError:
+            if self._live:
+                log.warning("change notifications are not delivered; nothing is cached")
+            self._live = False
+            self._everything_changed()
+            return
+        self._live = True
 
     async def close(self) -> None:
         """Stop listening (the app's shutdown): nothing is cached afterwards."""

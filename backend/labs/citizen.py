@@ -8,37 +8,39 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from backend.core.access import Grant
+from backend.core.change_signals import PatientCache
 from backend.core.clock import utcnow
 from backend.core.conditional import State
 from backend.core.db import DB
 from backend.core.errors import BadRequest, NotFound
-from backend.core.paging import keyset_page
 from backend.labs import queries
 from backend.labs.catalogue import CATALOGUE
 from backend.labs.schemas import CitizenLabResult, CitizenLabResultPage, LabTrend, Requester, TrendPoint
-from backend.labs.views import Paging, observation_out, position_of, shown
+from backend.labs.views import Paging, observation_out, report_page, shown
 
 TREND_MAX_POINTS = 1000
 
 
+# Her pages of results, kept per patient until she changes (every report stored, corrected or released appends an
+# event) or the next release time of a report not held passes (core/change_signals.py).
+_PAGES: PatientCache[CitizenLabResultPage] = PatientCache()
+
+
 async def list_for_citizen(me: Grant, page: Paging) -> CitizenLabResultPage:
     """My released results, newest specimen first; held and unreleased reports are not there."""
-    now = utcnow()
-    async with DB.connection() as connection:
-        rows = await queries.reports_page(
-            connection,
-            me.patient_id,
-            before_at=page.before_at,
-            before_id=page.before_id,
-            limit=page.size + 1,
-            now=now,
-            citizen_only=True,
-        )
-        kept, next_cursor = keyset_page(rows, page.size, position_of)
-        items = await _citizen_results(connection, me, kept)
-    return CitizenLabResultPage(items=items, next=next_cursor)
+
+    async def read() -> tuple[CitizenLabResultPage, datetime | None]:
+        now = utcnow()
+        async with DB.connection() as connection:
+            kept, next_cursor = await report_page(connection, me, page, now, citizen_only=True)
+            items = await _citizen_results(connection, me, kept)
+            state = await queries.citizen_results_state(connection, me.patient_id, now)
+        return CitizenLabResultPage(items=items, next=next_cursor), state.next_release
+
+    return await _PAGES.get(me.patient_id, (page.before_at, page.before_id, page.size), read)
 
 
 async def list_state(connection: queries.Connection, me: Grant) -> State:

@@ -16,7 +16,7 @@ import msgspec
 
 from backend.core.access import Grant, Need
 from backend.core.db import DB
-from backend.core.paging import Instant, Position, clamp_limit, decode_cursor
+from backend.core.paging import Instant, Position, clamp_limit, decode_cursor, keyset_page
 from backend.labs import queries
 from backend.labs.release import PRELIMINARY
 from backend.labs.schemas import (
@@ -48,6 +48,23 @@ class BeforeSpecimen(Position):
 
 def position_of(report: queries.Report) -> BeforeSpecimen:
     return BeforeSpecimen(s=report.specimen_at, id=report.id)
+
+
+async def report_page(
+    connection: queries.Connection, grant: Grant, page: Paging, now: datetime, *, citizen_only: bool
+) -> tuple[list[queries.ReportWithRelease], str | None]:
+    """One page of the patient's reports, newest specimen first (only those she sees at `now` when `citizen_only`),
+    and the cursor of the next."""
+    rows = await queries.reports_page(
+        connection,
+        grant.patient_id,
+        before_at=page.before_at,
+        before_id=page.before_id,
+        limit=page.size + 1,
+        now=now,
+        citizen_only=citizen_only,
+    )
+    return keyset_page(rows, page.size, position_of)
 
 
 @dataclass(frozen=True, slots=True)

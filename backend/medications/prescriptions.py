@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from backend.core import events
 from backend.core.access import PHARMACY, Grant, Need, clinician_of, refuse, write_transaction
 from backend.core.audit import Author
+from backend.core.change_signals import PatientCache
 from backend.core.clock import utcnow
 from backend.core.context import PREGNANCY_CONSENT
 from backend.core.db import DB
@@ -220,8 +221,16 @@ async def prescriptions_for(
 async def citizen_prescriptions(
     me: Grant, *, status: PrescriptionStatus | None, cursor: str | None, limit: int | None
 ) -> PrescriptionPage:
-    """Her prescriptions newest first, with the dispensings left and until when each is valid."""
-    return await _page(me, status=status, cursor=cursor, limit=limit)
+    """Her prescriptions newest first, with the dispensings left and until when each is valid; kept per patient
+    until she changes (every prescription write appends an event) or the date does (the status is the day's)."""
+
+    async def read() -> tuple[PrescriptionPage, None]:
+        return await _page(me, status=status, cursor=cursor, limit=limit), None
+
+    return await _CITIZEN_PAGES.get(me.patient_id, (status, cursor, limit, today()), read)
+
+
+_CITIZEN_PAGES: PatientCache[PrescriptionPage] = PatientCache()
 
 
 async def _page(
