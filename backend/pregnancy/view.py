@@ -1,6 +1,6 @@
 """The whole card as it is shown: its entries, the due date in force, and where she is in the programme.
 
-`load` and `read` read the card and every entry on it in one statement (`queries.whole_card`; the schedule is
+`load` and `whole` read the card and every entry on it in one statement (`queries.whole_card`; the schedule is
 cached for a minute) and `assemble` builds from them the `PregnancyCard` both the clinicians and the woman see;
 the `*_out` functions shape one entry each.
 """
@@ -103,15 +103,20 @@ async def card_row(connection: Any, grant: Grant, card_id: uuid.UUID, *, lock: L
 async def load(grant: Grant, card_id: uuid.UUID) -> PregnancyCard:
     """The whole card, as of today."""
     async with DB.connection() as connection:
-        return await read(connection, grant.patient_id, card_id, today())
+        return await _read(connection, grant.patient_id, card_id, today())
 
 
-async def read(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID, on: date) -> PregnancyCard:
-    """The whole card as of `on`, read in one statement (the schedule is cached); 404 when she has no such card."""
-    whole = await queries.whole_card(connection, patient_id, card_id)
-    if whole is None:
+async def whole(connection: Any, card: CardRow, on: date) -> PregnancyCard:
+    """The whole card as of `on`, of a card row the caller has read (and locked) under its decision."""
+    return await _read(connection, card.patient_id, card.id, on)
+
+
+async def _read(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID, on: date) -> PregnancyCard:
+    """The card and every entry in one statement (the schedule is cached); 404 when she has no such card."""
+    found = await queries.whole_card(connection, patient_id, card_id)
+    if found is None:
         raise NotFound("no such pregnancy card")
-    return assemble(whole, await _schedule(connection), on)
+    return assemble(found, await _schedule(connection), on)
 
 
 def dating(lmp: date, ultrasounds: Sequence[UltrasoundRow]) -> tuple[DueDateInForce, uuid.UUID | None]:
