@@ -382,12 +382,12 @@ def _influenza_offered_from(item: DueItem, on: date) -> DueItem:
     return msgspec.structs.replace(item, starts_on=max(item.starts_on, season_start))
 
 
-def assemble(whole: WholeCard, schedule: Sequence[ScheduleItem], on: date) -> PregnancyCard:
+def assemble(rows: WholeCard, schedule: Sequence[ScheduleItem], on: date) -> PregnancyCard:
     """The whole card as of `on`, from its entries (most already in their response shape) and the schedule.
 
-    Takes over `whole`'s consultations, setting each one's gestational age from the due date in force."""
-    card, consultations, ultrasounds, tests = whole.card, whole.consultations, whole.ultrasounds, whole.tests
-    vaccines = whole.vaccines
+    Takes over the consultations of `rows`, setting each one's gestational age from the due date in force."""
+    card, consultations, ultrasounds, tests = rows.card, rows.consultations, rows.ultrasounds, rows.tests
+    vaccines = rows.vaccines
     card_id = card.id
     in_force, dating_id = dating(card.last_menstrual_period, ultrasounds)
     test_facts = [(row.test, row.taken_on, row.result) for row in tests]
@@ -432,13 +432,13 @@ def assemble(whole: WholeCard, schedule: Sequence[ScheduleItem], on: date) -> Pr
         lmp_due_date=naegele_due_date(card.last_menstrual_period),
         gestational_age=age(due_date, age_on) if age_on is not None else None,
         header=header_out(header),
-        earlier_pregnancies=whole.earlier,
+        earlier_pregnancies=rows.earlier,
         tests=tests,
         consultations=consultations,
         ultrasounds=[ultrasound_out(row, due_date, dating_id) for row in ultrasounds],
         vaccines=vaccines,
-        notes=whole.notes,
-        self_registrations=[self_registration_out(row, due_date) for row in whole.self_registrations],
+        notes=rows.notes,
+        self_registrations=[self_registration_out(row, due_date) for row in rows.self_registrations],
         next_due=status.next_due,
         overdue=status.overdue,
         vaccines_due=vaccines_due,
