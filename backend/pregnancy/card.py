@@ -217,7 +217,7 @@ async def record_outcome(grant: Grant, card_id: uuid.UUID, data: OutcomeIn) -> P
         card = await view.card_row(connection, grant, card_id, lock="update")
         if card.status != ONGOING:
             if card.status == data.outcome and card.outcome_date == data.date:
-                return await view.read(connection, grant.patient_id, card_id, on)  # the same PUT again changes nothing
+                return await view.whole(connection, card, on)  # the same PUT again changes nothing
             raise Conflict(
                 f"the outcome is already recorded (status {card.status}); a closed card is not reopened",
                 extra={"cardStatus": card.status},

@@ -24,7 +24,7 @@ from backend.pregnancy import queries
 from backend.pregnancy.rules import today
 from backend.pregnancy.schedule import ONGOING, DueItem
 from backend.pregnancy.schemas import PregnancyCard
-from backend.pregnancy.view import read
+from backend.pregnancy.view import whole
 
 log = logging.getLogger("helsekort.pregnancy.reminders")
 
@@ -72,8 +72,8 @@ async def _remind(patient: uuid.UUID, card_id: uuid.UUID, on: date) -> int:
         card = await queries.card(connection, patient, card_id, lock="share")
         if card is None or card.status != ONGOING or not await queries.has_pregnancy_consent(connection, patient):
             return 0
-        whole = await read(connection, patient, card_id, on)
-        for item in reminders_due(whole, on):
+        shown = await whole(connection, card, on)
+        for item in reminders_due(shown, on):
             if await queries.insert_reminder(connection, patient, card_id, item.key, item.starts_on):
                 await events.append_event(patient, events.EventType.PREGNANCY_REMINDER_DUE, card_id)
                 told += 1

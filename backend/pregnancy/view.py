@@ -1,6 +1,6 @@
 """The whole card as it is shown: its entries, the due date in force, and where she is in the programme.
 
-`load` and `read` read the card and every entry on it in one statement (`queries.whole_card`; the schedule is
+`load` and `whole` read the card and every entry on it in one statement (`queries.whole_card`; the schedule is
 cached for a minute) and `assemble` builds from them the `PregnancyCard` both the clinicians and the woman see;
 the `*_out` functions shape one entry each.
 """
@@ -103,15 +103,20 @@ async def card_row(connection: Any, grant: Grant, card_id: uuid.UUID, *, lock: L
 async def load(grant: Grant, card_id: uuid.UUID) -> PregnancyCard:
     """The whole card, as of today."""
     async with DB.connection() as connection:
-        return await read(connection, grant.patient_id, card_id, today())
+        return await _read(connection, grant.patient_id, card_id, today())
 
 
-async def read(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID, on: date) -> PregnancyCard:
-    """The whole card as of `on`, read in one statement (the schedule is cached); 404 when she has no such card."""
-    whole = await queries.whole_card(connection, patient_id, card_id)
-    if whole is None:
+async def whole(connection: Any, card: CardRow, on: date) -> PregnancyCard:
+    """The whole card as of `on`, of a card row the caller has read (and locked) under its decision."""
+    return await _read(connection, card.patient_id, card.id, on)
+
+
+async def _read(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID, on: date) -> PregnancyCard:
+    """The card and every entry in one statement (the schedule is cached); 404 when she has no such card."""
+    found = await queries.whole_card(connection, patient_id, card_id)
+    if found is None:
         raise NotFound("no such pregnancy card")
-    return assemble(whole, await _schedule(connection), on)
+    return assemble(found, await _schedule(connection), on)
 
 
 def dating(lmp: date, ultrasounds: Sequence[UltrasoundRow]) -> tuple[DueDateInForce, uuid.UUID | None]:
@@ -377,12 +382,12 @@ def _influenza_offered_from(item: DueItem, on: date) -> DueItem:
     return msgspec.structs.replace(item, starts_on=max(item.starts_on, season_start))
 
 
-def assemble(whole: WholeCard, schedule: Sequence[ScheduleItem], on: date) -> PregnancyCard:
+def assemble(rows: WholeCard, schedule: Sequence[ScheduleItem], on: date) -> PregnancyCard:
     """The whole card as of `on`, from its entries (most already in their response shape) and the schedule.
 
-    Takes over `whole`'s consultations, setting each one's gestational age from the due date in force."""
-    card, consultations, ultrasounds, tests = whole.card, whole.consultations, whole.ultrasounds, whole.tests
-    vaccines = whole.vaccines
+    Takes over the consultations of `rows`, setting each one's gestational age from the due date in force."""
+    card, consultations, ultrasounds, tests = rows.card, rows.consultations, rows.ultrasounds, rows.tests
+    vaccines = rows.vaccines
     card_id = card.id
     in_force, dating_id = dating(card.last_menstrual_period, ultrasounds)
     test_facts = [(row.test, row.taken_on, row.result) for row in tests]
@@ -427,13 +432,13 @@ def assemble(whole: WholeCard, schedule: Sequence[ScheduleItem], on: date) -> Pr
         lmp_due_date=naegele_due_date(card.last_menstrual_period),
         gestational_age=age(due_date, age_on) if age_on is not None else None,
         header=header_out(header),
-        earlier_pregnancies=whole.earlier,
+        earlier_pregnancies=rows.earlier,
         tests=tests,
         consultations=consultations,
         ultrasounds=[ultrasound_out(row, due_date, dating_id) for row in ultrasounds],
         vaccines=vaccines,
-        notes=whole.notes,
-        self_registrations=[self_registration_out(row, due_date) for row in whole.self_registrations],
+        notes=rows.notes,
+        self_registrations=[self_registration_out(row, due_date) for row in rows.self_registrations],
         next_due=status.next_due,
         overdue=status.overdue,
         vaccines_due=vaccines_due,
