@@ -117,8 +117,8 @@ SELECT l.version, l.updated_at, {", ".join("e." + column for column in _ENTRY_CO
        r.name AS by_name, r.profession AS by_authorization, r.org_number AS by_org, r.org_kind AS by_org_kind,
        rx.id AS rx_id, rx.valid_until AS rx_valid_until, rx.status AS rx_status
 FROM medication_list l
-LEFT JOIN medication_entry_version e
-       ON e.patient_id = l.patient_id AND e.from_version <= l.version AND (e.to_version IS NULL OR e.to_version > l.version)
+LEFT JOIN medication_entry_version e  -- the head's version is the open rows (medication_entry_current), however
+       ON e.patient_id = l.patient_id AND e.to_version IS NULL  -- many closed ones the list's history has
 LEFT JOIN LATERAL (  -- the entry's current prescription: its newest
     SELECT p.id, p.valid_until, {status_sql("p", on)} AS status FROM prescription p
     WHERE p.patient_id = e.patient_id AND p.entry_id = e.entry_id ORDER BY p.created_at DESC, p.id DESC LIMIT 1
