@@ -201,13 +201,17 @@ FROM event WHERE {_DUE} ORDER BY available_at, id LIMIT $1
 """  # noqa: S608 - fixed fragments only
 
 # One patient's due events, claimed in one single-patient statement (one shard once the table is distributed).
+# The pick is MATERIALIZED: as a plain `id IN (SELECT ... LIMIT ... FOR UPDATE SKIP LOCKED)` the planner may
+# rescan it once per row (a nested-loop semi-join), each rescan skipping the rows just claimed, so that the
+# claim took every due event of the patient whatever the limit.
 _CLAIM_PATIENT = f"""
-UPDATE event SET claimed_by = $2, claim_expires_at = $4, attempts = attempts + 1
-WHERE patient_id = $1 AND id IN (
+WITH picked AS MATERIALIZED (
     SELECT id FROM event WHERE patient_id = $1 AND {_DUE}
     ORDER BY available_at, id LIMIT $3
     FOR UPDATE SKIP LOCKED
 )
+UPDATE event SET claimed_by = $2, claim_expires_at = $4, attempts = attempts + 1
+WHERE patient_id = $1 AND id IN (SELECT id FROM picked)
 """  # noqa: S608 - fixed fragments only
 
 _CLAIMED_PATIENT_EVENTS = """
@@ -216,12 +220,13 @@ FROM event WHERE patient_id = ANY($1::uuid[]) AND claimed_by = $2 AND claim_expi
 """
 
 _CLAIM_TOPIC = f"""
-UPDATE topic_event SET claimed_by = $1, claim_expires_at = now() + make_interval(secs => $3), attempts = attempts + 1
-WHERE id IN (
+WITH picked AS MATERIALIZED (
     SELECT id FROM topic_event WHERE {_DUE}
     ORDER BY available_at, id LIMIT $2
     FOR UPDATE SKIP LOCKED
 )
+UPDATE topic_event SET claimed_by = $1, claim_expires_at = now() + make_interval(secs => $3), attempts = attempts + 1
+WHERE id IN (SELECT id FROM picked)
 RETURNING id, NULL::uuid AS patient_id, topic, type, resource_type, resource_id, at, attempts, true AS citizen_visible
 """  # noqa: S608 - fixed fragments only
 

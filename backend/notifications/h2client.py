@@ -9,11 +9,12 @@ POST with a small body, status, headers and body back.
 
 `PushH2Connection` is h2's connection with the per-request costs cut that a drain of 100,000 notifications
 spent most of its CPU on (profiled under bench.push_mixed_load): our own, well-formed request headers are not
-normalised and validated again, nor the answers' headers, of which only the status and a few are read; HPACK indexes only the headers that repeat (method, host, topic, ...) and sends
-the per-notification ones (the device token's path, ids, the authorization) as never-indexed literals without
-Huffman coding (pure Python, and slower than the bytes it saves); counting open streams, which h2 does by
-scanning every stream for each new one, is done every few dozen streams; and closed streams are remembered in
-a bounded number, so a long-lived connection does not grow.
+normalised and validated again, nor the answers' headers, of which only the status and a few are read; HPACK
+indexes only the headers that repeat (method, host, topic, ...) and sends the per-notification ones (the device
+token's path, ids, the authorization) as never-indexed literals without Huffman coding (pure Python, and slower
+than the bytes it saves); counting open streams, which h2 does by scanning every stream for each new one, is
+done every few dozen streams; and closed streams are remembered in a bounded number, so a long-lived connection
+does not grow.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import httpx
 from litestar import Litestar
 from prometheus_client import REGISTRY
 
+from backend.core import events
 from backend.core.clock import frozen_at
 from backend.core.events import EventType
 from backend.notifications.rules import HEALTH_CARD, LAB_RESULT, MEDICATIONS, TOPIC_NEWS, collapse_id
@@ -482,9 +483,9 @@ async def test_a_drain_over_many_batches_sends_each_event_once_to_each_phone_and
 
     # A spent budget ends the drain, after handling what it had already claimed: nothing is left under a lease.
     await dispatcher.drain(budget_seconds=0.0)
+    assert await db.fetchval("SELECT count(*) FROM event WHERE claimed_by = $1", dispatcher.worker_id) == 0
     rows = [await event_row(db, event_id) for event_id in ids]
-    assert [row["claimed_by"] for row in rows] == [None] * len(ids)
-    assert 0 < sum(row["dispatched_at"] is not None for row in rows) < len(ids)
+    assert sum(row["dispatched_at"] is not None for row in rows) < len(ids)  # it stopped early
 
     await dispatcher.drain()
 
@@ -498,3 +499,22 @@ async def test_a_drain_over_many_batches_sends_each_event_once_to_each_phone_and
         assert row["dispatched_at"] is not None
         assert row["claimed_by"] is None
         assert sorted(attempt["outcome"] for attempt in await attempts_of(db, event_id)) == ["delivered", "delivered"]
+
+
+async def test_a_claim_takes_no_more_than_its_limit_of_one_citizens_events(
+    client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection
+) -> None:
+    # The per-citizen claim statement itself (claim_events picks citizens from the whole outbox, other tests'
+    # events too): with its pick rescanned per row, it once took all nine of her events for a limit of two.
+    citizen = await new_citizen(client, app)
+    ids = [await append(citizen.patient_id, EventType.MEDICATIONS_UPDATED) for _ in range(9)]
+    worker = f"test:{uuid.uuid4().hex[:8]}"
+    lease_end = await db.fetchval("SELECT now() + interval '1 minute'")
+    try:
+        status = await db.execute(events._CLAIM_PATIENT, citizen.patient_id, worker, 2, lease_end)
+        claimed = await db.fetch("SELECT id FROM event WHERE claimed_by = $1 ORDER BY id", worker)
+    finally:
+        await db.execute("UPDATE event SET claimed_by = NULL, claim_expires_at = NULL WHERE claimed_by = $1", worker)
+
+    assert status == "UPDATE 2"
+    assert [row["id"] for row in claimed] == ids[:2]  # the oldest first
