@@ -87,4 +87,5 @@ def _clinician_report(row: queries.ClinicianReport) -> ClinicianLabReport:
     """The report's JSON decoded once (and so checked against the answer's types). PostgreSQL writes all of it but
     the release state, which is Python's (`release_state`, one definition): it goes in first, the object's other
     members after it."""
+    assert row.body is not None, "a report past the page is never shown"
     return _decode_report(b'{"release":' + _encode(release_state(row)) + b"," + row.body.encode()[1:])

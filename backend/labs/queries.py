@@ -589,9 +589,11 @@ json_build_object(
 
 
 def _clinician_reports(page: str) -> str:
+    """The reports `page` selects (with `shown`: false for the row read only to know that a next page exists),
+    each with its release columns and, when shown, its view as JSON."""
     return f"""
     WITH page AS ({page})
-    SELECT {_REPORT}, {release_columns("r", "$2")}, {_CLINICIAN_REPORT_JSON} AS body
+    SELECT {_REPORT}, {release_columns("r", "$2")}, CASE WHEN r.shown THEN {_CLINICIAN_REPORT_JSON} END AS body
     FROM page r
     JOIN lab_report_version v ON v.patient_id = $1 AND v.report = r.id AND v.version = r.current_version
     ORDER BY r.specimen_at DESC, r.id DESC
@@ -600,19 +602,20 @@ def _clinician_reports(page: str) -> str:
 
 _CLINICIAN_PAGE = _clinician_reports(
     """
-    SELECT * FROM lab_report r
+    SELECT r.*, row_number() OVER (ORDER BY r.specimen_at DESC, r.id DESC) < $6 AS shown FROM lab_report r
     WHERE r.patient_id = $1 AND ($4::timestamptz IS NULL OR (r.specimen_at, r.id) < ($4, $5))
     ORDER BY r.specimen_at DESC, r.id DESC
     LIMIT $6
     """
 )
-_CLINICIAN_ONE = _clinician_reports("SELECT * FROM lab_report r WHERE r.patient_id = $1 AND r.id = $4")
+_CLINICIAN_ONE = _clinician_reports("SELECT r.*, true AS shown FROM lab_report r WHERE r.patient_id = $1 AND r.id = $4")
 
 
 class ClinicianReport(ReportWithRelease, kw_only=True):
-    """A report with its release columns and `body`: the rest of the clinician's view as JSON text."""
+    """A report with its release columns and `body`: the rest of the clinician's view as JSON text (None for the
+    row past the page, read only to know that there is a next page)."""
 
-    body: str
+    body: str | None
 
 
 async def clinician_reports_page(
@@ -626,7 +629,8 @@ async def clinician_reports_page(
     per_observation: int,
 ) -> list[ClinicianReport]:
     """The patient's reports before the position, newest specimen first, whatever their release state: one
-    statement, each report's view built as JSON by PostgreSQL."""
+    statement, each report's view built as JSON by PostgreSQL (but the last's, when `limit` rows were found: the
+    caller asks for one more than it shows)."""
     rows = await connection.fetch(_CLINICIAN_PAGE, patient_id, now, per_observation, before_at, before_id, limit)
     return typed_rows(ClinicianReport, rows)
 
