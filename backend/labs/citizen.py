@@ -24,7 +24,7 @@ from backend.labs.views import Paging, observation_out, report_page, shown
 TREND_MAX_POINTS = 1000
 
 
-# Her pages of results, kept per patient until she changes (every report stored, corrected or released appends an
+# Her pages of results (and her trends, below), kept per patient until she changes (every report stored, corrected or released appends an
 # event) or the next release time of a report not held passes (core/change_signals.py).
 _PAGES: PatientCache[CitizenLabResultPage] = PatientCache()
 
@@ -64,13 +64,21 @@ async def trend_for_citizen(me: Grant, code: str) -> LabTrend:
     """One test across my released reports, oldest specimen first (at most the newest TREND_MAX_POINTS)."""
     if not code or len(code) > 64 or any(char.isspace() for char in code):
         raise BadRequest("a test code is 1 to 64 characters without spaces", field="code")
-    now = utcnow()
-    async with DB.connection() as connection:
-        rows = await queries.citizen_trend(connection, me.patient_id, code, now, TREND_MAX_POINTS)
-    points = [_trend_point(row) for row in reversed(rows)]
-    known = CATALOGUE.get(code)
-    display = rows[0].display if rows else (known.display if known else None)
-    return LabTrend(code=code, display=display, points=points)
+
+    async def read() -> tuple[LabTrend, datetime | None]:
+        now = utcnow()
+        async with DB.connection() as connection:
+            rows = await queries.citizen_trend(connection, me.patient_id, code, now, TREND_MAX_POINTS)
+            state = await queries.citizen_results_state(connection, me.patient_id, now)
+        points = [_trend_point(row) for row in reversed(rows)]
+        known = CATALOGUE.get(code)
+        display = rows[0].display if rows else (known.display if known else None)
+        return LabTrend(code=code, display=display, points=points), state.next_release
+
+    return await _TRENDS.get(me.patient_id, ("trend", code), read)
+
+
+_TRENDS: PatientCache[LabTrend] = PatientCache()
 
 
 async def _citizen_results(
