@@ -35,11 +35,15 @@ def _nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _sorted_observation_scans(plan: dict[str, Any]) -> list[str]:
-    """Sort nodes that sort rows read from lab_observation (the index should give them in order)."""
+    """Sort nodes that sort lab_observation rows by time (earlier results, the trend): the index gives that order.
+
+    A report's own few results may be sorted by their position when the planner prefers it; that sort depends on
+    the table's statistics (the suite's other data), not on the index, and is not what the index is for."""
     return [
         node["Node Type"]
         for node in _nodes(plan)
         if node["Node Type"] in ("Sort", "Incremental Sort")
+        and any("specimen_at" in key for key in node.get("Sort Key", []))
         and any(child.get("Relation Name") == "lab_observation" for child in _nodes(node)[1:])
         and node is not plan  # the outer ORDER BY of the whole result is not per test
     ]
