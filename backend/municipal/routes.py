@@ -79,8 +79,7 @@ class ClinicianOverviewController(Controller):
     async def get_overview(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], request: Request[Any, Any, Any]
     ) -> Overview:
-        grant = await authorize(clinician, patient_id, overview.OVERVIEW)
-        return await overview.overview(grant, app_settings(request))
+        return await overview.overview(clinician, patient_id, app_settings(request))
 
 
 class CitizenMunicipalServicesController(Controller):
