@@ -3,7 +3,7 @@
 A view that combines domains (the legevakt overview, API.md "Municipal services and the legevakt overview")
 must not import them. Each domain registers its section's query here with `@overview_source(name)` in its own
 `overview.py`; the composition imports those modules (`backend/app.py`), and the overview route asks
-`read_sections(principal, patient_id, need, settings, **own)`. A section's source takes the clinician and the
+`authorize_read(clinician, patient_id, need, sections_read(clinician, settings, answer, **own))`. A section's source takes the clinician and the
 app's settings and answers a `SectionQuery`: a constant SELECT of its own, its arguments (the patient, whether
 the basis is emergency access, whether she may learn what the Need's `reveals` consent protects are `PATIENT`,
 `EMERGENCY`, `REVEALS`: the decision's, not the caller's), the shape of a row and how the section is built of its
@@ -22,11 +22,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import msgspec
 
-from backend.core.access import Grant, Need, Read, authorize_read
+from backend.core.access import Read
 from backend.core.alerts import OPEN_ALERTS, OVERVIEW_ALERTS, OpenAlertRow, open_alerts_out
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
@@ -157,6 +157,7 @@ class RegisteredSection:
 
 
 _SECTIONS: dict[SectionName, RegisteredSection] = {}
+T = TypeVar("T")
 
 
 def overview_source(name: SectionName) -> Callable[[SectionSource], SectionSource]:
@@ -218,12 +219,12 @@ def _decoder(row: type[Any]) -> msgspec.json.Decoder[list[Any]]:
     return found
 
 
-async def read_sections(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, need: Need, settings: Settings, **own: SectionQuery
-) -> tuple[Grant, dict[str, Any]]:
-    """The access decision for `need` (its one audit row), every registered section and the caller's `own`
-    queries, in ONE statement (`authorize_read`): 403 by role and 404 out of scope as `authorize`, and then no
-    section is read.
+def sections_read(
+    principal: ClinicianPrincipal, settings: Settings, answer: Callable[[dict[str, Any]], T], **own: SectionQuery
+) -> Read[T]:
+    """Every registered section and the caller's `own` queries as ONE read of the access decision's statement
+    (`authorize_read`, with the overview's Need: its one audit row; 403 by role and 404 out of scope as
+    `authorize`, and then no section is read); `answer` makes the answer from the sections by name.
 
     A section this build lacks is absent; a section whose source gave no query is None. One statement is one
     snapshot, so no transaction is needed, and one round trip: measured, the statements' fixed costs (a round
@@ -243,14 +244,13 @@ async def read_sections(
     )
     args = tuple(arg for _, query in asked for arg in query.args if not isinstance(arg, Decided))
 
-    def built(rows: list[Any]) -> dict[str, Any]:
+    def result(rows: list[Any]) -> T:
         [row] = rows
         for index, (name, query) in enumerate(asked):
             answers[name] = query.build(_decoder(query.row).decode(row[f"part_{index}"]))
-        return answers
+        return answer(answers)
 
-    sql = _composed(parts) if parts else "SELECT true AS nothing"
-    return await authorize_read(principal, patient_id, need, Read(sql=sql, args=args, result=built))
+    return Read(sql=_composed(parts) if parts else "SELECT true AS nothing", args=args, result=result)
 
 
 @overview_source("alerts")

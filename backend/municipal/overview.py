@@ -9,15 +9,14 @@ the count of the others, and the patient's age and sex. Nothing here imports ano
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from backend.core.access import Need
+from backend.core.access import Need, Read
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import oslo_now, utcnow
 from backend.core.context import PREGNANCY_CONSENT
-from backend.core.overview import PATIENT, SectionQuery, age_and_sex_query, read_sections
+from backend.core.overview import PATIENT, SectionQuery, age_and_sex_query, sections_read
 from backend.core.settings import Settings
 from backend.municipal import queries
 from backend.municipal.schemas import MunicipalServiceOut, Overview, OverviewPatient
@@ -54,30 +53,32 @@ def _services(clinician: ClinicianPrincipal, settings: Settings, now: datetime) 
     )
 
 
-async def overview(clinician: ClinicianPrincipal, patient_id: uuid.UUID, settings: Settings) -> Overview:
-    """The decision (403 by role, 404 out of scope, audited either way) and, when allowed, the whole overview."""
+def overview_read(clinician: ClinicianPrincipal, settings: Settings) -> Read[Overview]:
+    """The whole overview as the read of the decision's statement (`authorize_read` with OVERVIEW)."""
     now = utcnow()
     services, others = _services(clinician, settings, now)
-    _, section = await read_sections(
+
+    def answer(section: dict[str, Any]) -> Overview:
+        age, sex = section["patient"]
+        return Overview(
+            patient=OverviewPatient(age=age, sex=cast(Any, sex)),
+            municipal_services=section["municipal_services"],
+            other_municipalities_count=section["other_municipalities"],
+            medications=section.get("medications"),
+            prescriptions=section.get("prescriptions"),
+            vitals=section.get("vitals"),
+            pregnancy=section.get("pregnancy"),
+            lab_results=section.get("labResults"),
+            documents=section.get("documents"),
+            alerts=section.get("alerts") or [],
+            generated_at=now,
+        )
+
+    return sections_read(
         clinician,
-        patient_id,
-        OVERVIEW,
         settings,
+        answer,
         municipal_services=services,
         other_municipalities=others,
         patient=age_and_sex_query(oslo_now().date()),
-    )
-    age, sex = section["patient"]
-    return Overview(
-        patient=OverviewPatient(age=age, sex=cast(Any, sex)),
-        municipal_services=section["municipal_services"],
-        other_municipalities_count=section["other_municipalities"],
-        medications=section.get("medications"),
-        prescriptions=section.get("prescriptions"),
-        vitals=section.get("vitals"),
-        pregnancy=section.get("pregnancy"),
-        lab_results=section.get("labResults"),
-        documents=section.get("documents"),
-        alerts=section.get("alerts") or [],
-        generated_at=now,
     )
