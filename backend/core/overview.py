@@ -185,6 +185,9 @@ _PARAMETER = re.compile(r"\$(\d+)")
 _Part = tuple[str, tuple[str | None, ...]]
 
 
+_PART_NAMES = tuple(f"part_{index}" for index in range(64))  # the composed statement's columns, by position
+
+
 def _named(found: re.Match[str], *, numbers: Sequence[str]) -> str:
     return numbers[int(found[1]) - 1]
 
@@ -193,6 +196,8 @@ def _named(found: re.Match[str], *, numbers: Sequence[str]) -> str:
 def _composed(parts: tuple[_Part, ...]) -> str:
     """One SELECT with one JSON column per part (`part_0`…); each part's `$n` is the decision's column it names, or
     moved past the arguments of the parts before."""
+    if len(parts) > len(_PART_NAMES):
+        raise ValueError(f"the overview composes at most {len(_PART_NAMES)} parts")
     columns = []
     offset = 0
     for index, (sql, decided) in enumerate(parts):
@@ -232,25 +237,31 @@ def sections_read(
     """
     answers: dict[str, Any] = {}
     asked: list[tuple[str, SectionQuery]] = []
+    parts: list[_Part] = []
+    args: list[Any] = []
     for name, query in itertools.chain(
-        ((section.name, section.query(principal, settings)) for section in _SECTIONS.values()), own.items()
+        [(section.name, section.query(principal, settings)) for section in _SECTIONS.values()], own.items()
     ):
         if query is None:
             answers[name] = None
-        else:
-            asked.append((name, query))
-    parts = tuple(
-        (query.sql, tuple(arg.column if isinstance(arg, Decided) else None for arg in query.args)) for _, query in asked
-    )
-    args = tuple(arg for _, query in asked for arg in query.args if not isinstance(arg, Decided))
+            continue
+        asked.append((name, query))
+        decided: list[str | None] = []
+        for arg in query.args:  # one pass: the decision's columns by position, the other arguments in order
+            if type(arg) is Decided:
+                decided.append(arg.column)
+            else:
+                decided.append(None)
+                args.append(arg)
+        parts.append((query.sql, tuple(decided)))
 
     def result(rows: list[Any]) -> T:
         [row] = rows
         for index, (name, query) in enumerate(asked):
-            answers[name] = query.build(_decoder(query.row).decode(row[f"part_{index}"]))
+            answers[name] = query.build(_decoder(query.row).decode(row[_PART_NAMES[index]]))
         return answer(answers)
 
-    return Read(sql=_composed(parts) if parts else "SELECT true AS nothing", args=args, result=result)
+    return Read(sql=_composed(tuple(parts)) if parts else "SELECT true AS nothing", args=tuple(args), result=result)
 
 
 @overview_source("alerts")
