@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from backend.core import events
-from backend.core.access import Grant, authorize
+from backend.core.access import authorize
 from backend.core.audit import Author
 from backend.core.auth import ClinicianPrincipal
 from backend.core.context import PREGNANCY_CONSENT
@@ -262,15 +262,6 @@ class OpenAlertRow(msgspec.Struct, kw_only=True, frozen=True):
     acknowledged_by_org: str | None = None
     acknowledged_by_org_kind: str | None = None
     acknowledged_note: str | None = None
-
-
-def open_alerts_args(grant: Grant) -> tuple[Any, ...] | None:
-    """`OPEN_ALERTS`' arguments for the grant's clinician (None for anyone else: no alerts). The grant's decision
-    was the audit row."""
-    principal = grant.principal
-    if not isinstance(principal, ClinicianPrincipal):
-        return None
-    return (principal.org_number, principal.hpr, grant.patient_id, grant.basis == "emergency", OVERVIEW_ALERTS)
 
 
 def open_alerts_out(rows: list[OpenAlertRow]) -> list[AlertOut]:

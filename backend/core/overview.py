@@ -1,38 +1,39 @@
-"""The legevakt overview's registry: the sections other domains contribute, read in one statement under one Grant.
+"""The legevakt overview's registry: the sections other domains contribute, read in its access decision's statement.
 
 A view that combines domains (the legevakt overview, API.md "Municipal services and the legevakt overview")
 must not import them. Each domain registers its section's query here with `@overview_source(name)` in its own
 `overview.py`; the composition imports those modules (`backend/app.py`), and the overview route asks
-`read_sections(grant, settings, **own)`. A section's source takes the Grant the overview's one access decision
-gave (one audit row: resource type `overview`) and the app's settings and answers a `SectionQuery`: a constant
-SELECT of its own, its arguments, the shape of a row and how the section is built of its rows. It never
-authorizes or audits again. Core runs every section's SELECT as one JSON column of ONE statement: one round
-trip, one snapshot, no transaction (the bench scenario went from 12 statements to this one after the decision).
-The sections' shapes are declared here, the vocabulary both sides share, so the answer is typed without the
-route's domain knowing the others.
+`authorize_read(clinician, patient_id, need, sections_read(clinician, settings, answer, **own))`. A section's source takes the clinician and the
+app's settings and answers a `SectionQuery`: a constant SELECT of its own, its arguments (the patient, whether
+the basis is emergency access, whether she may learn what the Need's `reveals` consent protects are `PATIENT`,
+`EMERGENCY`, `REVEALS`: the decision's, not the caller's), the shape of a row and how the section is built of its
+rows. It never authorizes or audits. Core runs every section's SELECT as one JSON column of ONE statement, the
+`Read` of `authorize_read`: the decision, its one audit row (resource type `overview`) and every section in one
+round trip and one snapshot, no transaction; a refused decision reads nothing. The sections' shapes are declared
+here, the vocabulary both sides share, so the answer is typed without the route's domain knowing the others.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import msgspec
 
-from backend.core.access import Grant
-from backend.core.alerts import OPEN_ALERTS, OpenAlertRow, open_alerts_args, open_alerts_out
+from backend.core.access import Read
+from backend.core.alerts import OPEN_ALERTS, OVERVIEW_ALERTS, OpenAlertRow, open_alerts_out
+from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
 from backend.core.context import age_and_sex_of
-from backend.core.db import DB
 from backend.core.settings import Settings
 
 SectionName = Literal["medications", "prescriptions", "vitals", "pregnancy", "labResults", "documents", "alerts"]
-SectionReader = Callable[[Grant, Settings], Awaitable[Any]]
 
 # How far back the overview looks (API.md): vitals of the last 72 hours, flagged lab results of the last 14 days.
 VITALS_HOURS = 72
@@ -115,13 +116,29 @@ class OverviewDocument(msgspec.Struct, kw_only=True, rename="camel"):
 
 
 @dataclass(frozen=True, slots=True)
+class Decided:
+    """An argument of a section that the overview's access decision knows, not its caller: the composition writes
+    the decision's own column (`core.access.Read`'s lateral row `access`) where the section wrote its `$n`."""
+
+    column: str
+
+
+# The patient the decision was asked about; whether its basis is emergency access; whether the reader may learn
+# what the overview Need's `reveals` consent protects (`grant_passes_consent`'s rule, decided in the statement).
+PATIENT = Decided("access.patient_id")
+EMERGENCY = Decided("access.emergency")
+REVEALS = Decided("access.reveals")
+
+
+@dataclass(frozen=True, slots=True)
 class SectionQuery:
     """One section's part of the overview's one statement: a SELECT (its own `$1..$n`), its arguments, the shape
     of one of its rows, and how the section is made of those rows (in the SELECT's order).
 
-    The composition runs every section's SELECT as a JSON array inside one statement, so the rows come back as
-    JSON objects keyed by the SELECT's column names and are decoded straight into `row` (a msgspec type whose
-    fields are those names)."""
+    An argument may be `PATIENT`, `EMERGENCY` or `REVEALS` (what the access decision finds in the same statement).
+    The composition runs every section's SELECT as a JSON array inside the decision's statement, so the rows come
+    back as JSON objects keyed by the SELECT's column names and are decoded straight into `row` (a msgspec type
+    whose fields are those names)."""
 
     sql: str
     args: Sequence[Any]
@@ -129,8 +146,8 @@ class SectionQuery:
     build: Callable[[list[Any]], Any]
 
 
-# A section's query for this reader; None when the section is null without reading anything (no consent).
-SectionSource = Callable[[Grant, Settings], Awaitable[SectionQuery | None]]
+# A section's query for this clinician; None when the section is null without reading anything.
+SectionSource = Callable[[ClinicianPrincipal, Settings], SectionQuery | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +157,7 @@ class RegisteredSection:
 
 
 _SECTIONS: dict[SectionName, RegisteredSection] = {}
+T = TypeVar("T")
 
 
 def overview_source(name: SectionName) -> Callable[[SectionSource], SectionSource]:
@@ -163,22 +181,36 @@ def registered_sections() -> tuple[SectionName, ...]:
 
 
 _PARAMETER = re.compile(r"\$(\d+)")
+# A part: its SQL and, per its parameter ($1 first), the decision's column it names or None for an argument.
+_Part = tuple[str, tuple[str | None, ...]]
 
 
-def _shift(found: re.Match[str], *, by: int) -> str:
-    return f"${int(found.group(1)) + by}"
+_PART_NAMES = tuple(f"part_{index}" for index in range(64))  # the composed statement's columns, by position
+
+
+def _named(found: re.Match[str], *, numbers: Sequence[str]) -> str:
+    return numbers[int(found[1]) - 1]
 
 
 @functools.lru_cache(maxsize=64)
-def _composed(parts: tuple[tuple[str, int], ...]) -> str:
-    """One SELECT with one JSON column per part; each part's `$n` moved past the parameters of the parts before."""
+def _composed(parts: tuple[_Part, ...]) -> str:
+    """One SELECT with one JSON column per part (`part_0`…); each part's `$n` is the decision's column it names, or
+    moved past the arguments of the parts before."""
+    if len(parts) > len(_PART_NAMES):
+        raise ValueError(f"the overview composes at most {len(_PART_NAMES)} parts")
     columns = []
     offset = 0
-    for sql, count in parts:
-        shifted = _PARAMETER.sub(functools.partial(_shift, by=offset), sql)
-        # Only the sections' constant SQL is interpolated; every value is a parameter.
-        columns.append(f"(SELECT coalesce(json_agg(r), '[]') FROM ({shifted}) r)::text")  # noqa: S608
-        offset += count
+    for index, (sql, decided) in enumerate(parts):
+        numbers: list[str] = []
+        for column in decided:
+            if column is None:
+                offset += 1
+                numbers.append(f"${offset}")
+            else:
+                numbers.append(column)
+        shifted = _PARAMETER.sub(functools.partial(_named, numbers=numbers), sql)
+        # Only the sections' constant SQL and the decision's constant column names are interpolated.
+        columns.append(f"(SELECT coalesce(json_agg(r), '[]') FROM ({shifted}) r)::text AS part_{index}")  # noqa: S608
     return "SELECT " + ",\n       ".join(columns)
 
 
@@ -192,35 +224,50 @@ def _decoder(row: type[Any]) -> msgspec.json.Decoder[list[Any]]:
     return found
 
 
-async def read_sections(grant: Grant, settings: Settings, **own: SectionQuery) -> dict[str, Any]:
-    """Every registered section for the patient of `grant`, and the caller's `own` queries, in ONE statement.
+def sections_read(
+    principal: ClinicianPrincipal, settings: Settings, answer: Callable[[dict[str, Any]], T], **own: SectionQuery
+) -> Read[T]:
+    """Every registered section and the caller's `own` queries as ONE read of the access decision's statement
+    (`authorize_read`, with the overview's Need: its one audit row; 403 by role and 404 out of scope as
+    `authorize`, and then no section is read); `answer` makes the answer from the sections by name.
 
     A section this build lacks is absent; a section whose source gave no query is None. One statement is one
     snapshot, so no transaction is needed, and one round trip: measured, the statements' fixed costs (a round
     trip, a bind, an execution, rows decoded in Python) were the overview's cost, not the reads themselves.
     """
-    queries: dict[str, SectionQuery | None] = {
-        section.name: await section.query(grant, settings) for section in _SECTIONS.values()
-    }
-    queries.update(own)
-    asked = [(name, query) for name, query in queries.items() if query is not None]
-    answers: dict[str, Any] = {name: None for name, query in queries.items() if query is None}
-    if not asked:
-        return answers
-    sql = _composed(tuple((query.sql, len(query.args)) for _, query in asked))
-    async with DB.connection() as connection:
-        row = await connection.fetchrow(sql, *(arg for _, query in asked for arg in query.args))
-    for (name, query), document in zip(asked, row.values(), strict=True):
-        answers[name] = query.build(_decoder(query.row).decode(document))
-    return answers
+    answers: dict[str, Any] = {}
+    asked: list[tuple[str, SectionQuery]] = []
+    parts: list[_Part] = []
+    args: list[Any] = []
+    for name, query in itertools.chain(
+        [(section.name, section.query(principal, settings)) for section in _SECTIONS.values()], own.items()
+    ):
+        if query is None:
+            answers[name] = None
+            continue
+        asked.append((name, query))
+        decided: list[str | None] = []
+        for arg in query.args:  # one pass: the decision's columns by position, the other arguments in order
+            if type(arg) is Decided:
+                decided.append(arg.column)
+            else:
+                decided.append(None)
+                args.append(arg)
+        parts.append((query.sql, tuple(decided)))
+
+    def result(rows: list[Any]) -> T:
+        [row] = rows
+        for index, (name, query) in enumerate(asked):
+            answers[name] = query.build(_decoder(query.row).decode(row[_PART_NAMES[index]]))
+        return answer(answers)
+
+    return Read(sql=_composed(tuple(parts)) if parts else "SELECT true AS nothing", args=tuple(args), result=result)
 
 
 @overview_source("alerts")
-async def open_alerts(grant: Grant, _settings: Settings) -> SectionQuery | None:
+def open_alerts(principal: ClinicianPrincipal, _settings: Settings) -> SectionQuery | None:
     """The patient's open alerts the reader's organisation may see (core's own section)."""
-    args = open_alerts_args(grant)
-    if args is None:
-        return None
+    args = (principal.org_number, principal.hpr, PATIENT, EMERGENCY, OVERVIEW_ALERTS)
     return SectionQuery(sql=OPEN_ALERTS, args=args, row=OpenAlertRow, build=open_alerts_out)
 
 
@@ -232,14 +279,14 @@ class _SealedIdentity(msgspec.Struct, frozen=True):
     sealed: str | None
 
 
-def age_and_sex_query(patient_id: uuid.UUID, day: date) -> SectionQuery:
+def age_and_sex_query(day: date) -> SectionQuery:
     """Her completed years on `day` and her legal sex, as a part of the overview's statement."""
 
     def build(rows: list[_SealedIdentity]) -> tuple[int | None, str | None]:
         sealed = rows[0].sealed if rows else None
         return age_and_sex_of(bytes.fromhex(sealed) if sealed is not None else None, day)
 
-    return SectionQuery(sql=_SEALED_IDENTITY, args=(patient_id,), row=_SealedIdentity, build=build)
+    return SectionQuery(sql=_SEALED_IDENTITY, args=(PATIENT,), row=_SealedIdentity, build=build)
 
 
 def vitals_since() -> datetime:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.core.access import Grant
-from backend.core.overview import NEWEST_DOCUMENTS, OverviewDocument, SectionQuery, overview_source
+from backend.core.auth import ClinicianPrincipal
+from backend.core.clock import oslo_now
+from backend.core.overview import EMERGENCY, NEWEST_DOCUMENTS, PATIENT, OverviewDocument, SectionQuery, overview_source
 from backend.core.settings import Settings
-from backend.documents import queries, service
+from backend.documents import queries
 
 
 def _documents(rows: list[OverviewDocument]) -> list[OverviewDocument]:
@@ -19,10 +20,15 @@ def _documents(rows: list[OverviewDocument]) -> list[OverviewDocument]:
 
 
 @overview_source("documents")
-async def newest_documents(grant: Grant, settings: Settings) -> SectionQuery | None:
+def newest_documents(clinician: ClinicianPrincipal, settings: Settings) -> SectionQuery | None:
+    lookback = settings.document_lookback_days
     args: tuple[Any, ...] = (
-        grant.patient_id,
-        *queries.reader_values(service.reader_of(grant, settings)),
+        PATIENT,  # $1 and $3 as `reader_values` (of `service.reader_of`), with the decision's patient and basis
+        clinician.org_number,
+        EMERGENCY,
+        oslo_now().date(),
+        [kind for kind, _ in lookback],
+        [days for _, days in lookback],
         NEWEST_DOCUMENTS,
     )
     return SectionQuery(sql=queries.NEWEST_SEEN, args=args, row=OverviewDocument, build=_documents)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from backend.core.access import Grant
-from backend.core.overview import OverviewLabResult, SectionQuery, lab_results_since, overview_source
+from backend.core.auth import ClinicianPrincipal
+from backend.core.overview import PATIENT, OverviewLabResult, SectionQuery, lab_results_since, overview_source
 from backend.core.settings import Settings
 from backend.labs.queries import FlaggedResult
 
@@ -39,11 +39,11 @@ def _results(rows: list[FlaggedResult]) -> list[OverviewLabResult]:
 
 
 @overview_source("labResults")
-async def flagged_lab_results(grant: Grant, _settings: Settings) -> SectionQuery | None:
+def flagged_lab_results(_clinician: ClinicianPrincipal, _settings: Settings) -> SectionQuery | None:
     """Results flagged low, high or abnormal, issued in the window; the overview's decision was the audit row."""
     return SectionQuery(
         sql=_FLAGGED_SINCE,
-        args=(grant.patient_id, lab_results_since(), OVERVIEW_RESULTS),
+        args=(PATIENT, lab_results_since(), OVERVIEW_RESULTS),
         row=FlaggedResult,
         build=_results,
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from backend.core.access import Grant
+from backend.core.auth import ClinicianPrincipal
 from backend.core.overview import (
+    PATIENT,
     OverviewNews2,
     OverviewReading,
     OverviewVitals,
@@ -20,6 +21,7 @@ BODY_TEMPERATURE = "8310-5"
 # Oxygen saturation: a NEWS2 set records pulse oximetry, a home device may upload either code; the newest counts.
 OXYGEN_SATURATION = ("59408-5", "2708-6")
 _CODES = (BLOOD_PRESSURE_PANEL, HEART_RATE, BODY_TEMPERATURE, *OXYGEN_SATURATION)
+_CODES_LIST = list(_CODES)
 
 
 def _reading(row: queries.LatestVital | None) -> OverviewReading | None:
@@ -31,11 +33,11 @@ def _reading(row: queries.LatestVital | None) -> OverviewReading | None:
 
 
 @overview_source("vitals")
-async def latest_vitals(grant: Grant, _settings: Settings) -> SectionQuery | None:
+def latest_vitals(_clinician: ClinicianPrincipal, _settings: Settings) -> SectionQuery | None:
     """The newest reading of each code and the newest NEWS2 score of the window; the decision was the audit row."""
     return SectionQuery(
         sql=queries.LATEST_VITALS,
-        args=(grant.patient_id, vitals_since(), list(_CODES)),
+        args=(PATIENT, vitals_since(), _CODES_LIST),
         row=queries.LatestVital,
         build=_vitals,
     )

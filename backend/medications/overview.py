@@ -3,8 +3,8 @@ active prescriptions, each one SELECT of the overview's one composed statement."
 
 from __future__ import annotations
 
-from backend.core.access import Grant
-from backend.core.overview import OverviewMedication, OverviewPrescription, SectionQuery, overview_source
+from backend.core.auth import ClinicianPrincipal
+from backend.core.overview import PATIENT, OverviewMedication, OverviewPrescription, SectionQuery, overview_source
 from backend.core.settings import Settings
 from backend.medications.entries import display_order, is_active, today
 from backend.medications.prescription_status import status_sql
@@ -43,9 +43,9 @@ def _in_use(entries: list[MedicationEntry]) -> list[OverviewMedication]:
 
 
 @overview_source("medications")
-async def current_medications(grant: Grant, _settings: Settings) -> SectionQuery | None:
+def current_medications(_clinician: ClinicianPrincipal, _settings: Settings) -> SectionQuery | None:
     """Entries not stopped (a planned stop still counts), in the list's display order."""
-    return SectionQuery(sql=_CURRENT_ENTRIES, args=(grant.patient_id, today()), row=MedicationEntry, build=_in_use)
+    return SectionQuery(sql=_CURRENT_ENTRIES, args=(PATIENT, today()), row=MedicationEntry, build=_in_use)
 
 
 OVERVIEW_PRESCRIPTIONS = 50
@@ -66,11 +66,11 @@ def _prescriptions(rows: list[OverviewPrescription]) -> list[OverviewPrescriptio
 
 
 @overview_source("prescriptions")
-async def active_prescriptions(grant: Grant, _settings: Settings) -> SectionQuery | None:
+def active_prescriptions(_clinician: ClinicianPrincipal, _settings: Settings) -> SectionQuery | None:
     """Active prescriptions, newest first."""
     return SectionQuery(
         sql=_ACTIVE_PRESCRIPTIONS,
-        args=(grant.patient_id, today(), OVERVIEW_PRESCRIPTIONS),
+        args=(PATIENT, today(), OVERVIEW_PRESCRIPTIONS),
         row=OverviewPrescription,
         build=_prescriptions,
     )

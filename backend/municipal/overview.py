@@ -1,10 +1,10 @@
-"""The legevakt overview: the one-screen summary of a patient in one call, one audit row, one read statement.
+"""The legevakt overview: the one-screen summary of a patient in one call, one audit row, ONE statement.
 
 The decision (`OVERVIEW`, resource type `overview`) is the one audit row, and it also looks up her
-pregnancy consent (`reveals`) so the pregnancy section needs no query of its own to decide. Then ONE statement
-(one snapshot, one round trip) reads the sections other domains registered in core (`core/overview.py`), this
-domain's active and paused services as the reader may see them with the count of the others, and the
-patient's age and sex. Nothing here imports another domain.
+pregnancy consent (`reveals`) so the pregnancy section needs no query of its own to decide. The same statement
+(`authorize_read`: one snapshot, one round trip) reads, when the decision allows, the sections other domains
+registered in core (`core/overview.py`), this domain's active and paused services as the reader may see them with
+the count of the others, and the patient's age and sex. Nothing here imports another domain.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from backend.core.access import Grant, Need, clinician_of
+from backend.core.access import Need, Read
+from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import oslo_now, utcnow
 from backend.core.context import PREGNANCY_CONSENT
-from backend.core.overview import SectionQuery, age_and_sex_query, read_sections
+from backend.core.overview import PATIENT, SectionQuery, age_and_sex_query, sections_read
 from backend.core.settings import Settings
 from backend.municipal import queries
 from backend.municipal.schemas import MunicipalServiceOut, Overview, OverviewPatient
@@ -26,9 +27,9 @@ OVERVIEW = Need(action="read", resource_type="overview", reveals=PREGNANCY_CONSE
 SHOWN_STATUSES = ("active", "paused")
 
 
-def _services(grant: Grant, settings: Settings, now: datetime) -> tuple[SectionQuery, SectionQuery]:
+def _services(clinician: ClinicianPrincipal, settings: Settings, now: datetime) -> tuple[SectionQuery, SectionQuery]:
     """The services of the municipalities she may read (`services_for_clinician`'s rule); the others' counted."""
-    municipalities = sorted(readable_municipalities(clinician_of(grant), settings))
+    municipalities = sorted(readable_municipalities(clinician, settings))
 
     def shown(rows: list[queries.StoredService]) -> list[MunicipalServiceOut]:
         return [service_out(row, now) for row in rows]
@@ -39,40 +40,45 @@ def _services(grant: Grant, settings: Settings, now: datetime) -> tuple[SectionQ
     return (
         SectionQuery(
             sql=queries.SHOWN_SERVICES,
-            args=(grant.patient_id, municipalities, list(SHOWN_STATUSES)),
+            args=(PATIENT, municipalities, list(SHOWN_STATUSES)),
             row=queries.StoredService,
             build=shown,
         ),
         SectionQuery(
             sql=queries.OTHER_MUNICIPALITIES,
-            args=(grant.patient_id, municipalities),
+            args=(PATIENT, municipalities),
             row=queries.OthersCount,
             build=others,
         ),
     )
 
 
-async def overview(grant: Grant, settings: Settings) -> Overview:
+def overview_read(clinician: ClinicianPrincipal, settings: Settings) -> Read[Overview]:
+    """The whole overview as the read of the decision's statement (`authorize_read` with OVERVIEW)."""
     now = utcnow()
-    services, others = _services(grant, settings, now)
-    section = await read_sections(
-        grant,
+    services, others = _services(clinician, settings, now)
+
+    def answer(section: dict[str, Any]) -> Overview:
+        age, sex = section["patient"]
+        return Overview(
+            patient=OverviewPatient(age=age, sex=cast(Any, sex)),
+            municipal_services=section["municipal_services"],
+            other_municipalities_count=section["other_municipalities"],
+            medications=section.get("medications"),
+            prescriptions=section.get("prescriptions"),
+            vitals=section.get("vitals"),
+            pregnancy=section.get("pregnancy"),
+            lab_results=section.get("labResults"),
+            documents=section.get("documents"),
+            alerts=section.get("alerts") or [],
+            generated_at=now,
+        )
+
+    return sections_read(
+        clinician,
         settings,
+        answer,
         municipal_services=services,
         other_municipalities=others,
-        patient=age_and_sex_query(grant.patient_id, oslo_now().date()),
-    )
-    age, sex = section["patient"]
-    return Overview(
-        patient=OverviewPatient(age=age, sex=cast(Any, sex)),
-        municipal_services=section["municipal_services"],
-        other_municipalities_count=section["other_municipalities"],
-        medications=section.get("medications"),
-        prescriptions=section.get("prescriptions"),
-        vitals=section.get("vitals"),
-        pregnancy=section.get("pregnancy"),
-        lab_results=section.get("labResults"),
-        documents=section.get("documents"),
-        alerts=section.get("alerts") or [],
-        generated_at=now,
+        patient=age_and_sex_query(oslo_now().date()),
     )

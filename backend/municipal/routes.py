@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, put
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from backend.core.access import Clinician, MeGrant, authorize
+from backend.core.access import Clinician, MeGrant, authorize, authorize_read
 from backend.core.representation import act_for
 from backend.core.settings import app_settings
 from backend.municipal import overview, service
@@ -79,8 +79,10 @@ class ClinicianOverviewController(Controller):
     async def get_overview(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], request: Request[Any, Any, Any]
     ) -> Overview:
-        grant = await authorize(clinician, patient_id, overview.OVERVIEW)
-        return await overview.overview(grant, app_settings(request))
+        _, answer = await authorize_read(
+            clinician, patient_id, overview.OVERVIEW, overview.overview_read(clinician, app_settings(request))
+        )
+        return answer
 
 
 class CitizenMunicipalServicesController(Controller):

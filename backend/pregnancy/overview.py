@@ -12,22 +12,28 @@ import datetime as dt
 
 import msgspec
 
-from backend.core.access import Grant, grant_passes_consent
-from backend.core.context import PREGNANCY_CONSENT
-from backend.core.overview import OverviewGestationalAge, OverviewPregnancy, SectionQuery, overview_source
+from backend.core.auth import ClinicianPrincipal
+from backend.core.overview import (
+    PATIENT,
+    REVEALS,
+    OverviewGestationalAge,
+    OverviewPregnancy,
+    SectionQuery,
+    overview_source,
+)
 from backend.core.settings import Settings
 from backend.pregnancy import view
 from backend.pregnancy.dating import dating_scan, due_date_in_force
 from backend.pregnancy.rules import today
 
 # Her ongoing card, or else the newest (`queries.newest_card_id`'s order), with its scans' (date, due date) in the
-# order `dating.dating_scan` reads them (`queries.ultrasounds`' order).
+# order `dating.dating_scan` reads them (`queries.ultrasounds`' order); only when $2, her consent (`REVEALS`).
 _NEWEST_CARD = """
 SELECT c.status, c.last_menstrual_period,
        coalesce((SELECT json_agg(json_build_array(u.date, u.due_date) ORDER BY u.date, u.recorded_at, u.id)
                  FROM pregnancy_ultrasound u WHERE u.patient_id = c.patient_id AND u.card = c.id), '[]') AS scans
 FROM pregnancy_card c
-WHERE c.patient_id = $1
+WHERE c.patient_id = $1 AND $2
 ORDER BY c.status = 'ongoing' DESC, c.created_at DESC, c.id
 LIMIT 1
 """
@@ -59,8 +65,6 @@ def _status(cards: list[_NewestCard]) -> OverviewPregnancy | None:
 
 
 @overview_source("pregnancy")
-async def pregnancy_status(grant: Grant, _settings: Settings) -> SectionQuery | None:
-    """Her ongoing card (or else the newest); None without consent, without reading anything."""
-    if not await grant_passes_consent(grant, PREGNANCY_CONSENT):
-        return None
-    return SectionQuery(sql=_NEWEST_CARD, args=(grant.patient_id,), row=_NewestCard, build=_status)
+def pregnancy_status(_clinician: ClinicianPrincipal, _settings: Settings) -> SectionQuery | None:
+    """Her ongoing card (or else the newest); None without consent: the decision's `REVEALS` filters every row."""
+    return SectionQuery(sql=_NEWEST_CARD, args=(PATIENT, REVEALS), row=_NewestCard, build=_status)

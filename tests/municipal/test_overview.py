@@ -175,3 +175,57 @@ async def test_the_overview_shows_active_prescriptions_and_the_newest_documents_
     assert len(titles) == 5
     assert titles[0] == "Epikrise, hjertesvikt"  # the newest by date first; the restricted one is not there
     assert "Notat hun har skjermet" not in titles
+
+
+async def test_emergency_access_reads_the_overview_with_what_her_consent_and_restrictions_hide_and_one_row(
+    client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection
+) -> None:
+    """The decision in the overview's statement tells its sections the basis: emergency access shows pregnancy
+    without her consent and the document she restricted, as before, and is still the one audit row."""
+    woman = await new_citizen(client, app)
+    gp = new_clinician(app, org_kind="fastlege")
+    await relate(client, gp, woman.patient_id)
+    assert (await client.put("/citizen/v1/me/consents/pregnancy-card", headers=woman.headers)).status_code == 204
+    card = await client.post(
+        f"/clinician/v1/patients/{woman.patient_id}/pregnancies",
+        json={"lastMenstrualPeriod": lmp_for_week(20, 3).isoformat()},
+        headers=gp.headers,
+    )
+    assert card.status_code == 201, card.text
+    restricted = await upload(client, gp, woman.patient_id, title="Notat hun har skjermet")
+    hidden = await client.put(f"/citizen/v1/me/documents/{restricted['id']}/restriction", headers=woman.headers)
+    assert hidden.status_code == 204, hidden.text
+    assert (await client.delete("/citizen/v1/me/consents/pregnancy-card", headers=woman.headers)).status_code == 204
+    legevakt = new_clinician(app, org_kind="legevakt")
+    path = f"/clinician/v1/patients/{woman.patient_id}/overview"
+    assert (await client.get(path, headers=legevakt.headers)).status_code == 404
+    opened = await client.post(
+        f"/clinician/v1/patients/{woman.patient_id}/emergency-access",
+        json={"reason": "Bevisstløs pasient på legevakt"},
+        headers=legevakt.headers,
+    )
+    assert opened.status_code == 201, opened.text
+
+    response = await client.get(path, headers=legevakt.headers)
+    assert response.status_code == 200, response.text
+    overview = response.json()
+    assert overview["pregnancy"] == {"status": "ongoing", "gestationalAge": {"weeks": 20, "days": 3}}
+    assert [document["title"] for document in overview["documents"]] == ["Notat hun har skjermet"]
+    rows = await db.fetch(
+        "SELECT basis, refusal FROM audit_log WHERE patient_id = $1 AND hpr = $2 AND resource_type = 'overview'"
+        " ORDER BY id",
+        woman.patient_id,
+        legevakt.hpr,
+    )
+    assert [tuple(row) for row in rows] == [("denied", "no-relation"), ("emergency", None)]
+
+
+async def test_a_laboratory_is_refused_the_overview_by_role_with_one_denied_row(
+    client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection
+) -> None:
+    patient = await new_citizen(client, app)
+    lab = new_clinician(app, org_kind="laboratorium", authorization="SP")
+    response = await client.get(f"/clinician/v1/patients/{patient.patient_id}/overview", headers=lab.headers)
+    assert response.status_code == 403, response.text
+    rows = await db.fetch("SELECT basis, refusal FROM audit_log WHERE patient_id = $1", patient.patient_id)
+    assert [tuple(row) for row in rows] == [("denied", "role")]

@@ -1,6 +1,6 @@
 """The legevakt overview's whole answer, pinned field by field: every section as the clinician sees it.
 
-The overview is read in one composed statement; this pins the document it answers (sections, order, field names,
+The overview is read in one composed statement (with its access decision and audit row); this pins the document it answers (sections, order, field names,
 nulls) so a change in how it is read cannot change what it says.
 """
 
@@ -220,10 +220,10 @@ async def test_the_overview_answers_every_section_exactly(client: httpx.AsyncCli
     assert list(overview) == list(EXPECTED_ORDER)
 
 
-async def test_the_overview_is_two_statements_the_decision_and_one_read(
+async def test_the_overview_is_one_statement_the_decision_its_audit_row_and_every_section(
     client: httpx.AsyncClient, app: Litestar, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """One round trip decides and audits, one reads every section: a section reading on its own shows up here."""
+    """One round trip decides, audits and reads every section: a section reading on its own shows up here."""
     patient, _, _ = await patient_with_prescription(client, app)
     legevakt = new_clinician(app, org_kind="legevakt", municipality=OSLO)
     await relate(client, legevakt, patient.id)
@@ -248,5 +248,38 @@ async def test_the_overview_is_two_statements_the_decision_and_one_read(
     response = await client.get(f"/clinician/v1/patients/{patient.id}/overview", headers=legevakt.headers)
     monkeypatch.undo()
     assert response.status_code == 200, response.text
-    assert len(statements) == 2, statements
+    assert len(statements) == 1, statements
     assert "INSERT INTO audit_log" in statements[0]
+    assert "pregnancy_card" in statements[0]
+    assert "municipal_service" in statements[0]
+
+
+async def test_a_refused_overview_reads_no_section(client: httpx.AsyncClient, app: Litestar, db: Any) -> None:
+    """The sections run in the decision's statement behind its one-time filter: a refusal scans none of her tables."""
+    import json
+
+    from backend.core.access import _decide_audit_and_read, _decision_values
+    from backend.core.auth import ClinicianPrincipal
+    from backend.municipal.overview import OVERVIEW, overview_read
+
+    patient, _, _ = await patient_with_prescription(client, app)
+    stranger = ClinicianPrincipal(
+        hpr="9100009", pid="", authorization="LE", org_number="974600009", org_kind="legevakt", name=None, caller_id="t"
+    )
+    read = overview_read(stranger, app.state.settings)
+    statement = _decide_audit_and_read(None, read.sql)
+    values = (*_decision_values(stranger, patient.id, OVERVIEW, None), *read.args)
+    plan = json.loads(await db.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, *values))
+
+    def scans(node: dict[str, Any]) -> list[tuple[str, int]]:
+        found = [(node["Relation Name"], node["Actual Loops"])] if "Relation Name" in node else []
+        return found + [scan for child in node.get("Plans", []) for scan in scans(child)]
+
+    read_tables = {"medication_list", "prescription", "measurement", "municipal_service", "document", "alert"}
+    found = scans(plan[0]["Plan"])
+    assert read_tables <= {table for table, _ in found}, found  # every section is in the statement…
+    assert [(table, loops) for table, loops in found if table in read_tables and loops] == []  # …and never ran
+    rows = await db.fetch(
+        "SELECT basis, refusal FROM audit_log WHERE patient_id = $1 AND hpr = $2", patient.id, "9100009"
+    )
+    assert [tuple(row) for row in rows] == [("denied", "no-relation")]
