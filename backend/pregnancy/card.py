@@ -18,6 +18,7 @@ import msgspec
 
 from backend.core import events
 from backend.core.access import Grant, write_transaction
+from backend.core.change_signals import PatientCache
 from backend.core.clock import utcnow
 from backend.core.concurrency import require_if_match
 from backend.core.context import PREGNANCY, record_pregnancy_outcome, set_context
@@ -105,6 +106,25 @@ async def create_card(grant: Grant, data: NewCard) -> PregnancyCard:
 async def read_card(grant: Grant, card_id: uuid.UUID) -> PregnancyCard:
     """The whole card (the clinicians' and the woman's own view are the same)."""
     return await view.load(grant, card_id)
+
+
+# Her own card as she (or someone acting for her) reads it, kept per patient until she changes: every write that
+# changes what the card shows appends an event for her (the card, its header and outcome here, each entry in
+# entries.py, her notes and self-registrations in woman.py, a reminder), and the date and the schedule are all else
+# it depends on (the date in the key, and the cache ends at midnight in Norway; the schedule changes only by a
+# migration). The answer is the same for her and for a representative; the access decision runs before, each time.
+_MINE: PatientCache[PregnancyCard] = PatientCache()
+
+
+async def read_my_card(me: Grant, card_id: uuid.UUID) -> PregnancyCard:
+    """Her whole card, as `read_card`, from what this process keeps of it (core/change_signals.py)."""
+    on = today()
+
+    async def read() -> tuple[PregnancyCard, None]:
+        async with DB.connection() as connection:
+            return await view.whole_of(connection, me.patient_id, card_id, on), None
+
+    return await _MINE.get(me.patient_id, ("card", card_id, on), read)
 
 
 def _card_position(card: CardSummary) -> BeforeTimeAndId:

@@ -267,7 +267,7 @@ class CitizenPregnancyController(Controller):
         **conditional_read(card_state),
     )
     async def get_card(self, me: MeGrant, pregnancy_id: FromPath[uuid.UUID]) -> PregnancyCard:
-        return await service.read_card(me, pregnancy_id)
+        return await service.read_my_card(me, pregnancy_id)
 
     @post("/{pregnancy_id:uuid}/notes", operation_id="citizenAddPregnancyNote", summary="Add my own note")
     async def add_note(self, me: MeGrant, pregnancy_id: FromPath[uuid.UUID], data: JSONBody[NoteIn]) -> NoteOut:

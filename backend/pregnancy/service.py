@@ -25,6 +25,7 @@ from backend.pregnancy.card import (
     header_history,
     list_cards,
     read_card,
+    read_my_card,
     record_outcome,
     update_header,
 )
@@ -79,6 +80,7 @@ __all__ = [
     "list_cards",
     "printout",
     "read_card",
+    "read_my_card",
     "record_outcome",
     "update_header",
 ]
