@@ -121,8 +121,7 @@ async def read_my_card(me: Grant, card_id: uuid.UUID) -> PregnancyCard:
     on = today()
 
     async def read() -> tuple[PregnancyCard, None]:
-        async with DB.connection() as connection:
-            return await view.whole_of(connection, me.patient_id, card_id, on), None
+        return await view.load(me, card_id, on), None
 
     return await _MINE.get(me.patient_id, ("card", card_id, on), read)
 

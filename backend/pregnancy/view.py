@@ -100,18 +100,18 @@ async def card_row(connection: Any, grant: Grant, card_id: uuid.UUID, *, lock: L
     return card
 
 
-async def load(grant: Grant, card_id: uuid.UUID) -> PregnancyCard:
-    """The whole card, as of today."""
+async def load(grant: Grant, card_id: uuid.UUID, on: date | None = None) -> PregnancyCard:
+    """The whole card, as of `on` (today when not given)."""
     async with DB.connection() as connection:
-        return await whole_of(connection, grant.patient_id, card_id, today())
+        return await _read(connection, grant.patient_id, card_id, on or today())
 
 
 async def whole(connection: Any, card: CardRow, on: date) -> PregnancyCard:
     """The whole card as of `on`, of a card row the caller has read (and locked) under its decision."""
-    return await whole_of(connection, card.patient_id, card.id, on)
+    return await _read(connection, card.patient_id, card.id, on)
 
 
-async def whole_of(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID, on: date) -> PregnancyCard:
+async def _read(connection: Any, patient_id: uuid.UUID, card_id: uuid.UUID, on: date) -> PregnancyCard:
     """The card and every entry in one statement (the schedule is cached); 404 when she has no such card."""
     found = await queries.whole_card(connection, patient_id, card_id)
     if found is None:
