@@ -12,6 +12,7 @@ import asyncpg
 os.environ.setdefault("PICCOLO_CONF", "backend.db.piccolo_conf")
 
 from piccolo.apps.migrations.commands.forwards import run_forwards
+from piccolo.engine import engine_finder
 
 from backend.db.engine import DB
 
@@ -33,12 +34,20 @@ async def migrate(dsn: str, *, quiet: bool = True) -> None:
     lock = await asyncpg.connect(dsn)
     try:
         await lock.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK)
-        with contextlib.redirect_stdout(output) if quiet else contextlib.nullcontext():
-            result = await run_forwards(app_name="all")
+        engine = engine_finder()
+        if engine is None:
+            raise MigrationFailed("no database engine configured")
+        # Piccolo commits a migration's changes and then, separately, its row in `migration`: a process killed
+        # between the two left a schema that the next run tried to create again ("already exists"). One
+        # transaction around the whole run (Piccolo's own transactions nest into it) applies and records every
+        # pending migration together, or none of them.
+        async with engine.transaction():
+            with contextlib.redirect_stdout(output) if quiet else contextlib.nullcontext():
+                result = await run_forwards(app_name="all")
+            if not result.success:
+                raise MigrationFailed(f"migrations failed: {result.message}\n{output.getvalue()}")
     finally:
         await lock.close()  # ends the session, which releases the lock
-    if not result.success:
-        raise MigrationFailed(f"migrations failed: {result.message}\n{output.getvalue()}")
     log.info("migrations applied")
 
 
