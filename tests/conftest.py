@@ -22,6 +22,7 @@ import asyncpg
 import httpx
 import hypothesis
 import pytest
+from asyncpg.connection import Connection
 from litestar import Litestar
 
 from backend.settings import Settings
@@ -220,3 +221,17 @@ def conforms_to_openapi() -> Iterator[None]:
     _exchanges.clear()
     if found:
         pytest.fail("responses contradict openapi/openapi.json:\n" + "\n".join(found), pytrace=False)
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every statement with parameters that the app sends (fetch, fetchrow, fetchval and execute with arguments)."""
+    seen: list[str] = []
+    original = Connection._execute  # type: ignore[attr-defined]  # the one method every parameterised statement passes
+
+    async def counting(self: Connection, query: str, *args: object, **kwargs: object) -> object:
+        seen.append(" ".join(query.split()))
+        return await original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "_execute", counting)
+    return seen

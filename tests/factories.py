@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import asyncpg
 import httpx
 from litestar import Litestar
 
+from backend.core.change_signals import SIGNALS
 from backend.core.identity import with_control_digits
+from backend.db.engine import DB
 from backend.dev.tokens import DevSigningKey, citizen_claims, clinician_claims, editor_claims, mint
 
 _random = random.SystemRandom()
@@ -175,3 +179,22 @@ async def all_pages(client: httpx.AsyncClient, path: str, headers: dict[str, str
         cursor = body["next"]
         if cursor is None:
             return pages
+
+
+async def caching_live() -> None:
+    """Wait until this process hears the database's change notifications: only then does a PatientCache keep."""
+    dsn = DB.config.get("dsn")
+    assert isinstance(dsn, str)
+    for _ in range(250):
+        if SIGNALS.live(dsn):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("change notifications never became live")
+
+
+async def audit_rows(db: asyncpg.Connection, clinician: Clinician) -> list[dict[str, Any]]:
+    """The clinician's audit rows, oldest first: what was done, to what, on which basis, and any refusal."""
+    rows = await db.fetch(
+        "SELECT action, resource_type, basis, refusal FROM audit_log WHERE hpr = $1 ORDER BY id", clinician.hpr
+    )
+    return [dict(row) for row in rows]

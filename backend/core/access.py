@@ -48,6 +48,7 @@ from backend.core.auth import (
     Principal,
     SystemPrincipal,
 )
+from backend.core.change_signals import PatientCache
 from backend.core.clock import utcnow
 from backend.core.errors import BadRequest, Forbidden, NotFound
 from backend.core.identity import sealer
@@ -459,6 +460,42 @@ async def authorize_read(
     attests, revealed = first["access_attests"], first["access_revealed"]
     grant = _granted(principal, patient_id, need, first["access_basis"], attests=attests, revealed=revealed)
     return grant, read.result([row for row in rows if row["access_ordinal"] is not None])
+
+
+_DECISION_COLUMN = re.compile(r"\baccess\.(\w+)")
+
+
+async def authorize_cached_read(
+    principal: ClinicianPrincipal,
+    patient_id: uuid.UUID,
+    need: Need,
+    read: Read[T],
+    cache: PatientCache[T],
+    *,
+    resource_id: str | None = None,
+) -> tuple[Grant, T]:
+    """`authorize_read`, its answer kept in `cache` until the patient changes (core/change_signals.py).
+
+    The decision and its audit row are made on every request, kept answer or not: when kept, the request is
+    `authorize` alone (one statement), and a refusal (403 audited, 404 audited as denied) answers before anything
+    kept is used; when not, it is `authorize_read` and its answer is kept. Only for an answer that is the same
+    for every reader the decision allows, decided by the patient and `read.args` alone (the key): `read.sql`
+    names the decision through `access.patient_id` only (never `access.emergency` or `access.reveals`), `result`
+    depends on nothing but the rows, and every write that changes the rows appends an event for her.
+    """
+    if set(_DECISION_COLUMN.findall(read.sql)) - {"patient_id"}:
+        raise TypeError("a read that depends on the decision beyond its patient is not the same for every reader")
+    decided: list[Grant] = []
+
+    async def decide_and_read() -> tuple[T, None]:
+        grant, value = await authorize_read(principal, patient_id, need, read, resource_id=resource_id)
+        decided.append(grant)
+        return value, None
+
+    value = await cache.get(patient_id, (read.sql, read.args), decide_and_read)
+    if decided:
+        return decided[0], value
+    return await authorize(principal, patient_id, need, resource_id=resource_id), value
 
 
 def clinician_of(grant: Grant) -> ClinicianPrincipal:

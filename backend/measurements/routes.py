@@ -8,7 +8,7 @@ from typing import Annotated
 from litestar import Controller, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, RawBody
 
-from backend.core.access import Clinician, MeGrant, authorize, authorize_read
+from backend.core.access import Clinician, MeGrant, authorize, authorize_cached_read
 from backend.core.representation import act_for
 from backend.measurements import service
 from backend.measurements.news2 import News2Result, VitalSigns, score_news2
@@ -106,7 +106,7 @@ class ClinicianMeasurementsController(Controller):
         limit: FromQuery[int | None] = None,
     ) -> MeasurementPage:
         read = service.measurements_read(code=code, start=start, end=end, cursor=cursor, limit=limit)
-        _, page = await authorize_read(clinician, patient_id, service.READ, read)
+        _, page = await authorize_cached_read(clinician, patient_id, service.READ, read, service.CLINICIAN_PAGES)
         return page
 
     @get(

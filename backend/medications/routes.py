@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
-from backend.core.access import Clinician, MeGrant, authorize, authorize_read
+from backend.core.access import Clinician, MeGrant, authorize, authorize_cached_read
 from backend.core.concurrency import ETAG_HEADER, etag
 from backend.core.conditional import conditional_read
 from backend.core.representation import act_for
@@ -53,7 +53,9 @@ class ClinicianMedicationController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def get_list(self, clinician: Clinician, patient_id: FromPath[uuid.UUID]) -> Response[MedicationListOut]:
-        _, medications = await authorize_read(clinician, patient_id, service.READ_LIST, service.list_read())
+        _, medications = await authorize_cached_read(
+            clinician, patient_id, service.READ_LIST, service.list_read(), service.CLINICIAN_LISTS
+        )
         return _with_etag(medications)
 
     @put(

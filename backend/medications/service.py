@@ -21,6 +21,7 @@ import msgspec
 from backend.core import events
 from backend.core.access import Grant, Need, Read, clinician_of, refuse
 from backend.core.audit import Author
+from backend.core.change_signals import PatientCache
 from backend.core.clock import utcnow
 from backend.core.concurrency import require_if_match
 from backend.core.conditional import State
@@ -92,6 +93,13 @@ async def read_list(grant: Grant) -> MedicationListOut:
     async with DB.connection() as connection:
         stored = await queries.read_list(connection, grant.patient_id, on)
     return _stored_view(stored, on)
+
+
+# The clinician's list, kept per patient until she changes: the same for every reader the decision allows (no
+# consent or emergency part), and every write of its rows appends an event for her in its transaction: the list
+# (MEDICATIONS_UPDATED), samstemming (MEDICATIONS_RECONCILED), a prescription created, cancelled (also by a stopped
+# entry or a renewal), dispensed. Its date is in the key; statuses that change by date alone end at midnight.
+CLINICIAN_LISTS: PatientCache[MedicationListOut] = PatientCache(limit=5_000, per_patient=2)
 
 
 def list_read() -> Read[MedicationListOut]:

@@ -1,29 +1,16 @@
 """The list's hot paths keep their statement counts (bench/ measures them): a read is one statement, the access
 decision with its audit row and the list (core.access.authorize_read), and a change is the read, the store that locks
-the list and writes only at the version read, and its event."""
+the list and writes only at the version read, and its event. A kept list (core.access.authorize_cached_read) is the
+decision and its audit row alone."""
 
 from __future__ import annotations
 
+import asyncpg
 import httpx
-import pytest
-from asyncpg.connection import Connection
 from litestar import Litestar
 
-from tests.medications.factories import entry, list_url, patient_with_gp, put, write
-
-
-@pytest.fixture
-def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every statement with parameters that the app sends (fetch, fetchrow, fetchval and execute with arguments)."""
-    seen: list[str] = []
-    original = Connection._execute  # type: ignore[attr-defined]  # the one method every parameterised statement passes
-
-    async def counting(self: Connection, query: str, *args: object, **kwargs: object) -> object:
-        seen.append(" ".join(query.split()))
-        return await original(self, query, *args, **kwargs)
-
-    monkeypatch.setattr(Connection, "_execute", counting)
-    return seen
+from tests.factories import audit_rows, caching_live, new_clinician
+from tests.medications.factories import entry, list_url, patient_with_gp, put, read, write
 
 
 async def test_a_read_is_one_statement_the_decision_and_the_list(
@@ -66,3 +53,66 @@ async def test_a_change_is_decision_read_store_and_event(
         "WITH locked",  # the lock (FOR UPDATE), and at the version read the new version, its entry rows and author
         "WITH next",  # the event in the same transaction
     ], statements
+
+
+async def test_a_kept_list_is_the_decision_alone_with_its_audit_row_and_the_same_answer(
+    client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection, statements: list[str]
+) -> None:
+    patient = await patient_with_gp(client, app)
+    await write(client, patient.gp, patient.id, [entry(), entry("Paracet", "N02BE01")], 0)
+    await caching_live()
+    first = await read(client, patient.gp, patient.id)  # read with the decision, and kept
+    before = await audit_rows(db, patient.gp)
+    statements.clear()
+    for _ in range(2):
+        again = await read(client, patient.gp, patient.id)
+        assert again.json() == first.json()
+        assert again.headers["ETag"] == first.headers["ETag"]
+    assert len(statements) == 2, statements
+    for statement in statements:
+        assert statement.startswith("WITH decision AS")
+        assert "INSERT INTO audit_log" in statement
+        assert "medication_list" not in statement
+    allowed = {"action": "read", "resource_type": "medication-list", "refusal": None}
+    after = (await audit_rows(db, patient.gp))[len(before) :]
+    assert [{key: row[key] for key in allowed} for row in after] == [allowed] * 2
+    assert all(row["basis"] not in ("denied", None) for row in after)
+
+
+async def test_a_write_through_the_api_is_seen_by_the_next_read_of_a_kept_list(
+    client: httpx.AsyncClient, app: Litestar
+) -> None:
+    patient = await patient_with_gp(client, app)
+    body = await write(client, patient.gp, patient.id, [entry()], 0)
+    await caching_live()
+    await read(client, patient.gp, patient.id)
+    kept = await read(client, patient.gp, patient.id)
+    assert kept.json()["entries"][0]["dosage"] == "1 tablett daglig"
+    changed = [{**body["entries"][0], "dosage": "2 tabletter daglig"}]
+    await write(client, patient.gp, patient.id, changed, 1)
+    seen = await read(client, patient.gp, patient.id)
+    assert seen.json()["version"] == 2
+    assert seen.json()["entries"][0]["dosage"] == "2 tabletter daglig"
+
+
+async def test_a_refused_read_of_a_kept_list_reads_nothing_and_leaves_its_denied_row(
+    client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection, statements: list[str]
+) -> None:
+    patient = await patient_with_gp(client, app)
+    await write(client, patient.gp, patient.id, [entry()], 0)
+    await caching_live()
+    await read(client, patient.gp, patient.id)
+    await read(client, patient.gp, patient.id)  # kept now
+    stranger = new_clinician(app, org_kind="fastlege", authorization="LE")
+    lab = new_clinician(app, org_kind="laboratorium", authorization="SP")
+    statements.clear()
+    outside = await client.get(list_url(patient.id), headers=stranger.headers)
+    assert outside.status_code == 404, outside.text
+    assert "Levaxin" not in outside.text
+    by_role = await client.get(list_url(patient.id), headers=lab.headers)
+    assert by_role.status_code == 403, by_role.text
+    assert "Levaxin" not in by_role.text
+    assert not any("medication_list" in statement for statement in statements), statements
+    denied = {"action": "read", "resource_type": "medication-list", "basis": "denied"}
+    assert [{key: row[key] for key in denied} for row in await audit_rows(db, stranger)] == [denied]
+    assert await audit_rows(db, lab) == [{**denied, "refusal": "role"}]

@@ -18,6 +18,7 @@ from backend.measurements.service.news2_scores import (
     record_news2,
 )
 from backend.measurements.service.readings import (
+    CLINICIAN_PAGES,
     READ,
     list_measurements,
     measurement_codes,
@@ -34,6 +35,7 @@ from backend.measurements.service.spo2_target import (
 from backend.measurements.service.uploads import WRITE, decode_batch, upload_measurements
 
 __all__ = [
+    "CLINICIAN_PAGES",
     "PRESCRIBE_SPO2_TARGET",
     "READ",
     "READ_NEWS2",

@@ -86,6 +86,12 @@ async def list_measurements(
     return read.result(rows)
 
 
+# Clinicians' pages, kept per patient until she changes: the same for every reader the decision allows, and every
+# write of a measurement (her upload, a clinician's vital set) appends an event for her in its transaction. The
+# filters are the key (the statement's arguments); nothing in a page changes by time alone.
+CLINICIAN_PAGES: PatientCache[MeasurementPage] = PatientCache(limit=2_000, per_patient=4)
+
+
 def measurements_read(
     *, code: str | None, start: str | None, end: str | None, cursor: str | None, limit: int | None
 ) -> Read[MeasurementPage]:
