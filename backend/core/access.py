@@ -28,7 +28,7 @@ import functools
 import re
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Literal, NoReturn, TypeAlias, TypeVar
@@ -218,6 +218,20 @@ FROM access LEFT JOIN LATERAL (
 ORDER BY granted_read.access_ordinal
 """  # noqa: S608 - constant fragments
 _PARAMETER = re.compile(r"\$(\d+)")
+
+
+def bound_to_decision(sql: str, decided: Sequence[str | None], *, offset: int = 0) -> str:
+    """A read's SQL written with its own parameters $1…$n, rewritten for a `Read`: parameter k becomes the decision's
+    column `decided[k-1]` (e.g. `access.patient_id`, `access.emergency`), or, where that is None, the next of the
+    read's arguments after `offset` (in parameter order)."""
+    numbers: list[str] = []
+    for column in decided:
+        if column is None:
+            offset += 1
+            numbers.append(f"${offset}")
+        else:
+            numbers.append(column)
+    return _PARAMETER.sub(lambda found: numbers[int(found[1]) - 1], sql)
 
 
 def _attest_unless_clause(attest_unless: str | None) -> str:

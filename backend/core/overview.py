@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from typing import Any, Literal, TypeVar
 
 import msgspec
 
-from backend.core.access import Read
+from backend.core.access import Read, bound_to_decision
 from backend.core.alerts import OPEN_ALERTS, OVERVIEW_ALERTS, OpenAlertRow, open_alerts_out
 from backend.core.auth import ClinicianPrincipal
 from backend.core.clock import utcnow
@@ -180,16 +179,11 @@ def registered_sections() -> tuple[SectionName, ...]:
     return tuple(_SECTIONS)
 
 
-_PARAMETER = re.compile(r"\$(\d+)")
 # A part: its SQL and, per its parameter ($1 first), the decision's column it names or None for an argument.
 _Part = tuple[str, tuple[str | None, ...]]
 
 
 _PART_NAMES = tuple(f"part_{index}" for index in range(64))  # the composed statement's columns, by position
-
-
-def _named(found: re.Match[str], *, numbers: Sequence[str]) -> str:
-    return numbers[int(found[1]) - 1]
 
 
 @functools.lru_cache(maxsize=64)
@@ -201,14 +195,8 @@ def _composed(parts: tuple[_Part, ...]) -> str:
     columns = []
     offset = 0
     for index, (sql, decided) in enumerate(parts):
-        numbers: list[str] = []
-        for column in decided:
-            if column is None:
-                offset += 1
-                numbers.append(f"${offset}")
-            else:
-                numbers.append(column)
-        shifted = _PARAMETER.sub(functools.partial(_named, numbers=numbers), sql)
+        shifted = bound_to_decision(sql, decided, offset=offset)
+        offset += decided.count(None)
         # Only the sections' constant SQL and the decision's constant column names are interpolated.
         columns.append(f"(SELECT coalesce(json_agg(r), '[]') FROM ({shifted}) r)::text AS part_{index}")  # noqa: S608
     return "SELECT " + ",\n       ".join(columns)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from backend.core.access import bound_to_decision
 from backend.core.rows import typed_row, typed_row_or_none
 from backend.documents.schemas import CitizenDocument, ClinicianDocument, DocumentAuthor, DocumentMetadataIn
 
@@ -123,22 +124,13 @@ LIMIT $7
 """  # noqa: S608 - constant fragments
 
 
-def _in_decision(sql: str) -> str:
-    """A statement of this module as a read in the access decision's (core.access.Read): the patient ($1) and
-    emergency access ($3) are the decision's (`access.patient_id`, `access.emergency`); $2 becomes $1 and the
-    others from $4 on move down by two."""
-
-    def renumbered(found: re.Match[str]) -> str:
-        number = int(found[1])
-        if number in _DECIDED:
-            return _DECIDED[number]
-        return f"${1 if number == 2 else number - 2}"
-
-    return re.sub(r"\$(\d+)", renumbered, sql)
-
-
-_DECIDED = {1: "access.patient_id", 3: "access.emergency"}
-CLINICIAN_LIST_IN_DECISION = _in_decision(_CLINICIAN_LIST)
+# The list statement as a read in the access decision's (core.access.Read): the patient ($1) and emergency access
+# ($3) are the decision's; the others are `clinician_list_args`, in order.
+_LIST_PARAMETERS = max(int(number) for number in re.findall(r"\$(\d+)", _CLINICIAN_LIST))
+CLINICIAN_LIST_IN_DECISION = bound_to_decision(
+    _CLINICIAN_LIST,
+    ["access.patient_id", None, "access.emergency", *[None] * (_LIST_PARAMETERS - 3)],
+)
 
 
 def clinician_list_args(
