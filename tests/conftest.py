@@ -26,6 +26,7 @@ from asyncpg.connection import Connection
 from litestar import Litestar
 
 from backend.settings import Settings
+from tests.support.own_database import with_database
 
 # Property tests are bounded by example count, never by time: a per-example deadline on a loaded 2-core
 # machine (CI runs two suites side by side) fails on scheduling, not on behaviour.
@@ -92,14 +93,6 @@ def server_url() -> Iterator[str]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _with_database(dsn: str, database: str) -> str:
-    """The same server, another database (works for TCP URLs and the embedded socket URL)."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
-
-
 @pytest.fixture(scope="session")
 async def database_url(server_url: str) -> AsyncIterator[str]:
     name = f"helsekort_test_{uuid.uuid4().hex[:12]}"
@@ -108,7 +101,7 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    url = _with_database(server_url, name)
+    url = with_database(server_url, name)
     from backend.db.migrate import migrate
 
     await migrate(url)

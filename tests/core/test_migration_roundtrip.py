@@ -3,48 +3,17 @@
 from __future__ import annotations
 
 import ast
-import asyncio
-import json
-import os
-import sys
-import uuid
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
-from tests.conftest import _with_database
+from tests.support.own_database import run_in_own_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_the_distribution_migrations_go_down_and_up_again_keeping_rows(server_url: str) -> None:
-    name = f"helsekort_roundtrip_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.core.migration_roundtrip",
-            _with_database(server_url, name),
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(process.communicate(), timeout=300)
-        assert process.returncode == 0, err.decode()[-3000:]
-        result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
-    finally:
-        admin = await asyncpg.connect(server_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    result = await run_in_own_database(server_url, "tests.core.migration_roundtrip", "helsekort_roundtrip")
 
     top, bottom, again = result["top"], result["bottom"], result["again"]
     assert again == top
