@@ -13,7 +13,7 @@ import asyncpg
 import httpx
 from litestar import Litestar
 
-from backend.core.change_signals import SIGNALS
+from backend.core.change_signals import CHANNEL, SIGNALS
 from backend.core.identity import with_control_digits
 from backend.db.engine import DB
 from backend.dev.tokens import DevSigningKey, citizen_claims, clinician_claims, editor_claims, mint
@@ -187,9 +187,20 @@ async def caching_live() -> None:
     assert isinstance(dsn, str)
     for _ in range(250):
         if SIGNALS.live(dsn):
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("change notifications never became live")
+    # And until the notifications of writes already committed have arrived (they would drop what is kept next):
+    # notifications arrive in commit order, so once a probe sent now is heard, every earlier one has been.
+    probe = uuid.uuid4()
+    async with DB.connection() as connection:
+        await connection.execute("SELECT pg_notify($1, $2)", CHANNEL, str(probe))
+    for _ in range(250):
+        if SIGNALS.mark(probe)[1]:
             return
         await asyncio.sleep(0.02)
-    raise AssertionError("change notifications never became live")
+    raise AssertionError("the probe notification never arrived")
 
 
 async def audit_rows(db: asyncpg.Connection, clinician: Clinician) -> list[dict[str, Any]]:
