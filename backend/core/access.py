@@ -28,7 +28,7 @@ import functools
 import re
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Literal, NoReturn, TypeAlias, TypeVar
@@ -70,6 +70,8 @@ __all__ = [
     "System",
     "attest",
     "authorize",
+    "authorize_cached",
+    "authorize_cached_read",
     "authorize_read",
     "citizen_grant",
     "clinician_of",
@@ -219,6 +221,18 @@ ORDER BY granted_read.access_ordinal
 """  # noqa: S608 - constant fragments
 _PARAMETER = re.compile(r"\$(\d+)")
 
+# A `Read` run after its decision, alone (`read_decided`): the lateral row `access` holds what the decision found,
+# as parameters $1…$3, and the read's own parameters follow them.
+_READ_DECIDED_TEMPLATE = """
+WITH access AS (SELECT $1::uuid AS patient_id, $2::boolean AS emergency, $3::boolean AS reveals)
+SELECT granted_read.*
+FROM access CROSS JOIN LATERAL (
+    SELECT row_number() OVER () AS access_ordinal, domain_read.* FROM ({read}) domain_read
+) granted_read
+ORDER BY granted_read.access_ordinal
+"""
+_READ_DECIDED_PARAMETERS = 3
+
 
 def bound_to_decision(sql: str, decided: Sequence[str | None], *, offset: int = 0) -> str:
     """A read's SQL written with its own parameters $1…$n, rewritten for a `Read`: parameter k becomes the decision's
@@ -251,6 +265,13 @@ def _decide_audit_and_read(attest_unless: str | None, read: str) -> str:
     shifted = _PARAMETER.sub(lambda found: f"${int(found[1]) + _DECISION_PARAMETERS}", read)
     statement = _DECIDE_AUDIT_AND_READ_TEMPLATE.replace("{attest_unless}", _attest_unless_clause(attest_unless))
     return statement.replace("{read}", shifted)
+
+
+@functools.lru_cache(maxsize=256)
+def _read_decided(read: str) -> str:
+    """A domain's read (a constant of its queries module) as a statement of its own after the decision."""
+    shifted = _PARAMETER.sub(lambda found: f"${int(found[1]) + _READ_DECIDED_PARAMETERS}", read)
+    return _READ_DECIDED_TEMPLATE.replace("{read}", shifted)
 
 
 _CACHE_SIZE = 50_000
@@ -510,6 +531,49 @@ async def authorize_cached_read(
     if decided:
         return decided[0], value
     return await authorize(principal, patient_id, need, resource_id=resource_id), value
+
+
+def decided(grant: Grant) -> tuple[bool, bool]:
+    """What a clinician's decision found that a `Read` may name: (`access.emergency`, `access.reveals`), by the
+    rule of `authorize_read`'s lateral row (the basis is emergency access; emergency access, or a care relation
+    with the consent the Need `reveals`)."""
+    emergency = grant.basis == "emergency"
+    return emergency, emergency or (grant.basis == "care-relation" and grant.revealed is True)
+
+
+async def read_decided(grant: Grant, read: Read[T]) -> T:
+    """`read` for a grant already decided (and audited), as a statement of its own: `access.patient_id`,
+    `access.emergency` and `access.reveals` are the grant's (`decided`), exactly as `authorize_read` would have
+    bound them in the decision's statement."""
+    emergency, reveals = decided(grant)
+    async with DB.connection() as connection:
+        rows = await connection.fetch(_read_decided(read.sql), grant.patient_id, emergency, reveals, *read.args)
+    return read.result(rows)
+
+
+async def authorize_cached(
+    principal: ClinicianPrincipal,
+    patient_id: uuid.UUID,
+    need: Need,
+    *,
+    cache: PatientCache[T],
+    key: Hashable,
+    read: Callable[[Grant], Awaitable[tuple[T, datetime | None]]],
+    resource_id: str | None = None,
+) -> tuple[Grant, T]:
+    """`authorize`, then the answer kept in `cache` for this patient, `key` and what the decision found
+    (`decided`), else `read(grant)`: (the answer, until when time alone leaves it unchanged, or None).
+
+    The decision and its audit row are made on every request, kept answer or not, and a refusal (403 audited, 404
+    audited as denied) answers before anything kept is looked at. A kept answer is one statement, a new one two.
+    For an answer that depends on the reader beyond the decision's findings (her organisation, the look-back of
+    its kind, the page asked for): `key` must hold all of it, and `read` may use nothing of the grant but its
+    patient and findings; every write that changes the answer appends an event for her, and an answer that
+    changes with time alone says when (`read`'s second value; midnight in Norway and 5 minutes bound it anyway).
+    """
+    grant = await authorize(principal, patient_id, need, resource_id=resource_id)
+    value = await cache.get(patient_id, (key, *decided(grant)), lambda: read(grant))
+    return grant, value
 
 
 def clinician_of(grant: Grant) -> ClinicianPrincipal:
