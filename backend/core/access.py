@@ -80,6 +80,8 @@ __all__ = [
     "may_open_emergency_access",
     "open_emergency_access",
     "patient_for_identity_number",
+    "read_decided",
+    "read_key",
     "refuse",
     "write_transaction",
 ]
@@ -539,6 +541,11 @@ def decided(grant: Grant) -> tuple[bool, bool]:
     with the consent the Need `reveals`)."""
     emergency = grant.basis == "emergency"
     return emergency, emergency or (grant.basis == "care-relation" and grant.revealed is True)
+
+
+def read_key(read: Read[Any]) -> Hashable:
+    """A `Read` as a cache key: its statement and its arguments (lists as tuples)."""
+    return read.sql, tuple(tuple(arg) if isinstance(arg, list) else arg for arg in read.args)
 
 
 async def read_decided(grant: Grant, read: Read[T]) -> T:

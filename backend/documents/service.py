@@ -16,8 +16,19 @@ from datetime import date
 from typing import get_args
 
 from backend.core import events
-from backend.core.access import Grant, Need, Read, clinician_of, refuse, write_transaction
+from backend.core.access import (
+    Grant,
+    Need,
+    Read,
+    authorize_cached,
+    clinician_of,
+    read_decided,
+    read_key,
+    refuse,
+    write_transaction,
+)
 from backend.core.auth import ClinicianPrincipal
+from backend.core.change_signals import PatientCache
 from backend.core.clock import oslo_now, utcnow
 from backend.core.db import DB
 from backend.core.errors import BadRequest, Conflict, NotFound
@@ -103,6 +114,26 @@ def clinician_list_read(
         args=args,
         result=lambda rows: _clinician_page(*queries.clinician_documents_of(rows), size),
     )
+
+
+# Her documents' list as each reader was shown it: kept until she changes (an upload, a restriction, an entry in
+# error all append an event), at midnight (the look-back counts days) or after 5 minutes (core/change_signals.py).
+CLINICIAN_LISTS: PatientCache[ClinicianDocumentPage] = PatientCache(limit=5_000, per_patient=4)
+
+
+async def clinician_list_kept(
+    clinician: ClinicianPrincipal, patient_id: uuid.UUID, settings: Settings, query: ListQuery
+) -> ClinicianDocumentPage:
+    """`clinician_list_read` after its decision (`authorize_cached`: the decision and its audit row on every
+    request), kept per reader's organisation and page: what the list shows depends on the organisation (its own
+    documents, the look-back of the others'), on emergency access (the decision's finding) and on the day."""
+    read = clinician_list_read(clinician, settings, query)
+
+    async def fresh(grant: Grant) -> tuple[ClinicianDocumentPage, None]:
+        return await read_decided(grant, read), None
+
+    _, page = await authorize_cached(clinician, patient_id, READ, cache=CLINICIAN_LISTS, key=read_key(read), read=fresh)
+    return page
 
 
 def _size_and_filters(query: ListQuery) -> tuple[int, queries.Filters]:
