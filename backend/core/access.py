@@ -72,6 +72,7 @@ __all__ = [
     "authorize",
     "authorize_cached",
     "authorize_cached_read",
+    "authorize_kept_read",
     "authorize_read",
     "citizen_grant",
     "clinician_of",
@@ -460,6 +461,9 @@ class Read(Generic[T]):
     sql: str
     args: tuple[Any, ...]
     result: Callable[[list[Any]], T]
+    # What the answer depends on besides her and the decision, for a cache (`read_key`), when `args` hold the
+    # clock (a window's start): the same arguments with the window itself in its place.
+    key: Hashable | None = None
 
 
 async def authorize_read(
@@ -544,7 +548,9 @@ def decided(grant: Grant) -> tuple[bool, bool]:
 
 
 def read_key(read: Read[Any]) -> Hashable:
-    """A `Read` as a cache key: its statement and its arguments (lists as tuples)."""
+    """A `Read` as a cache key: its statement and its `key`, else its arguments (lists as tuples)."""
+    if read.key is not None:
+        return read.sql, read.key
     return read.sql, tuple(tuple(arg) if isinstance(arg, list) else arg for arg in read.args)
 
 
@@ -581,6 +587,40 @@ async def authorize_cached(
     grant = await authorize(principal, patient_id, need, resource_id=resource_id)
     value = await cache.get(patient_id, (key, *decided(grant)), lambda: read(grant))
     return grant, value
+
+
+_FINDINGS = ((False, False), (False, True), (True, True))  # `decided`'s possible values
+
+
+async def authorize_kept_read(
+    principal: ClinicianPrincipal,
+    patient_id: uuid.UUID,
+    need: Need,
+    read: Read[tuple[T, datetime | None]],
+    cache: PatientCache[T],
+    *,
+    resource_id: str | None = None,
+) -> tuple[Grant, T]:
+    """`authorize_cached` for a `Read` whose answer is (the answer, until when time alone leaves it unchanged or
+    None), kept by `read_key(read)` and what the decision found. While nothing is kept of her for this key, the
+    decision, its audit row and the read are ONE statement (`authorize_read`), its answer kept under what that
+    decision found; once something is, `authorize_cached`: the decision alone, and the read after it only when
+    the decision found otherwise than what was kept."""
+    key = read_key(read)
+    if cache.holds_any(patient_id, [(key, *finding) for finding in _FINDINGS]):
+        return await authorize_cached(
+            principal, patient_id, need, cache=cache, key=key, read=lambda grant: read_decided(grant, read),
+            resource_id=resource_id,
+        )  # fmt: skip
+    granted: list[Grant] = []
+
+    async def together() -> tuple[T, datetime | None, Hashable]:
+        grant, (value, until) = await authorize_read(principal, patient_id, need, read, resource_id=resource_id)
+        granted.append(grant)
+        return value, until, (key, *decided(grant))
+
+    value = await cache.read_and_keep(patient_id, together)
+    return granted[0], value
 
 
 def clinician_of(grant: Grant) -> ClinicianPrincipal:

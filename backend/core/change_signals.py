@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Generic, TypeVar
@@ -188,19 +188,45 @@ class PatientCache(Generic[V]):
         else:
             self._kept.pop(patient_id, None)
 
+    def _found(self, patient_id: uuid.UUID, key: Hashable, now: datetime) -> _Kept[V] | None:
+        kept = self._kept.get(patient_id, {}).get(key)
+        # A clock set back (tests) never sees what was read later.
+        return kept if kept is not None and kept.read_at <= now < kept.until else None
+
+    def holds_any(self, patient_id: uuid.UUID, keys: Iterable[Hashable]) -> bool:
+        """Whether a value is kept for her under one of `keys` (while changes reach this process)."""
+        dsn = DB.config.get("dsn")
+        if not (isinstance(dsn, str) and SIGNALS.live(dsn)):
+            return False
+        now = utcnow()
+        return any(self._found(patient_id, key, now) is not None for key in keys)
+
     async def get(
         self, patient_id: uuid.UUID, key: Hashable, read: Callable[[], Awaitable[tuple[V, datetime | None]]]
     ) -> V:
         """The kept value, else `read()`: (value, until when time alone leaves it unchanged or None)."""
+        dsn = DB.config.get("dsn")
+        if isinstance(dsn, str) and SIGNALS.live(dsn):
+            kept = self._found(patient_id, key, utcnow())
+            if kept is not None:
+                return kept.value
+
+        async def keyed() -> tuple[V, datetime | None, Hashable]:
+            value, ends = await read()
+            return value, ends, key
+
+        return await self.read_and_keep(patient_id, keyed)
+
+    async def read_and_keep(
+        self, patient_id: uuid.UUID, read: Callable[[], Awaitable[tuple[V, datetime | None, Hashable]]]
+    ) -> V:
+        """`read()`: (value, until when time alone leaves it unchanged or None, the key it is kept under), kept
+        unless she changed while it was read; for a value whose key the read itself finds out."""
         now = utcnow()
         dsn = DB.config.get("dsn")
         live = isinstance(dsn, str) and SIGNALS.live(dsn)
-        kept = self._kept.get(patient_id, {}).get(key) if live else None
-        # A clock set back (tests) never sees what was read later.
-        if kept is not None and kept.read_at <= now < kept.until:
-            return kept.value
         mark = SIGNALS.mark(patient_id)
-        value, ends = await read()
+        value, ends, key = await read()
         if live and SIGNALS.mark(patient_id) == mark and isinstance(dsn, str) and SIGNALS.live(dsn):
             if len(self._kept) >= self._limit:
                 self._kept.clear()

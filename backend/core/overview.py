@@ -28,7 +28,6 @@ import msgspec
 from backend.core.access import Read, bound_to_decision
 from backend.core.alerts import OPEN_ALERTS, OVERVIEW_ALERTS, OpenAlertRow, open_alerts_out
 from backend.core.auth import ClinicianPrincipal
-from backend.core.clock import utcnow
 from backend.core.context import age_and_sex_of
 from backend.core.settings import Settings
 
@@ -130,19 +129,37 @@ REVEALS = Decided("access.reveals")
 
 
 @dataclass(frozen=True, slots=True)
+class Since:
+    """An argument of a section that is the start of a window ending now: the composition binds it to the read's
+    time less `window`, and a kept overview is keyed by the window, not the time (its section's `expires` says
+    when a row leaves the window)."""
+
+    window: timedelta
+
+
+VITALS_WINDOW = Since(timedelta(hours=VITALS_HOURS))
+LAB_RESULTS_WINDOW = Since(timedelta(days=LAB_RESULT_DAYS))
+
+
+@dataclass(frozen=True, slots=True)
 class SectionQuery:
     """One section's part of the overview's one statement: a SELECT (its own `$1..$n`), its arguments, the shape
     of one of its rows, and how the section is made of those rows (in the SELECT's order).
 
-    An argument may be `PATIENT`, `EMERGENCY` or `REVEALS` (what the access decision finds in the same statement).
-    The composition runs every section's SELECT as a JSON array inside the decision's statement, so the rows come
-    back as JSON objects keyed by the SELECT's column names and are decoded straight into `row` (a msgspec type
-    whose fields are those names)."""
+    An argument may be `PATIENT`, `EMERGENCY` or `REVEALS` (what the access decision finds in the same statement),
+    or a `Since` (a window ending now). The composition runs every section's SELECT as a JSON array inside the
+    decision's statement, so the rows come back as JSON objects keyed by the SELECT's column names and are decoded
+    straight into `row` (a msgspec type whose fields are those names).
+
+    The overview is kept until she changes (every write appends an event), midnight in Norway (what counts days:
+    today's medicines, a prescription's last day, the look-back of documents, her age) or 5 minutes. A section
+    whose rows change with time alone otherwise says when, from its rows: `expires` (None: not by time)."""
 
     sql: str
     args: Sequence[Any]
     row: type[Any]
     build: Callable[[list[Any]], Any]
+    expires: Callable[[list[Any]], datetime | None] | None = None
 
 
 # A section's query for this clinician; None when the section is null without reading anything.
@@ -213,8 +230,12 @@ def _decoder(row: type[Any]) -> msgspec.json.Decoder[list[Any]]:
 
 
 def sections_read(
-    principal: ClinicianPrincipal, settings: Settings, answer: Callable[[dict[str, Any]], T], **own: SectionQuery
-) -> Read[T]:
+    principal: ClinicianPrincipal,
+    settings: Settings,
+    answer: Callable[[dict[str, Any]], T],
+    now: datetime,
+    **own: SectionQuery,
+) -> Read[tuple[T, datetime | None]]:
     """Every registered section and the caller's `own` queries as ONE read of the access decision's statement
     (`authorize_read`, with the overview's Need: its one audit row; 403 by role and 404 out of scope as
     `authorize`, and then no section is read); `answer` makes the answer from the sections by name.
@@ -222,13 +243,19 @@ def sections_read(
     A section this build lacks is absent; a section whose source gave no query is None. One statement is one
     snapshot, so no transaction is needed, and one round trip: measured, the statements' fixed costs (a round
     trip, a bind, an execution, rows decoded in Python) were the overview's cost, not the reads themselves.
+
+    The read's answer is (the answer, the earliest time a section `expires`); its `key` is its arguments with each
+    window (`Since`) in place of its start at `now`.
     """
     answers: dict[str, Any] = {}
     asked: list[tuple[str, SectionQuery]] = []
     parts: list[_Part] = []
     args: list[Any] = []
+    key: list[Any] = []
     for name, query in itertools.chain(
-        [(section.name, section.query(principal, settings)) for section in _SECTIONS.values()], own.items()
+        [(section.name, section.query(principal, settings)) for section in _SECTIONS.values()],
+        [("_relations", _reader_relations(principal))],
+        own.items(),
     ):
         if query is None:
             answers[name] = None
@@ -238,18 +265,60 @@ def sections_read(
         for arg in query.args:  # one pass: the decision's columns by position, the other arguments in order
             if type(arg) is Decided:
                 decided.append(arg.column)
+                continue
+            decided.append(None)
+            if type(arg) is Since:
+                args.append(now - arg.window)
+                key.append(arg)
             else:
-                decided.append(None)
                 args.append(arg)
+                key.append(tuple(arg) if isinstance(arg, list) else arg)
         parts.append((query.sql, tuple(decided)))
 
-    def result(rows: list[Any]) -> T:
+    def result(rows: list[Any]) -> tuple[T, datetime | None]:
         [row] = rows
+        ends: list[datetime] = []
         for index, (name, query) in enumerate(asked):
-            answers[name] = query.build(_decoder(query.row).decode(row[_PART_NAMES[index]]))
-        return answer(answers)
+            decoded = _decoder(query.row).decode(row[_PART_NAMES[index]])
+            answers[name] = query.build(decoded)
+            if query.expires is not None and (end := query.expires(decoded)) is not None:
+                ends.append(end)
+        return answer(answers), min(ends, default=None)
 
-    return Read(sql=_composed(tuple(parts)) if parts else "SELECT true AS nothing", args=tuple(args), result=result)
+    return Read(
+        sql=_composed(tuple(parts)) if parts else "SELECT true AS nothing",
+        args=tuple(args),
+        result=result,
+        key=tuple(key),
+    )
+
+
+# When the reader's organisation's care relations to her begin or end (`valid_from`, `valid_until`): the alerts
+# it may see follow its relations' kinds, which change with time alone then.
+_RELATION_CHANGES = """
+SELECT least(min(valid_from) FILTER (WHERE valid_from > now()),
+             min(valid_until) FILTER (WHERE valid_until > now())) AS changes_at
+FROM care_relation WHERE patient_id = $1 AND org_number = $2
+"""
+
+
+class _RelationChanges(msgspec.Struct, frozen=True):
+    changes_at: datetime | None
+
+
+def _reader_relations(principal: ClinicianPrincipal) -> SectionQuery:
+    return SectionQuery(
+        sql=_RELATION_CHANGES,
+        args=(PATIENT, principal.org_number),
+        row=_RelationChanges,
+        build=lambda rows: None,
+        expires=lambda rows: rows[0].changes_at if rows else None,
+    )
+
+
+def oldest_plus(window: Since, times: Sequence[datetime]) -> datetime | None:
+    """When the oldest of `times` leaves `window` (a section's `expires`)."""
+    return min(times) + window.window if times else None
 
 
 @overview_source("alerts")
@@ -275,13 +344,3 @@ def age_and_sex_query(day: date) -> SectionQuery:
         return age_and_sex_of(bytes.fromhex(sealed) if sealed is not None else None, day)
 
     return SectionQuery(sql=_SEALED_IDENTITY, args=(PATIENT,), row=_SealedIdentity, build=build)
-
-
-def vitals_since() -> datetime:
-    """The start of the overview's vitals window."""
-    return utcnow() - timedelta(hours=VITALS_HOURS)
-
-
-def lab_results_since() -> datetime:
-    """The start of the overview's flagged-results window."""
-    return utcnow() - timedelta(days=LAB_RESULT_DAYS)

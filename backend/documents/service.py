@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import get_args
 
 from backend.core import events
@@ -20,10 +20,8 @@ from backend.core.access import (
     Grant,
     Need,
     Read,
-    authorize_cached,
+    authorize_kept_read,
     clinician_of,
-    read_decided,
-    read_key,
     refuse,
     write_transaction,
 )
@@ -124,15 +122,14 @@ CLINICIAN_LISTS: PatientCache[ClinicianDocumentPage] = PatientCache(limit=5_000,
 async def clinician_list_kept(
     clinician: ClinicianPrincipal, patient_id: uuid.UUID, settings: Settings, query: ListQuery
 ) -> ClinicianDocumentPage:
-    """`clinician_list_read` after its decision (`authorize_cached`: the decision and its audit row on every
+    """`clinician_list_read` with its decision (`authorize_kept_read`: the decision and its audit row on every
     request), kept per reader's organisation and page: what the list shows depends on the organisation (its own
     documents, the look-back of the others'), on emergency access (the decision's finding) and on the day."""
     read = clinician_list_read(clinician, settings, query)
-
-    async def fresh(grant: Grant) -> tuple[ClinicianDocumentPage, None]:
-        return await read_decided(grant, read), None
-
-    _, page = await authorize_cached(clinician, patient_id, READ, cache=CLINICIAN_LISTS, key=read_key(read), read=fresh)
+    timeless: Read[tuple[ClinicianDocumentPage, datetime | None]] = Read(
+        sql=read.sql, args=read.args, result=lambda rows: (read.result(rows), None)
+    )
+    _, page = await authorize_kept_read(clinician, patient_id, READ, timeless, CLINICIAN_LISTS)
     return page
 
 

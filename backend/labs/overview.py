@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from backend.core.auth import ClinicianPrincipal
-from backend.core.overview import PATIENT, OverviewLabResult, SectionQuery, lab_results_since, overview_source
+from backend.core.overview import (
+    LAB_RESULTS_WINDOW,
+    PATIENT,
+    OverviewLabResult,
+    SectionQuery,
+    oldest_plus,
+    overview_source,
+)
 from backend.core.settings import Settings
 from backend.labs.queries import FlaggedResult
 
@@ -43,7 +50,8 @@ def flagged_lab_results(_clinician: ClinicianPrincipal, _settings: Settings) -> 
     """Results flagged low, high or abnormal, issued in the window; the overview's decision was the audit row."""
     return SectionQuery(
         sql=_FLAGGED_SINCE,
-        args=(PATIENT, lab_results_since(), OVERVIEW_RESULTS),
+        args=(PATIENT, LAB_RESULTS_WINDOW, OVERVIEW_RESULTS),
         row=FlaggedResult,
         build=_results,
+        expires=lambda rows: oldest_plus(LAB_RESULTS_WINDOW, [row.issued_at for row in rows]),
     )

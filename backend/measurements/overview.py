@@ -5,12 +5,13 @@ from __future__ import annotations
 from backend.core.auth import ClinicianPrincipal
 from backend.core.overview import (
     PATIENT,
+    VITALS_WINDOW,
     OverviewNews2,
     OverviewReading,
     OverviewVitals,
     SectionQuery,
+    oldest_plus,
     overview_source,
-    vitals_since,
 )
 from backend.core.settings import Settings
 from backend.measurements import queries
@@ -37,9 +38,10 @@ def latest_vitals(_clinician: ClinicianPrincipal, _settings: Settings) -> Sectio
     """The newest reading of each code and the newest NEWS2 score of the window; the decision was the audit row."""
     return SectionQuery(
         sql=queries.LATEST_VITALS,
-        args=(PATIENT, vitals_since(), _CODES_LIST),
+        args=(PATIENT, VITALS_WINDOW, _CODES_LIST),
         row=queries.LatestVital,
         build=_vitals,
+        expires=lambda rows: oldest_plus(VITALS_WINDOW, [row.effective_at for row in rows]),
     )
 
 

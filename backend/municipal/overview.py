@@ -9,18 +9,20 @@ the count of the others, and the patient's age and sex. Nothing here imports ano
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from backend.core.access import Need, Read
+from backend.core.access import Need, Read, authorize_kept_read
 from backend.core.auth import ClinicianPrincipal
+from backend.core.change_signals import PatientCache
 from backend.core.clock import oslo_now, utcnow
 from backend.core.context import PREGNANCY_CONSENT
 from backend.core.overview import PATIENT, SectionQuery, age_and_sex_query, sections_read
 from backend.core.settings import Settings
 from backend.municipal import queries
 from backend.municipal.schemas import MunicipalServiceOut, Overview, OverviewPatient
-from backend.municipal.service import service_out
+from backend.municipal.service import STALE_AFTER, service_out
 from backend.municipal.sharing import readable_municipalities
 
 OVERVIEW = Need(action="read", resource_type="overview", reveals=PREGNANCY_CONSENT)
@@ -37,12 +39,16 @@ def _services(clinician: ClinicianPrincipal, settings: Settings, now: datetime) 
     def others(rows: list[queries.OthersCount]) -> int:
         return rows[0].others
 
+    def turns_stale(rows: list[queries.StoredService]) -> datetime | None:
+        return min((row.updated_at + STALE_AFTER for row in rows if row.updated_at + STALE_AFTER >= now), default=None)
+
     return (
         SectionQuery(
             sql=queries.SHOWN_SERVICES,
             args=(PATIENT, municipalities, list(SHOWN_STATUSES)),
             row=queries.StoredService,
             build=shown,
+            expires=turns_stale,
         ),
         SectionQuery(
             sql=queries.OTHER_MUNICIPALITIES,
@@ -53,8 +59,22 @@ def _services(clinician: ClinicianPrincipal, settings: Settings, now: datetime) 
     )
 
 
-def overview_read(clinician: ClinicianPrincipal, settings: Settings) -> Read[Overview]:
-    """The whole overview as the read of the decision's statement (`authorize_read` with OVERVIEW)."""
+# Each reader's overview of her, kept until she changes or time alone changes it (core/overview.py, `expires`).
+KEPT: PatientCache[Overview] = PatientCache(limit=5_000, per_patient=4)
+
+
+async def overview_for(clinician: ClinicianPrincipal, patient_id: uuid.UUID, settings: Settings) -> Overview:
+    """The decision and its one audit row on every request, and the overview this reader was last given of her,
+    or one read in the decision's statement (`authorize_kept_read`): kept by what the decision found (her
+    pregnancy consent, emergency access), the reader's organisation and person (alerts), her municipalities and
+    the day."""
+    _, answer = await authorize_kept_read(clinician, patient_id, OVERVIEW, overview_read(clinician, settings), KEPT)
+    return answer
+
+
+def overview_read(clinician: ClinicianPrincipal, settings: Settings) -> Read[tuple[Overview, datetime | None]]:
+    """The whole overview as a read of its decision (`authorize_read` or `read_decided` with OVERVIEW): the
+    answer and when time alone changes it."""
     now = utcnow()
     services, others = _services(clinician, settings, now)
 
@@ -78,6 +98,7 @@ def overview_read(clinician: ClinicianPrincipal, settings: Settings) -> Read[Ove
         clinician,
         settings,
         answer,
+        now,
         municipal_services=services,
         other_municipalities=others,
         patient=age_and_sex_query(oslo_now().date()),
