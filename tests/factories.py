@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -201,6 +202,49 @@ async def caching_live() -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("the probe notification never arrived")
+
+
+async def kept_reads_are_the_decision_alone(
+    read: Callable[[], Awaitable[dict[str, Any]]],
+    db: asyncpg.Connection,
+    statements: list[str],
+    reader: Clinician,
+    *,
+    resource_type: str,
+    table: str,
+) -> dict[str, Any]:
+    """Read once, then twice more: the same answer, each of the two a decision statement and nothing else (no
+    statement names `table`), with its one allowed audit row. The first answer."""
+    first = await read()
+    before = len(await audit_rows(db, reader))
+    statements.clear()
+    assert await read() == first
+    assert await read() == first
+    assert len(statements) == 2, statements
+    assert all(s.startswith("WITH decision AS") and "INSERT INTO audit_log" in s for s in statements)
+    assert not any(table in statement for statement in statements), statements
+    rows = (await audit_rows(db, reader))[before:]
+    assert [(row["action"], row["resource_type"], row["refusal"]) for row in rows] == [
+        ("read", resource_type, None)
+    ] * 2
+    assert all(row["basis"] == "care-relation" for row in rows)
+    return first
+
+
+async def refused_readers_leave_their_rows(
+    client: httpx.AsyncClient, app: Litestar, db: asyncpg.Connection, path: str, *, hers: str
+) -> None:
+    """Another organisation (404) and a laboratory (403) asking `path`: `hers` (something of her record) is in
+    neither answer, and each refusal is its one denied audit row."""
+    stranger = new_clinician(app, org_kind="fastlege", authorization="LE")
+    lab = new_clinician(app, org_kind="laboratorium", authorization="SP")
+    outside = await client.get(path, headers=stranger.headers)
+    assert outside.status_code == 404, outside.text
+    by_role = await client.get(path, headers=lab.headers)
+    assert by_role.status_code == 403, by_role.text
+    assert hers not in outside.text + by_role.text
+    assert [(row["action"], row["basis"]) for row in await audit_rows(db, stranger)] == [("read", "denied")]
+    assert [(row["basis"], row["refusal"]) for row in await audit_rows(db, lab)] == [("denied", "role")]
 
 
 async def audit_rows(db: asyncpg.Connection, clinician: Clinician) -> list[dict[str, Any]]:
