@@ -10,7 +10,7 @@ from litestar import Controller, Request, get, post
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 from litestar.params import FromPath, FromQuery, RawBody
 
-from backend.core.access import Clinician, MeGrant, authorize
+from backend.core.access import Clinician, MeGrant, authorize, authorize_cached
 from backend.core.conditional import conditional_read
 from backend.core.contract import raw_body_types
 from backend.core.representation import act_for
@@ -92,8 +92,15 @@ class ClinicianLabReportController(Controller):
         limit: FromQuery[int | None] = None,
     ) -> ClinicianLabReportPage:
         page = service.paging(cursor, limit)
-        grant = await authorize(clinician, patient_id, service.READ_REPORTS)
-        return await service.list_for_clinician(grant, page)
+        _, answer = await authorize_cached(
+            clinician,
+            patient_id,
+            service.READ_REPORTS,
+            cache=service.CLINICIAN_PAGES,
+            key=page,
+            read=lambda grant: service.read_page(grant, page),
+        )
+        return answer
 
     @get(
         "/{patient_id:uuid}/lab-reports/{report_id:uuid}",
@@ -103,8 +110,16 @@ class ClinicianLabReportController(Controller):
     async def get_report(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], report_id: FromPath[uuid.UUID]
     ) -> ClinicianLabReport:
-        grant = await authorize(clinician, patient_id, service.READ_REPORTS, resource_id=str(report_id))
-        return await service.clinician_report(grant, report_id)
+        _, answer = await authorize_cached(
+            clinician,
+            patient_id,
+            service.READ_REPORTS,
+            cache=service.CLINICIAN_REPORTS,
+            key=report_id,
+            read=lambda grant: service.read_report(grant, report_id),
+            resource_id=str(report_id),
+        )
+        return answer
 
     @get(
         "/{patient_id:uuid}/lab-reports/{report_id:uuid}/versions",
