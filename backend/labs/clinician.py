@@ -40,10 +40,10 @@ from backend.labs.views import Paging, observation_out, position_of, release_sta
 PREVIOUS_PER_OBSERVATION = 5
 
 
-# Kept per patient until she changes or a release time on them passes; the key is the page asked for (or the
-# report id), never the time. Bounded: a few pages per patient (the first, and a next one or two).
-PAGES: PatientCache[ClinicianLabReportPage] = PatientCache(limit=2_000, per_patient=4)
-REPORTS: PatientCache[ClinicianLabReport] = PatientCache(limit=2_000, per_patient=8)
+# Kept per patient until she changes or a release time on them passes, as the routes send them (JSON, encoded
+# once); the key is the page asked for (or the report id), never the time. Bounded: a few pages per patient.
+PAGES: PatientCache[bytes] = PatientCache(limit=2_000, per_patient=4)
+REPORTS: PatientCache[bytes] = PatientCache(limit=2_000, per_patient=8)
 
 
 async def list_for_clinician(grant: Grant, page: Paging) -> ClinicianLabReportPage:
