@@ -4,20 +4,30 @@ Each result is shown with earlier results of the same test (from the shown versi
 earlier specimen), and each report with its release state and its versions. A page or a report is one statement
 (`queries.clinician_reports_page`): PostgreSQL builds each report as JSON, decoded here once into the answer's
 types; only the release state is Python's, from the release columns (`views.release_state`, one definition).
+
+The routes keep what they read per patient (`PAGES`, `REPORTS`: core.access.authorize_cached, the decision and its
+audit row still made on every request): an answer is the same for every reader the decision allows (nothing here
+reads the grant but its patient), every write that changes it appends an event for her or notifies (new report,
+new version, release and its announcement: events; a hold: `notify_changed`, no event), and the only clock it reads
+is the release columns', so it is kept until the next release time ahead of a report shown (`release.next_change`).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from datetime import datetime
 
 import msgspec
 
 from backend.core.access import Grant
+from backend.core.change_signals import PatientCache
 from backend.core.clock import utcnow
 from backend.core.db import DB
 from backend.core.errors import NotFound
 from backend.core.paging import keyset_page
 from backend.labs import queries
+from backend.labs.release import next_change
 from backend.labs.schemas import (
     ClinicianLabReport,
     ClinicianLabReportPage,
@@ -30,8 +40,21 @@ from backend.labs.views import Paging, observation_out, position_of, release_sta
 PREVIOUS_PER_OBSERVATION = 5
 
 
+# Kept per patient until she changes or a release time on them passes, as the routes send them (JSON, encoded
+# once); the key is the page asked for (or the report id), never the time. Bounded: a few pages per patient.
+PAGES: PatientCache[bytes] = PatientCache(limit=2_000, per_patient=4)
+REPORTS: PatientCache[bytes] = PatientCache(limit=2_000, per_patient=8)
+
+
 async def list_for_clinician(grant: Grant, page: Paging) -> ClinicianLabReportPage:
     """Every report of the patient, newest specimen first, whatever its release state (one statement)."""
+    answer, _ = await read_page(grant, page)
+    return answer
+
+
+async def read_page(grant: Grant, page: Paging) -> tuple[ClinicianLabReportPage, datetime | None]:
+    """`list_for_clinician`, and until when time alone leaves it unchanged (for `PAGES`)."""
+    now = utcnow()
     async with DB.connection() as connection:
         rows = await queries.clinician_reports_page(
             connection,
@@ -39,22 +62,47 @@ async def list_for_clinician(grant: Grant, page: Paging) -> ClinicianLabReportPa
             before_at=page.before_at,
             before_id=page.before_id,
             limit=page.size + 1,
-            now=utcnow(),
+            now=now,
             per_observation=PREVIOUS_PER_OBSERVATION,
         )
     kept, next_cursor = keyset_page(rows, page.size, position_of)
-    return ClinicianLabReportPage(items=[_clinician_report(row) for row in kept], next=next_cursor)
+    answer = ClinicianLabReportPage(items=[_clinician_report(row) for row in kept], next=next_cursor)
+    return answer, _until(kept, now)
 
 
 async def clinician_report(grant: Grant, report_id: uuid.UUID) -> ClinicianLabReport:
     """One report with its release state and versions."""
+    answer, _ = await read_report(grant, report_id)
+    return answer
+
+
+async def read_report(grant: Grant, report_id: uuid.UUID) -> tuple[ClinicianLabReport, datetime | None]:
+    """`clinician_report`, and until when time alone leaves it unchanged (for `REPORTS`); 404 is not kept."""
+    now = utcnow()
     async with DB.connection() as connection:
         row = await queries.clinician_report(
-            connection, grant.patient_id, report_id, now=utcnow(), per_observation=PREVIOUS_PER_OBSERVATION
+            connection, grant.patient_id, report_id, now=now, per_observation=PREVIOUS_PER_OBSERVATION
         )
     if row is None:
         raise NotFound("no such lab report")
-    return _clinician_report(row)
+    return _clinician_report(row), _until([row], now)
+
+
+def _until(shown: Iterable[queries.ReportWithRelease], now: datetime) -> datetime | None:
+    """The first moment after `now` at which the release state of a shown report changes by time alone: nothing
+    else in an answer reads the clock (the page's order, cursor, versions and earlier results are stored values;
+    the row past the page is read only for its position)."""
+    ahead = [
+        moment
+        for report in shown
+        if (
+            moment := next_change(
+                held=report.held, released_at=report.released_at, release_due_at=report.release_due_at, now=now
+            )
+        )
+        is not None
+    ]
+    return min(ahead, default=None)
 
 
 async def versions_for_clinician(grant: Grant, report_id: uuid.UUID) -> LabReportVersionList:

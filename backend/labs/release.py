@@ -57,6 +57,21 @@ def citizen_sees_since(report: str, now: str) -> str:
     )
 
 
+def next_change(
+    *, held: bool, released_at: datetime | None, release_due_at: datetime | None, now: datetime
+) -> datetime | None:
+    """When time alone next changes what `release_columns` say of a report at `now` (None: never, as stored).
+
+    `citizen_sees` and `citizen_sees_since` read the clock only through `released_at <= now` and
+    `release_due_at <= now`, and a held report is hidden whatever the time (its `since` is NULL): so the answer
+    read at `now` holds until the earlier of those two times still ahead, for a report not held.
+    """
+    if held:
+        return None
+    ahead = [moment for moment in (released_at, release_due_at) if moment is not None and moment > now]
+    return min(ahead, default=None)
+
+
 def release_columns(report: str, now: str) -> str:
     """SQL select-list items `citizen_sees` and `citizen_sees_since`, for rows whose release state is shown."""
     return f"{citizen_sees(report, now)} AS citizen_sees, {citizen_sees_since(report, now)} AS citizen_sees_since"

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from backend.core import events
 from backend.core.access import Grant, Need, clinician_of, refuse, write_transaction
+from backend.core.change_signals import notify_changed
 from backend.core.clock import utcnow
 from backend.core.db import DB
 from backend.core.errors import Conflict, NotFound
@@ -95,7 +96,10 @@ async def release_lab_report(grant: Grant, report_id: uuid.UUID) -> ClinicianLab
                 await queries.mark_released(
                     connection, grant.patient_id, report_id, by_hpr=clinician_of(grant).hpr, now=now
                 )
-            await announce_if_visible(connection, grant, report_id, now)
+            if not await announce_if_visible(connection, grant, report_id, now) and not report.citizen_sees:
+                # Released but announced before (not expected: what was announced stays seen): no event was
+                # appended, yet the clinician's kept answers (clinician.PAGES) must not outlive the write.
+                await notify_changed(connection, grant.patient_id)
     except _NotTheRequester:
         await refuse(grant, NOT_THE_REQUESTER, resource_id=str(report_id))
     return await clinician_report(grant, report_id)
@@ -104,7 +108,9 @@ async def release_lab_report(grant: Grant, report_id: uuid.UUID) -> ClinicianLab
 async def hold_lab_report(grant: Grant, report_id: uuid.UUID) -> ClinicianLabReport:
     """Keep the report from the citizen until the requester releases it; 409 when she already sees it.
 
-    No event: the citizen's change feed would reveal that a held result exists.
+    No event: the citizen's change feed would reveal that a held result exists. The clinician's kept answers
+    (clinician.PAGES, REPORTS) must not outlive it all the same: `notify_changed` drops them, in every process
+    on the commit, without an event.
     """
     now = utcnow()
     try:
@@ -119,6 +125,7 @@ async def hold_lab_report(grant: Grant, report_id: uuid.UUID) -> ClinicianLabRep
                 await queries.mark_held(
                     connection, grant.patient_id, report_id, by_hpr=clinician_of(grant).hpr, now=now
                 )
+                await notify_changed(connection, grant.patient_id)
     except _NotTheRequester:
         await refuse(grant, NOT_THE_REQUESTER, resource_id=str(report_id))
     return await clinician_report(grant, report_id)

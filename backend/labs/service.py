@@ -16,7 +16,15 @@ from __future__ import annotations
 
 from backend.labs.citizen import get_for_citizen, list_for_citizen, trend_for_citizen
 from backend.labs.citizen import list_state as citizen_list_state
-from backend.labs.clinician import clinician_report, list_for_clinician, versions_for_clinician
+from backend.labs.clinician import PAGES as CLINICIAN_PAGES
+from backend.labs.clinician import REPORTS as CLINICIAN_REPORTS
+from backend.labs.clinician import (
+    clinician_report,
+    list_for_clinician,
+    read_page,
+    read_report,
+    versions_for_clinician,
+)
 from backend.labs.intake import (
     FHIR_MEDIA_TYPE,
     JSON_MEDIA_TYPE,
@@ -33,6 +41,8 @@ from backend.labs.releases import RELEASE_OR_HOLD, announce_due_releases, hold_l
 from backend.labs.views import READ_REPORTS, RESOURCE_TYPE, Paging, paging
 
 __all__ = [
+    "CLINICIAN_PAGES",
+    "CLINICIAN_REPORTS",
     "FHIR_MEDIA_TYPE",
     "JSON_MEDIA_TYPE",
     "POST_REPORT",
@@ -52,6 +62,8 @@ __all__ = [
     "paging",
     "parse_report",
     "read_lab_report",
+    "read_page",
+    "read_report",
     "receive_lab_report",
     "release_delay",
     "release_lab_report",
