@@ -22,7 +22,7 @@ from litestar.openapi.spec import (
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from backend.core.access import Clinician, MeGrant, authorize
+from backend.core.access import Clinician, MeGrant, authorize, authorize_kept_read
 from backend.core.contract import raw_body_types
 from backend.core.inputs import BODY_LIMIT_OPT
 from backend.core.representation import act_for
@@ -147,7 +147,9 @@ class ClinicianDocumentController(Controller):
         limit: FromQuery[int | None] = None,
     ) -> ClinicianDocumentPage:
         query = service.list_query(document_type, from_date, to_date, cursor, limit)
-        return await service.clinician_list_kept(clinician, patient_id, app_settings(request), query)
+        read = service.clinician_list_timeless(clinician, app_settings(request), query)
+        _, page = await authorize_kept_read(clinician, patient_id, service.READ, read, service.CLINICIAN_LISTS)
+        return page
 
     @get("/{document_id:uuid}", operation_id="clinicianGetDocument", summary="One document's metadata")
     async def get_document(

@@ -20,7 +20,6 @@ from backend.core.access import (
     Grant,
     Need,
     Read,
-    authorize_kept_read,
     clinician_of,
     refuse,
     write_transaction,
@@ -119,18 +118,14 @@ def clinician_list_read(
 CLINICIAN_LISTS: PatientCache[ClinicianDocumentPage] = PatientCache(limit=5_000, per_patient=4)
 
 
-async def clinician_list_kept(
-    clinician: ClinicianPrincipal, patient_id: uuid.UUID, settings: Settings, query: ListQuery
-) -> ClinicianDocumentPage:
-    """`clinician_list_read` with its decision (`authorize_kept_read`: the decision and its audit row on every
-    request), kept per reader's organisation and page: what the list shows depends on the organisation (its own
-    documents, the look-back of the others'), on emergency access (the decision's finding) and on the day."""
+def clinician_list_timeless(
+    clinician: ClinicianPrincipal, settings: Settings, query: ListQuery
+) -> Read[tuple[ClinicianDocumentPage, datetime | None]]:
+    """`clinician_list_read` for `authorize_kept_read` with `CLINICIAN_LISTS` (the decision and its audit row on
+    every request): what the list shows depends on the organisation (its own documents, the look-back of the
+    others'), on emergency access (the decision's finding) and on the day, never on the time of day."""
     read = clinician_list_read(clinician, settings, query)
-    timeless: Read[tuple[ClinicianDocumentPage, datetime | None]] = Read(
-        sql=read.sql, args=read.args, result=lambda rows: (read.result(rows), None)
-    )
-    _, page = await authorize_kept_read(clinician, patient_id, READ, timeless, CLINICIAN_LISTS)
-    return page
+    return Read(sql=read.sql, args=read.args, result=lambda rows: (read.result(rows), None))
 
 
 def _size_and_filters(query: ListQuery) -> tuple[int, queries.Filters]:

@@ -41,9 +41,10 @@ PREVIOUS_PER_OBSERVATION = 5
 
 
 # Kept per patient until she changes or a release time on them passes, as the routes send them (JSON, encoded
-# once); the key is the page asked for (or the report id), never the time. Bounded: a few pages per patient.
-PAGES: PatientCache[bytes] = PatientCache(limit=2_000, per_patient=4)
-REPORTS: PatientCache[bytes] = PatientCache(limit=2_000, per_patient=8)
+# once); the key is the page asked for (or the report id), never the time. Bounded by memory: a page of ten
+# reports with their earlier results is ~80 kB, so at most ~80 MB of pages and ~20 MB of reports per process.
+PAGES: PatientCache[bytes] = PatientCache(limit=250, per_patient=4)
+REPORTS: PatientCache[bytes] = PatientCache(limit=500, per_patient=4)
 
 
 async def list_for_clinician(grant: Grant, page: Paging) -> ClinicianLabReportPage:

@@ -9,11 +9,10 @@ the count of the others, and the patient's age and sex. Nothing here imports ano
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from backend.core.access import Need, Read, authorize_kept_read
+from backend.core.access import Need, Read
 from backend.core.auth import ClinicianPrincipal
 from backend.core.change_signals import PatientCache
 from backend.core.clock import oslo_now, utcnow
@@ -59,17 +58,10 @@ def _services(clinician: ClinicianPrincipal, settings: Settings, now: datetime) 
     )
 
 
-# Each reader's overview of her, kept until she changes or time alone changes it (core/overview.py, `expires`).
+# Each reader's overview of her, kept until she changes or time alone changes it (core/overview.py, `expires`),
+# by what the decision found (her pregnancy consent, emergency access), the reader's organisation and person
+# (alerts), her municipalities and the day: the route asks `authorize_kept_read(..., overview_read(...), KEPT)`.
 KEPT: PatientCache[Overview] = PatientCache(limit=5_000, per_patient=4)
-
-
-async def overview_for(clinician: ClinicianPrincipal, patient_id: uuid.UUID, settings: Settings) -> Overview:
-    """The decision and its one audit row on every request, and the overview this reader was last given of her,
-    or one read in the decision's statement (`authorize_kept_read`): kept by what the decision found (her
-    pregnancy consent, emergency access), the reader's organisation and person (alerts), her municipalities and
-    the day."""
-    _, answer = await authorize_kept_read(clinician, patient_id, OVERVIEW, overview_read(clinician, settings), KEPT)
-    return answer
 
 
 def overview_read(clinician: ClinicianPrincipal, settings: Settings) -> Read[tuple[Overview, datetime | None]]:

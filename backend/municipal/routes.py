@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, put
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from backend.core.access import Clinician, MeGrant, authorize
+from backend.core.access import Clinician, MeGrant, authorize, authorize_kept_read
 from backend.core.representation import act_for
 from backend.core.settings import app_settings
 from backend.municipal import overview, service
@@ -79,7 +79,9 @@ class ClinicianOverviewController(Controller):
     async def get_overview(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], request: Request[Any, Any, Any]
     ) -> Overview:
-        return await overview.overview_for(clinician, patient_id, app_settings(request))
+        read = overview.overview_read(clinician, app_settings(request))
+        _, answer = await authorize_kept_read(clinician, patient_id, overview.OVERVIEW, read, overview.KEPT)
+        return answer
 
 
 class CitizenMunicipalServicesController(Controller):
