@@ -70,8 +70,8 @@ async def test_the_clinicians_page_reads_every_table_and_the_earlier_results_fro
             c, uuid.uuid4(), before_at=None, before_id=None, limit=11, now=now, per_observation=5
         ),
     )
-    scans = {node.get("Index Name") for node in _nodes(plan) if node.get("Relation Name") == "lab_observation"}
-    assert "lab_observation_newest" in scans, scans
+    # Which index serves a patient with no rows is the planner's guess from the suite's statistics (a full run once
+    # chose the primary key): what must hold whatever it guesses is that no observation is sorted by time.
     assert _sorted_observation_scans(plan) == [], json.dumps(plan, indent=1)
     assert all(node["Node Type"] != "Seq Scan" for node in _nodes(plan)), json.dumps(plan, indent=1)
     tables = {node.get("Relation Name") for node in _nodes(plan)} - {None}
