@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import signal
+import subprocess
 import threading
 import time
 import warnings
@@ -19,6 +20,12 @@ log = logging.getLogger("helsekort.db")
 STOP_TIMEOUT_SECONDS = 30.0
 # pgserver's list of the processes holding the server; it is never pruned of processes that died.
 _HANDLES_FILE = ".handle_pids.json"
+# Group commit (docs/operations.md, "PostgreSQL: embedded or external"): every clinician read commits its audit
+# row in a transaction of its own, so under load the server flushes WAL for one tiny commit after another. With
+# at least 3 other transactions open, a commit waits 200 µs for more to join its flush. Each commit still
+# returns only once its WAL is on disk: durability is unchanged, only flushes are fewer. Measured on 2 cores
+# (bench scenario clinician-read-audited): 0.30x the baseline without, 0.38-0.42x with.
+SERVER_SETTINGS = {"commit_delay": "200", "commit_siblings": "3"}
 
 
 def _alive(pid: int) -> bool:
@@ -75,6 +82,13 @@ class EmbeddedPostgres:
         if pid is None:
             raise RuntimeError(f"the embedded postgres in {self.data_dir} did not start")
         self.postmaster_pid: int = pid
+        try:
+            self._server.psql(
+                "".join(f"ALTER SYSTEM SET {name} = {value};\n" for name, value in SERVER_SETTINGS.items())
+                + "SELECT pg_reload_conf();\n"
+            )
+        except (OSError, subprocess.CalledProcessError) as exc:  # slower under load, still correct: serve anyway
+            log.warning("embedded postgres settings not applied", extra={"error": str(exc)})
         log.info("embedded postgres started", extra={"data_dir": str(self.data_dir)})
 
     @property
