@@ -506,6 +506,12 @@ async def authorize_read(
 _DECISION_COLUMN = re.compile(r"\baccess\.(\w+)")
 
 
+@functools.lru_cache(maxsize=256)
+def _beyond_its_patient(sql: str) -> bool:
+    """Whether a read names the decision beyond its patient (its SQL is a constant: looked at once)."""
+    return bool(set(_DECISION_COLUMN.findall(sql)) - {"patient_id"})
+
+
 async def authorize_cached_read(
     principal: ClinicianPrincipal,
     patient_id: uuid.UUID,
@@ -524,7 +530,7 @@ async def authorize_cached_read(
     names the decision through `access.patient_id` only (never `access.emergency` or `access.reveals`), `result`
     depends on nothing but the rows, and every write that changes the rows appends an event for her.
     """
-    if set(_DECISION_COLUMN.findall(read.sql)) - {"patient_id"}:
+    if _beyond_its_patient(read.sql):
         raise TypeError("a read that depends on the decision beyond its patient is not the same for every reader")
     decided: list[Grant] = []
 

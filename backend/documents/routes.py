@@ -24,6 +24,7 @@ from litestar.response import Stream
 
 from backend.core.access import Clinician, MeGrant, authorize, authorize_kept_read
 from backend.core.contract import raw_body_types
+from backend.core.encoded import json_response
 from backend.core.inputs import BODY_LIMIT_OPT
 from backend.core.representation import act_for
 from backend.core.settings import app_settings
@@ -145,11 +146,11 @@ class ClinicianDocumentController(Controller):
         to_date: ToDate = None,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
-    ) -> ClinicianDocumentPage:
+    ) -> Response[ClinicianDocumentPage]:
         query = service.list_query(document_type, from_date, to_date, cursor, limit)
         read = service.clinician_list_timeless(clinician, app_settings(request), query)
-        _, page = await authorize_kept_read(clinician, patient_id, service.READ, read, service.CLINICIAN_LISTS)
-        return page
+        _, kept = await authorize_kept_read(clinician, patient_id, service.READ, read, service.CLINICIAN_LISTS)
+        return json_response(kept.body)
 
     @get("/{document_id:uuid}", operation_id="clinicianGetDocument", summary="One document's metadata")
     async def get_document(

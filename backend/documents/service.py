@@ -28,6 +28,7 @@ from backend.core.auth import ClinicianPrincipal
 from backend.core.change_signals import PatientCache
 from backend.core.clock import oslo_now, utcnow
 from backend.core.db import DB
+from backend.core.encoded import Encoded, encoded
 from backend.core.errors import BadRequest, Conflict, NotFound
 from backend.core.paging import clamp_limit, decode_cursor, keyset_page
 from backend.core.settings import Settings
@@ -115,17 +116,17 @@ def clinician_list_read(
 
 # Her documents' list as each reader was shown it: kept until she changes (an upload, a restriction, an entry in
 # error all append an event), at midnight (the look-back counts days) or after 5 minutes (core/change_signals.py).
-CLINICIAN_LISTS: PatientCache[ClinicianDocumentPage] = PatientCache(limit=5_000, per_patient=4)
+CLINICIAN_LISTS: PatientCache[Encoded[ClinicianDocumentPage]] = PatientCache(limit=5_000, per_patient=4)
 
 
 def clinician_list_timeless(
     clinician: ClinicianPrincipal, settings: Settings, query: ListQuery
-) -> Read[tuple[ClinicianDocumentPage, datetime | None]]:
+) -> Read[tuple[Encoded[ClinicianDocumentPage], datetime | None]]:
     """`clinician_list_read` for `authorize_kept_read` with `CLINICIAN_LISTS` (the decision and its audit row on
     every request): what the list shows depends on the organisation (its own documents, the look-back of the
     others'), on emergency access (the decision's finding) and on the day, never on the time of day."""
     read = clinician_list_read(clinician, settings, query)
-    return Read(sql=read.sql, args=read.args, result=lambda rows: (read.result(rows), None))
+    return Read(sql=read.sql, args=read.args, result=lambda rows: (encoded(read.result(rows)), None))
 
 
 def _size_and_filters(query: ListQuery) -> tuple[int, queries.Filters]:

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.enums import MediaType
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody
 from litestar.params import FromPath, FromQuery, RawBody
 from litestar.serialization import encode_json
@@ -16,6 +15,7 @@ from litestar.serialization import encode_json
 from backend.core.access import Clinician, Grant, MeGrant, authorize, authorize_cached
 from backend.core.conditional import conditional_read
 from backend.core.contract import raw_body_types
+from backend.core.encoded import json_response
 from backend.core.representation import act_for
 from backend.core.settings import app_settings
 from backend.labs import service
@@ -64,12 +64,6 @@ class _PostLabReportOperation(Operation):
         )
 
 
-def _json(body: bytes) -> Response[Any]:
-    """A kept answer as it was encoded when read: a page of ten reports with their earlier results is ~80 kB of
-    JSON, and encoding it again on every request was a fifth of the request's CPU."""
-    return Response(body, media_type=MediaType.JSON)
-
-
 class ClinicianLabReportController(Controller):
     path = "/patients"
     tags = ["clinician: lab results"]
@@ -109,7 +103,7 @@ class ClinicianLabReportController(Controller):
         _, body = await authorize_cached(
             clinician, patient_id, service.READ_REPORTS, cache=service.CLINICIAN_PAGES, key=page, read=read
         )
-        return _json(body)
+        return json_response(body)
 
     @get(
         "/{patient_id:uuid}/lab-reports/{report_id:uuid}",
@@ -132,7 +126,7 @@ class ClinicianLabReportController(Controller):
             read=read,
             resource_id=str(report_id),
         )
-        return _json(body)
+        return json_response(body)
 
     @get(
         "/{patient_id:uuid}/lab-reports/{report_id:uuid}/versions",

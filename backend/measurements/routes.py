@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, Response, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter, RawBody
 
 from backend.core.access import Clinician, MeGrant, authorize, authorize_cached_read
+from backend.core.encoded import encoded_read, json_response
 from backend.core.representation import act_for
 from backend.measurements import service
 from backend.measurements.news2 import News2Result, VitalSigns, score_news2
@@ -104,10 +105,12 @@ class ClinicianMeasurementsController(Controller):
         end: PeriodTo = None,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int | None] = None,
-    ) -> MeasurementPage:
+    ) -> Response[MeasurementPage]:
         read = service.measurements_read(code=code, start=start, end=end, cursor=cursor, limit=limit)
-        _, page = await authorize_cached_read(clinician, patient_id, service.READ, read, service.CLINICIAN_PAGES)
-        return page
+        _, kept = await authorize_cached_read(
+            clinician, patient_id, service.READ, encoded_read(read), service.CLINICIAN_PAGES
+        )
+        return json_response(kept.body)
 
     @get(
         "/measurements/series",

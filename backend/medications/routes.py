@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 from backend.core.access import Clinician, MeGrant, authorize, authorize_cached_read
 from backend.core.concurrency import ETAG_HEADER, etag
 from backend.core.conditional import conditional_read
+from backend.core.encoded import encoded_read, json_response
 from backend.core.representation import act_for
 from backend.core.settings import app_settings
 from backend.medications import discrepancies, history, reconciliations, service
@@ -53,10 +54,10 @@ class ClinicianMedicationController(Controller):
         response_headers=ETAG_HEADER,
     )
     async def get_list(self, clinician: Clinician, patient_id: FromPath[uuid.UUID]) -> Response[MedicationListOut]:
-        _, medications = await authorize_cached_read(
-            clinician, patient_id, service.READ_LIST, service.list_read(), service.CLINICIAN_LISTS
+        _, kept = await authorize_cached_read(
+            clinician, patient_id, service.READ_LIST, encoded_read(service.list_read()), service.CLINICIAN_LISTS
         )
-        return _with_etag(medications)
+        return json_response(kept.body, {"ETag": etag(kept.value.version)})
 
     @put(
         "",

@@ -26,6 +26,7 @@ from backend.core.clock import utcnow
 from backend.core.concurrency import require_if_match
 from backend.core.conditional import State
 from backend.core.db import DB
+from backend.core.encoded import Encoded
 from backend.core.errors import Conflict
 from backend.medications import queries, queries_prescriptions
 from backend.medications.atc import within
@@ -99,7 +100,7 @@ async def read_list(grant: Grant) -> MedicationListOut:
 # consent or emergency part), and every write of its rows appends an event for her in its transaction: the list
 # (MEDICATIONS_UPDATED), samstemming (MEDICATIONS_RECONCILED), a prescription created, cancelled (also by a stopped
 # entry or a renewal), dispensed. Its date is in the key; statuses that change by date alone end at midnight.
-CLINICIAN_LISTS: PatientCache[MedicationListOut] = PatientCache(limit=5_000, per_patient=2)
+CLINICIAN_LISTS: PatientCache[Encoded[MedicationListOut]] = PatientCache(limit=5_000, per_patient=2)
 
 
 def list_read() -> Read[MedicationListOut]:

@@ -17,6 +17,7 @@ from backend.core.auth import ClinicianPrincipal
 from backend.core.change_signals import PatientCache
 from backend.core.clock import oslo_now, utcnow
 from backend.core.context import PREGNANCY_CONSENT
+from backend.core.encoded import Encoded, encoded
 from backend.core.overview import PATIENT, SectionQuery, age_and_sex_query, sections_read
 from backend.core.settings import Settings
 from backend.municipal import queries
@@ -61,29 +62,31 @@ def _services(clinician: ClinicianPrincipal, settings: Settings, now: datetime) 
 # Each reader's overview of her, kept until she changes or time alone changes it (core/overview.py, `expires`),
 # by what the decision found (her pregnancy consent, emergency access), the reader's organisation and person
 # (alerts), her municipalities and the day: the route asks `authorize_kept_read(..., overview_read(...), KEPT)`.
-KEPT: PatientCache[Overview] = PatientCache(limit=5_000, per_patient=4)
+KEPT: PatientCache[Encoded[Overview]] = PatientCache(limit=5_000, per_patient=4)
 
 
-def overview_read(clinician: ClinicianPrincipal, settings: Settings) -> Read[tuple[Overview, datetime | None]]:
+def overview_read(clinician: ClinicianPrincipal, settings: Settings) -> Read[tuple[Encoded[Overview], datetime | None]]:
     """The whole overview as a read of its decision (`authorize_read` or `read_decided` with OVERVIEW): the
     answer and when time alone changes it."""
     now = utcnow()
     services, others = _services(clinician, settings, now)
 
-    def answer(section: dict[str, Any]) -> Overview:
+    def answer(section: dict[str, Any]) -> Encoded[Overview]:
         age, sex = section["patient"]
-        return Overview(
-            patient=OverviewPatient(age=age, sex=cast(Any, sex)),
-            municipal_services=section["municipal_services"],
-            other_municipalities_count=section["other_municipalities"],
-            medications=section.get("medications"),
-            prescriptions=section.get("prescriptions"),
-            vitals=section.get("vitals"),
-            pregnancy=section.get("pregnancy"),
-            lab_results=section.get("labResults"),
-            documents=section.get("documents"),
-            alerts=section.get("alerts") or [],
-            generated_at=now,
+        return encoded(
+            Overview(
+                patient=OverviewPatient(age=age, sex=cast(Any, sex)),
+                municipal_services=section["municipal_services"],
+                other_municipalities_count=section["other_municipalities"],
+                medications=section.get("medications"),
+                prescriptions=section.get("prescriptions"),
+                vitals=section.get("vitals"),
+                pregnancy=section.get("pregnancy"),
+                lab_results=section.get("labResults"),
+                documents=section.get("documents"),
+                alerts=section.get("alerts") or [],
+                generated_at=now,
+            )
         )
 
     return sections_read(

@@ -10,6 +10,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.core.access import Clinician, MeGrant, authorize, authorize_kept_read
+from backend.core.encoded import json_response
 from backend.core.representation import act_for
 from backend.core.settings import app_settings
 from backend.municipal import overview, service
@@ -78,10 +79,10 @@ class ClinicianOverviewController(Controller):
     @get("", operation_id="clinicianGetOverview", summary="The one-screen summary for legevakt (one audit row)")
     async def get_overview(
         self, clinician: Clinician, patient_id: FromPath[uuid.UUID], request: Request[Any, Any, Any]
-    ) -> Overview:
+    ) -> Response[Overview]:
         read = overview.overview_read(clinician, app_settings(request))
-        _, answer = await authorize_kept_read(clinician, patient_id, overview.OVERVIEW, read, overview.KEPT)
-        return answer
+        _, kept = await authorize_kept_read(clinician, patient_id, overview.OVERVIEW, read, overview.KEPT)
+        return json_response(kept.body)
 
 
 class CitizenMunicipalServicesController(Controller):

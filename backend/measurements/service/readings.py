@@ -10,6 +10,7 @@ from typing import Any
 from backend.core.access import Grant, Need, Read
 from backend.core.change_signals import PatientCache
 from backend.core.db import DB
+from backend.core.encoded import Encoded
 from backend.core.errors import BadRequest
 from backend.core.paging import BeforeTimeAndId, clamp_limit, decode_cursor, keyset_page
 from backend.measurements import queries
@@ -89,7 +90,7 @@ async def list_measurements(
 # Clinicians' pages, kept per patient until she changes: the same for every reader the decision allows, and every
 # write of a measurement (her upload, a clinician's vital set) appends an event for her in its transaction. The
 # filters are the key (the statement's arguments); nothing in a page changes by time alone.
-CLINICIAN_PAGES: PatientCache[MeasurementPage] = PatientCache(limit=2_000, per_patient=4)
+CLINICIAN_PAGES: PatientCache[Encoded[MeasurementPage]] = PatientCache(limit=2_000, per_patient=4)
 
 
 def measurements_read(
