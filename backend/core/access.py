@@ -84,6 +84,7 @@ __all__ = [
     "read_decided",
     "read_key",
     "refuse",
+    "timeless",
     "write_transaction",
 ]
 
@@ -463,7 +464,7 @@ class Read(Generic[T]):
     result: Callable[[list[Any]], T]
     # What the answer depends on besides her and the decision, for a cache (`read_key`), when `args` hold the
     # clock (a window's start): the same arguments with the window itself in its place.
-    key: Hashable | None = None
+    key: tuple[Any, ...] | None = None
 
 
 async def authorize_read(
@@ -521,28 +522,19 @@ async def authorize_cached_read(
     *,
     resource_id: str | None = None,
 ) -> tuple[Grant, T]:
-    """`authorize_read`, its answer kept in `cache` until the patient changes (core/change_signals.py).
-
-    The decision and its audit row are made on every request, kept answer or not: when kept, the request is
-    `authorize` alone (one statement), and a refusal (403 audited, 404 audited as denied) answers before anything
-    kept is used; when not, it is `authorize_read` and its answer is kept. Only for an answer that is the same
-    for every reader the decision allows, decided by the patient and `read.args` alone (the key): `read.sql`
-    names the decision through `access.patient_id` only (never `access.emergency` or `access.reveals`), `result`
-    depends on nothing but the rows, and every write that changes the rows appends an event for her.
-    """
+    """`authorize_kept_read` for an answer that is the same for every reader the decision allows and that time
+    alone never changes: `read.sql` names the decision through `access.patient_id` only (never `access.emergency`
+    or `access.reveals`), `result` depends on nothing but the rows, and every write that changes the rows appends
+    an event for her. The decision and its audit row are made on every request, kept answer or not."""
     if _beyond_its_patient(read.sql):
         raise TypeError("a read that depends on the decision beyond its patient is not the same for every reader")
-    decided: list[Grant] = []
+    return await authorize_kept_read(principal, patient_id, need, timeless(read), cache, resource_id=resource_id)
 
-    async def decide_and_read() -> tuple[T, None]:
-        grant, value = await authorize_read(principal, patient_id, need, read, resource_id=resource_id)
-        decided.append(grant)
-        return value, None
 
-    value = await cache.get(patient_id, (read.sql, read.args), decide_and_read)
-    if decided:
-        return decided[0], value
-    return await authorize(principal, patient_id, need, resource_id=resource_id), value
+def timeless(read: Read[T]) -> Read[tuple[T, datetime | None]]:
+    """`read` as a read for `authorize_kept_read` whose answer time alone never changes."""
+    result = read.result
+    return Read(sql=read.sql, args=read.args, result=lambda rows: (result(rows), None), key=read.key)
 
 
 def decided(grant: Grant) -> tuple[bool, bool]:
@@ -555,9 +547,8 @@ def decided(grant: Grant) -> tuple[bool, bool]:
 
 def read_key(read: Read[Any]) -> Hashable:
     """A `Read` as a cache key: its statement and its `key`, else its arguments (lists as tuples)."""
-    if read.key is not None:
-        return read.sql, read.key
-    return read.sql, tuple(tuple(arg) if isinstance(arg, list) else arg for arg in read.args)
+    parts = read.key if read.key is not None else read.args
+    return read.sql, tuple(tuple(part) if isinstance(part, list) else part for part in parts)
 
 
 async def read_decided(grant: Grant, read: Read[T]) -> T:

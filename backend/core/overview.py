@@ -267,12 +267,8 @@ def sections_read(
                 decided.append(arg.column)
                 continue
             decided.append(None)
-            if type(arg) is Since:
-                args.append(now - arg.window)
-                key.append(arg)
-            else:
-                args.append(arg)
-                key.append(tuple(arg) if isinstance(arg, list) else arg)
+            args.append(now - arg.window if type(arg) is Since else arg)
+            key.append(arg)
         parts.append((query.sql, tuple(decided)))
 
     def result(rows: list[Any]) -> tuple[T, datetime | None]:

@@ -16,19 +16,12 @@ from datetime import date, datetime
 from typing import get_args
 
 from backend.core import events
-from backend.core.access import (
-    Grant,
-    Need,
-    Read,
-    clinician_of,
-    refuse,
-    write_transaction,
-)
+from backend.core.access import Grant, Need, Read, clinician_of, refuse, timeless, write_transaction
 from backend.core.auth import ClinicianPrincipal
 from backend.core.change_signals import PatientCache
 from backend.core.clock import oslo_now, utcnow
 from backend.core.db import DB
-from backend.core.encoded import Encoded, encoded
+from backend.core.encoded import Encoded, encoded_read
 from backend.core.errors import BadRequest, Conflict, NotFound
 from backend.core.paging import clamp_limit, decode_cursor, keyset_page
 from backend.core.settings import Settings
@@ -125,8 +118,7 @@ def clinician_list_timeless(
     """`clinician_list_read` for `authorize_kept_read` with `CLINICIAN_LISTS` (the decision and its audit row on
     every request): what the list shows depends on the organisation (its own documents, the look-back of the
     others'), on emergency access (the decision's finding) and on the day, never on the time of day."""
-    read = clinician_list_read(clinician, settings, query)
-    return Read(sql=read.sql, args=read.args, result=lambda rows: (encoded(read.result(rows)), None))
+    return timeless(encoded_read(clinician_list_read(clinician, settings, query)))
 
 
 def _size_and_filters(query: ListQuery) -> tuple[int, queries.Filters]:
