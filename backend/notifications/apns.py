@@ -109,47 +109,60 @@ PRODUCTION_HOST = ("api.push.apple.com", 443)
 SANDBOX_HOST = ("api.development.push.apple.com", 443)
 
 
-def _endpoint_protocol(host: str, port: int) -> type[APNsTLSClientProtocol]:
-    """aioapns's TLS protocol for one host: aioapns reads the host and port from class attributes."""
+class _PushProtocol(APNsTLSClientProtocol):
+    """aioapns's TLS protocol on our h2 connection, with its writes batched and its streams forgotten."""
 
-    class EndpointProtocol(APNsTLSClientProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # header_encoding None: aioapns reads the answers' headers as bytes.
+        self.conn = PushH2Connection()
+        self._flush_scheduled = False
+        self.settings_seen = asyncio.Event()
+
+    def on_remote_settings_changed(self, changed_settings: Any) -> None:
+        super().on_remote_settings_changed(changed_settings)
+        self.settings_seen.set()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        self.settings_seen.set()
+
+    def flush(self) -> None:
+        # aioapns writes to the socket (one TLS record, one syscall) and re-arms its idle timer for every
+        # notification and every read; here the frames of one event-loop turn go out in one write.
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._flush_scheduled = False
+        data = self.conn.data_to_send()
+        if self.transport is None or self.transport.is_closing():
+            return
+        self.refresh_inactivity_timer()
+        if data:
+            self.transport.write(data)
+
+    @property
+    def is_busy(self) -> bool:
+        # aioapns keeps a connection in its pool until connection_lost, which the TLS shutdown can
+        # delay well after a GOAWAY; until then its pool would hand out a connection h2 has closed.
+        closing = self.transport is None or self.transport.is_closing()
+        return closing or super().is_busy
+
+    def on_stream_ended(self, stream_id: int) -> None:
+        # aioapns forgets a stream's notification id only when an error body arrives, so without
+        # this every delivered notification stays in request_streams for the connection's life.
+        self.request_streams.pop(stream_id, None)
+        super().on_stream_ended(stream_id)
+
+
+def _endpoint_protocol(host: str, port: int) -> type[_PushProtocol]:
+    """Our protocol for one host: aioapns reads the host and port from class attributes."""
+
+    class EndpointProtocol(_PushProtocol):
         APNS_SERVER = host
         APNS_PORT = port
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            # header_encoding None: aioapns reads the answers' headers as bytes.
-            self.conn = PushH2Connection()
-            self._flush_scheduled = False
-
-        def flush(self) -> None:
-            # aioapns writes to the socket (one TLS record, one syscall) and re-arms its idle timer for every
-            # notification and every read; here the frames of one event-loop turn go out in one write.
-            if not self._flush_scheduled:
-                self._flush_scheduled = True
-                self.loop.call_soon(self._flush_now)
-
-        def _flush_now(self) -> None:
-            self._flush_scheduled = False
-            data = self.conn.data_to_send()
-            if self.transport is None or self.transport.is_closing():
-                return
-            self.refresh_inactivity_timer()
-            if data:
-                self.transport.write(data)
-
-        @property
-        def is_busy(self) -> bool:
-            # aioapns keeps a connection in its pool until connection_lost, which the TLS shutdown can
-            # delay well after a GOAWAY; until then its pool would hand out a connection h2 has closed.
-            closing = self.transport is None or self.transport.is_closing()
-            return closing or super().is_busy
-
-        def on_stream_ended(self, stream_id: int) -> None:
-            # aioapns forgets a stream's notification id only when an error body arrives, so without
-            # this every delivered notification stays in request_streams for the connection's life.
-            self.request_streams.pop(stream_id, None)
-            super().on_stream_ended(stream_id)
 
     return EndpointProtocol
 
@@ -164,10 +177,12 @@ class _SharedTokenPool(APNsBaseConnectionPool):
     inside APNs's one hour) across every connection and both environments.
     """
 
+    protocol_class: type[_PushProtocol]
+
     def __init__(
         self,
         *,
-        protocol_class: type[APNsTLSClientProtocol],
+        protocol_class: type[_PushProtocol],
         auth_provider: JWTAuthorizationHeaderProvider,
         topic: str,
         ssl_context: ssl.SSLContext,
@@ -184,7 +199,7 @@ class _SharedTokenPool(APNsBaseConnectionPool):
             self.protocol_class,
             self._topic,
             self.loop,
-            self.discard_connection,  # type: ignore[arg-type]  # aioapns annotates the callback as NoReturn
+            self.discard_connection,
             self._auth_provider,
         )
         _, protocol = await self.loop.create_connection(
@@ -193,6 +208,18 @@ class _SharedTokenPool(APNsBaseConnectionPool):
             port=self.protocol_class.APNS_PORT,
             ssl=self.ssl_context,
         )
+        # A connection is handed out once the server's first SETTINGS frame is in. Before it, h2 counts the
+        # server's stream limit as unlimited and aioapns as 1,000, while the server holds to its own default (100
+        # in h2) until we acknowledge its settings: a burst on a new connection opened streams the server refused
+        # as a protocol error, which closed the connection under notifications it had already delivered, and
+        # those were sent again. Waiting here, under the pool's lock, also keeps the sends in the order they came.
+        try:
+            await protocol.settings_seen.wait()
+        except BaseException:
+            protocol.close()
+            raise
+        if protocol.transport is None or protocol.transport.is_closing():
+            raise ConnectionClosed("connection closed before the server's settings")
         return protocol
 
 
@@ -220,7 +247,7 @@ class ApnsSender:
         )
         self._ssl_context = ssl.create_default_context(cafile=self.config.ca_file)
         self._ssl_context.set_alpn_protocols(["h2"])
-        self._protocols: dict[ApnsEnvironment, type[APNsTLSClientProtocol]]
+        self._protocols: dict[ApnsEnvironment, type[_PushProtocol]]
         if self.config.endpoint:
             host, port = _parse_endpoint(self.config.endpoint)
             protocol = _endpoint_protocol(host, port)
@@ -230,7 +257,7 @@ class ApnsSender:
                 "production": _endpoint_protocol(*PRODUCTION_HOST),
                 "sandbox": _endpoint_protocol(*SANDBOX_HOST),
             }
-        self._pools: dict[type[APNsTLSClientProtocol], _SharedTokenPool] = {}
+        self._pools: dict[type[_PushProtocol], _SharedTokenPool] = {}
 
     async def __aenter__(self) -> Self:
         return self

@@ -140,6 +140,8 @@ class _Protocol(asyncio.Protocol):
         self._room = asyncio.Event()
         self._room.set()
         self._window = asyncio.Event()
+        # Set by the server's first SETTINGS frame (or the connection's end): see `H2Client._connection`.
+        self.settings_seen = asyncio.Event()
         self._flush_scheduled = False
 
     # -- asyncio ------------------------------------------------------------------------------------
@@ -157,6 +159,7 @@ class _Protocol(asyncio.Protocol):
         self._fail_all(above=0)
         self._room.set()
         self._window.set()
+        self.settings_seen.set()
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -192,6 +195,7 @@ class _Protocol(asyncio.Protocol):
             elif isinstance(event, WindowUpdated):
                 self._window.set()
             elif isinstance(event, RemoteSettingsChanged):
+                self.settings_seen.set()
                 self._room.set()
             elif isinstance(event, ConnectionTerminated):
                 # GOAWAY: streams the server did not take are failed now; the others may still be answered.
@@ -321,11 +325,22 @@ class H2Client:
             if self._protocol is not None:
                 self._protocol.close()
             loop = asyncio.get_running_loop()
+            made: _Protocol | None = None
             try:
                 async with asyncio.timeout(self.connect_timeout):
                     _, made = await loop.create_connection(_Protocol, self.host, self.port, ssl=self.ssl_context)
-            except (OSError, ssl.SSLError, TimeoutError) as exc:
-                raise ConnectionFailed(f"cannot connect to {self.authority}: {exc!r}") from exc
+                    # Requests go out once the server's first SETTINGS frame is in: before it, h2 counts the
+                    # server's stream limit as unlimited, while the server holds to its own default until we
+                    # acknowledge its settings, and a burst would open streams it refuses as a protocol error.
+                    await made.settings_seen.wait()
+            except BaseException as exc:
+                if made is not None:
+                    made.close()
+                if isinstance(exc, OSError | ssl.SSLError | TimeoutError):
+                    raise ConnectionFailed(f"cannot connect to {self.authority}: {exc!r}") from exc
+                raise
+            if made.closed:
+                raise ConnectionFailed(f"{self.authority} closed the connection before its settings")
             self.connections_made += 1
             self._protocol = made
             return made

@@ -122,6 +122,26 @@ async def test_token_that_cannot_form_a_path_is_answered_without_sending(sender:
     assert not mock.received
 
 
+@pytest.mark.parametrize("server_limit", [10, 1000])
+async def test_a_burst_on_a_new_connection_keeps_to_the_servers_stream_limit(
+    settings: ApnsSettings, mock: MockApns, server_limit: int
+) -> None:
+    # The server holds to h2's default of 100 streams until its own SETTINGS are acknowledged, so a burst sent
+    # before they arrive was refused as a protocol error, and its delivered notifications were sent again.
+    mock.max_concurrent_streams = server_limit
+    mock.first_write_delay = mock.answer_delay = 0.05
+    tokens = [f"{index:064x}" for index in range(300)]
+    async with ApnsSender(settings, max_connections=1) as apns:
+        results = await asyncio.gather(*(apns.send(token, "production", PAYLOAD) for token in tokens))
+
+    assert [result.status for result in results] == [200] * len(tokens)
+    assert mock.protocol_errors == 0
+    assert sorted(item.device_token for item in mock.delivered) == tokens, "each notification was sent once"
+    assert mock.connections_accepted == 1
+    # Within the server's limit, and many at once: not one stream at a time.
+    assert min(server_limit, 10) <= mock.peak_open_streams <= server_limit
+
+
 async def test_too_many_requests_once_then_delivered(sender: ApnsSender, mock: MockApns) -> None:
     mock.respond(TOKEN, 429, times=1)
 

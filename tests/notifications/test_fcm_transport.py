@@ -239,3 +239,24 @@ async def test_after_a_goaway_the_next_send_opens_a_new_connection(
         results = await asyncio.gather(*(sender.send(token, message) for _ in range(5)))
         assert [result.status for result in results] == [200] * 5
         assert sender.connections_made == 2
+
+
+@pytest.mark.parametrize("server_limit", [10, 1000])
+async def test_a_burst_on_a_new_connection_keeps_to_the_servers_stream_limit(
+    fcm_mock: MockFcm, fcm_settings: FcmSettings, server_limit: int
+) -> None:
+    # The server holds to h2's default of 100 streams until its own SETTINGS are acknowledged: a burst sent before
+    # they arrive was refused as a protocol error, closing the connection under messages already delivered.
+    fcm_mock.max_concurrent_streams = server_limit
+    fcm_mock.first_write_delay = fcm_mock.answer_delay = 0.05
+    message = {"notification": {"title": "Helsekort", "body": MEDICATIONS.text("nb")}}
+    tokens = [f"burst-{index}:APA91b" + "x" * 40 for index in range(300)]
+    async with FcmSender(fcm_settings) as sender:
+        results = await asyncio.gather(*(sender.send(token, message) for token in tokens))
+        assert sender.connections_made == 1
+
+    assert [result.status for result in results] == [200] * len(tokens)
+    assert fcm_mock.protocol_errors == 0
+    assert sorted(item.device_token for item in fcm_mock.delivered) == sorted(tokens), "each message was sent once"
+    # Within the server's limit, and many at once: not one stream at a time.
+    assert min(server_limit, 10) <= fcm_mock.peak_open_streams <= server_limit

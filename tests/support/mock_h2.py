@@ -63,6 +63,16 @@ class MockH2Server:
         self.port = port
         self.max_concurrent_streams = max_concurrent_streams
         self.connections_accepted = 0
+        # What a client did wrong or pushed to the limit: HTTP/2 protocol errors it caused, and the most streams
+        # it had open on one connection at once (a request is open from its headers until it is answered).
+        self.protocol_errors = 0
+        self.peak_open_streams = 0
+        # Seconds a new connection's first bytes from the server (its SETTINGS) take to reach the client, as over
+        # a real network; on loopback in one event loop they would arrive before the client's first request.
+        self.first_write_delay = 0.0
+        # Seconds the mock takes to answer a complete request, its stream open meanwhile (Apple's servers pass a
+        # notification on before answering); 0 answers it in the same read.
+        self.answer_delay = 0.0
         self._server: asyncio.Server | None = None
         self._connections: set[MockH2Connection] = set()
         self._no_connections = asyncio.Event()
@@ -108,12 +118,17 @@ class MockH2Connection(asyncio.Protocol):
         )
         self._transport: asyncio.Transport | None = None
         self._streams: dict[int, _Stream] = {}
+        self._hold_until = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)
         self._mock._connections.add(self)
         self._mock._no_connections.clear()
         self._mock.connections_accepted += 1
+        if self._mock.first_write_delay:
+            loop = asyncio.get_running_loop()
+            self._hold_until = loop.time() + self._mock.first_write_delay
+            loop.call_at(self._hold_until, self._flush)
         self._h2.initiate_connection()
         # Generous windows and streams, as Apple's and Google's, so a client's bursts are not throttled by the mock.
         self._h2.update_settings(
@@ -136,12 +151,14 @@ class MockH2Connection(asyncio.Protocol):
             events = self._h2.receive_data(data)
         except ProtocolError as exc:
             log.info("%s: HTTP/2 protocol error from client: %r", self._mock.name, exc)
+            self._mock.protocol_errors += 1
             self._flush()
             self.abort()
             return
         for event in events:
             if isinstance(event, RequestReceived):
                 self._streams[event.stream_id] = _Stream({_text(n).lower(): _text(v) for n, v in event.headers or []})
+                self._mock.peak_open_streams = max(self._mock.peak_open_streams, len(self._streams))
             elif isinstance(event, DataReceived):
                 stream = self._streams.get(event.stream_id)
                 if stream is not None and event.data:
@@ -150,7 +167,10 @@ class MockH2Connection(asyncio.Protocol):
                         stream.body += event.data
                 self._h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
             elif isinstance(event, StreamEnded):
-                self._respond(event.stream_id)
+                if self._mock.answer_delay:
+                    asyncio.get_running_loop().call_later(self._mock.answer_delay, self._respond_later, event.stream_id)
+                else:
+                    self._respond(event.stream_id)
             elif isinstance(event, StreamReset):
                 self._streams.pop(event.stream_id, None)
             elif isinstance(event, ConnectionTerminated):
@@ -171,6 +191,13 @@ class MockH2Connection(asyncio.Protocol):
         if self._transport is not None:
             self._transport.abort()
 
+    def _respond_later(self, stream_id: int) -> None:
+        if self._transport is None or self._transport.is_closing():
+            return
+        with contextlib.suppress(ProtocolError):  # the client reset the stream, or the connection closed
+            self._respond(stream_id)
+        self._flush()
+
     def _respond(self, stream_id: int) -> None:
         stream = self._streams.pop(stream_id, None)
         if stream is None:
@@ -184,6 +211,8 @@ class MockH2Connection(asyncio.Protocol):
         self._h2.send_data(stream_id, body, end_stream=True)
 
     def _flush(self) -> None:
+        if self._hold_until and asyncio.get_running_loop().time() < self._hold_until:
+            return  # h2 keeps the bytes until the flush `connection_made` scheduled
         if self._transport is not None and not self._transport.is_closing():
             self._transport.write(self._h2.data_to_send())
 
