@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from litestar import Litestar
+from prometheus_client import REGISTRY
 
 from backend.cli import openapi_document
 from backend.db.engine import DB
@@ -103,6 +104,23 @@ async def test_metrics_are_exposed_for_prometheus(client: httpx.AsyncClient, app
         response = await loopback.get("/metrics")
     assert response.status_code == 200
     assert "helsekort_requests_total" in response.text
+
+
+async def test_request_metrics_count_each_answer_and_fold_made_up_methods(client: httpx.AsyncClient) -> None:
+    def count(method: str, path: str, status: str) -> float:
+        labels = {"method": method, "path": path, "status_code": status}
+        return REGISTRY.get_sample_value("helsekort_requests_total", labels) or 0.0
+
+    before = count("GET", "/health", "200"), count("OTHER", "unmatched", "405")
+    for _ in range(3):
+        await client.get("/health")
+    made_up = [await client.request(method, "/health") for method in ("FROBNICATE", "XYZZY")]
+
+    assert [response.status_code for response in made_up] == [405, 405]
+    assert count("GET", "/health", "200") == before[0] + 3
+    assert count("OTHER", "unmatched", "405") == before[1] + 2
+    # A client's own method names never become series of their own.
+    assert count("XYZZY", "unmatched", "405") == 0.0
 
 
 async def test_interactive_api_page_is_served(client: httpx.AsyncClient) -> None:

@@ -8,6 +8,7 @@ has the status and the duration. /metrics is still Litestar's PrometheusControll
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import re
@@ -114,6 +115,15 @@ def _security_headers(path: str, headers: list[Any], schema_policy: bytes) -> li
     return kept
 
 
+@functools.lru_cache(maxsize=4096)
+def _series(method: str, template: str, status: int) -> tuple[Any, Any]:
+    """The request counter's and the duration histogram's series for one answer (`labels()` locks and builds its
+    key on every call). A method outside HTTP's own is counted as OTHER: a client's made-up methods must not each
+    become a series of their own. Templates are the app's routes, and `unmatched`."""
+    label = method if method in _KNOWN_METHODS else "OTHER"
+    return REQUESTS.labels(label, template, status), REQUEST_SECONDS.labels(label, template)
+
+
 def edge_middleware(app: ASGIApp, *, schema_asset_origins: Sequence[str] = ()) -> ASGIApp:
     """Wrap the whole application (outside Litestar's exception handling, so errors and unmatched routes are
     covered too): request id, security headers, request metrics and one JSON access-log line per request."""
@@ -154,8 +164,9 @@ def edge_middleware(app: ASGIApp, *, schema_asset_origins: Sequence[str] = ()) -
             # The route template (not the path) keeps patient ids out of the metric labels and the log.
             template = scope.get("path_template") or "unmatched"
             method = scope.get("method", "")
-            REQUESTS.labels(method, template, status["code"]).inc()
-            REQUEST_SECONDS.labels(method, template).observe(elapsed)
+            counter, timer = _series(method, template, status["code"])
+            counter.inc()
+            timer.observe(elapsed)
             if path not in ("/health", "/metrics") and access_log.isEnabledFor(logging.INFO):
                 user = scope.get("user")
                 fields: dict[str, Any] = {
