@@ -128,8 +128,7 @@ async def test_a_burst_on_a_new_connection_keeps_to_the_servers_stream_limit(
 ) -> None:
     # The server holds to h2's default of 100 streams until its own SETTINGS are acknowledged, so a burst sent
     # before they arrive was refused as a protocol error, and its delivered notifications were sent again.
-    mock.max_concurrent_streams = server_limit
-    mock.first_write_delay = mock.answer_delay = 0.05
+    mock.act_distant(max_concurrent_streams=server_limit)
     tokens = [f"{index:064x}" for index in range(300)]
     async with ApnsSender(settings, max_connections=1) as apns:
         results = await asyncio.gather(*(apns.send(token, "production", PAYLOAD) for token in tokens))

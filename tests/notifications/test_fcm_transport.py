@@ -247,8 +247,7 @@ async def test_a_burst_on_a_new_connection_keeps_to_the_servers_stream_limit(
 ) -> None:
     # The server holds to h2's default of 100 streams until its own SETTINGS are acknowledged: a burst sent before
     # they arrive was refused as a protocol error, closing the connection under messages already delivered.
-    fcm_mock.max_concurrent_streams = server_limit
-    fcm_mock.first_write_delay = fcm_mock.answer_delay = 0.05
+    fcm_mock.act_distant(max_concurrent_streams=server_limit)
     message = {"notification": {"title": "Helsekort", "body": MEDICATIONS.text("nb")}}
     tokens = [f"burst-{index}:APA91b" + "x" * 40 for index in range(300)]
     async with FcmSender(fcm_settings) as sender:

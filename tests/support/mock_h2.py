@@ -78,6 +78,13 @@ class MockH2Server:
         self._no_connections = asyncio.Event()
         self._no_connections.set()
 
+    def act_distant(self, *, max_concurrent_streams: int, latency: float = 0.05) -> None:
+        """From the next connection on, behave as a server a round trip away: its SETTINGS (this stream limit)
+        reach the client `latency` seconds after it connects, and each answer comes `latency` seconds after the
+        request, its stream open meanwhile."""
+        self.max_concurrent_streams = max_concurrent_streams
+        self.first_write_delay = self.answer_delay = latency
+
     def answer_request(self, headers: Mapping[str, str], body: bytes, size: int) -> Answer:
         """The answer to one complete request (`body` as kept, `size` every byte of it)."""
         raise NotImplementedError
