@@ -112,20 +112,17 @@ SANDBOX_HOST = ("api.development.push.apple.com", 443)
 class _PushProtocol(APNsTLSClientProtocol):
     """aioapns's TLS protocol on our h2 connection, with its writes batched and its streams forgotten."""
 
+    conn: PushH2Connection
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # header_encoding None: aioapns reads the answers' headers as bytes.
         self.conn = PushH2Connection()
         self._flush_scheduled = False
-        self.settings_seen = asyncio.Event()
-
-    def on_remote_settings_changed(self, changed_settings: Any) -> None:
-        super().on_remote_settings_changed(changed_settings)
-        self.settings_seen.set()
 
     def connection_lost(self, exc: Exception | None) -> None:
         super().connection_lost(exc)
-        self.settings_seen.set()
+        self.conn.settings_seen.set()
 
     def flush(self) -> None:
         # aioapns writes to the socket (one TLS record, one syscall) and re-arms its idle timer for every
@@ -208,13 +205,10 @@ class _SharedTokenPool(APNsBaseConnectionPool):
             port=self.protocol_class.APNS_PORT,
             ssl=self.ssl_context,
         )
-        # A connection is handed out once the server's first SETTINGS frame is in. Before it, h2 counts the
-        # server's stream limit as unlimited and aioapns as 1,000, while the server holds to its own default (100
-        # in h2) until we acknowledge its settings: a burst on a new connection opened streams the server refused
-        # as a protocol error, which closed the connection under notifications it had already delivered, and
-        # those were sent again. Waiting here, under the pool's lock, also keeps the sends in the order they came.
+        # Handed out once the server's settings are in (PushH2Connection.settings_seen); waiting here, under the
+        # pool's lock, also keeps the sends in the order they came.
         try:
-            await protocol.settings_seen.wait()
+            await protocol.conn.settings_seen.wait()
         except BaseException:
             protocol.close()
             raise

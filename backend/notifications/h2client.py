@@ -32,6 +32,7 @@ from h2.errors import ErrorCodes
 from h2.events import (
     ConnectionTerminated,
     DataReceived,
+    Event,
     RemoteSettingsChanged,
     ResponseReceived,
     StreamEnded,
@@ -96,6 +97,17 @@ class PushH2Connection(H2Connection):
         self.encoder = _RequestEncoder()
         self._open_counted = 0
         self._opened_since = self._COUNT_EVERY
+        # Set by the server's first SETTINGS frame, or by the protocol when the connection ends. A new connection is
+        # used only then: before it, h2 counts the server's stream limit as unlimited (aioapns as 1,000), while the
+        # server holds to its own default (100 in h2) until we acknowledge its settings, so a burst would open
+        # streams it refuses as a protocol error, closing the connection under requests it had already answered.
+        self.settings_seen = asyncio.Event()
+
+    def receive_data(self, data: Any) -> list[Event]:  # h2 types it as its private Buffer protocol
+        events = super().receive_data(data)
+        if not self.settings_seen.is_set() and any(isinstance(event, RemoteSettingsChanged) for event in events):
+            self.settings_seen.set()
+        return events
 
     @property
     def open_outbound_streams(self) -> int:
@@ -140,8 +152,6 @@ class _Protocol(asyncio.Protocol):
         self._room = asyncio.Event()
         self._room.set()
         self._window = asyncio.Event()
-        # Set by the server's first SETTINGS frame (or the connection's end): see `H2Client._connection`.
-        self.settings_seen = asyncio.Event()
         self._flush_scheduled = False
 
     # -- asyncio ------------------------------------------------------------------------------------
@@ -159,7 +169,7 @@ class _Protocol(asyncio.Protocol):
         self._fail_all(above=0)
         self._room.set()
         self._window.set()
-        self.settings_seen.set()
+        self.h2.settings_seen.set()
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -195,7 +205,6 @@ class _Protocol(asyncio.Protocol):
             elif isinstance(event, WindowUpdated):
                 self._window.set()
             elif isinstance(event, RemoteSettingsChanged):
-                self.settings_seen.set()
                 self._room.set()
             elif isinstance(event, ConnectionTerminated):
                 # GOAWAY: streams the server did not take are failed now; the others may still be answered.
@@ -329,10 +338,7 @@ class H2Client:
             try:
                 async with asyncio.timeout(self.connect_timeout):
                     _, made = await loop.create_connection(_Protocol, self.host, self.port, ssl=self.ssl_context)
-                    # Requests go out once the server's first SETTINGS frame is in: before it, h2 counts the
-                    # server's stream limit as unlimited, while the server holds to its own default until we
-                    # acknowledge its settings, and a burst would open streams it refuses as a protocol error.
-                    await made.settings_seen.wait()
+                    await made.h2.settings_seen.wait()  # PushH2Connection.settings_seen
             except BaseException as exc:
                 if made is not None:
                     made.close()
