@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import asyncpg
 import httpx
 import pytest
@@ -94,3 +96,29 @@ async def test_the_database_refuses_to_change_the_audit_log(
     with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError, match="append-only"):
         await db.execute(statement)
     assert await db.fetchrow(count) == before
+
+
+@pytest.mark.parametrize("table", ["audit_log", "audit_log_global"])
+@pytest.mark.parametrize(
+    ("basis", "refusal", "error"),
+    [
+        ("allowed", None, asyncpg.exceptions.CheckViolationError),  # no such basis
+        ("denied", "no-reason", asyncpg.exceptions.CheckViolationError),  # no such refusal
+        ("care-relation", "blocked", asyncpg.exceptions.CheckViolationError),  # only a denied row says why
+    ],
+)
+async def test_the_database_keeps_the_audit_vocabulary(
+    app: Litestar, db: asyncpg.Connection, table: str, basis: str, refusal: str | None, error: type[Exception]
+) -> None:
+    columns = "actor_kind, actor, action, resource_type, basis, refusal" + (
+        ", patient_id" if table == "audit_log" else ""
+    )
+    values = "'clinician', 'hpr:9100001', 'read', 'care-relation', $1, $2" + (", $3" if table == "audit_log" else "")
+    arguments: list[object] = [basis, refusal] + ([uuid.uuid4()] if table == "audit_log" else [])
+    with pytest.raises(error):
+        await db.execute(f"INSERT INTO {table} ({columns}) VALUES ({values})", *arguments)
+    # Every word of it is accepted: a denied row with each reason, and each basis.
+    for reason in ("role", "no-patient", "blocked", "no-consent", "no-relation", "not-represented", "out-of-scope"):
+        await db.execute(f"INSERT INTO {table} ({columns}) VALUES ({values})", "denied", reason, *arguments[2:])
+    for allowed in ("care-relation", "emergency", "laboratory", "pharmacy", "representative", "registry", "lookup"):
+        await db.execute(f"INSERT INTO {table} ({columns}) VALUES ({values})", allowed, None, *arguments[2:])
