@@ -15,8 +15,11 @@ A route states what it needs as a `Need` (action, resource type, consent, the ro
 care relation its write may attest) and asks `authorize`, which returns the `Grant` every service
 function takes instead of a bare patient id. Every clinician decision is exactly one audit row with its
 true outcome — allowed with its basis, or denied with the reason (`role`, `no-patient`, `blocked`,
-`no-consent`, `no-relation`) — written in the same statement as the decision (a role refusal: before it),
-outside the write's transaction so that a refused or failed write is still on record. A refusal found
+`no-consent`, `no-relation`) — committed before anything is disclosed or written (a role refusal: before the
+decision), outside the write's transaction so that a refused or failed write is still on record. The decision
+is one statement (with the read it guards, for a read) and its row goes to the audit log's group commit
+(`audit.append_rows_durably`): the request waits for its own row to be on disk, and concurrent requests share
+one commit. A refusal found
 later by a service (a JO changing an entry outside her list) is `refuse(grant, ...)`: its own denied
 row. Out of scope is 404, exactly like absent; refused by role is 403.
 """
@@ -39,7 +42,7 @@ from litestar.di import NamedDependency
 from litestar.params import SkipValidation
 
 from backend.core import events, representation
-from backend.core.audit import clinician_row, record_clinician_action
+from backend.core.audit import append_rows_durably, clinician_row, record_clinician_action
 from backend.core.auth import (
     READ_METHODS,
     CitizenPrincipal,
@@ -154,69 +157,67 @@ class Grant:
     scopes: frozenset[str] = frozenset()  # basis `representative`: the scopes she holds for the patient
 
 
+# The decision's parameters: $1 the clinician's HPR number, $2 her organisation, $3 the patient, $4 the action,
+# $5 the consent the Need requires, $6 a laboratory's write, $7 whether she may open emergency access, $8 the care
+# relation the write may attest, $9 the consent the Need `reveals`, $10 a pharmacy's Need.
 _DECISION_TEMPLATE = """
 WITH decision AS MATERIALIZED (
     SELECT
-        EXISTS (SELECT 1 FROM patient WHERE id = $8) AS patient_exists,
+        EXISTS (SELECT 1 FROM patient WHERE id = $3) AS patient_exists,
         EXISTS (SELECT 1 FROM emergency_access
-                WHERE patient_id = $8 AND hpr = $3 AND valid_from <= now() AND valid_until > now()) AS emergency,
+                WHERE patient_id = $3 AND hpr = $1 AND valid_from <= now() AND valid_until > now()) AS emergency,
         EXISTS (SELECT 1 FROM care_relation
-                WHERE patient_id = $8 AND org_number = $6 AND valid_from <= now()
+                WHERE patient_id = $3 AND org_number = $2 AND valid_from <= now()
                   AND (valid_until IS NULL OR valid_until > now())) AS related,
-        ($16::text IS NOT NULL AND NOT EXISTS (
+        ($8::text IS NOT NULL AND NOT EXISTS (
             SELECT 1 FROM care_relation
-            WHERE patient_id = $8 AND org_number = $6 AND kind = $16 AND valid_from <= now()
+            WHERE patient_id = $3 AND org_number = $2 AND kind = $8 AND valid_from <= now()
               AND (valid_until IS NULL OR valid_until > now()))
          {attest_unless}) AS attests,
-        EXISTS (SELECT 1 FROM clinician_block WHERE patient_id = $8 AND hpr = $3) AS blocked,
-        ($13::text IS NULL OR EXISTS (SELECT 1 FROM consent WHERE patient_id = $8 AND scope = $13)) AS consented,
-        ($17::text IS NOT NULL AND EXISTS (SELECT 1 FROM consent WHERE patient_id = $8 AND scope = $17)) AS revealed
+        EXISTS (SELECT 1 FROM clinician_block WHERE patient_id = $3 AND hpr = $1) AS blocked,
+        ($5::text IS NULL OR EXISTS (SELECT 1 FROM consent WHERE patient_id = $3 AND scope = $5)) AS consented,
+        ($9::text IS NOT NULL AND EXISTS (SELECT 1 FROM consent WHERE patient_id = $3 AND scope = $9)) AS revealed
 ), verdict AS (
     SELECT CASE
         WHEN NOT patient_exists THEN 'denied'
-        WHEN emergency AND $15 THEN 'emergency'
-        WHEN $14 AND $9 = 'write' THEN 'laboratory'
-        WHEN $18 THEN 'pharmacy'
+        WHEN emergency AND $7 THEN 'emergency'
+        WHEN $6 AND $4 = 'write' THEN 'laboratory'
+        WHEN $10 THEN 'pharmacy'
         WHEN blocked THEN 'denied'
         WHEN (related OR attests) AND consented THEN 'care-relation'
         ELSE 'denied'
     END AS basis,
     CASE
         WHEN NOT patient_exists THEN 'no-patient'
-        WHEN emergency AND $15 THEN NULL
-        WHEN $14 AND $9 = 'write' THEN NULL
-        WHEN $18 THEN NULL
+        WHEN emergency AND $7 THEN NULL
+        WHEN $6 AND $4 = 'write' THEN NULL
+        WHEN $10 THEN NULL
         WHEN blocked THEN 'blocked'
         WHEN (related OR attests) AND NOT consented THEN 'no-consent'
         WHEN related OR attests THEN NULL
         ELSE 'no-relation'
     END AS refusal,
-    attests AND patient_exists AND NOT blocked AND consented AND NOT (emergency AND $15) AS attests,
+    attests AND patient_exists AND NOT blocked AND consented AND NOT (emergency AND $7) AS attests,
     revealed
     FROM decision
 )"""
-_AUDIT_ROW = """
-INSERT INTO audit_log (actor_kind, actor, hpr, name, "authorization", org_number, org_kind,
-                       patient_id, action, resource_type, resource_id, basis, request_id, refusal)
-SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, verdict.basis, $12, verdict.refusal FROM verdict
-"""
-_DECIDE_AND_AUDIT_TEMPLATE = f"""{_DECISION_TEMPLATE}{_AUDIT_ROW}
-RETURNING basis, (SELECT attests FROM verdict) AS attests, (SELECT revealed FROM verdict) AS revealed
+_DECIDE_TEMPLATE = f"""{_DECISION_TEMPLATE}
+SELECT basis, refusal, attests, revealed FROM verdict
 """  # noqa: S608 - constant fragments
-_DECISION_PARAMETERS = 18  # $1…$18 above; a Read's own parameters follow them
+_DECISION_PARAMETERS = 10  # $1…$10 above; a Read's own parameters follow them
 
-# The decision, its audit row and a domain's read in one statement (`authorize_read`). The read runs only when
-# the decision allows (a one-time filter on the lateral row `access`: a refused read never touches her data), in
-# the same snapshot, and its rows come back in the read's own order after the decision's columns. An empty read
-# is one row whose `access_ordinal` is NULL.
-_DECIDE_AUDIT_AND_READ_TEMPLATE = f"""{_DECISION_TEMPLATE}, audit AS ({_AUDIT_ROW}    RETURNING basis
-), access AS (
-    SELECT audit.basis, verdict.attests, verdict.revealed, $8::uuid AS patient_id,
-           audit.basis = 'emergency' AS emergency,
-           audit.basis = 'emergency' OR (audit.basis = 'care-relation' AND verdict.revealed) AS reveals
-    FROM audit CROSS JOIN verdict
+# The decision and a domain's read in one statement (`authorize_read`). The read runs only when the decision
+# allows (a one-time filter on the lateral row `access`: a refused read never touches her data), in the same
+# snapshot, and its rows come back in the read's own order after the decision's columns. An empty read is one row
+# whose `access_ordinal` is NULL.
+_DECIDE_AND_READ_TEMPLATE = f"""{_DECISION_TEMPLATE}, access AS (
+    SELECT basis, refusal, attests, revealed, $3::uuid AS patient_id,
+           basis = 'emergency' AS emergency,
+           basis = 'emergency' OR (basis = 'care-relation' AND revealed) AS reveals
+    FROM verdict
 )
-SELECT access.basis AS access_basis, access.attests AS access_attests, access.revealed AS access_revealed, granted_read.*
+SELECT access.basis AS access_basis, access.refusal AS access_refusal, access.attests AS access_attests,
+       access.revealed AS access_revealed, granted_read.*
 FROM access LEFT JOIN LATERAL (
     SELECT row_number() OVER () AS access_ordinal, domain_read.* FROM ({{read}}) domain_read
     WHERE access.basis <> 'denied'
@@ -254,20 +255,20 @@ def bound_to_decision(sql: str, decided: Sequence[str | None], *, offset: int = 
 
 def _attest_unless_clause(attest_unless: str | None) -> str:
     """`attest_unless` is a validated constant of a domain's `Need`, never input."""
-    return f"AND NOT EXISTS (SELECT 1 FROM {attest_unless} AND patient_id = $8)" if attest_unless else ""  # noqa: S608 (a validated constant)
+    return f"AND NOT EXISTS (SELECT 1 FROM {attest_unless} AND patient_id = $3)" if attest_unless else ""  # noqa: S608 (a validated constant)
 
 
 @functools.cache
-def _decide_and_audit(attest_unless: str | None) -> str:
+def _decide(attest_unless: str | None) -> str:
     """The decision statement."""
-    return _DECIDE_AND_AUDIT_TEMPLATE.replace("{attest_unless}", _attest_unless_clause(attest_unless))
+    return _DECIDE_TEMPLATE.replace("{attest_unless}", _attest_unless_clause(attest_unless))
 
 
 @functools.lru_cache(maxsize=256)
-def _decide_audit_and_read(attest_unless: str | None, read: str) -> str:
+def _decide_and_read(attest_unless: str | None, read: str) -> str:
     """The decision statement with a domain's read (a constant of its queries module: cached per text)."""
     shifted = _PARAMETER.sub(lambda found: f"${int(found[1]) + _DECISION_PARAMETERS}", read)
-    statement = _DECIDE_AUDIT_AND_READ_TEMPLATE.replace("{attest_unless}", _attest_unless_clause(attest_unless))
+    statement = _DECIDE_AND_READ_TEMPLATE.replace("{attest_unless}", _attest_unless_clause(attest_unless))
     return statement.replace("{read}", shifted)
 
 
@@ -394,9 +395,8 @@ async def authorize(
         raise NotFound("no such patient")
     await _refuse_by_role(principal, patient_id, need, resource_id)
     async with DB.connection() as connection:
-        row = await connection.fetchrow(
-            _decide_and_audit(need.attest_unless), *_decision_values(principal, patient_id, need, resource_id)
-        )
+        row = await connection.fetchrow(_decide(need.attest_unless), *_decision_values(principal, patient_id, need))
+    await _audit(principal, patient_id, need, resource_id=resource_id, basis=row["basis"], refusal=row["refusal"])
     return _granted(principal, patient_id, need, row["basis"], attests=row["attests"], revealed=row["revealed"])
 
 
@@ -410,17 +410,13 @@ async def _refuse_by_role(
         raise Forbidden(rule)
 
 
-def _decision_values(
-    principal: ClinicianPrincipal, patient_id: uuid.UUID, need: Need, resource_id: str | None
-) -> tuple[Any, ...]:
-    """$1…$18 of the decision statement."""
+def _decision_values(principal: ClinicianPrincipal, patient_id: uuid.UUID, need: Need) -> tuple[Any, ...]:
+    """$1…$10 of the decision statement."""
     return (
-        *clinician_row(principal),
+        principal.hpr,
+        principal.org_number,
         patient_id,
         need.action,
-        need.resource_type,
-        resource_id,
-        request_id_var.get(),
         need.consent,
         need.laboratory_may_write and principal.org_kind == LABORATORY,
         may_open_emergency_access(principal),
@@ -428,6 +424,29 @@ def _decision_values(
         need.reveals,
         need.pharmacy_may and principal.org_kind == PHARMACY,
     )
+
+
+async def _audit(
+    principal: ClinicianPrincipal,
+    patient_id: uuid.UUID,
+    need: Need,
+    *,
+    resource_id: str | None,
+    basis: str,
+    refusal: str | None,
+) -> None:
+    """The decision's one audit row, on disk when this returns (the audit log's group commit)."""
+    row = (
+        *clinician_row(principal),
+        patient_id,
+        need.action,
+        need.resource_type,
+        resource_id,
+        basis,
+        request_id_var.get(),
+        refusal,
+    )
+    await append_rows_durably([row])
 
 
 def _granted(
@@ -475,12 +494,12 @@ async def authorize_read(
     *,
     resource_id: str | None = None,
 ) -> tuple[Grant, T]:
-    """`authorize` and the read it guards in one statement: the decision, its audit row, then the read if allowed.
+    """`authorize` and the read it guards in one statement: the decision, then the read if allowed.
 
     The same decision and audit row as `authorize` (403 by role, audited first; 404 out of scope, audited as
-    denied, and the read never runs). The read sees the snapshot the decision saw. When the server refuses the
-    statement (the read timed out), nothing is disclosed and its audit row rolled back: the decision is then
-    recorded alone, so every attempt is still exactly one row, and the error answers.
+    denied, and the read never runs). The read sees the snapshot the decision saw, and its answer is returned only
+    once the decision's audit row is on disk. When the server refuses the statement (the read timed out), nothing
+    is disclosed: the decision is then made and recorded alone, as `authorize` does, and the error answers.
     """
     if need.action != "read":
         raise TypeError("authorize_read is for reads; a write decides first with authorize")
@@ -488,19 +507,20 @@ async def authorize_read(
     try:
         async with DB.connection() as connection:
             rows = await connection.fetch(
-                _decide_audit_and_read(need.attest_unless, read.sql),
-                *_decision_values(principal, patient_id, need, resource_id),
+                _decide_and_read(need.attest_unless, read.sql),
+                *_decision_values(principal, patient_id, need),
                 *read.args,
             )
     except asyncpg.PostgresError:
-        # The server refused the statement as a whole (the read timed out): its audit row rolled back with it.
+        # The server refused the statement as a whole (the read timed out): nothing was decided or read.
         # The decision alone records the attempt, as `authorize` would have, before the error answers.
         with contextlib.suppress(NotFound):
             await authorize(principal, patient_id, need, resource_id=resource_id)
         raise
     first = rows[0]
-    attests, revealed = first["access_attests"], first["access_revealed"]
-    grant = _granted(principal, patient_id, need, first["access_basis"], attests=attests, revealed=revealed)
+    basis, attests, revealed = first["access_basis"], first["access_attests"], first["access_revealed"]
+    await _audit(principal, patient_id, need, resource_id=resource_id, basis=basis, refusal=first["access_refusal"])
+    grant = _granted(principal, patient_id, need, basis, attests=attests, revealed=revealed)
     return grant, read.result([row for row in rows if row["access_ordinal"] is not None])
 
 

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import logging
 import uuid
-from collections.abc import Mapping
+import weakref
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import msgspec
 
 from backend.core.auth import ClinicianPrincipal, EditorPrincipal, SystemPrincipal
 from backend.core.logs import request_id_var
 from backend.db.engine import DB
+from backend.db.errors import DatabaseUnavailable
+
+log = logging.getLogger("helsekort.audit")
 
 INSERT_SQL = """
 INSERT INTO audit_log (actor_kind, actor, hpr, name, "authorization", org_number, org_kind,
@@ -26,6 +34,109 @@ INSERT INTO audit_log_global (actor_kind, actor, hpr, name, "authorization", org
                               action, resource_type, resource_id, basis, request_id, refusal)
 SELECT $1, $2, $3, $4, $5, $6, $7, $9, $10, $11, $12, $13, $14 WHERE $8::uuid IS NULL
 """
+
+
+# Several rows in one statement: one array per column, in INSERT_SQL's order.
+_INSERT_MANY_SQL = """
+INSERT INTO audit_log (actor_kind, actor, hpr, name, "authorization", org_number, org_kind,
+                       patient_id, action, resource_type, resource_id, basis, request_id, refusal)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                     $8::uuid[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+"""
+
+AuditRow = tuple[Any, ...]  # INSERT_SQL's $1…$14, patient_id ($8) set
+# What one bad row makes the whole statement fail with (a value outside the vocabulary, too long, not null).
+_ROW_ERRORS = (asyncpg.exceptions.IntegrityConstraintViolationError, asyncpg.exceptions.DataError)
+
+
+class _Group:
+    """The rows of one event loop waiting to be written, and whether a writer is at work on them."""
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[AuditRow, asyncio.Future[None]]] = []
+        self.writer: asyncio.Task[None] | None = None
+
+
+_groups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Group] = weakref.WeakKeyDictionary()
+
+
+async def append_rows_durably(rows: Sequence[AuditRow]) -> None:
+    """Write audit rows of patients and return once they are committed: group commit for the audit log.
+
+    Rows that arrive while a write is under way go together in the next statement, so under load one commit (and
+    its WAL flush) carries many requests' rows instead of one each. The caller still waits for her own rows to be
+    on disk, so nothing she goes on to disclose or change is ever ahead of its audit row. A statement that fails is
+    retried row by row (one bad row does not take the others with it); a row that cannot be written raises
+    DatabaseUnavailable here, and the caller answers 503 without disclosing anything.
+    """
+    loop = asyncio.get_running_loop()
+    group = _groups.get(loop)
+    if group is None:
+        group = _groups[loop] = _Group()
+    done: list[asyncio.Future[None]] = []
+    for row in rows:
+        future = loop.create_future()
+        group.waiting.append((row, future))
+        done.append(future)
+    if group.writer is None:
+        # A context of its own: the writer serves many requests and must not run inside one's transaction.
+        group.writer = loop.create_task(_write(group), context=contextvars.Context())
+    # A request that goes away while waiting cancels only its wait: its row is in the batch and is written.
+    for future in done:
+        await future
+
+
+async def _write(group: _Group) -> None:
+    """Write what is waiting, batch after batch, until nothing is; settle every waiter whatever happens."""
+    batch: list[tuple[AuditRow, asyncio.Future[None]]] = []
+    try:
+        while group.waiting:
+            batch, group.waiting = group.waiting, []
+            try:
+                await _insert_many([row for row, _ in batch])
+            except _ROW_ERRORS as exc:
+                if len(batch) == 1:
+                    _failed(batch, exc)
+                    continue
+                for one in batch:  # one bad row must not take the others with it
+                    try:
+                        await _insert_many([one[0]])
+                    except Exception as row_exc:
+                        _failed([one], row_exc)
+                    else:
+                        _settle([one], None)
+            except Exception as exc:  # the server, not a row: every row of the batch fails (503), none is retried
+                _failed(batch, exc)
+            else:
+                _settle(batch, None)
+            batch = []
+    except BaseException as exc:  # cancelled (shutdown): no caller may wait for ever
+        _failed([*batch, *group.waiting], exc)
+        group.waiting = []
+        raise
+    finally:
+        group.writer = None
+
+
+def _failed(batch: Sequence[tuple[AuditRow, asyncio.Future[None]]], exc: BaseException) -> None:
+    log.warning("audit rows not written", extra={"rows": len(batch), "error": type(exc).__name__})
+    for one in batch:
+        _settle([one], DatabaseUnavailable("the audit log could not be written; try again shortly", retry_after=1))
+
+
+def _settle(batch: Sequence[tuple[AuditRow, asyncio.Future[None]]], error: Exception | None) -> None:
+    for _, future in batch:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
+
+
+async def _insert_many(rows: Sequence[AuditRow]) -> None:
+    async with DB.connection() as connection:
+        await connection.execute(_INSERT_MANY_SQL, *(list(column) for column in zip(*rows, strict=True)))
 
 
 def _insert_sql(patient_id: uuid.UUID | None) -> str:

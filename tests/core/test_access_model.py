@@ -193,11 +193,21 @@ async def test_the_decision_plans_each_check_once(app: Litestar, db: Any) -> Non
     """Each EXISTS of the decision is one scan: inlined into both CASEs, every check ran twice (25 buffers, not 12)."""
     import json
 
-    from backend.core.access import _decide_and_audit
+    from backend.core.access import _decide
 
-    params = ["clinician", "t", "9100002", None, "LE", "974600002", "fastlege", uuid.uuid4(), "read", "x", None]
-    params += [None, "pregnancy-card", False, True, "gp", "pregnancy-card", False]
-    plan = json.loads(await db.fetchval("EXPLAIN (FORMAT JSON) " + _decide_and_audit(None), *params))
+    params = [
+        "9100002",
+        "974600002",
+        uuid.uuid4(),
+        "read",
+        "pregnancy-card",
+        False,
+        True,
+        "gp",
+        "pregnancy-card",
+        False,
+    ]
+    plan = json.loads(await db.fetchval("EXPLAIN (FORMAT JSON) " + _decide(None), *params))
 
     def relations(node: dict[str, Any]) -> list[str]:
         found = [node["Relation Name"]] if "Relation Name" in node and node["Node Type"] != "ModifyTable" else []
@@ -209,20 +219,15 @@ async def test_the_decision_plans_each_check_once(app: Litestar, db: Any) -> Non
     ), scanned
 
 
-_READ_PARAMS: list[Any] = ["clinician", "t", "9100002", None, "LE", "974600002", "fastlege"]
-
-
 async def test_a_read_in_the_decisions_statement_never_runs_when_refused(app: Litestar, db: Any) -> None:
     """authorize_read: the domain's read is gated by the decision (a one-time filter), so a refusal reads nothing."""
     import json
 
-    from backend.core.access import _decide_audit_and_read
+    from backend.core.access import _decide_and_read
 
     read = "SELECT id FROM measurement WHERE patient_id = access.patient_id AND code <> $1 ORDER BY id"
-    params = [*_READ_PARAMS, uuid.uuid4(), "read", "x", None, None, None, False, True, None, None, False, "x"]
-    plan = json.loads(
-        await db.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + _decide_audit_and_read(None, read), *params)
-    )
+    params = ["9100002", "974600002", uuid.uuid4(), "read", None, False, True, None, None, False, "x"]
+    plan = json.loads(await db.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + _decide_and_read(None, read), *params))
 
     def scans(node: dict[str, Any]) -> list[tuple[str, int]]:
         found = [(node["Relation Name"], node["Actual Loops"])] if "Relation Name" in node else []
@@ -231,8 +236,6 @@ async def test_a_read_in_the_decisions_statement_never_runs_when_refused(app: Li
     found = scans(plan[0]["Plan"])
     assert ("patient", 1) in found
     assert ("measurement", 0) in found, found  # planned, never executed
-    denied = await db.fetchval("SELECT count(*) FROM audit_log WHERE patient_id = $1 AND basis = 'denied'", params[7])
-    assert denied == 1
 
 
 async def test_authorize_read_decides_and_audits_as_authorize_does(

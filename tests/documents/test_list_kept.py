@@ -15,11 +15,13 @@ from tests.factories import (
     Clinician,
     audit_rows,
     caching_live,
+    decisions,
     kept_reads_are_the_decision_alone,
     new_citizen,
     new_clinician,
     refused_readers_leave_their_rows,
     relate,
+    split_audit,
 )
 
 
@@ -103,5 +105,10 @@ async def test_a_refused_read_of_a_kept_list_reads_nothing_and_leaves_its_denied
     statements.clear()
     await refused_readers_leave_their_rows(client, app, db, documents_path(citizen.patient_id), hers="Epikrise")
     app_statements = [statement for statement in statements if "FROM audit_log WHERE hpr" not in statement]
-    assert len(app_statements) == 2, app_statements
-    assert all("INSERT INTO audit_log" in statement for statement in app_statements)
+    own, audited = split_audit(app_statements)
+    assert audited == 1, app_statements  # the stranger's denied row, after her decision
+    assert len(own) == 2, own  # the stranger's decision; the laboratory's refusal by role, its row written at once
+    # The stranger's decision (a read in it is gated by the verdict: planned, never run, as the plan tests show),
+    # then the laboratory's refusal by role.
+    assert decisions(own[:1]), own
+    assert own[1].startswith("INSERT INTO audit_log ("), own

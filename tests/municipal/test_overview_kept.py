@@ -19,10 +19,12 @@ from tests.factories import (
     Clinician,
     audit_rows,
     caching_live,
+    decisions,
     new_citizen,
     new_clinician,
     refused_readers_leave_their_rows,
     relate,
+    split_audit,
 )
 from tests.municipal.factories import BAERUM, OSLO, put_service, service_body, sharing
 from tests.municipal.test_overview import VITALS
@@ -66,13 +68,16 @@ async def test_a_kept_overview_is_the_decision_alone_and_the_first_one_statement
     patient, _home_care, legevakt = await _patient(client, app)
     statements.clear()
     first = await _overview(client, legevakt, patient.patient_id)
-    assert len(statements) == 1, statements
-    assert "INSERT INTO audit_log" in statements[0]
-    assert "municipal_service" in statements[0]
+    own, audited = split_audit(statements)
+    assert (len(own), audited) == (1, 1), statements
+    assert decisions(own)
+    assert "municipal_service" in own[0]
     statements.clear()
     assert await _overview(client, legevakt, patient.patient_id) == first
     assert await _overview(client, legevakt, patient.patient_id) == first
-    assert len(statements) == 2, statements
+    own, audited = split_audit(statements)
+    assert (len(own), audited) == (2, 2), statements
+    assert decisions(own)
     assert not any("municipal_service" in statement for statement in statements), statements
     rows = [row for row in await audit_rows(db, legevakt) if row["resource_type"] == "overview"]
     assert [(row["action"], row["basis"]) for row in rows] == [("read", "care-relation")] * 3
@@ -138,7 +143,12 @@ async def test_a_refused_read_of_a_kept_overview_reads_nothing_and_leaves_its_de
     await _overview(client, legevakt, patient.patient_id)  # kept
     statements.clear()
     await refused_readers_leave_their_rows(client, app, db, _path(patient.patient_id), hers="home-nursing")
-    # Each is one statement, a decision whose read never runs when refused (test_overview_shape reads the plan).
+    # A decision whose read never runs when refused (test_overview_shape reads the plan) and its denied row; the
+    # laboratory's refusal by role, its row written at once.
     app_statements = [statement for statement in statements if "FROM audit_log WHERE hpr" not in statement]
-    assert len(app_statements) == 2, app_statements
-    assert all("INSERT INTO audit_log" in statement for statement in app_statements)
+    own, audited = split_audit(app_statements)
+    assert (len(own), audited) == (2, 1), app_statements
+    # The stranger's decision (a read in it is gated by the verdict: planned, never run, as the plan tests show),
+    # then the laboratory's refusal by role.
+    assert decisions(own[:1]), own
+    assert own[1].startswith("INSERT INTO audit_log ("), own
