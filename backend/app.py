@@ -64,6 +64,7 @@ def _lifespan(settings: Settings) -> Any:
             statement_timeout_ms=settings.db_statement_timeout_ms,
             connect_timeout=settings.db_connect_timeout,
             command_timeout=settings.db_command_timeout,
+            generic_plans=True,
         )
         try:
             yield

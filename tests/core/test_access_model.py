@@ -343,3 +343,30 @@ def test_only_core_makes_a_grant() -> None:
             makers.append(str(path.relative_to(BACKEND.parent)))
     assert makers == []
     assert Grant.__module__ == "backend.core.access"
+
+
+async def test_the_api_plans_the_access_decision_once_per_connection(app: Litestar, database_url: str) -> None:
+    """With a NULL consent or relation kind a custom plan drops one of the decision's checks and looks cheaper, so
+    PostgreSQL on its own re-plans the decision on every request; the API's connections plan it once."""
+    import asyncpg
+
+    from backend.core.access import _decide
+    from backend.db.engine import DB
+
+    statement = _decide(None)
+    params = ["9100002", "974600002", uuid.uuid4(), "read", None, False, True, None, None, False]
+    plans = "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1"
+    async with DB.connection() as connection:
+        for _ in range(8):
+            await connection.fetchrow(statement, *params)
+        api = await connection.fetchrow(plans, statement)
+    plain = await asyncpg.connect(database_url)
+    try:
+        for _ in range(8):
+            await plain.fetchrow(statement, *params)
+        default = await plain.fetchrow(plans, statement)
+    finally:
+        await plain.close()
+    assert api["custom_plans"] == 0  # earlier tests may have run it on this pooled connection too
+    assert api["generic_plans"] >= 8
+    assert default["custom_plans"] == 8  # what every request paid before: a plan of its own
