@@ -25,6 +25,7 @@ import pytest
 from asyncpg.connection import Connection
 from litestar import Litestar
 
+from backend.core.change_signals import SIGNALS
 from backend.settings import Settings
 from tests.support.own_database import with_database
 
@@ -218,12 +219,15 @@ def conforms_to_openapi() -> Iterator[None]:
 
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every statement with parameters that the app sends (fetch, fetchrow, fetchval and execute with arguments)."""
+    """Every statement with parameters that the app sends (fetch, fetchrow, fetchval and execute with arguments), but
+    the change listener's own probes (core/change_signals.py: every 2 s on its own connection, between any two
+    requests)."""
     seen: list[str] = []
     original = Connection._execute  # type: ignore[attr-defined]  # the one method every parameterised statement passes
 
     async def counting(self: Connection, query: str, *args: object, **kwargs: object) -> object:
-        seen.append(" ".join(query.split()))
+        if self is not SIGNALS._connection:
+            seen.append(" ".join(query.split()))
         return await original(self, query, *args, **kwargs)
 
     monkeypatch.setattr(Connection, "_execute", counting)

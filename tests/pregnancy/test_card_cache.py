@@ -9,29 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
-from asyncpg.connection import Connection
 from litestar import Litestar
 
-from backend.core.change_signals import SIGNALS
 from backend.core.clock import frozen_at
 from tests.pregnancy.cards import Team, add_consultation, card_path, create_card, team, today
-
-
-@pytest.fixture
-def statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every parameterised statement the app sends (as tests/medications/test_round_trips.py counts them), but
-    the change listener's own probes."""
-    seen: list[str] = []
-    original = Connection._execute  # type: ignore[attr-defined]
-
-    async def counting(self: Connection, query: str, *args: object, **kwargs: object) -> object:
-        if self is not SIGNALS._connection:
-            seen.append(" ".join(query.split()))
-        return await original(self, query, *args, **kwargs)
-
-    monkeypatch.setattr(Connection, "_execute", counting)
-    return seen
 
 
 async def _mine(client: httpx.AsyncClient, t: Team, card_id: str) -> dict[str, Any]:
