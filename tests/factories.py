@@ -7,7 +7,7 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -15,24 +15,44 @@ import httpx
 from litestar import Litestar
 
 from backend.core.change_signals import CHANNEL, SIGNALS
+from backend.core.demo import DEMO_CLINICIANS, DEMO_FNR, demo_represented_numbers
 from backend.core.identity import with_control_digits
 from backend.db.engine import DB
 from backend.dev.tokens import DevSigningKey, citizen_claims, clinician_claims, editor_claims, mint
 
+_TODAY = datetime.now(UTC).date()
+
+
+def _demo_people(today: date) -> tuple[str, ...]:
+    children, elder = demo_represented_numbers(today)
+    return (*children, elder)
+
+
 _random = random.SystemRandom()
 # Every number issued in this run: tests/conftest.py checks that none of them ever reaches a log record.
 ISSUED_NUMBERS: set[str] = set()
+# The demo's people (backend/core/demo.py), loaded into the same database by the demo's tests: a test's new citizen
+# must never be one of them (a test born on the demo elder's birthday once became her, with her home care).
+_DEMO_NUMBERS = frozenset(
+    {
+        DEMO_FNR,
+        *(clinician.pid for clinician in DEMO_CLINICIANS),
+        # The children's numbers follow the year the demo is loaded in: any day around now.
+        *(number for days in (-1, 0, 1) for number in _demo_people(_TODAY + timedelta(days=days))),
+    }
+)
 
 
 def synthetic_fnr() -> str:
-    """A valid synthetic test fødselsnummer (month + 80), never a real person's."""
+    """A valid synthetic test fødselsnummer (month + 80), never a real person's, and never one handed out before in
+    this run or a demo person's: two tests must not share a patient."""
     while True:
         day = _random.randint(1, 28)
         month = _random.randint(1, 12) + 80
         year = _random.randint(50, 99)
         individual = _random.randint(0, 499)
         number = with_control_digits(f"{day:02d}{month:02d}{year:02d}{individual:03d}")
-        if number is not None:
+        if number is not None and number not in ISSUED_NUMBERS and number not in _DEMO_NUMBERS:
             ISSUED_NUMBERS.add(number)
             return number
 
@@ -50,8 +70,9 @@ def fnr_born_on(born: date, *, d_number: bool = False) -> str:
     day = born.day + (40 if d_number else 0)
     for individual in individuals:
         number = with_control_digits(f"{day:02d}{born.month + 80:02d}{born.year % 100:02d}{individual:03d}")
-        # Never one handed out before in this run: two people born the same day must not become one patient.
-        if number is not None and number not in ISSUED_NUMBERS:
+        # Never one handed out before in this run, nor a demo person's: two people born the same day must not
+        # become one patient.
+        if number is not None and number not in ISSUED_NUMBERS and number not in _DEMO_NUMBERS:
             ISSUED_NUMBERS.add(number)
             return number
     raise AssertionError("no unused control digits for any individual number of this birth date")
