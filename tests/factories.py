@@ -43,6 +43,15 @@ _DEMO_NUMBERS = frozenset(
 )
 
 
+def _issued(number: str | None) -> bool:
+    """Hand out `number` if it is valid and free: never one handed out before in this run, nor a demo person's, so
+    two people (born the same day, or drawn twice) never become one patient."""
+    if number is None or number in ISSUED_NUMBERS or number in _DEMO_NUMBERS:
+        return False
+    ISSUED_NUMBERS.add(number)
+    return True
+
+
 def synthetic_fnr() -> str:
     """A valid synthetic test fødselsnummer (month + 80), never a real person's, and never one handed out before in
     this run or a demo person's: two tests must not share a patient."""
@@ -52,8 +61,7 @@ def synthetic_fnr() -> str:
         year = _random.randint(50, 99)
         individual = _random.randint(0, 499)
         number = with_control_digits(f"{day:02d}{month:02d}{year:02d}{individual:03d}")
-        if number is not None and number not in ISSUED_NUMBERS and number not in _DEMO_NUMBERS:
-            ISSUED_NUMBERS.add(number)
+        if _issued(number):
             return number
 
 
@@ -70,10 +78,7 @@ def fnr_born_on(born: date, *, d_number: bool = False) -> str:
     day = born.day + (40 if d_number else 0)
     for individual in individuals:
         number = with_control_digits(f"{day:02d}{born.month + 80:02d}{born.year % 100:02d}{individual:03d}")
-        # Never one handed out before in this run, nor a demo person's: two people born the same day must not
-        # become one patient.
-        if number is not None and number not in ISSUED_NUMBERS and number not in _DEMO_NUMBERS:
-            ISSUED_NUMBERS.add(number)
+        if _issued(number):
             return number
     raise AssertionError("no unused control digits for any individual number of this birth date")
 
@@ -226,7 +231,7 @@ async def caching_live() -> None:
 
 
 def split_audit(statements: list[str]) -> tuple[list[str], int]:
-    """The request's own statements, and how many of the audit log's group commits (`audit.append_rows_durably`: the
+    """The request's own statements, and how many of the audit log's group commits (`audit.append_row_durably`: the
     decision's row, written after the decision's statement and before the answer) went with them."""
     own = [s for s in statements if not (s.startswith("INSERT INTO audit_log (") and "FROM unnest(" in s)]
     return own, len(statements) - len(own)

@@ -18,7 +18,7 @@ true outcome — allowed with its basis, or denied with the reason (`role`, `no-
 `no-consent`, `no-relation`) — committed before anything is disclosed or written (a role refusal: before the
 decision), outside the write's transaction so that a refused or failed write is still on record. The decision
 is one statement (with the read it guards, for a read) and its row goes to the audit log's group commit
-(`audit.append_rows_durably`): the request waits for its own row to be on disk, and concurrent requests share
+(`audit.append_row_durably`): the request waits for its own row to be on disk, and concurrent requests share
 one commit. A refusal found
 later by a service (a JO changing an entry outside her list) is `refuse(grant, ...)`: its own denied
 row. Out of scope is 404, exactly like absent; refused by role is 403.
@@ -42,7 +42,7 @@ from litestar.di import NamedDependency
 from litestar.params import SkipValidation
 
 from backend.core import events, representation
-from backend.core.audit import append_rows_durably, clinician_row, record_clinician_action
+from backend.core.audit import append_row_durably, clinician_row, record_clinician_action
 from backend.core.auth import (
     READ_METHODS,
     CitizenPrincipal,
@@ -446,7 +446,7 @@ async def _audit(
         request_id_var.get(),
         refusal,
     )
-    await append_rows_durably([row])
+    await append_row_durably(row)
 
 
 def _granted(

@@ -21,11 +21,13 @@ from backend.db.errors import DatabaseUnavailable
 
 log = logging.getLogger("helsekort.audit")
 
-INSERT_SQL = """
-INSERT INTO audit_log (actor_kind, actor, hpr, name, "authorization", org_number, org_kind,
-                       patient_id, action, resource_type, resource_id, basis, request_id, refusal)
+_COLUMNS = """actor_kind, actor, hpr, name, "authorization", org_number, org_kind,
+                       patient_id, action, resource_type, resource_id, basis, request_id, refusal"""
+
+INSERT_SQL = f"""
+INSERT INTO audit_log ({_COLUMNS})
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-"""
+"""  # noqa: S608 - a constant
 
 # A row that names no patient (an editor's action, a lookup that found no one) has its own table: every
 # audit_log row belongs to a patient, the key the patient tables are distributed by. $8 is always NULL here.
@@ -37,12 +39,11 @@ SELECT $1, $2, $3, $4, $5, $6, $7, $9, $10, $11, $12, $13, $14 WHERE $8::uuid IS
 
 
 # Several rows in one statement: one array per column, in INSERT_SQL's order.
-_INSERT_MANY_SQL = """
-INSERT INTO audit_log (actor_kind, actor, hpr, name, "authorization", org_number, org_kind,
-                       patient_id, action, resource_type, resource_id, basis, request_id, refusal)
+_INSERT_MANY_SQL = f"""
+INSERT INTO audit_log ({_COLUMNS})
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                      $8::uuid[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
-"""
+"""  # noqa: S608 - a constant
 
 AuditRow = tuple[Any, ...]  # INSERT_SQL's $1…$14, patient_id ($8) set
 # What one bad row makes the whole statement fail with (a value outside the vocabulary, too long, not null).
@@ -60,12 +61,12 @@ class _Group:
 _groups: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Group] = weakref.WeakKeyDictionary()
 
 
-async def append_rows_durably(rows: Sequence[AuditRow]) -> None:
-    """Write audit rows of patients and return once they are committed: group commit for the audit log.
+async def append_row_durably(row: AuditRow) -> None:
+    """Write a patient's audit row and return once it is committed: group commit for the audit log.
 
     Rows that arrive while a write is under way go together in the next statement, so under load one commit (and
-    its WAL flush) carries many requests' rows instead of one each. The caller still waits for her own rows to be
-    on disk, so nothing she goes on to disclose or change is ever ahead of its audit row. A statement that fails is
+    its WAL flush) carries many requests' rows instead of one each. The caller still waits for her own row to be
+    on disk, so nothing she goes on to disclose or change is ever ahead of it. A statement that fails on a row is
     retried row by row (one bad row does not take the others with it); a row that cannot be written raises
     DatabaseUnavailable here, and the caller answers 503 without disclosing anything.
     """
@@ -73,22 +74,21 @@ async def append_rows_durably(rows: Sequence[AuditRow]) -> None:
     group = _groups.get(loop)
     if group is None:
         group = _groups[loop] = _Group()
-    done: list[asyncio.Future[None]] = []
-    for row in rows:
-        future = loop.create_future()
-        group.waiting.append((row, future))
-        done.append(future)
+    future = loop.create_future()
+    group.waiting.append((row, future))
     if group.writer is None:
         # A context of its own: the writer serves many requests and must not run inside one's transaction.
         group.writer = loop.create_task(_write(group), context=contextvars.Context())
     # A request that goes away while waiting cancels only its wait: its row is in the batch and is written.
-    for future in done:
-        await future
+    await future
+
+
+_Waiting = tuple[AuditRow, asyncio.Future[None]]
 
 
 async def _write(group: _Group) -> None:
     """Write what is waiting, batch after batch, until nothing is; settle every waiter whatever happens."""
-    batch: list[tuple[AuditRow, asyncio.Future[None]]] = []
+    batch: list[_Waiting] = []
     try:
         while group.waiting:
             batch, group.waiting = group.waiting, []
@@ -104,11 +104,11 @@ async def _write(group: _Group) -> None:
                     except Exception as row_exc:
                         _failed([one], row_exc)
                     else:
-                        _settle([one], None)
+                        _written([one])
             except Exception as exc:  # the server, not a row: every row of the batch fails (503), none is retried
                 _failed(batch, exc)
             else:
-                _settle(batch, None)
+                _written(batch)
             batch = []
     except BaseException as exc:  # cancelled (shutdown): no caller may wait for ever
         _failed([*batch, *group.waiting], exc)
@@ -118,20 +118,19 @@ async def _write(group: _Group) -> None:
         group.writer = None
 
 
-def _failed(batch: Sequence[tuple[AuditRow, asyncio.Future[None]]], exc: BaseException) -> None:
-    log.warning("audit rows not written", extra={"rows": len(batch), "error": type(exc).__name__})
-    for one in batch:
-        _settle([one], DatabaseUnavailable("the audit log could not be written; try again shortly", retry_after=1))
-
-
-def _settle(batch: Sequence[tuple[AuditRow, asyncio.Future[None]]], error: Exception | None) -> None:
+def _written(batch: Sequence[_Waiting]) -> None:
     for _, future in batch:
-        if future.done():
-            continue
-        if error is None:
+        if not future.done():
             future.set_result(None)
-        else:
-            future.set_exception(error)
+
+
+def _failed(batch: Sequence[_Waiting], exc: BaseException) -> None:
+    log.warning("audit rows not written", extra={"rows": len(batch), "error": type(exc).__name__})
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(
+                DatabaseUnavailable("the audit log could not be written; try again shortly", retry_after=1)
+            )
 
 
 async def _insert_many(rows: Sequence[AuditRow]) -> None:

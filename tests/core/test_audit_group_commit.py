@@ -1,4 +1,4 @@
-"""The audit log's group commit (`audit.append_rows_durably`): a decision's row is on disk before its answer leaves,
+"""The audit log's group commit (`audit.append_row_durably`): a decision's row is on disk before its answer leaves,
 concurrent requests share commits, and a row that cannot be written costs its own request only."""
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ async def test_a_row_that_cannot_be_written_fails_only_its_own_caller(app: Lites
     good = [_row(patient_id, request_id=f"group-commit-good-{n}") for n in range(5)]
     bad = _row(patient_id, basis="no-such-basis", request_id="group-commit-bad")
     outcomes = await asyncio.gather(
-        *(audit.append_rows_durably([row]) for row in [*good[:2], bad, *good[2:]]), return_exceptions=True
+        *(audit.append_row_durably(row) for row in [*good[:2], bad, *good[2:]]), return_exceptions=True
     )
     assert [type(outcome) for outcome in outcomes] == [
         type(None), type(None), DatabaseUnavailable, type(None), type(None), type(None)
@@ -102,7 +102,7 @@ async def test_a_caller_that_goes_away_still_has_its_row_written(
 ) -> None:
     gate = _Gate(monkeypatch)
     patient_id = uuid.uuid4()
-    waiting = asyncio.ensure_future(audit.append_rows_durably([_row(patient_id, request_id="group-commit-gone")]))
+    waiting = asyncio.ensure_future(audit.append_row_durably(_row(patient_id, request_id="group-commit-gone")))
     await asyncio.sleep(0.05)
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -146,7 +146,7 @@ async def test_a_server_that_fails_fails_the_batch_once_without_retrying_each_ro
     monkeypatch.setattr(audit, "_insert_many", unreachable)
     patient_id = uuid.uuid4()
     outcomes = await asyncio.gather(
-        *(audit.append_rows_durably([_row(patient_id)]) for _ in range(6)), return_exceptions=True
+        *(audit.append_row_durably(_row(patient_id)) for _ in range(6)), return_exceptions=True
     )
     assert all(isinstance(outcome, DatabaseUnavailable) for outcome in outcomes), outcomes
     assert calls == [6]  # one statement for the six; a busy server is not asked six times more

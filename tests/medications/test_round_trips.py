@@ -1,7 +1,7 @@
 """The list's hot paths keep their statement counts (bench/ measures them): a read is one statement, the access
 decision and the list (core.access.authorize_read), and a change is the read, the store that locks the list and
 writes only at the version read, and its event. A kept list (core.access.authorize_cached_read) is the decision alone.
-Each decision's audit row goes to the audit log's group commit (core.audit.append_rows_durably): one INSERT more,
+Each decision's audit row goes to the audit log's group commit (core.audit.append_row_durably): one INSERT more,
 shared by the requests waiting together."""
 
 from __future__ import annotations
